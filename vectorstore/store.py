@@ -1,0 +1,424 @@
+"""The passage store: Chroma (through langchain-chroma) holding passages, reports and settings.
+
+Three collections:
+- `fazhi_passages`: one record per passage, embedded, metadata filterable on township, county,
+  city, province, year, section;
+- `fazhi_reports`: one record per report with its cleaned full text, so any citation can be shown
+  and checked in context;
+- `fazhi_store`: the settings that built the index (embedding model, chunking), checked on open.
+Works on a local folder (`PersistentClient`) or a Chroma server (`HttpClient`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+
+from ingest.errors import IncompatibleStoreError, ReportNotFoundError, StoreError
+from ingest.model import Passage, Report, ReportMeta, Section
+from vectorstore.embeddings import FazhiEmbeddings
+
+SCHEMA_VERSION = 1
+PASSAGES = "fazhi_passages"
+REPORTS = "fazhi_reports"
+STORE_INFO = "fazhi_store"
+UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Scope:
+    """Which reports and sections a question is about. Empty lists mean "all"."""
+
+    townships: list[str] = field(default_factory=list)
+    counties: list[str] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    sections: list[str] = field(default_factory=list)
+    report_ids: list[str] = field(default_factory=list)
+
+    def where(self, *, with_sections: bool = True) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        for key, values in (
+            ("township", self.townships),
+            ("county", self.counties),
+            ("province", self.provinces),
+            ("report_id", self.report_ids),
+            ("section", self.sections if with_sections else []),
+        ):
+            if values:
+                clauses.append({key: {"$in": list(values)}})
+        if self.year_from is not None:
+            clauses.append({"year": {"$gte": self.year_from}})
+        if self.year_to is not None:
+            clauses.append({"year": {"$lte": self.year_to}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def matches(self, meta: dict[str, Any]) -> bool:
+        """The same filter as `where()`, applied in Python to a passage or report record."""
+        checks = (
+            (self.townships, "township"),
+            (self.counties, "county"),
+            (self.provinces, "province"),
+            (self.report_ids, "report_id"),
+            (self.sections, "section"),
+        )
+        for values, key in checks:
+            if values and key in meta and meta[key] not in values:
+                return False
+        year = meta.get("year")
+        if self.year_from is not None and (not year or year < self.year_from):
+            return False
+        return not (self.year_to is not None and (not year or year > self.year_to))
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("townships", "counties", "provinces", "sections"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        if self.year_from is not None:
+            out["year_from"] = self.year_from
+        if self.year_to is not None:
+            out["year_to"] = self.year_to
+        return out
+
+
+@dataclass
+class StoredReport:
+    id: str
+    source: str
+    format: str
+    meta: ReportMeta
+    sections: list[Section]
+    passage_count: int
+    fingerprint: str
+    text: str | None = None
+
+    @property
+    def section_types(self) -> list[str]:
+        seen: list[str] = []
+        for s in self.sections:
+            if s.type not in seen and s.heading != "落款":
+                seen.append(s.type)
+        return seen
+
+
+@dataclass
+class StoredPassage:
+    id: str
+    text: str
+    meta: dict[str, Any]
+    embedding: np.ndarray | None = None
+
+
+def make_client(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        parsed = urlparse(url if "//" in url else f"http://{url}")
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname or "localhost",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the Chroma server at {url} ({exc}); start it with "
+                "`chroma run --path DIR`, or unset FAZHI_CHROMA_URL to use a local folder"
+            ) from exc
+    if path is None:
+        raise StoreError("no store given: pass --store DIR or set FAZHI_STORE")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+
+class PassageStore:
+    """Reports and their embedded passages, in Chroma."""
+
+    def __init__(
+        self,
+        embeddings: FazhiEmbeddings,
+        *,
+        path: Path | None = None,
+        url: str | None = None,
+        chunking: dict[str, int] | None = None,
+        client: chromadb.ClientAPI | None = None,
+    ) -> None:
+        self.embeddings = embeddings
+        self.location = url or str(path)
+        self.client = client or make_client(path, url)
+        self.chunking = chunking or {}
+        self.vectorstore = Chroma(
+            collection_name=PASSAGES,
+            embedding_function=embeddings,
+            client=self.client,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+        self._passages = self.vectorstore._collection
+        self._reports = self.client.get_or_create_collection(REPORTS)
+        self._info = self.client.get_or_create_collection(STORE_INFO)
+        self._check_settings()
+
+    # -- settings recorded with the index ---------------------------------------------------
+    def wanted_settings(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "embedding_model": self.embeddings.model_id,
+            "passage_prefix": self.embeddings.passage_prefix,
+            **self.chunking,
+        }
+
+    def recorded_settings(self) -> dict[str, Any] | None:
+        got = self._info.get(ids=["settings"], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else None
+
+    def _check_settings(self) -> None:
+        recorded = self.recorded_settings()
+        wanted = self.wanted_settings()
+        if recorded is None or self._passages.count() == 0:
+            self._info.upsert(ids=["settings"], metadatas=[wanted], embeddings=[[0.0]])
+            return
+        diffs = [
+            f"{key}: store has {recorded.get(key)!r}, requested {value!r}"
+            for key, value in wanted.items()
+            if recorded.get(key) != value
+        ]
+        if diffs:
+            raise IncompatibleStoreError(
+                f"the store at {self.location} was built with other settings ("
+                + "; ".join(diffs)
+                + "). Use another --store folder, or run `fazhi ingest --rebuild` to re-embed"
+                " every report with the new settings"
+            )
+
+    def reset(self) -> None:
+        """Delete every passage and report (for `--rebuild`)."""
+        for name in (PASSAGES, REPORTS, STORE_INFO):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # not there: nothing to delete
+                pass
+        self.__init__(self.embeddings, client=self.client, chunking=self.chunking)  # type: ignore[misc]
+        self.location = self.location
+
+    # -- writing -----------------------------------------------------------------------------
+    def add_report(
+        self, report: Report, fingerprint: str, progress: Progress | None = None
+    ) -> list[str]:
+        """Store a report and its passages, replacing an older version from the same source.
+
+        New passages are written before old ones are deleted, so an interrupted replace leaves
+        the old version searchable; returns the ids of reports that were replaced.
+        """
+        texts = [embedding_text(report.meta, p) for p in report.passages]
+        vectors = self.embeddings.embed_passages(texts, progress=progress)
+        ids = [p.id for p in report.passages]
+        if ids:
+            self._passages.upsert(
+                ids=ids,
+                embeddings=vectors,
+                documents=[p.text for p in report.passages],
+                metadatas=[_passage_metadata(report, p) for p in report.passages],
+            )
+        replaced = [r for r in self.report_ids_for_source(report.source) if r != report.id]
+        for old in replaced:
+            self.remove_report(old)
+        stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
+        leftover = sorted(set(stale) - set(ids))
+        if leftover:
+            self._passages.delete(ids=leftover)
+        self._reports.upsert(
+            ids=[report.id],
+            documents=[report.text],
+            metadatas=[_report_metadata(report, fingerprint)],
+            embeddings=[[0.0]],
+        )
+        return replaced
+
+    def remove_report(self, report_id: str) -> StoredReport:
+        report = self.get_report(report_id, with_text=False)
+        self._passages.delete(where={"report_id": report_id})
+        self._reports.delete(ids=[report_id])
+        return report
+
+    # -- reading -----------------------------------------------------------------------------
+    def report_ids_for_source(self, source: str) -> list[str]:
+        return list(self._reports.get(where={"source": source}, include=[])["ids"])
+
+    def fingerprint(self, report_id: str) -> str | None:
+        got = self._reports.get(ids=[report_id], include=["metadatas"])
+        return str(got["metadatas"][0].get("fingerprint")) if got["ids"] else None
+
+    def get_report(self, report_id: str, *, with_text: bool = True) -> StoredReport:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._reports.get(ids=[report_id], include=include)
+        if not got["ids"]:
+            matches = [r for r in self._reports.get(include=[])["ids"] if r.startswith(report_id)]
+            if len(matches) == 1 and len(report_id) >= 4:
+                return self.get_report(matches[0], with_text=with_text)
+            raise ReportNotFoundError(
+                f"no report with id '{report_id}' in the store at {self.location}; "
+                "`fazhi reports` lists the ids"
+            )
+        text = got["documents"][0] if with_text else None
+        return _stored_report(got["ids"][0], got["metadatas"][0], text)
+
+    def list_reports(self, scope: Scope | None = None) -> list[StoredReport]:
+        got = self._reports.get(include=["metadatas"])
+        reports = [_stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        if scope:
+            reports = [r for r in reports if scope.matches(_report_filter_fields(r))]
+        return sorted(reports, key=lambda r: (r.meta.year or 0, r.meta.township or "", r.id))
+
+    def passages(
+        self, scope: Scope | None = None, *, with_embeddings: bool = False
+    ) -> list[StoredPassage]:
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        where = scope.where() if scope else None
+        got = self._passages.get(where=where, include=include)
+        embeddings = got.get("embeddings") if with_embeddings else None
+        out = []
+        for i, pid in enumerate(got["ids"]):
+            vector = np.asarray(embeddings[i], dtype=np.float32) if embeddings is not None else None
+            out.append(StoredPassage(pid, got["documents"][i], dict(got["metadatas"][i]), vector))
+        return out
+
+    def search(self, vector: np.ndarray, k: int, scope: Scope | None = None) -> list[tuple[StoredPassage, float]]:
+        """Nearest passages by cosine similarity (1 = identical)."""
+        where = scope.where() if scope else None
+        n = self._passages.count()
+        if n == 0:
+            return []
+        got = self._passages.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, n),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (StoredPassage(pid, doc, dict(meta)), 1.0 - float(dist))
+            for pid, doc, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]
+
+    def version(self) -> tuple[int, int, str]:
+        """Changes whenever a report is added, replaced or removed."""
+        got = self._reports.get(include=["metadatas"])
+        stamps = sorted(f"{i}:{m.get('fingerprint')}" for i, m in zip(got["ids"], got["metadatas"], strict=True))
+        digest = hashlib.sha1("|".join(stamps).encode()).hexdigest()
+        return self._passages.count(), len(stamps), digest
+
+    def count_passages(self) -> int:
+        return self._passages.count()
+
+    def facet_values(self) -> dict[str, list[str]]:
+        """Distinct provinces, counties, townships and years, for filters and question parsing."""
+        facets: dict[str, set[Any]] = {"province": set(), "county": set(), "township": set(), "year": set()}
+        for report in self.list_reports():
+            for key in facets:
+                value = getattr(report.meta, key)
+                if value:
+                    facets[key].add(value)
+        return {key: sorted(values) for key, values in facets.items()}  # type: ignore[type-var]
+
+
+def embedding_text(meta: ReportMeta, passage: Passage) -> str:
+    """What is embedded: the township's name in front of the passage helps place questions."""
+    return f"{meta.township or ''}：{passage.text}" if meta.township else passage.text
+
+
+def _passage_metadata(report: Report, passage: Passage) -> dict[str, Any]:
+    meta = report.meta
+    return {
+        "report_id": report.id,
+        "township": meta.township or UNKNOWN,
+        "county": meta.county or UNKNOWN,
+        "city": meta.city or UNKNOWN,
+        "province": meta.province or UNKNOWN,
+        "year": meta.year or 0,
+        "section": passage.section,
+        "heading": " > ".join(passage.heading_path),
+        "start": passage.start,
+        "end": passage.end,
+        "ordinal": passage.ordinal,
+        "source": report.source,
+        "title": meta.title or UNKNOWN,
+    }
+
+
+def _report_metadata(report: Report, fingerprint: str) -> dict[str, Any]:
+    meta = report.meta
+    return {
+        "township": meta.township or UNKNOWN,
+        "county": meta.county or UNKNOWN,
+        "city": meta.city or UNKNOWN,
+        "province": meta.province or UNKNOWN,
+        "year": meta.year or 0,
+        "published": meta.published or UNKNOWN,
+        "title": meta.title or UNKNOWN,
+        "kind": meta.kind,
+        "source": report.source,
+        "format": report.format,
+        "passages": len(report.passages),
+        "fingerprint": fingerprint,
+        "warnings": json.dumps(meta.warnings, ensure_ascii=False),
+        "sections": json.dumps(
+            [[s.type, s.heading, s.start, s.end] for s in report.sections], ensure_ascii=False
+        ),
+    }
+
+
+def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> StoredReport:
+    meta = ReportMeta(
+        township=m.get("township") or None,
+        county=m.get("county") or None,
+        city=m.get("city") or None,
+        province=m.get("province") or None,
+        year=m.get("year") or None,
+        published=m.get("published") or None,
+        title=m.get("title") or None,
+        kind=m.get("kind", "annual_report"),
+        warnings=json.loads(m.get("warnings") or "[]"),
+    )
+    sections = [Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])]
+    return StoredReport(
+        id=report_id,
+        source=m.get("source", ""),
+        format=m.get("format", ""),
+        meta=meta,
+        sections=sections,
+        passage_count=int(m.get("passages", 0)),
+        fingerprint=str(m.get("fingerprint", "")),
+        text=text,
+    )
+
+
+def _report_filter_fields(report: StoredReport) -> dict[str, Any]:
+    return {
+        "township": report.meta.township or UNKNOWN,
+        "county": report.meta.county or UNKNOWN,
+        "province": report.meta.province or UNKNOWN,
+        "report_id": report.id,
+        "year": report.meta.year or 0,
+    }
+
+
