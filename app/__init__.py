@@ -1,0 +1,1 @@
+"""Stage 3: answering, the web UI and the CLI."""

@@ -1,0 +1,250 @@
+"""The `fazhi` command line. Each command's docstring is its --help text."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from app.indexing import FileResult, IngestEvents, ingest_paths
+from app.services import open_store
+from app.settings import Settings
+from ingest.errors import FazhiError
+from vectorstore import StoredReport
+
+cli = typer.Typer(
+    help="fazhi (法治): ask questions over townships' rule-of-law government reports, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Store folder (default: $FAZHI_STORE or ./data/store)."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def fail(message: str) -> None:
+    err.print(f"Error: {message}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+class PassageRateColumn(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # type: ignore[no-untyped-def]
+        if task.description != "embedding":
+            return ""
+        speed = task.finished_speed or task.speed
+        return f"{speed:.1f} passages/s" if speed else ""
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Report files or folders (searched recursively).")],
+    store: StoreOption = None,
+    max_bytes: Annotated[
+        int | None, typer.Option("--max-bytes", help="Largest file accepted (default 20 MiB).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Delete the store's contents first and re-embed.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print per-file results as JSON.")] = False,
+) -> None:
+    """Ingest report files (.txt .md .docx .pdf .html) into the store.
+
+    Unchanged files are skipped, changed files replace their old passages. Exits with status 1
+    if any file failed; everything else is still stored.
+    """
+    settings = _settings(store=store, max_bytes=max_bytes)
+    summary = run_ingest(settings, paths, rebuild=rebuild, quiet=as_json)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "files": [r.as_dict() for r in summary.results],
+                    "added": summary.count("added"),
+                    "unchanged": summary.count("unchanged"),
+                    "replaced": summary.count("replaced"),
+                    "failed": summary.count("failed"),
+                    "skipped": summary.count("skipped"),
+                    "passages": summary.passages,
+                    "seconds": round(summary.seconds, 2),
+                },
+                ensure_ascii=False,
+            )
+        )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def run_ingest(settings: Settings, paths: list[Path], *, rebuild: bool = False, quiet: bool = False):  # type: ignore[no-untyped-def]
+    try:
+        store = open_store(settings) if not rebuild else _open_for_rebuild(settings)
+    except FazhiError as exc:
+        fail(str(exc))
+    console = Console(stderr=True, quiet=quiet)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        PassageRateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+    def on_result(result: FileResult) -> None:
+        if result.status == "failed":
+            console.print(f"[red]failed[/red] {result.path}: {result.reason}", highlight=False)
+        elif result.status == "skipped":
+            console.print(f"[yellow]skipped[/yellow] {result.path}: {result.reason}", highlight=False)
+        for warning in result.warnings:
+            console.print(f"[yellow]warning[/yellow] {result.path}: {warning}", highlight=False)
+        progress.advance(files_task)
+
+    with progress:
+        files_task = progress.add_task("files", total=None)
+        passages_task = progress.add_task("embedding", total=0)
+        events = IngestEvents(
+            on_files=lambda files: progress.update(files_task, total=len(files)),
+            on_passages=lambda n: progress.update(
+                passages_task, total=(progress.tasks[passages_task].total or 0) + n
+            ),
+            on_embedded=lambda n: progress.advance(passages_task, n),
+            on_result=on_result,
+        )
+        try:
+            summary = ingest_paths(
+                paths, store, max_bytes=settings.max_bytes, chunking=settings.chunking, events=events
+            )
+        except FazhiError as exc:
+            fail(str(exc))
+    table = Table(title="ingest summary", show_header=True)
+    for column in ("added", "unchanged", "replaced", "failed", "skipped", "passages", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(str(summary.count(s)) for s in ("added", "unchanged", "replaced", "failed", "skipped")),  # type: ignore[arg-type]
+        str(summary.passages),
+        f"{summary.seconds:.1f}",
+    )
+    console.print(table)
+    return summary
+
+
+def _open_for_rebuild(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.services import make_embeddings
+    from vectorstore.store import PassageStore, make_client
+
+    client = make_client(None if settings.chroma_url else settings.store, settings.chroma_url)
+    for name in ("fazhi_passages", "fazhi_reports", "fazhi_store"):
+        try:
+            client.delete_collection(name)
+        except Exception:  # missing collection: nothing to delete
+            pass
+    return PassageStore(
+        make_embeddings(settings), client=client, chunking=settings.chunking.as_metadata()
+    )
+
+
+def report_row(report: StoredReport) -> dict[str, Any]:
+    meta = report.meta
+    return {
+        "id": report.id,
+        "township": meta.township,
+        "county": meta.county,
+        "city": meta.city,
+        "province": meta.province,
+        "year": meta.year,
+        "published": meta.published,
+        "title": meta.title,
+        "kind": meta.kind,
+        "source": report.source,
+        "format": report.format,
+        "passages": report.passage_count,
+        "sections": report.section_types,
+        "warnings": meta.warnings,
+    }
+
+
+@cli.command()
+def reports(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of reports.")] = False,
+) -> None:
+    """List the reports in the store with township, county, province, year and sections."""
+    settings = _settings(store=store)
+    try:
+        rows = [report_row(r) for r in open_store(settings).list_reports()]
+    except FazhiError as exc:
+        fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        out.print(f"No reports in {settings.chroma_url or settings.store}. Run `fazhi ingest PATH`.")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in ("id", "township", "county", "province", "year", "passages", "sections", "source"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["township"] or "未知",
+            row["county"] or "未知",
+            row["province"] or "未知",
+            str(row["year"] or "未知"),
+            str(row["passages"]),
+            ",".join(t for t in row["sections"] if t != "other"),
+            Path(row["source"]).name,
+        )
+    out.print(table)
+
+
+@cli.command()
+def remove(
+    report_id: Annotated[str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")],
+    store: StoreOption = None,
+) -> None:
+    """Delete a report and all its passages from the store."""
+    settings = _settings(store=store)
+    try:
+        removed = open_store(settings).remove_report(report_id)
+    except FazhiError as exc:
+        fail(str(exc))
+    out.print(
+        f"Removed {removed.id} ({removed.meta.township or '未知'} {removed.meta.year or ''}, "
+        f"{removed.passage_count} passages).",
+        markup=False,
+    )
+
+
+def main() -> None:
+    try:
+        cli()
+    except FazhiError as exc:  # anything a command did not catch itself
+        err.print(f"Error: {exc}", markup=False, highlight=False)
+        sys.exit(1)

@@ -1,0 +1,58 @@
+"""One settings object for fazhi, read from FAZHI_* environment variables, a .env file and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.loaders import DEFAULT_MAX_BYTES
+from ingest.passages import ChunkSettings
+from vectorstore.embeddings import DEFAULT_MODEL, default_model_cache
+
+SAMPLE_CORPUS = Path(__file__).parent / "samples" / "reports"
+GOLD_SET = Path(__file__).parent / "samples" / "gold.jsonl"
+
+
+def default_store() -> Path:
+    return Path.cwd() / "data" / "store"
+
+
+class Settings(BaseSettings):
+    """Every knob in one place. Env vars are FAZHI_<NAME>; CLI flags override them."""
+
+    model_config = SettingsConfigDict(env_prefix="FAZHI_", env_file=".env", extra="ignore")
+
+    store: Path = Field(default_factory=default_store, description="Chroma folder")
+    chroma_url: str | None = Field(None, description="Chroma server URL instead of a folder")
+    embedding_model: str = Field(DEFAULT_MODEL, description="model name or local path")
+    model_cache: Path = Field(default_factory=default_model_cache)
+    device: str | None = None
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, description="largest report file accepted")
+    chunk_target_chars: int = 300
+    chunk_max_chars: int = 400
+    chunk_min_chars: int = 150
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = Field(None, description="user:password pairs, comma separated")
+    admin_user: str | None = None
+    upload_max_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(
+            target_chars=self.chunk_target_chars,
+            max_chars=self.chunk_max_chars,
+            min_chars=self.chunk_min_chars,
+        )
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
