@@ -93,7 +93,8 @@ def find_report_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Pat
     """Expand `paths` (files and directories, recursively) into report files to load.
 
     Returns `(files, skipped)`: files in a deterministic order (each directory's contents sorted
-    by relative path), and `(path, reason)` for each path that will not be loaded. Hidden files,
+    by relative path, each file once), and `(path, reason)` for each path that will not be
+    loaded. Hidden files,
     Word lock files (`~$…`), `*.meta.json` sidecars and `manifest.csv` are metadata or noise and
     are left out silently.
     """
@@ -104,15 +105,15 @@ def find_report_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Pat
     def consider(path: Path, *, explicit: bool) -> None:
         if _is_metadata_file(path.name) or (not explicit and _is_hidden(path.name)):
             return
+        key = path.resolve()
+        if key in seen:
+            return
+        seen.add(key)
         if not path.is_file():
             skipped.append((path, "not a regular file"))
-            return
-        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        elif path.suffix.lower() not in SUPPORTED_EXTENSIONS:
             skipped.append((path, _unsupported_reason(path)))
-            return
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
+        else:
             files.append(path)
 
     for raw in paths:
@@ -468,7 +469,7 @@ def _load_docx(path: Path, data: bytes) -> LoadedDocument:
         lines: list[str] = []
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
-                lines.append(block.text)
+                lines.append(_docx_paragraph_text(block))
             elif isinstance(block, Table):
                 lines.extend(_docx_table_lines(block))
     except Exception:  # python-docx raises KeyError, ValueError, lxml errors... on bad packages
@@ -482,6 +483,43 @@ def _load_docx(path: Path, data: bytes) -> LoadedDocument:
     return LoadedDocument(source=path, text=text, format="docx")
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_DOCX_SKIP = {
+    f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", f"{_W}pPr", f"{_W}rPr", f"{_MC}Fallback"
+}
+
+
+def _docx_paragraph_text(paragraph: object) -> str:
+    """A paragraph's text as Word shows it.
+
+    Unlike `Paragraph.text`, keeps text in tracked insertions, smart tags, inline content
+    controls and fields (all of which Word displays), and still drops tracked deletions and
+    floating text boxes.
+    """
+    root = paragraph._p  # type: ignore[attr-defined]
+    parts: list[str] = []
+    for el in root.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}noBreakHyphen"):
+        node, skip = el.getparent(), False
+        while node is not None and node is not root:
+            if node.tag in _DOCX_SKIP:
+                skip = True
+                break
+            node = node.getparent()
+        if skip:
+            continue
+        tag = el.tag[len(_W) :]
+        if tag == "t":
+            parts.append(el.text or "")
+        elif tag == "tab":
+            parts.append("\t")
+        elif tag == "cr" or (tag == "br" and el.get(f"{_W}type") in (None, "textWrapping")):
+            parts.append("\n")
+        elif tag == "noBreakHyphen":
+            parts.append("-")
+    return "".join(parts)
+
+
 def _docx_cell_text(cell: object) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -489,7 +527,7 @@ def _docx_cell_text(cell: object) -> str:
     parts: list[str] = []
     for block in cell.iter_inner_content():  # type: ignore[attr-defined]
         if isinstance(block, Paragraph):
-            parts.append(block.text.strip())
+            parts.append(_docx_paragraph_text(block).strip())
         elif isinstance(block, Table):
             parts.extend(line.replace(CELL_SEPARATOR, " ") for line in _docx_table_lines(block))
     return " ".join(p for p in parts if p)
@@ -794,6 +832,8 @@ def _html_title(soup: object) -> str | None:
     if meta and _collapse(meta.get("content", "")):
         return _collapse(meta["content"])
     page_title = _collapse(soup.title.get_text()) if soup.title else ""  # type: ignore[attr-defined]
+    site = soup.find("meta", attrs={"name": re.compile(r"^sitename$", re.I)})  # type: ignore[attr-defined]
+    site_name = _collapse(site.get("content", "")) if site else ""
     candidates: list[str] = []
     for tag in soup.find_all(True):  # type: ignore[attr-defined]
         if tag.name in ("h1", "h2", "h3") or any(
@@ -802,6 +842,9 @@ def _html_title(soup: object) -> str | None:
             if tag.name in ("title", "head", "html", "body"):
                 continue
             text = _collapse(tag.get_text(" "))
+            linked = _collapse(" ".join(a.get_text(" ") for a in tag.find_all("a")))
+            if linked == text or text == site_name:  # a logo or a menu, not the article's title
+                continue
             if 4 <= len(text) <= 150 and _cjk_count(text) >= 4:
                 candidates.append(text)
     in_page_title = [c for c in candidates if page_title and c in page_title and len(c) >= 6]
@@ -840,6 +883,11 @@ def _html_date(soup: object) -> str | None:
     return None
 
 
+def _is_container_token(token: str) -> bool:
+    """A class/id naming an article container (`zoom`, `TRS_Editor`), not a widget in one."""
+    return bool(_CONTAINER_HINT.search(token)) and not _NOISE_HINT.search(token)
+
+
 def _own_cjk(tag: object) -> int:
     """CJK characters in a tag's text that are not link text (menus are all links)."""
     total = _cjk_count(tag.get_text())  # type: ignore[attr-defined]
@@ -848,31 +896,43 @@ def _own_cjk(tag: object) -> int:
 
 
 def _pick_container(body: object) -> object | None:
-    """The element holding the article: a known CMS container, else the densest <p> parent."""
+    """The element holding the article: a known CMS container, else the densest text block."""
     from bs4 import Tag
+    from bs4.element import PreformattedString
 
     hinted: list[tuple[int, int, Tag]] = []
     for depth_tag in body.find_all(True):  # type: ignore[attr-defined]
         tokens = _tokens(depth_tag)
-        if depth_tag.name == "article" or any(_CONTAINER_HINT.search(t) for t in tokens):
-            if any(_NOISE_HINT.search(t) for t in tokens) and depth_tag.name != "article":
-                continue
+        if depth_tag.name == "article" or any(_is_container_token(t) for t in tokens):
             score = _own_cjk(depth_tag)
             if score > 0:
                 hinted.append((score, len(list(depth_tag.parents)), depth_tag))
 
-    # Fallback: credit the CJK text of each <p> (and bare text) to its parent block.
+    # Fallback: credit each text's CJK characters to its block (a <p>'s to the <p>'s parent)
+    # and to that block's parent, so paragraphs add up in the element that holds them all.
     credit: Counter[int] = Counter()
-    by_id: dict[int, Tag] = {}
-    for p in body.find_all("p"):  # type: ignore[attr-defined]
-        parent = p.parent
-        if isinstance(parent, Tag):
-            credit[id(parent)] += _own_cjk(p)
-            by_id[id(parent)] = parent
+    by_id: dict[int, tuple[int, Tag]] = {}
+    for string in body.find_all(string=True):  # type: ignore[attr-defined]
+        if isinstance(string, PreformattedString) or string.find_parent("a") is not None:
+            continue
+        n = _cjk_count(string)
+        block = string.parent
+        while block is not None and block.name not in _BLOCK_TAGS | {"td", "th", "body"}:
+            block = block.parent
+        if not n or block is None:
+            continue
+        if block.name == "p" and block.parent is not None:
+            block = block.parent
+        for holder in (block, block.parent):
+            if isinstance(holder, Tag):
+                credit[id(holder)] += n
+                by_id[id(holder)] = (len(list(holder.parents)), holder)
     dense = None
     if credit:
-        key, _ = credit.most_common(1)[0]
-        dense = by_id[key]
+        most = credit.most_common(1)[0][1]
+        dense = max(
+            (by_id[key] for key, n in credit.items() if n >= 0.85 * most), key=lambda d: d[0]
+        )[1]
 
     best = None
     if hinted:
@@ -901,7 +961,7 @@ def _strip_noise(container: object) -> None:
             continue
         tokens = _tokens(tag)
         noisy = any(_NOISE_HINT.search(t) for t in tokens) and not any(
-            _CONTAINER_HINT.search(t) for t in tokens
+            _is_container_token(t) for t in tokens
         )
         if not noisy and tag.name == "table":
             text = tag.get_text()
