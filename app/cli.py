@@ -23,7 +23,9 @@ from app.indexing import FileResult, IngestEvents, ingest_paths
 from app.services import open_store
 from app.settings import Settings
 from ingest.errors import FazhiError
-from vectorstore import StoredReport
+from ingest.model import SECTION_LABELS
+from vectorstore import PassageStore, StoredReport
+from vectorstore.store import drop_store, make_client
 
 cli = typer.Typer(
     help="fazhi (法治): ask questions over townships' rule-of-law government reports, with citations.",
@@ -62,7 +64,9 @@ class PassageRateColumn(TextColumn):
 
 @cli.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Report files or folders (searched recursively).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Report files or folders (searched recursively).")
+    ],
     store: StoreOption = None,
     max_bytes: Annotated[
         int | None, typer.Option("--max-bytes", help="Largest file accepted (default 20 MiB).")
@@ -70,7 +74,9 @@ def ingest(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Delete the store's contents first and re-embed.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print per-file results as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print per-file results as JSON.")
+    ] = False,
 ) -> None:
     """Ingest report files (.txt .md .docx .pdf .html) into the store.
 
@@ -99,7 +105,9 @@ def ingest(
         raise typer.Exit(1)
 
 
-def run_ingest(settings: Settings, paths: list[Path], *, rebuild: bool = False, quiet: bool = False):  # type: ignore[no-untyped-def]
+def run_ingest(
+    settings: Settings, paths: list[Path], *, rebuild: bool = False, quiet: bool = False
+):  # type: ignore[no-untyped-def]
     try:
         store = open_store(settings) if not rebuild else _open_for_rebuild(settings)
     except FazhiError as exc:
@@ -121,7 +129,9 @@ def run_ingest(settings: Settings, paths: list[Path], *, rebuild: bool = False, 
         if result.status == "failed":
             console.print(f"[red]failed[/red] {result.path}: {result.reason}", highlight=False)
         elif result.status == "skipped":
-            console.print(f"[yellow]skipped[/yellow] {result.path}: {result.reason}", highlight=False)
+            console.print(
+                f"[yellow]skipped[/yellow] {result.path}: {result.reason}", highlight=False
+            )
         for warning in result.warnings:
             console.print(f"[yellow]warning[/yellow] {result.path}: {warning}", highlight=False)
         progress.advance(files_task)
@@ -139,7 +149,11 @@ def run_ingest(settings: Settings, paths: list[Path], *, rebuild: bool = False, 
         )
         try:
             summary = ingest_paths(
-                paths, store, max_bytes=settings.max_bytes, chunking=settings.chunking, events=events
+                paths,
+                store,
+                max_bytes=settings.max_bytes,
+                chunking=settings.chunking,
+                events=events,
             )
         except FazhiError as exc:
             fail(str(exc))
@@ -155,19 +169,10 @@ def run_ingest(settings: Settings, paths: list[Path], *, rebuild: bool = False, 
     return summary
 
 
-def _open_for_rebuild(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.services import make_embeddings
-    from vectorstore.store import PassageStore, make_client
-
+def _open_for_rebuild(settings: Settings) -> PassageStore:
     client = make_client(None if settings.chroma_url else settings.store, settings.chroma_url)
-    for name in ("fazhi_passages", "fazhi_reports", "fazhi_store"):
-        try:
-            client.delete_collection(name)
-        except Exception:  # missing collection: nothing to delete
-            pass
-    return PassageStore(
-        make_embeddings(settings), client=client, chunking=settings.chunking.as_metadata()
-    )
+    drop_store(client)
+    return open_store(settings, client=client)
 
 
 def report_row(report: StoredReport) -> dict[str, Any]:
@@ -205,10 +210,21 @@ def reports(
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
     if not rows:
-        out.print(f"No reports in {settings.chroma_url or settings.store}. Run `fazhi ingest PATH`.")
+        out.print(
+            f"No reports in {settings.chroma_url or settings.store}. Run `fazhi ingest PATH`."
+        )
         return
     table = Table(show_header=True, header_style="bold")
-    for column in ("id", "township", "county", "province", "year", "passages", "sections", "source"):
+    for column in (
+        "id",
+        "township",
+        "county",
+        "province",
+        "year",
+        "passages",
+        "sections",
+        "source",
+    ):
         table.add_column(column)
     for row in rows:
         table.add_row(
@@ -226,7 +242,9 @@ def reports(
 
 @cli.command()
 def remove(
-    report_id: Annotated[str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")],
+    report_id: Annotated[
+        str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")
+    ],
     store: StoreOption = None,
 ) -> None:
     """Delete a report and all its passages from the store."""
@@ -240,6 +258,155 @@ def remove(
         f"{removed.passage_count} passages).",
         markup=False,
     )
+
+
+def parse_years(year: int | None, years: str | None) -> tuple[int | None, int | None]:
+    if year is not None and years:
+        fail("give either --year or --years, not both")
+    if year is not None:
+        return year, year
+    if years:
+        parts = years.replace("—", "-").replace("~", "-").split("-")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            fail(f"--years takes a range like 2021-2023, got '{years}'")
+        a, b = sorted(int(p) for p in parts)
+        return a, b
+    return None, None
+
+
+@cli.command()
+def ask(
+    question: Annotated[
+        str,
+        typer.Argument(help="A question in Chinese, e.g. 哪些乡镇把执法能力不足列为存在的问题？"),
+    ],
+    store: StoreOption = None,
+    township: Annotated[
+        list[str] | None, typer.Option("--township", help="Only these townships (repeatable).")
+    ] = None,
+    county: Annotated[
+        list[str] | None,
+        typer.Option("--county", help="Only these counties/districts (repeatable)."),
+    ] = None,
+    province: Annotated[
+        list[str] | None, typer.Option("--province", help="Only these provinces (repeatable).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Only reports on this year.")] = None,
+    years: Annotated[
+        str | None, typer.Option("--years", help="Only reports on these years, e.g. 2021-2023.")
+    ] = None,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            help="Only these section types: measures, problems, plans, innovations, duty, other.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON.")
+    ] = False,
+) -> None:
+    """Answer a question from the reports, with numbered citations.
+
+    Extractive (quotes the reports) unless FAZHI_LLM_BASE_URL and FAZHI_LLM_MODEL point at an
+    OpenAI-compatible endpoint.
+    """
+    from app.answering import Filters
+    from app.services import answer_service
+    from ingest.model import SECTION_TYPES
+
+    for name in section or []:
+        if name not in SECTION_TYPES:
+            fail(f"unknown section type '{name}'; choose from {', '.join(SECTION_TYPES)}")
+    year_from, year_to = parse_years(year, years)
+    settings = _settings(store=store)
+    filters = Filters(
+        townships=township or [],
+        counties=county or [],
+        provinces=province or [],
+        year_from=year_from,
+        year_to=year_to,
+        sections=section or [],
+    )
+    try:
+        service = answer_service(settings)
+        if service.store.count_passages() == 0:
+            fail(
+                f"the store at {settings.chroma_url or settings.store} is empty; run `fazhi ingest PATH` first"
+            )
+        if as_json:
+            answer = service.ask(question, service.resolve(filters))
+            out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+            return
+        answer = None
+        for event in service.stream(question, service.resolve(filters)):
+            if isinstance(event, str):
+                out.print(event, end="", markup=False, highlight=False)
+            else:
+                answer = event
+    except FazhiError as exc:
+        fail(str(exc))
+    assert answer is not None
+    if answer.mode == "extractive" or not answer.answer:
+        out.print(answer.answer, markup=False, highlight=False)
+    else:
+        out.print()
+    if answer.notice:
+        err.print(answer.notice, markup=False, highlight=False)
+    for c in answer.citations:
+        out.print(
+            f"[{c.n}] {c.township or '未知'}（{c.county or ''}{'，' + c.province if c.province else ''}，"
+            f"{c.year or '年份未知'}年，{SECTION_LABELS.get(c.section, c.section)}）{c.heading} "
+            f"· {Path(c.source).name} [{c.start}:{c.end}]",
+            markup=False,
+            highlight=False,
+        )
+
+
+@cli.command(name="eval")
+def eval_command(
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="Gold set (JSONL); default: the bundled one.")
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Evaluate this store instead of a fresh one built from the bundled corpus.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also run the naive baseline.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+) -> None:
+    """Run the gold set and print per-kind metrics, with a naive baseline for comparison."""
+    import tempfile
+
+    from app.evaluate import run_eval
+    from app.services import answer_service
+    from app.settings import GOLD_SET, SAMPLE_CORPUS
+
+    gold_path = gold or GOLD_SET
+    if not gold_path.is_file():
+        fail(f"gold set {gold_path} not found")
+    with tempfile.TemporaryDirectory(prefix="fazhi-eval-") as tmp:
+        settings = _settings(store=store or Path(tmp) / "store")
+        if store is None:
+            settings.chroma_url = None
+            run_ingest(settings, [SAMPLE_CORPUS], quiet=as_json)
+        try:
+            result = run_eval(answer_service(settings, llm=False), gold_path, baseline=baseline)
+        except FazhiError as exc:
+            fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(result["report"], markup=False, highlight=False)
+    if result["failures"]:
+        out.print("\nMisses:", markup=False)
+        for line in result["failures"]:
+            out.print(f"- {line}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chromadb.api import ClientAPI
+
 from app.settings import Settings
 from vectorstore import FazhiEmbeddings, PassageStore
 
@@ -12,10 +14,28 @@ def make_embeddings(settings: Settings) -> FazhiEmbeddings:
     )
 
 
-def open_store(settings: Settings, embeddings: FazhiEmbeddings | None = None) -> PassageStore:
+def open_store(
+    settings: Settings,
+    embeddings: FazhiEmbeddings | None = None,
+    *,
+    client: ClientAPI | None = None,
+) -> PassageStore:
     return PassageStore(
         embeddings or make_embeddings(settings),
         path=None if settings.chroma_url else settings.store,
         url=settings.chroma_url,
         chunking=settings.chunking.as_metadata(),
+        client=client,
     )
+
+
+def answer_service(settings: Settings, *, llm: bool = True):  # type: ignore[no-untyped-def]
+    """The answering service over the configured store, with the LLM when one is configured."""
+    from app.answering import AnswerService
+
+    writer = None
+    if llm and settings.llm_configured:
+        from app.llm import LLMWriter
+
+        writer = LLMWriter.from_settings(settings)
+    return AnswerService(open_store(settings), llm=writer)

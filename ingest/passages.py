@@ -73,10 +73,7 @@ def _split_long(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, in
 def _starts_block(text: str, a: int) -> bool:
     line_start = a == 0 or text[a - 1] == "\n"
     head = text[a : a + 8]
-    return (
-        line_start
-        or bool(LEVEL2.match(head) or LEVEL3.match(head) or _ENUMERATOR.match(head))
-    )
+    return line_start or bool(LEVEL2.match(head) or LEVEL3.match(head) or _ENUMERATOR.match(head))
 
 
 def passage_id(report_id: str, start: int, end: int) -> str:
@@ -132,17 +129,12 @@ def split_passages(
 
 
 def _heading_path(text: str, section: Section, start: int) -> list[str]:
+    """The section heading, then the nearest (一)-level heading at or before `start`."""
     path = [section.heading] if section.heading else []
-    line_start = text.rfind("\n", section.start, start + 1)
-    # walk back over lines in the section for the nearest (一)-level heading
-    pos = start
-    while pos > section.start:
-        line_start = text.rfind("\n", section.start, pos - 1) + 1
-        line = text[line_start:pos].split("\n")[0]
+    line_end = text.find("\n", start)
+    window = text[section.start : line_end if line_end >= 0 else section.end]
+    for line in reversed(window.split("\n")):
         if LEVEL2.match(line) and not LEVEL1.match(line):
             path.append(heading_text(line))
             break
-        if line_start <= section.start:
-            break
-        pos = line_start
     return path

@@ -11,9 +11,10 @@ Works on a local folder (`PersistentClient`) or a Chroma server (`HttpClient`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,13 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 
 
+def drop_store(client: chromadb.ClientAPI) -> None:
+    """Delete fazhi's collections (for `fazhi ingest --rebuild`)."""
+    for name in (PASSAGES, REPORTS, STORE_INFO):
+        with contextlib.suppress(Exception):  # a missing collection: nothing to delete
+            client.delete_collection(name)
+
+
 class PassageStore:
     """Reports and their embedded passages, in Chroma."""
 
@@ -208,16 +216,6 @@ class PassageStore:
                 + "). Use another --store folder, or run `fazhi ingest --rebuild` to re-embed"
                 " every report with the new settings"
             )
-
-    def reset(self) -> None:
-        """Delete every passage and report (for `--rebuild`)."""
-        for name in (PASSAGES, REPORTS, STORE_INFO):
-            try:
-                self.client.delete_collection(name)
-            except Exception:  # not there: nothing to delete
-                pass
-        self.__init__(self.embeddings, client=self.client, chunking=self.chunking)  # type: ignore[misc]
-        self.location = self.location
 
     # -- writing -----------------------------------------------------------------------------
     def add_report(
@@ -283,7 +281,9 @@ class PassageStore:
 
     def list_reports(self, scope: Scope | None = None) -> list[StoredReport]:
         got = self._reports.get(include=["metadatas"])
-        reports = [_stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        reports = [
+            _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        ]
         if scope:
             reports = [r for r in reports if scope.matches(_report_filter_fields(r))]
         return sorted(reports, key=lambda r: (r.meta.year or 0, r.meta.township or "", r.id))
@@ -301,7 +301,9 @@ class PassageStore:
             out.append(StoredPassage(pid, got["documents"][i], dict(got["metadatas"][i]), vector))
         return out
 
-    def search(self, vector: np.ndarray, k: int, scope: Scope | None = None) -> list[tuple[StoredPassage, float]]:
+    def search(
+        self, vector: np.ndarray, k: int, scope: Scope | None = None
+    ) -> list[tuple[StoredPassage, float]]:
         """Nearest passages by cosine similarity (1 = identical)."""
         where = scope.where() if scope else None
         n = self._passages.count()
@@ -316,14 +318,20 @@ class PassageStore:
         return [
             (StoredPassage(pid, doc, dict(meta)), 1.0 - float(dist))
             for pid, doc, meta, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=True,
             )
         ]
 
     def version(self) -> tuple[int, int, str]:
         """Changes whenever a report is added, replaced or removed."""
         got = self._reports.get(include=["metadatas"])
-        stamps = sorted(f"{i}:{m.get('fingerprint')}" for i, m in zip(got["ids"], got["metadatas"], strict=True))
+        stamps = sorted(
+            f"{i}:{m.get('fingerprint')}" for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        )
         digest = hashlib.sha1("|".join(stamps).encode()).hexdigest()
         return self._passages.count(), len(stamps), digest
 
@@ -332,7 +340,12 @@ class PassageStore:
 
     def facet_values(self) -> dict[str, list[str]]:
         """Distinct provinces, counties, townships and years, for filters and question parsing."""
-        facets: dict[str, set[Any]] = {"province": set(), "county": set(), "township": set(), "year": set()}
+        facets: dict[str, set[Any]] = {
+            "province": set(),
+            "county": set(),
+            "township": set(),
+            "year": set(),
+        }
         for report in self.list_reports():
             for key in facets:
                 value = getattr(report.meta, key)
@@ -399,7 +412,9 @@ def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> Store
         kind=m.get("kind", "annual_report"),
         warnings=json.loads(m.get("warnings") or "[]"),
     )
-    sections = [Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])]
+    sections = [
+        Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])
+    ]
     return StoredReport(
         id=report_id,
         source=m.get("source", ""),
@@ -420,5 +435,3 @@ def _report_filter_fields(report: StoredReport) -> dict[str, Any]:
         "report_id": report.id,
         "year": report.meta.year or 0,
     }
-
-

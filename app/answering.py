@@ -1,0 +1,469 @@
+"""The answering service: one `Answer` object for the CLI, the web app and the API.
+
+Extractive mode (the default) quotes the reports' own sentences, cited; LLM mode (when an
+OpenAI-compatible endpoint is configured) writes the prose over the same evidence and falls back
+to extractive on any error.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from app.question import ParsedQuestion, parse_question
+from app.retrieval import INTENT_WORDS, Hit, HybridRetriever
+from ingest.errors import FazhiError
+from ingest.gazetteer import province_short
+from ingest.model import SECTION_LABELS
+from vectorstore import PassageStore, Scope
+
+Mode = Literal["extractive", "llm"]
+NOT_FOUND = "资料中未找到"
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
+
+
+@dataclass
+class Filters:
+    """Explicit filters from the caller (CLI flags, UI controls, API); they win over the question."""
+
+    townships: list[str] = field(default_factory=list)
+    counties: list[str] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    sections: list[str] = field(default_factory=list)
+
+    def apply(self, parsed: ParsedQuestion) -> Scope:
+        scope = parsed.scope
+        for key in ("townships", "counties", "provinces"):
+            if getattr(self, key):
+                setattr(scope, key, list(getattr(self, key)))
+        if self.year_from is not None or self.year_to is not None:
+            scope.year_from, scope.year_to = self.year_from, self.year_to
+        if self.sections:
+            parsed.sections = list(self.sections)
+        return scope
+
+
+@dataclass
+class Citation:
+    n: int
+    township: str | None
+    county: str | None
+    province: str | None
+    year: int | None
+    section: str
+    heading: str
+    text: str  # exactly report.text[start:end]
+    report_id: str
+    source: str
+    start: int
+    end: int
+    quote: str  # the key sentence inside the passage, exactly report.text[quote_start:quote_end]
+    quote_start: int
+    quote_end: int
+
+
+@dataclass
+class Answer:
+    question: str
+    kind: str
+    mode: Mode
+    answer: str
+    found: bool
+    townships: list[str]
+    not_mentioned: list[str]
+    citations: list[Citation]
+    filters: dict[str, Any]
+    timings: dict[str, float]
+    notice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TownshipSupport:
+    township: str
+    report_id: str
+    year: int | None
+    supported: bool
+    citation: Citation | None
+
+
+@dataclass
+class DecisionRule:
+    """When a report counts as supporting a corpus-wide claim. Calibrated on the gold set."""
+
+    min_coverage: float = 0.45  # weighted share of the topic's terms in the key sentence
+    coverage_ratio: float = 0.6  # ...relative to the best township's coverage
+    dense_margin: float = 0.035  # within this cosine of the best township
+    lookup_min_coverage: float = 0.4
+    per_report: int = 3
+
+
+def topic_terms(retriever: HybridRetriever, parsed: ParsedQuestion) -> list[str]:
+    terms = retriever.tokenizer.content_words(parsed.core)
+    focused = [t for t in terms if t not in INTENT_WORDS]
+    return focused or terms
+
+
+class AnswerService:
+    def __init__(
+        self,
+        store: PassageStore,
+        *,
+        llm: Any | None = None,
+        rule: DecisionRule | None = None,
+    ) -> None:
+        self.store = store
+        self.retriever = HybridRetriever(store)
+        self.llm = llm
+        self.rule = rule or DecisionRule()
+
+    # -- public --------------------------------------------------------------------------------
+    def resolve(self, filters: Filters) -> Filters:
+        """Map what a user typed (重庆, 宝丰) to the store's values (重庆市, 宝丰县)."""
+        facets = self.store.facet_values()
+        resolved = Filters(
+            year_from=filters.year_from, year_to=filters.year_to, sections=list(filters.sections)
+        )
+        for attr, facet, label in (
+            ("townships", "township", "township"),
+            ("counties", "county", "county"),
+            ("provinces", "province", "province"),
+        ):
+            values = []
+            for value in getattr(filters, attr):
+                match = _match_facet(value, facets[facet])
+                if match is None:
+                    known = "、".join(facets[facet]) or "none yet"
+                    raise FazhiError(
+                        f"unknown {label} '{value}' in filters; the store has: {known}"
+                    )
+                values.append(match)
+            setattr(resolved, attr, values)
+        return resolved
+
+    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, filters):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yields text deltas (LLM mode) and finally the complete `Answer`."""
+        answer = self.extractive(question, filters)
+        if self.llm is None or not answer.found:
+            yield answer
+            return
+        yield from self.llm.rewrite(answer, self.store)
+
+    def extractive(self, question: str, filters: Filters | None = None) -> Answer:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        facets = self.store.facet_values()
+        parsed = parse_question(question, facets)
+        scope = (filters or Filters()).apply(parsed)
+        timings["parse_ms"] = _ms(t0)
+        if parsed.unknown_places and not scope.townships:
+            return self._empty(
+                parsed,
+                scope,
+                timings,
+                f"{NOT_FOUND}：库中没有{'、'.join(parsed.unknown_places)}的报告。"
+                f"现有乡镇：{'、'.join(facets['township']) or '无'}。",
+            )
+        in_scope = self.store.list_reports(scope)
+        if not in_scope:
+            return self._empty(parsed, scope, timings, f"{NOT_FOUND}：筛选范围内没有报告。")
+        t1 = time.perf_counter()
+        vector = self.store.embeddings.embed_question(
+            parsed.core if parsed.kind != "lookup" else parsed.text
+        )
+        timings["embed_ms"] = _ms(t1)
+        terms = topic_terms(self.retriever, parsed)
+        t2 = time.perf_counter()
+        if parsed.kind == "lookup":
+            answer = self._lookup(parsed, scope, vector, terms)
+        else:
+            answer = self._enumerate(
+                parsed, scope, vector, terms, [r.meta.township or r.id for r in in_scope]
+            )
+        timings["retrieve_ms"] = _ms(t2)
+        timings["total_ms"] = _ms(t0)
+        answer.timings = timings
+        return answer
+
+    # -- kinds ---------------------------------------------------------------------------------
+    def _lookup(
+        self, parsed: ParsedQuestion, scope: Scope, vector: Any, terms: list[str]
+    ) -> Answer:
+        boosted = Scope(**{**asdict(scope), "sections": []})
+        hits = self.retriever.search(
+            vector, " ".join(terms) or parsed.text, boosted, k=5, per_report=3, terms=terms
+        )
+        if parsed.sections:
+            hits.sort(
+                key=lambda h: (
+                    -(h.score + (0.02 if h.passage.meta["section"] in parsed.sections else 0))
+                )
+            )
+        best = max(hits, key=lambda h: (h.coverage, h.score), default=None)
+        if best is None or best.coverage < self.rule.lookup_min_coverage:
+            where = "、".join(scope.townships) if scope.townships else "所选范围"
+            return self._answer(
+                parsed,
+                scope,
+                f"{NOT_FOUND}：{where}的报告里没有找到与“{parsed.core}”直接相关的内容。",
+                found=False,
+                citations=[],
+                townships=[],
+                not_mentioned=[],
+            )
+        ordered = [best] + [h for h in hits if h is not best]
+        citations = [self._citation(i + 1, h) for i, h in enumerate(ordered)]
+        lead = citations[0]
+        lines = [
+            f"据{_place(lead)}{lead.year or ''}年报告（{SECTION_LABELS.get(lead.section, lead.section)}）："
+            f"“{lead.quote}” [1]"
+        ]
+        if len(citations) > 1:
+            lines.append("")
+            lines.append("相关段落：" + " ".join(f"[{c.n}]" for c in citations[1:]))
+        return self._answer(
+            parsed,
+            scope,
+            "\n".join(lines),
+            found=True,
+            citations=citations,
+            townships=_unique([c.township for c in citations[:1] if c.township]),
+            not_mentioned=[],
+        )
+
+    def _enumerate(
+        self,
+        parsed: ParsedQuestion,
+        scope: Scope,
+        vector: Any,
+        terms: list[str],
+        all_townships: list[str],
+    ) -> Answer:
+        section_scope = Scope(**{**asdict(scope), "sections": parsed.sections})
+        per_report = self.retriever.best_per_report(
+            vector,
+            " ".join(terms) or parsed.core,
+            section_scope,
+            terms,
+            per_report=self.rule.per_report,
+        )
+        evidence = {
+            rid: max(hits, key=lambda h: (h.coverage, h.dense))
+            for rid, hits in per_report.items()
+            if hits
+        }
+        supported = self.decide(evidence)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        townships: list[str] = []
+        for rid in sorted(supported, key=lambda r: -(evidence[r].coverage + evidence[r].dense)):
+            hit = evidence[rid]
+            citation = self._citation(len(citations) + 1, hit)
+            citations.append(citation)
+            name = citation.township or rid
+            townships.append(name)
+            label = SECTION_LABELS.get(citation.section, citation.section)
+            practice = ""
+            if parsed.kind == "practice":
+                names = _practice_names(" ".join(h.passage.text for h in per_report[rid]))
+                practice = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
+            lines.append(
+                f"- **{name}**（{citation.county or '县区未知'}，{citation.year or '年份未知'}年，{label}）："
+                f"{practice}“{citation.quote}” [{citation.n}]"
+            )
+        not_mentioned = [t for t in _unique(all_townships) if t not in townships]
+        topic = parsed.core
+        if not citations:
+            text = f"{NOT_FOUND}：范围内 {len(all_townships)} 份报告都没有明确提到“{topic}”。"
+            return self._answer(
+                parsed,
+                scope,
+                text,
+                found=False,
+                citations=[],
+                townships=[],
+                not_mentioned=not_mentioned,
+            )
+        if parsed.kind == "practice":
+            lead = f"在范围内的 {len(all_townships)} 份报告中，{len(townships)} 个乡镇有相关做法可供参考："
+        else:
+            lead = (
+                f"在范围内的 {len(all_townships)} 份报告中，{len(townships)} 个乡镇提到了这一点："
+            )
+        text = "\n".join([lead, "", *lines])
+        if not_mentioned:
+            text += f"\n\n未提及：{'、'.join(not_mentioned)}。"
+        return self._answer(
+            parsed,
+            scope,
+            text,
+            found=True,
+            citations=citations,
+            townships=townships,
+            not_mentioned=not_mentioned,
+        )
+
+    def support(
+        self, topic: str, sections: list[str], filters: Filters | None = None
+    ) -> list[TownshipSupport]:
+        """For every report in scope: does it say something about `topic` in these sections?
+
+        The building block of the township × topic comparison; same decision rule as
+        corpus-wide answers.
+        """
+        parsed = parse_question(topic, self.store.facet_values())
+        parsed.core = topic
+        scope = (filters or Filters()).apply(parsed)
+        scope.sections = list(sections)
+        reports = self.store.list_reports(Scope(**{**asdict(scope), "sections": []}))
+        terms = topic_terms(self.retriever, parsed)
+        vector = self.store.embeddings.embed_question(topic)
+        per_report = self.retriever.best_per_report(
+            vector, " ".join(terms) or topic, scope, terms, per_report=self.rule.per_report
+        )
+        evidence = {
+            rid: max(hits, key=lambda h: (h.coverage, h.dense))
+            for rid, hits in per_report.items()
+            if hits
+        }
+        supported = set(self.decide(evidence))
+        rows = []
+        for report in reports:
+            hit = evidence.get(report.id)
+            rows.append(
+                TownshipSupport(
+                    township=report.meta.township or report.id,
+                    report_id=report.id,
+                    year=report.meta.year,
+                    supported=report.id in supported,
+                    citation=self._citation(1, hit) if hit and report.id in supported else None,
+                )
+            )
+        return rows
+
+    def decide(self, evidence: dict[str, Hit]) -> list[str]:
+        """Reports whose key sentence supports the claim: near the best one, above a floor."""
+        if not evidence:
+            return []
+        rule = self.rule
+        best_cov = max(h.coverage for h in evidence.values())
+        best_dense = max(h.dense for h in evidence.values())
+        if best_cov < rule.min_coverage:
+            return []
+        return [
+            rid
+            for rid, h in evidence.items()
+            if h.coverage >= max(rule.min_coverage, best_cov * rule.coverage_ratio)
+            and h.dense >= best_dense - rule.dense_margin
+        ]
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _citation(self, n: int, hit: Hit) -> Citation:
+        meta = hit.passage.meta
+        start, end = int(meta["start"]), int(meta["end"])
+        qs, qe = hit.sentence or (start, end)
+        text = hit.passage.text
+        return Citation(
+            n=n,
+            township=meta.get("township") or None,
+            county=meta.get("county") or None,
+            province=meta.get("province") or None,
+            year=int(meta.get("year") or 0) or None,
+            section=str(meta.get("section")),
+            heading=str(meta.get("heading", "")),
+            text=text,
+            report_id=str(meta["report_id"]),
+            source=str(meta.get("source", "")),
+            start=start,
+            end=end,
+            quote=text[qs - start : qe - start],
+            quote_start=qs,
+            quote_end=qe,
+        )
+
+    def _answer(
+        self,
+        parsed: ParsedQuestion,
+        scope: Scope,
+        text: str,
+        *,
+        found: bool,
+        citations: list[Citation],
+        townships: list[str],
+        not_mentioned: list[str],
+    ) -> Answer:
+        filters = scope.describe()
+        if parsed.sections:
+            filters["sections"] = parsed.sections
+        return Answer(
+            question=parsed.text,
+            kind=parsed.kind,
+            mode="extractive",
+            answer=text,
+            found=found,
+            townships=townships,
+            not_mentioned=not_mentioned,
+            citations=citations,
+            filters=filters,
+            timings={},
+        )
+
+    def _empty(
+        self, parsed: ParsedQuestion, scope: Scope, timings: dict[str, float], text: str
+    ) -> Answer:
+        answer = self._answer(
+            parsed, scope, text, found=False, citations=[], townships=[], not_mentioned=[]
+        )
+        answer.timings = timings
+        return answer
+
+
+def _match_facet(value: str, known: list[str]) -> str | None:
+    value = value.strip()
+    if value in known:
+        return value
+    for name in known:
+        if province_short(name) == value or name.startswith(value):
+            return name
+    return None
+
+
+def _place(c: Citation) -> str:
+    return f"{c.county or ''}{c.township or ''}"
+
+
+def _practice_names(text: str) -> list[str]:
+    """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”."""
+    names = []
+    for match in _QUOTED.finditer(text):
+        name = match.group(1).strip()
+        if name and name not in names and not re.fullmatch(r"[\d.]+", name):
+            names.append(name)
+    return names[:5]
+
+
+def _unique(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)

@@ -1,0 +1,132 @@
+"""Understanding a question without an LLM: its kind, the sections it is about, its scope.
+
+Aggregation words (哪些/哪几个/各镇…) make a corpus-wide question; 做法/经验/借鉴 a peer-practice
+question; otherwise a lookup. Years, provinces, counties and townships named in the question
+become filters; filters given explicitly by the caller win.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ingest.gazetteer import province_short
+from vectorstore import Scope
+
+QuestionKind = Literal["corpus", "lookup", "practice"]
+
+_AGGREGATE = re.compile(
+    r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
+)
+_PRACTICE = re.compile(
+    r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
+)
+_SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "problems",
+        re.compile(r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|不高|不强|有待"),
+    ),
+    ("plans", re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|安排|规划")),
+    ("innovations", re.compile(r"创新|特色|亮点")),
+    ("duty", re.compile(r"第一责任人|履职|履行.{0,6}职责")),
+)
+_MEASURE_INTENT = re.compile(
+    r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实"
+)
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年度|年)")
+_YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
+_YEAR_UNTIL = re.compile(
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以前|((?:19|20)\d{2})\s*年(?:度)?之前"
+)
+_YEAR_SINCE = re.compile(
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以(?:来|后)|((?:19|20)\d{2})\s*年(?:度)?之后"
+)
+_PLACE_LIKE = re.compile(r"([\u4e00-\u9fff]{2,4}(?:镇|乡|街道))")
+_NOT_A_PLACE = re.compile(r"[的些有没哪其他个看作别各几区县市里在和与把给是对全本我邻每乡]")
+_SCAFFOLD = re.compile(
+    r"哪些|哪几个|哪几|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
+    r"存在的?问题|提到|提出|提及|写明|反映|认为|觉得|有没有|是否|请问|列出|想看看|是怎么|的例子|"
+    r"[？?。！!，,、：:]"
+)
+
+
+@dataclass
+class ParsedQuestion:
+    text: str
+    kind: QuestionKind
+    sections: list[str] = field(default_factory=list)
+    scope: Scope = field(default_factory=Scope)
+    core: str = ""  # the topic, with the question's scaffolding removed
+    unknown_places: list[str] = field(default_factory=list)  # named places not in the store
+
+
+def _match_names(question: str, names: list[str], short: bool) -> list[str]:
+    found = []
+    for name in names:
+        variants = {name}
+        if short:
+            variants.add(province_short(name))
+            for suffix in ("土家族自治县", "自治县", "县", "区", "市", "镇", "乡", "街道"):
+                if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                    variants.add(name[: -len(suffix)])
+        if any(v and v in question for v in variants):
+            found.append(name)
+    return found
+
+
+def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
+    """Kind, section intent, scope and core topic of `question`; `facets` are the store's values."""
+    q = question.strip()
+    scope = Scope()
+    scope.townships = _match_names(q, facets.get("township", []), short=False)
+    scope.counties = _match_names(q, facets.get("county", []), short=True)
+    scope.provinces = _match_names(q, facets.get("province", []), short=True)
+    unknown = [
+        p
+        for p in _PLACE_LIKE.findall(q)
+        if p not in scope.townships
+        and not any(t in p for t in scope.townships)
+        and not _NOT_A_PLACE.search(p[:-1])
+    ]
+    if m := _YEAR_RANGE.search(q):
+        scope.year_from, scope.year_to = sorted((int(m.group(1)), int(m.group(2))))
+    elif m := _YEAR_UNTIL.search(q):
+        scope.year_to = int(m.group(1) or m.group(2))
+    elif m := _YEAR_SINCE.search(q):
+        scope.year_from = int(m.group(1) or m.group(2))
+    elif m := _YEAR.search(q):
+        scope.year_from = scope.year_to = int(m.group(1))
+
+    sections = [name for name, pattern in _SECTION_INTENT if pattern.search(q)]
+    if "problems" in sections and "plans" in sections:
+        sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
+    if not sections and _MEASURE_INTENT.search(q):
+        sections = ["measures", "innovations"]
+    if "problems" in sections or "plans" in sections:
+        sections = [s for s in sections if s in ("problems", "plans")]
+    if "innovations" in sections and "measures" not in sections:
+        sections.append("measures")  # innovations are often written up under measures
+    if "duty" in sections and "measures" not in sections:
+        sections.append("measures")  # many reports report the leaders' duty among measures
+
+    if _AGGREGATE.search(q) and len(scope.townships) != 1:
+        kind: QuestionKind = (
+            "practice" if re.search(r"(有哪些|什么|哪些)(创新)?(做法|经验)", q) else "corpus"
+        )
+    elif _PRACTICE.search(q) and len(scope.townships) != 1:
+        kind = "practice"
+    else:
+        kind = "lookup"
+
+    core = q
+    for name in (*scope.townships, *scope.counties, *scope.provinces):
+        core = core.replace(name, "")
+        core = core.replace(province_short(name), "")
+    core = _YEAR_RANGE.sub("", core)
+    core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
+    core = _SCAFFOLD.sub(" ", core)
+    core = re.sub(r"\s+", " ", core).strip()
+    return ParsedQuestion(
+        text=q, kind=kind, sections=sections, scope=scope, core=core or q, unknown_places=unknown
+    )

@@ -1,0 +1,281 @@
+"""Hybrid retrieval over the passage store: dense (embeddings) + BM25 (jieba), fused.
+
+An in-memory snapshot of the store (passage vectors, BM25 index, metadata) is scored whole for
+every question, so filters apply identically to both retrievers, and corpus-wide questions can
+look at every report in scope without a per-report model call. The snapshot reloads when the
+store changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from dataclasses import dataclass, field
+
+import bm25s
+import numpy as np
+
+from app.text import Tokenizer
+from ingest.passages import sentence_spans
+from ingest.sections import LEVEL1
+from vectorstore import PassageStore, Scope, StoredPassage
+
+# Paraphrases users type → words the reports use. Small and domain-specific on purpose.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "执法能力": ("执法能力", "执法水平", "执法效能", "执法力量"),
+    "执法水平": ("执法水平", "执法能力", "执法效能"),
+    "普法": ("普法", "法治宣传", "法制宣传", "法律知识"),
+    "普法宣传": ("普法宣传", "普法", "法治宣传", "法制宣传"),
+    "律所": ("律师事务所", "法律事务所", "律所"),
+    "法律顾问": ("法律顾问",),
+    "考核": ("考核", "考评", "考察"),
+    "培训": ("培训", "学法", "授课"),
+    "调解室": ("工作室", "调解室", "茶室"),
+    "矛盾纠纷": ("矛盾纠纷", "纠纷", "矛盾"),
+    "信访": ("信访", "来访", "接访"),
+    "专业人员": ("专业人员", "专职", "专业背景", "专业的人员"),
+    "懂法律": ("法学专业", "法律专业", "懂法"),
+    "新媒体": ("抖音", "微信", "公众号", "新媒体", "网站"),
+    "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
+}
+# Words that only restate the section a question is about (problems / plans).
+_INTENT_TEXT = """
+    不足 不高 不够 不强 跟不上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 问题
+    下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进
+"""
+INTENT_WORDS = frozenset(_INTENT_TEXT.split())
+
+
+SHORT_SENTENCE = 24
+
+
+def _is_heading(text: str, a: int, b: int) -> bool:
+    line_end = b >= len(text) or text[b] == "\n"
+    return (line_end and text[b - 1] not in "。；;！!？?") or bool(LEVEL1.match(text[a:b]))
+
+
+@dataclass
+class Hit:
+    passage: StoredPassage
+    score: float
+    dense: float
+    lexical: float
+    coverage: float = 0.0
+    sentence: tuple[int, int] | None = None  # best sentence, offsets in the report text
+
+    @property
+    def report_id(self) -> str:
+        return str(self.passage.meta["report_id"])
+
+
+@dataclass
+class Snapshot:
+    passages: list[StoredPassage]
+    vectors: np.ndarray
+    bm25: bm25s.BM25 | None
+    version: tuple[int, int, str]
+    meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
+        n = len(self.passages)
+        keep = np.ones(n, dtype=bool)
+        if scope is None:
+            return keep
+        for key, values in (
+            ("township", scope.townships),
+            ("county", scope.counties),
+            ("province", scope.provinces),
+            ("report_id", scope.report_ids),
+            ("section", scope.sections if with_sections else []),
+        ):
+            if values:
+                keep &= np.isin(self.meta_columns[key], list(values))
+        years = self.meta_columns["year"]
+        if scope.year_from is not None:
+            keep &= years >= scope.year_from
+        if scope.year_to is not None:
+            keep &= (years <= scope.year_to) & (years > 0)
+        return keep
+
+
+class HybridRetriever:
+    """Scores every passage in scope with dense and BM25 similarity."""
+
+    def __init__(self, store: PassageStore, *, lexical_weight: float = 0.25) -> None:
+        self.store = store
+        self.lexical_weight = lexical_weight
+        self.tokenizer = Tokenizer()
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- snapshot ------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        version = self.store.version()
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = self._build(version)
+            return self._snapshot
+
+    def _build(self, version: tuple[int, int, str]) -> Snapshot:
+        facets = self.store.facet_values()
+        self.tokenizer.add_words([*facets["township"], *facets["county"]])
+        passages = self.store.passages(with_embeddings=True)
+        if passages:
+            vectors = np.vstack([p.embedding for p in passages]).astype(np.float32)
+            bm25 = bm25s.BM25()
+            bm25.index([self.tokenizer.words(p.text) for p in passages], show_progress=False)
+        else:
+            vectors, bm25 = np.zeros((0, 1), dtype=np.float32), None
+        columns = {
+            key: np.array([p.meta.get(key, "") for p in passages], dtype=object)
+            for key in ("township", "county", "province", "report_id", "section")
+        }
+        columns["year"] = np.array([int(p.meta.get("year") or 0) for p in passages], dtype=np.int32)
+        for p in passages:
+            p.embedding = None  # the matrix holds them; don't keep two copies
+        return Snapshot(passages, vectors, bm25, version, columns)
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score_all(
+        self, question_vector: np.ndarray, query_text: str, scope: Scope | None
+    ) -> tuple[Snapshot, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(snapshot, fused, dense, lexical, mask) for every passage."""
+        snap = self.snapshot()
+        mask = snap.mask(scope)
+        if not snap.passages:
+            empty = np.zeros(0, dtype=np.float32)
+            return snap, empty, empty, empty, mask
+        dense = snap.vectors @ np.asarray(question_vector, dtype=np.float32)
+        lexical = np.zeros(len(snap.passages), dtype=np.float32)
+        tokens = [t for t in self.tokenizer.words(query_text) if len(t) > 1 or t.isalnum()]
+        if snap.bm25 is not None and tokens:
+            raw = np.asarray(snap.bm25.get_scores(tokens), dtype=np.float32)
+            top = float(raw[mask].max()) if mask.any() else 0.0
+            if top > 0:
+                lexical = raw / top
+        fused = dense + self.lexical_weight * lexical
+        return snap, fused, dense, lexical, mask
+
+    def search(
+        self,
+        question_vector: np.ndarray,
+        query_text: str,
+        scope: Scope | None = None,
+        *,
+        k: int = 8,
+        per_report: int = 3,
+        terms: list[str] | None = None,
+    ) -> list[Hit]:
+        """The best `k` passages in scope, at most `per_report` from one report."""
+        snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
+        order = np.argsort(-np.where(mask, fused, -np.inf))
+        hits: list[Hit] = []
+        taken: dict[str, int] = {}
+        for i in order[: max(k * 10, 50)]:
+            if not mask[i]:
+                break
+            passage = snap.passages[int(i)]
+            rid = str(passage.meta["report_id"])
+            if taken.get(rid, 0) >= per_report:
+                continue
+            taken[rid] = taken.get(rid, 0) + 1
+            hit = Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]))
+            if terms is not None:
+                self.mark_best_sentence(hit, terms, snap)
+            hits.append(hit)
+            if len(hits) >= k:
+                break
+        return hits
+
+    def best_per_report(
+        self,
+        question_vector: np.ndarray,
+        query_text: str,
+        scope: Scope,
+        terms: list[str],
+        *,
+        per_report: int = 3,
+    ) -> dict[str, list[Hit]]:
+        """For every report in scope, its best passages (by fused score), sentences marked."""
+        snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
+        by_report: dict[str, list[int]] = {}
+        for i in np.nonzero(mask)[0]:
+            by_report.setdefault(str(snap.meta_columns["report_id"][i]), []).append(int(i))
+        out: dict[str, list[Hit]] = {}
+        for rid, idx in by_report.items():
+            ranked = sorted(idx, key=lambda j: -fused[j])[:per_report]
+            hits = [
+                Hit(snap.passages[j], float(fused[j]), float(dense[j]), float(lexical[j]))
+                for j in ranked
+            ]
+            for hit in hits:
+                self.mark_best_sentence(hit, terms, snap)
+            out[rid] = hits
+        return out
+
+    # -- sentences -----------------------------------------------------------------------------
+    def term_weights(self, terms: list[str], snap: Snapshot | None = None) -> dict[str, float]:
+        """IDF-like weights: a term few passages contain says more than a common one."""
+        snap = snap or self.snapshot()
+        n = max(len(snap.passages), 1)
+        weights = {}
+        for term in terms:
+            variants = SYNONYMS.get(term, (term,))
+            df = sum(1 for p in snap.passages if any(v in p.text for v in variants))
+            # longer words are the specific ones (法律明白人 vs 培养)
+            weights[term] = math.log(1 + (n + 1) / (df + 0.5)) * (1 + 0.5 * max(len(term) - 2, 0))
+        return weights
+
+    def coverage(
+        self, sentence: str, terms: list[str], weights: dict[str, float], *, partial: bool = True
+    ) -> float:
+        """Weighted share of the question's terms (or their paraphrases) the sentence contains.
+
+        With `partial`, a long term missing as a whole earns half credit for its parts (ranking);
+        without, only whole terms count (deciding whether the report says it at all).
+        """
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        got = 0.0
+        for term in terms:
+            variants = SYNONYMS.get(term, (term,))
+            parts = self._parts(term)
+            if any(v in sentence for v in variants) or (
+                parts and all(p in sentence for p in parts)
+            ):
+                got += weights[term]
+            elif partial and parts:
+                got += 0.5 * weights[term] * sum(p in sentence for p in parts) / len(parts)
+        return got / total
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one retriever per store, few distinct terms
+    def _parts(self, term: str) -> tuple[str, ...]:
+        """Dictionary sub-words of a compound (纠纷化解 → 纠纷, 化解); empty for short words."""
+        if len(term) < 3:
+            return ()
+        return tuple(
+            w for w in dict.fromkeys(self.tokenizer.words(term)) if 2 <= len(w) < len(term)
+        )
+
+    def mark_best_sentence(self, hit: Hit, terms: list[str], snap: Snapshot | None = None) -> None:
+        meta = hit.passage.meta
+        base = int(meta["start"])
+        text = hit.passage.text
+        weights = self.term_weights(terms, snap) if terms else {}
+        spans = sentence_spans(text, 0, len(text))
+        best: tuple[float, float, int, int] | None = None
+        for i, (a, b) in enumerate(spans):
+            if b - a < SHORT_SENTENCE and i + 1 < len(spans):
+                if _is_heading(text, a, b):
+                    continue  # its content follows in the next sentence, which is scored itself
+                b = spans[i + 1][1]  # "二是突出矛盾化解。" says little alone: take the next one too
+            sentence = text[a:b]
+            rank = self.coverage(sentence, terms, weights) if terms else 0.0
+            strict = self.coverage(sentence, terms, weights, partial=False) if terms else 0.0
+            if best is None or (rank, strict) > best[:2]:
+                best = (rank, strict, a, b)
+        if best is not None:
+            hit.coverage = best[1]
+            hit.sentence = (base + best[2], base + best[3])

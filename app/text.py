@@ -1,0 +1,145 @@
+"""Chinese tokenisation for BM25 and term matching: jieba with place names and domain terms.
+
+Township, county and province names from the store go into jieba's dictionary so a place name
+is never split (石桥镇 stays one token), alongside the domain terms these reports use.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterable
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
+    import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+DOMAIN_TERMS = tuple(
+    [
+        "法治政府",
+        "依法行政",
+        "行政执法",
+        "综合执法",
+        "执法能力",
+        "执法水平",
+        "执法人员",
+        "执法记录仪",
+        "法律顾问",
+        "法律明白人",
+        "合法性审查",
+        "规范性文件",
+        "重大行政决策",
+        "集体讨论",
+        "政务公开",
+        "矛盾纠纷",
+        "人民调解",
+        "调解员",
+        "信访",
+        "普法",
+        "普法宣传",
+        "法治宣传",
+        "法治宣传教育",
+        "学法用法",
+        "领导干部",
+        "第一责任人",
+        "网格员",
+        "网格化",
+        "行政复议",
+        "行政应诉",
+        "行政诉讼",
+        "法律援助",
+        "营商环境",
+        "司法所",
+        "派出所",
+        "综治办",
+        "村两委",
+        "法治意识",
+        "法律素养",
+        "法治思维",
+        "贵和",
+        "贵和工作室",
+        "老娘舅茶室",
+        "小院讲堂",
+        "小院",
+        "微解纷",
+        "尚书学堂",
+        "尚书播报",
+        "法治骨干",
+        "宪法宣传周",
+        "宪法日",
+        "习近平法治思想",
+        "理论学习中心组",
+        "执法队伍",
+        "队伍建设",
+        "法治队伍",
+        "专业人员",
+        "执法证",
+        "持证上岗",
+        "亮证执法",
+        "法治培训",
+        "信息公开",
+        "村务公开",
+        "安全生产",
+        "扫黑除恶",
+        "禁毒",
+        "反诈",
+        "新媒体",
+        "抖音",
+        "微信",
+        "公众号",
+        "赋权执法",
+        "一案双审",
+    ]
+)
+
+_STOPWORDS_TEXT = """
+    的 了 和 与 及 或 在 是 有 把 将 对 为 以 于 从 由 等 其 之 而 也 都 就 并 还 被 给 让 向
+    这 那 这些 那些 哪 哪些 哪个 哪几个 哪几 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 么 个 名 次 件 起
+    一 些 一些 各 每 该 本 我 我们 你 他们 自己 别的 其他 其它 有没有 是否 是不是 能 可以 可 会 要 应
+    上 下 里 中 内 外 一下 一共 共 具体 情况 方面 工作 问题 报告 乡镇 镇 乡 街道 县 区 市 省 年 年度
+    哪里 谁 提到 提出 提及 说 讲 写 写明 列 列为 作为 当作 认为 觉得 承认 反映 存在 相关 有关
+    开展 进行 加强 推进 做 做法 做到 搞 怎么样 情况下 想 看看 看 知道 请问 请 列出 所有 全部
+    已经 每个 力度 一步 下一步 几个 镇里 村里 具体做法 镇有 除了 用场 派上 各有 几名 给出 数量 起来 得到
+    建了 之前 环节 地方 接地 接地气 总结 哪家 哪位 什么样 多大 多少次 多少名 多少个 多少起 多少件 多少场
+    结果 怎样 一年 全年 今年 去年 例子 借鉴 参考 能够 抓 抓的 挂钩 办了 拿到 等次 时候 第一张
+    这类 这种 用在 用来 主要 渠道
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+class Tokenizer:
+    """A private jieba tokenizer (no global dictionary state) with fazhi's vocabulary."""
+
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word in (*DOMAIN_TERMS, *extra_words):
+            if word:
+                self._jieba.add_word(word, freq=200000)
+
+    def add_words(self, words: Iterable[str]) -> None:
+        for word in words:
+            if word:
+                self._jieba.add_word(word, freq=200000)
+
+    def words(self, text: str) -> list[str]:
+        """Search-mode tokens (long words plus their parts), without punctuation."""
+        return [t for t in self._jieba.cut_for_search(text) if _TOKEN_OK.search(t)]
+
+    def content_words(self, text: str) -> list[str]:
+        """The words that carry a question's topic: no stopwords, no single characters."""
+        seen: list[str] = []
+        for token in self._jieba.cut(text):
+            token = token.strip()
+            if len(token) < 2 or token in STOPWORDS or not _TOKEN_OK.search(token):
+                continue
+            if token.isdigit():
+                continue
+            if token not in seen:
+                seen.append(token)
+        return seen

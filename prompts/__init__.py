@@ -1,0 +1,46 @@
+"""Prompt templates as files, loaded and validated.
+
+A template is a UTF-8 text file with `{name}` placeholders. Rendering with a missing or unknown
+variable is an error naming it, so a typo in a template fails loudly instead of leaking braces.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from ingest.errors import PromptTemplateError
+
+PROMPTS_DIR = Path(__file__).parent
+
+__all__ = ["PROMPTS_DIR", "load_prompt", "render_prompt", "template_variables"]
+
+
+def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> str:
+    path = directory / f"{name}.md"
+    if not path.is_file():
+        raise PromptTemplateError(f"prompt template '{name}' not found at {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def template_variables(template: str) -> set[str]:
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    except ValueError as exc:
+        raise PromptTemplateError(f"malformed prompt template: {exc}") from exc
+
+
+def render_prompt(name: str, directory: Path = PROMPTS_DIR, **values: str) -> str:
+    template = load_prompt(name, directory)
+    wanted = template_variables(template)
+    missing = sorted(wanted - values.keys())
+    if missing:
+        raise PromptTemplateError(
+            f"prompt template '{name}' needs variable(s) {', '.join(missing)}, which were not given"
+        )
+    unknown = sorted(values.keys() - wanted)
+    if unknown:
+        raise PromptTemplateError(
+            f"prompt template '{name}' has no placeholder for {', '.join(unknown)}"
+        )
+    return template.format(**values)
