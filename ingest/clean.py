@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable
 
 Cleaner = Callable[[str], str]
 
-_BREADCRUMB = re.compile(r"^\s*(您当前的位置|当前位置|您现在的位置|当前所在位置|所在位置)\s*[:：].*$")
+_BREADCRUMB = re.compile(
+    r"^\s*(您当前的位置|当前位置|您现在的位置|当前所在位置|所在位置)\s*[:：].*$"
+)
 _SHARE = re.compile(
     r"^\s*(扫一扫在手机打开当前页|扫一扫在手机上查看当前页面|分享到[:：]?.*|【?打印本页】?.*|【?关闭窗口】?.*"
     r"|字号[:：]\s*[大中小\s【】\[\]]*|\[?\s*(打印|关闭|收藏)\s*\]?)\s*$"

@@ -66,9 +66,7 @@ def locate(header: str, context: str = "") -> Place:
             )
         return Place(county=county, rest=row.get("地址", ""), ambiguous=cities)
     if not county:
-        return Place(
-            province=row.get("省") or None, city=_city(row), rest=row.get("地址", header)
-        )
+        return Place(province=row.get("省") or None, city=_city(row), rest=row.get("地址", header))
     return Place(
         province=row.get("省") or None, city=_city(row), county=county, rest=row.get("地址", "")
     )

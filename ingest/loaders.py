@@ -396,10 +396,34 @@ def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return best
     if _sniff(data) or _c0_control_share(data) > 0.05:
         raise _Fail(_binary_reason(data))
+    damaged = _damaged_text_reason(data)
+    if damaged:
+        raise _Fail(damaged)
     raise _Fail(
         f"cannot detect the text encoding (tried {', '.join(tried)}); "
         "open the file in an editor and save it as UTF-8"
     )
+
+
+def _damaged_text_reason(data: bytes) -> str | None:
+    """Say so when the file is UTF-8 or GB18030 text with a few broken bytes, not mojibake."""
+    for encoding in ("utf-8", "gb18030"):
+        text = data.decode(encoding, errors="replace")
+        bad = text.count("\ufffd")
+        if not bad or bad > max(3, len(text) // 1000):
+            continue
+        if encoding == "gb18030" or _chinese_quality(text.replace("\ufffd", "")) >= 0.95:
+            if _chinese_quality(text.replace("\ufffd", "")) < _QUALITY_THRESHOLD:
+                continue
+            first = text.index("\ufffd")
+            context = text[max(0, first - 10) : first].strip()
+            near = f" (after '{context}')" if context else ""
+            return (
+                f"the text looks like {encoding.upper()} but has {bad} invalid byte "
+                f"sequence{'s' if bad > 1 else ''}{near}; the file may be damaged or mix "
+                "encodings: open it in an editor, fix it and save it as UTF-8"
+            )
+    return None
 
 
 _DETECTABLE = ["gb18030", "big5", "utf_16_le", "utf_16_be"]
@@ -747,6 +771,7 @@ _FURNITURE_LINE = re.compile(
     r"|浏览次数\s*[:：]|访问量\s*[:：]|阅读次数\s*[:：]"
     r"|^\s*(?:发布|发文)?(?:日期|时间)\s*[:：]\s*\d{4}"
     r"|^\s*来源\s*[:：]"
+    r"|^\s*(?:索\s*引\s*号|发文字号|发布机构|发文机关|主题分类|成文日期|生效日期|有效性)\s*[:：]"
     r")",
     re.I,
 )
@@ -963,11 +988,21 @@ def _strip_noise(container: object) -> None:
         noisy = any(_NOISE_HINT.search(t) for t in tokens) and not any(
             _is_container_token(t) for t in tokens
         )
-        if not noisy and tag.name == "table":
-            text = tag.get_text()
-            noisy = sum(label in text for label in _INDEX_LABELS) >= 2 and _cjk_count(text) < 400
+        if not noisy and tag.name in ("table", "ul", "ol", "dl", "div"):
+            noisy = _is_index_block(tag)
         if noisy and _own_cjk(tag) < 0.5 * total:
             tag.decompose()
+
+
+def _is_index_block(tag: object) -> bool:
+    """The 索引号/发文字号/发布机构 block government pages put above an article."""
+    text = tag.get_text()  # type: ignore[attr-defined]
+    if _cjk_count(text) >= 400:
+        return False
+    if tag.name == "table":  # type: ignore[attr-defined]
+        return sum(label in text for label in _INDEX_LABELS) >= 2
+    labelled = sum(1 for label in _INDEX_LABELS if re.search(rf"{label}\s*[:：]", text))
+    return labelled >= 2
 
 
 def _is_furniture_line(line: str) -> bool:

@@ -25,9 +25,13 @@ _TOWNSHIP = re.compile(
     r"([\u4e00-\u9fff]{1,10}?(?:民族乡|镇|乡|街道))(?:办事处)?(?=人民政府|党委|政府|关于|\d|法治|[ ，,]|$)"
 )
 _BODY_TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:民族乡|镇|乡|街道))")
-_NOT_TOWNSHIP = re.compile(r"^(全|我|本|各|该|城|村|乡|集|小|重|市|县|区)|城乡|乡镇|村镇|城镇|街道$")
+_NOT_TOWNSHIP = re.compile(
+    r"^(全|我|本|各|该|城|村|乡|集|小|重|市|县|区)|城乡|乡镇|村镇|城镇|街道$"
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_ISO_DATE = re.compile(r"(?:日期|发布时间|时间)\s*[:：]\s*((?:19|20)\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+_ISO_DATE = re.compile(
+    r"(?:日期|发布时间|时间)\s*[:：]\s*((?:19|20)\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})"
+)
 _CN_DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _SIDECAR_HINT = (
     "set it in a sidecar file '{name}.meta.json' next to the report, "
@@ -145,7 +149,9 @@ def extract_metadata(
     if year_match:
         meta.year = int(year_match.group(1))
     else:
-        meta.warnings.append("year reported on not found; " + _SIDECAR_HINT.format(name=source_name))
+        meta.warnings.append(
+            "year reported on not found; " + _SIDECAR_HINT.format(name=source_name)
+        )
     meta.published = _published(raw_text or text, published_hint)
     return meta
 
@@ -178,7 +184,9 @@ def _validation_reason(exc: ValidationError) -> str:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
     )
-    return f"invalid metadata ({problems}); allowed keys: {', '.join(MetadataOverride.model_fields)}"
+    return (
+        f"invalid metadata ({problems}); allowed keys: {', '.join(MetadataOverride.model_fields)}"
+    )
 
 
 def apply_override(meta: ReportMeta, override: MetadataOverride | None) -> ReportMeta:

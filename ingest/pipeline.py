@@ -78,4 +78,6 @@ def fingerprint(report: Report, chunking: ChunkSettings | None = None) -> str:
         "meta": asdict(report.meta),
         "chunking": asdict(chunking or ChunkSettings()),
     }
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    ).hexdigest()[:16]

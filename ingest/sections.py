@@ -16,7 +16,12 @@ LEVEL3 = re.compile(r"^(\d{1,2}\s*[.、．]|[（(]\d{1,2}[）)])\s*\S")
 
 # Checked in order: the first rule whose pattern occurs in the heading wins.
 SECTION_RULES: tuple[tuple[SectionType, re.Pattern[str]], ...] = (
-    ("plans", re.compile(r"下一步|下步|下阶段|明年|今后|工作打算|工作计划|主要安排|工作安排|工作思路|改进措施|努力方向")),
+    (
+        "plans",
+        re.compile(
+            r"下一步|下步|下阶段|明年|今后|工作打算|工作计划|主要安排|工作安排|工作思路|改进措施|努力方向"
+        ),
+    ),
     ("problems", re.compile(r"问题|不足|短板|差距|薄弱|困难")),
     ("innovations", re.compile(r"创新|经验|特色|亮点|典型")),
     ("duty", re.compile(r"第一责任|履行.{0,12}职责|履职|述职")),

@@ -108,9 +108,7 @@ class FazhiEmbeddings(Embeddings):
             dtype=np.float32,
         )
 
-    def embed_passages(
-        self, texts: Sequence[str], progress: Progress | None = None
-    ) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Embed passages in batches; `progress(n)` is called after each batch."""
         chunks = []
         for i in range(0, len(texts), self.batch_size):
