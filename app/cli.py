@@ -409,6 +409,24 @@ def eval_command(
             out.print(f"- {line}", markup=False, highlight=False)
 
 
+@cli.command()
+def serve(
+    store: StoreOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 7860).")] = None,
+) -> None:
+    """Open the web app. On first start with an empty store it ingests the bundled sample reports."""
+    from app.web import launch
+
+    settings = _settings(store=store, host=host, port=port)
+    try:
+        launch(settings)
+    except FazhiError as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     try:
         cli()
