@@ -412,17 +412,16 @@ def _damaged_text_reason(data: bytes) -> str | None:
         bad = text.count("\ufffd")
         if not bad or bad > max(3, len(text) // 1000):
             continue
-        if encoding == "gb18030" or _chinese_quality(text.replace("\ufffd", "")) >= 0.95:
-            if _chinese_quality(text.replace("\ufffd", "")) < _QUALITY_THRESHOLD:
-                continue
-            first = text.index("\ufffd")
-            context = text[max(0, first - 10) : first].strip()
-            near = f" (after '{context}')" if context else ""
-            return (
-                f"the text looks like {encoding.upper()} but has {bad} invalid byte "
-                f"sequence{'s' if bad > 1 else ''}{near}; the file may be damaged or mix "
-                "encodings: open it in an editor, fix it and save it as UTF-8"
-            )
+        if _chinese_quality(text.replace("\ufffd", "")) < _QUALITY_THRESHOLD:
+            continue
+        first = text.index("\ufffd")
+        context = text[max(0, first - 10) : first].strip()
+        near = f" (after '{context}')" if context else ""
+        return (
+            f"the text looks like {encoding.upper()} but has {bad} invalid byte "
+            f"sequence{'s' if bad > 1 else ''}{near}; the file may be damaged or mix "
+            "encodings: open it in an editor, fix it and save it as UTF-8"
+        )
     return None
 
 
@@ -510,7 +509,12 @@ def _load_docx(path: Path, data: bytes) -> LoadedDocument:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 _DOCX_SKIP = {
-    f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", f"{_W}pPr", f"{_W}rPr", f"{_MC}Fallback"
+    f"{_W}del",
+    f"{_W}moveFrom",
+    f"{_W}txbxContent",
+    f"{_W}pPr",
+    f"{_W}rPr",
+    f"{_MC}Fallback",
 }
 
 
@@ -648,11 +652,26 @@ def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
             "the PDF has no text layer (scanned PDF?); OCR is not supported — "
             "convert it to text first"
         )
+    if _unreadable_share("".join("".join(lines) for lines in page_lines)) > 0.3:
+        raise _Fail(
+            "the PDF's text layer cannot be read (its fonts have no Unicode mapping); "
+            "export the text from the original document, or convert it to text first"
+        )
     body = [line for lines in _drop_page_furniture(page_lines) for line in lines]
     text = "\n".join(_rejoin_lines(body))
     if not text.strip():
         raise _Fail("the PDF has no text besides page headers and numbers")
     return LoadedDocument(source=path, text=text, format="pdf")
+
+
+def _unreadable_share(text: str) -> float:
+    """Share of characters no reader could use: private-use glyph codes, controls, U+FFFD."""
+    if not text:
+        return 0.0
+    bad = sum(
+        1 for ch in text if ch == "\ufffd" or unicodedata.category(ch) in ("Co", "Cn", "Cc", "Cs")
+    )
+    return bad / len(text)
 
 
 def _furniture_key(line: str) -> str:
@@ -733,15 +752,59 @@ def _rejoin_lines(lines: list[str]) -> list[str]:
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _DROP_TAGS = (
-    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-    "select", "button", "input", "textarea", "nav", "header", "footer", "head", "link",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "select",
+    "button",
+    "input",
+    "textarea",
+    "nav",
+    "header",
+    "footer",
+    "head",
+    "link",
     "meta",
 )
 _BLOCK_TAGS = frozenset(
     {
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-        "tbody", "thead", "tfoot", "section", "article", "blockquote", "pre", "dd", "dt", "dl",
-        "center", "hr", "figure", "figcaption", "address", "main", "aside",
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "section",
+        "article",
+        "blockquote",
+        "pre",
+        "dd",
+        "dt",
+        "dl",
+        "center",
+        "hr",
+        "figure",
+        "figcaption",
+        "address",
+        "main",
+        "aside",
     }
 )
 _CONTAINER_HINT = re.compile(
@@ -776,8 +839,21 @@ _FURNITURE_LINE = re.compile(
     re.I,
 )
 _INDEX_LABELS = (
-    "索引号", "发文字号", "文号", "发布机构", "发文机关", "主题分类", "主题词", "成文日期",
-    "发布日期", "生效日期", "信息来源", "有效性", "信息分类", "组配分类", "体裁分类",
+    "索引号",
+    "发文字号",
+    "文号",
+    "发布机构",
+    "发文机关",
+    "主题分类",
+    "主题词",
+    "成文日期",
+    "发布日期",
+    "生效日期",
+    "信息来源",
+    "有效性",
+    "信息分类",
+    "组配分类",
+    "体裁分类",
 )
 _DATE_LABELS = (
     r"发布(?:日期|时间)|发文日期|公开日期",
@@ -787,8 +863,14 @@ _DATE_LABELS = (
 _DATE_VALUE = r"\s*[:：]\s*(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})"
 _DATE_IN_META = r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})"
 _META_DATE_NAMES = {
-    "pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date",
-    "dcterms.date", "dc.date.issued", "publishtime",
+    "pubdate",
+    "publishdate",
+    "firstpublishedtime",
+    "article:published_time",
+    "dc.date",
+    "dcterms.date",
+    "dc.date.issued",
+    "publishtime",
 }
 
 
@@ -1010,9 +1092,7 @@ def _is_furniture_line(line: str) -> bool:
 
 
 _WIDE_CHAR = r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2014\u2018-\u201f\u2026]"
-_SEGMENT_BREAK = re.compile(
-    rf"(?<={_WIDE_CHAR})[ \t\r\f]*\n\s*|[ \t\r\f]*\n\s*(?={_WIDE_CHAR})"
-)
+_SEGMENT_BREAK = re.compile(rf"(?<={_WIDE_CHAR})[ \t\r\f]*\n\s*|[ \t\r\f]*\n\s*(?={_WIDE_CHAR})")
 
 
 def _inline_text(raw: str) -> str:

@@ -141,6 +141,19 @@ def test_undecodable_text_is_refused_not_mojibaked(tmp_path: Path) -> None:
     assert "save it as UTF-8" in message
 
 
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_text_with_a_damaged_byte_says_so(tmp_path: Path, encoding: str) -> None:
+    data = sample_text(SHIQIAO).encode(encoding)
+    cut = data.index("法治思维运用".encode(encoding))
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data[:cut] + b"\xff" + data[cut:])
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)
+    message = assert_names_file(excinfo, path)
+    assert f"looks like {encoding.upper()} but has 1 invalid byte sequence" in message
+    assert "save it as UTF-8" in message
+
+
 def test_binary_junk_with_txt_name(tmp_path: Path) -> None:
     path = make_binary_junk(tmp_path / "report.txt")
     with pytest.raises(ReportLoadError) as excinfo:
@@ -393,8 +406,11 @@ def test_gov_page_keeps_article_and_drops_the_site(tmp_path: Path) -> None:
 
 def test_gbk_page_declaring_gb2312(tmp_path: Path) -> None:
     path = make_gov_html(
-        sample_text(SHIQIAO), tmp_path / "s.htm", "石桥镇2023年法治政府建设情况的报告",
-        "2024-01-15", encoding="gb18030",
+        sample_text(SHIQIAO),
+        tmp_path / "s.htm",
+        "石桥镇2023年法治政府建设情况的报告",
+        "2024-01-15",
+        encoding="gb18030",
     )
     doc = load_document(path)
     assert doc.encoding == "gb18030"
@@ -427,6 +443,22 @@ def test_page_without_cms_classes_falls_back_to_densest_paragraphs(tmp_path: Pat
     assert SHIQIAO_PROBLEM in doc.text
     assert "普法活动｜80余次" in doc.text.split("\n")
     assert "政务公开" not in doc.text and "ICP" not in doc.text
+
+
+def test_index_block_made_of_divs_is_dropped(tmp_path: Path) -> None:
+    path = make_gov_html(sample_text(SHIQIAO), tmp_path / "s.html", "报告", "2024-01-15")
+    page = path.read_text(encoding="utf-8")
+    index = (
+        '<div class="xxgk-head"><div><span>索 引 号：</span>00001-2024-000123</div>'
+        "<div><span>发布机构：</span>宝丰县石桥镇人民政府</div>"
+        "<div><span>成文日期：</span>2024-01-10</div></div>"
+    )
+    # inside the article container itself, as some CMS templates put it
+    page = page.replace('<div class="TRS_Editor">', '<div class="TRS_Editor">' + index)
+    path.write_text(page, encoding="utf-8")
+    doc = load_document(path)
+    assert SHIQIAO_PROBLEM in doc.text
+    assert "00001-2024-000123" not in doc.text and "成文日期" not in doc.text
 
 
 def test_old_layout_table_page_keeps_paragraphs_apart(tmp_path: Path) -> None:
