@@ -20,7 +20,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -330,13 +330,26 @@ def _strict_decode(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
+def _visible_text(html: str) -> str:
+    """Roughly the text a browser shows: markup, scripts and styles removed (for scoring)."""
+    html = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<!--.*?-->", " ", html)
+    return re.sub(r"<[^>]*>|&[#\w]+;", " ", html)
+
+
+def _decode_text(
+    data: bytes, declared: str | None = None, *, markup: bool = False
+) -> tuple[str, str]:
     """Decode the bytes of a text file or web page; return (text, encoding).
 
     Order: a byte-order mark; strict UTF-8; a declared charset (web pages); BOM-less UTF-16;
     charset-normalizer restricted to encodings Chinese files are saved in, each result checked
-    to read like Chinese. Raises `_Fail` rather than returning mojibake.
+    to read like Chinese (for `markup`, its visible text). Raises `_Fail` rather than
+    returning mojibake.
     """
+
+    def quality(text: str) -> float:
+        return _chinese_quality(_visible_text(text) if markup else text)
+
     for bom, encoding in _UTF16_BOMS:
         if data.startswith(bom):
             text = _strict_decode(data, encoding)
@@ -362,7 +375,7 @@ def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
         if encoding and encoding not in ("utf-8", "utf-16", "utf-32"):
             tried.append(encoding)
             text = _strict_decode(data, encoding)
-            if text is not None and _chinese_quality(text) >= _QUALITY_THRESHOLD:
+            if text is not None and quality(text) >= _QUALITY_THRESHOLD:
                 return text, encoding
 
     # Without a BOM, UTF-16 is the only way a Chinese text file holds NUL bytes.
@@ -374,7 +387,7 @@ def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
                 candidates[encoding] = text
     tried.append("utf-16")
     if has_nul:
-        best = _best_candidate(candidates)
+        best = _best_candidate(candidates, quality)
         if best is None:
             raise _Fail(_binary_reason(data))
         return best
@@ -391,12 +404,12 @@ def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
             text = _strict_decode(data, encoding)
             if text is not None:
                 candidates[encoding] = text
-    best = _best_candidate(candidates)
+    best = _best_candidate(candidates, quality)
     if best is not None:
         return best
     if _sniff(data) or _c0_control_share(data) > 0.05:
         raise _Fail(_binary_reason(data))
-    damaged = _damaged_text_reason(data)
+    damaged = _damaged_text_reason(data, quality)
     if damaged:
         raise _Fail(damaged)
     raise _Fail(
@@ -405,14 +418,14 @@ def _decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
     )
 
 
-def _damaged_text_reason(data: bytes) -> str | None:
+def _damaged_text_reason(data: bytes, quality: Callable[[str], float]) -> str | None:
     """Say so when the file is UTF-8 or GB18030 text with a few broken bytes, not mojibake."""
     for encoding in ("utf-8", "gb18030"):
         text = data.decode(encoding, errors="replace")
         bad = text.count("\ufffd")
         if not bad or bad > max(3, len(text) // 1000):
             continue
-        if _chinese_quality(text.replace("\ufffd", "")) < _QUALITY_THRESHOLD:
+        if quality(text.replace("\ufffd", "")) < _QUALITY_THRESHOLD:
             continue
         first = text.index("\ufffd")
         context = text[max(0, first - 10) : first].strip()
@@ -444,9 +457,11 @@ def _detected_encodings(data: bytes) -> list[str]:
     return found
 
 
-def _best_candidate(candidates: dict[str, str]) -> tuple[str, str] | None:
+def _best_candidate(
+    candidates: dict[str, str], quality: Callable[[str], float]
+) -> tuple[str, str] | None:
     scored = [
-        (_chinese_quality(text), encoding, text)
+        (quality(text), encoding, text)
         for encoding, text in candidates.items()
         if _control_share(text) <= 0.01
     ]
@@ -879,7 +894,7 @@ def _load_html(path: Path, data: bytes) -> LoadedDocument:
 
     declared_match = _META_CHARSET.search(data[:8192])
     declared = declared_match.group(1).decode("ascii", "replace") if declared_match else None
-    html, encoding = _decode_text(data, declared)
+    html, encoding = _decode_text(data, declared, markup=True)
     soup = BeautifulSoup(html, "lxml")
 
     title_hint = _html_title(soup)

@@ -418,6 +418,18 @@ def test_gbk_page_declaring_gb2312(tmp_path: Path) -> None:
     assert SHIQIAO_PROBLEM in doc.text
 
 
+def test_gbk_page_heavy_with_markup_and_scripts(tmp_path: Path) -> None:
+    # real pages are mostly markup: the encoding check must look at the visible text
+    path = make_gov_html(sample_text(SHIQIAO), tmp_path / "s.htm", "报告", "2024-01-15")
+    page = path.read_text(encoding="utf-8").replace("charset=utf-8", "charset=gbk")
+    script = "<script>" + "var menu = [{id: 1, url: '/zwgk/index.html'}];\n" * 3000 + "</script>"
+    page = page.replace("</head>", script + "</head>")
+    path.write_bytes(page.encode("gb18030"))
+    doc = load_document(path)
+    assert doc.encoding == "gb18030"
+    assert SHIQIAO_PROBLEM in doc.text
+
+
 def test_page_declaring_gb2312_but_saved_as_utf8(tmp_path: Path) -> None:
     path = make_gov_html(sample_text(SHIQIAO), tmp_path / "s.html", "报告", "2024-01-15")
     path.write_bytes(path.read_bytes().replace(b"charset=utf-8", b"charset=gb2312"))
