@@ -15,8 +15,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import logging
 import os
 import re
+import threading
 import unicodedata
 import zipfile
 from collections import Counter
@@ -639,6 +641,9 @@ def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError
 
+    damage = _PdfDamageLog()
+    pypdf_logger = logging.getLogger("pypdf")
+    pypdf_logger.addHandler(damage)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -657,6 +662,14 @@ def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         raise _Fail(f"cannot read the PDF (corrupt or damaged: {detail})") from None
+    finally:
+        pypdf_logger.removeHandler(damage)
+    if damage.messages:
+        # pypdf recovers from missing objects by skipping them: text would be silently lost
+        raise _Fail(
+            f"the PDF is damaged ({damage.messages[0]}), so part of its text cannot be read; "
+            "download or export it again"
+        )
 
     page_lines = [
         [_SPACE_IN_CJK.sub("", line.strip()) for line in page.splitlines() if line.strip()]
@@ -677,6 +690,27 @@ def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
     if not text.strip():
         raise _Fail("the PDF has no text besides page headers and numbers")
     return LoadedDocument(source=path, text=text, format="pdf")
+
+
+class _PdfDamageLog(logging.Handler):
+    """Collects pypdf's warnings that objects or streams are missing, for this thread only."""
+
+    _DAMAGE = re.compile(
+        r"not defined|Invalid Elementary Object|Stream has ended unexpectedly|"
+        r"Unexpected end of stream|Object .* not found",
+        re.I,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            message = record.getMessage()
+            if self._DAMAGE.search(message):
+                self.messages.append(message.strip()[:100])
 
 
 def _unreadable_share(text: str) -> float:

@@ -7,6 +7,7 @@ with a message naming the file and what is wrong.
 
 from __future__ import annotations
 
+import random
 import re
 import zipfile
 from pathlib import Path
@@ -357,6 +358,18 @@ def test_truncated_pdf(tmp_path: Path) -> None:
     with pytest.raises(ReportLoadError) as excinfo:
         load_document(path)
     assert "truncated or corrupt" in assert_names_file(excinfo, path)
+
+
+def test_damaged_pdf_is_refused_not_half_read(tmp_path: Path) -> None:
+    path = make_pdf(sample_text(WANGCHANG), tmp_path / "damaged.pdf")
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * 0.1)  # inside the page objects; the end marker survives
+    data[at : at + 400] = random.Random(1).randbytes(400)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)
+    message = assert_names_file(excinfo, path)
+    assert "damaged" in message or "corrupt" in message
 
 
 def test_scanned_pdf_has_no_text_layer(tmp_path: Path) -> None:
