@@ -158,10 +158,11 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
         if path.is_dir():
             raise ReportLoadError(path, "is a directory, not a file")
         if size > max_bytes:
+            enough = -(-size // (1024 * 1024)) * 1024 * 1024  # rounded up to whole MB
             raise ReportLoadError(
                 path,
                 f"file is {_fmt_size(size)}, over the {_fmt_size(max_bytes)} size limit; "
-                "raise the limit with --max-bytes or the FAZHI_MAX_BYTES environment variable",
+                f"raise the limit with --max-bytes {enough} or FAZHI_MAX_BYTES={enough}",
             )
         if size == 0:
             raise ReportLoadError(path, "file is empty (0 bytes)")

@@ -191,7 +191,7 @@ def test_oversize_file_says_limit_and_how_to_raise_it(tmp_path: Path) -> None:
         load_document(path)
     message = assert_names_file(excinfo, path)
     assert "20.0 MB" in message
-    assert "--max-bytes" in message and "FAZHI_MAX_BYTES" in message
+    assert "--max-bytes 22020096" in message and "FAZHI_MAX_BYTES=22020096" in message
 
 
 def test_max_bytes_is_respected_both_ways(tmp_path: Path) -> None:
