@@ -112,7 +112,7 @@ def run_ingest(
         store = open_store(settings) if not rebuild else _open_for_rebuild(settings)
     except FazhiError as exc:
         fail(str(exc))
-    console = Console(stderr=True, quiet=quiet)
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)  # one line per file, for grep
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -26,7 +26,7 @@ _TOWNSHIP = re.compile(
 )
 _BODY_TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:民族乡|镇|乡|街道))")
 _NOT_TOWNSHIP = re.compile(
-    r"^(全|我|本|各|该|城|村|乡|集|小|重|市|县|区)|城乡|乡镇|村镇|城镇|街道$"
+    r"^(全|我|本|各|该|城|村|乡|集|小|重|市|县|区)|城乡|乡镇|村镇|城镇|^街道$"
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ISO_DATE = re.compile(

@@ -252,9 +252,9 @@ class PassageStore:
         return replaced
 
     def remove_report(self, report_id: str) -> StoredReport:
-        report = self.get_report(report_id, with_text=False)
-        self._passages.delete(where={"report_id": report_id})
-        self._reports.delete(ids=[report_id])
+        report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
+        self._passages.delete(where={"report_id": report.id})
+        self._reports.delete(ids=[report.id])
         return report
 
     # -- reading -----------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""`fazhi ingest / reports / remove` end to end: real files, real Chroma in a temp folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from tests.conftest import SAMPLE_TOWNSHIPS
+from tests.fixture_files import (
+    make_binary_junk,
+    make_corrupt_docx,
+    make_docx,
+    make_empty,
+    make_scanned_pdf,
+    sample_paths,
+    sample_text,
+)
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def reports_json(store: Path) -> list[dict]:
+    code, output = run("reports", "--json", "--store", str(store))
+    assert code == 0, output
+    return json.loads(output)
+
+
+def test_reports_lists_all_five_samples_with_metadata_and_sections(sample_store_dir):
+    rows = {row["township"]: row for row in reports_json(sample_store_dir)}
+    assert set(rows) == set(SAMPLE_TOWNSHIPS)
+    assert rows["石桥镇"]["county"] == "宝丰县"
+    assert rows["石桥镇"]["province"] == "河南省"
+    assert rows["西联镇"]["province"] == "广东省"
+    assert rows["王场镇"]["year"] == 2021
+    for row in rows.values():
+        assert {"township", "county", "province", "year", "source", "sections"} <= row.keys()
+        assert {"problems", "plans"} <= set(row["sections"])
+    assert "innovations" in rows["塘坊镇"]["sections"]
+
+
+def test_reports_table_is_readable(sample_store_dir):
+    code, output = run("reports", "--store", str(sample_store_dir))
+    assert code == 0
+    for township in SAMPLE_TOWNSHIPS:
+        assert township in output
+
+
+def test_reingest_unchanged_is_a_noop_and_changed_file_replaces(tmp_path):
+    store = tmp_path / "store"
+    report = tmp_path / "in" / "shiqiao.txt"
+    report.parent.mkdir()
+    report.write_text(sample_text(2), encoding="utf-8")
+
+    code, output = run("ingest", str(report), "--store", str(store), "--json")
+    assert code == 0, output
+    first = json.loads(output)
+    assert first["added"] == 1 and first["passages"] > 5
+
+    code, output = run("ingest", str(report), "--store", str(store), "--json")
+    assert json.loads(output)["unchanged"] == 1
+    assert len(reports_json(store)) == 1
+
+    report.write_text(
+        sample_text(2).replace("159名法律明白人", "180名法律明白人"), encoding="utf-8"
+    )
+    code, output = run("ingest", str(report), "--store", str(store), "--json")
+    assert json.loads(output)["replaced"] == 1
+    rows = reports_json(store)
+    assert len(rows) == 1, "the old version must be gone, not kept beside the new one"
+    assert rows[0]["passages"] == first["files"][0]["passages"]
+
+    from app.services import open_store
+    from app.settings import Settings
+
+    texts = [p.text for p in open_store(Settings(store=store)).passages()]
+    assert any("180名法律明白人" in t for t in texts)
+    assert not any("159名法律明白人" in t for t in texts)
+    assert len(texts) == rows[0]["passages"]
+
+
+def test_remove_deletes_a_report_completely(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in (1, 4):
+        shutil.copy(sample_paths()[i], folder)
+    assert run("ingest", str(folder), "--store", str(store))[0] == 0
+    rows = {r["township"]: r for r in reports_json(store)}
+    code, output = run("remove", rows["塘坊镇"]["id"][:8], "--store", str(store))
+    assert code == 0 and "塘坊镇" in output
+    assert [r["township"] for r in reports_json(store)] == ["万灵镇"]
+    from app.services import open_store
+    from app.settings import Settings
+
+    left = {p.meta["township"] for p in open_store(Settings(store=store)).passages()}
+    assert left == {"万灵镇"}
+    code, output = run("remove", "doesnotexist", "--store", str(store))
+    assert code == 1 and "no report with id 'doesnotexist'" in output
+
+
+def test_bad_files_fail_one_by_one_and_the_rest_is_stored(tmp_path):
+    store = tmp_path / "store"
+    good = tmp_path / "batch1" / "good.txt"
+    good.parent.mkdir()
+    good.write_text(sample_text(0), encoding="utf-8")
+    assert run("ingest", str(good), "--store", str(store))[0] == 0
+
+    batch = tmp_path / "batch2"
+    batch.mkdir()
+    make_empty(batch / "empty.txt")
+    make_binary_junk(batch / "junk.txt")
+    make_corrupt_docx(batch / "broken.docx")
+    make_scanned_pdf(batch / "scan.pdf")
+    (batch / "table.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    make_docx(sample_text(3), batch / "xilian.docx")
+    big = batch / "big.txt"
+    big.write_text(sample_text(4) * 8, encoding="utf-8")
+    shutil.copy(good, batch / "good-again.txt")
+
+    code, output = run(
+        "ingest", str(batch), str(good), "--store", str(store), "--max-bytes", "60000"
+    )
+    assert code == 1, "a failed file makes the exit status non-zero"
+    lines = output.splitlines()
+
+    def line_for(name: str) -> str:
+        hits = [line for line in lines if name in line]
+        assert hits, f"no line names {name}:\n{output}"
+        return hits[0]
+
+    assert "empty" in line_for("empty.txt")
+    assert "failed" in line_for("junk.txt")
+    assert "docx" in line_for("broken.docx")
+    assert "OCR" in line_for("scan.pdf") or "text layer" in line_for("scan.pdf")
+    assert "unsupported" in line_for("table.xls")
+    assert "limit" in line_for("big.txt") or "max" in line_for("big.txt")
+    rows = reports_json(store)
+    assert sorted(r["township"] for r in rows) == ["王场镇", "西联镇"], (
+        "stored once each, none lost"
+    )
+
+
+def test_unknown_township_is_stored_with_a_warning_and_shown_as_unknown(tmp_path):
+    store = tmp_path / "store"
+    path = tmp_path / "notes.txt"
+    path.write_text(
+        "年度工作总结\n\n" + "依法行政，开展普法宣传，化解矛盾纠纷。" * 8, encoding="utf-8"
+    )
+    code, output = run("ingest", str(path), "--store", str(store))
+    assert code == 0
+    assert "township not found" in output and "notes.txt.meta.json" in output
+    rows = reports_json(store)
+    assert rows[0]["township"] is None and rows[0]["year"] is None
+    code, table = run("reports", "--store", str(store))
+    assert "未知" in table
+
+
+def test_store_refuses_another_embedding_model(sample_store_dir, monkeypatch):
+    monkeypatch.setenv("FAZHI_EMBEDDING_MODEL", "/nonexistent/bge-small-zh-v1.5")
+    code, output = run("reports", "--store", str(sample_store_dir))
+    assert code == 1
+    assert "other settings" in output and "embedding_model" in output and "--rebuild" in output
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--year", "2021", "--years", "2020-2022"], "give either --year or --years"),
+        (["--years", "2021到"], "--years takes a range like 2021-2023"),
+        (["--section", "problem"], "unknown section type 'problem'"),
+        (["--province", "浙江"], "unknown province '浙江'"),
+    ],
+)
+def test_ask_rejects_bad_filters_clearly(sample_store_dir, flags, message):
+    code, output = run("ask", "法律顾问", "--store", str(sample_store_dir), *flags)
+    assert code == 1
+    assert f"Error: {message}" in output

@@ -1,0 +1,204 @@
+"""Cleaning, metadata, sections and passages on the real sample reports and realistic variants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest import build_report, clean_text
+from ingest.errors import SidecarError
+from ingest.metadata import extract_metadata
+from ingest.passages import ChunkSettings
+from tests.fixture_files import make_docx, make_gov_html, make_pdf, sample_paths, sample_text
+
+EXPECTED = {
+    "000": ("王场镇", "石柱土家族自治县", None, "重庆市", 2021),
+    "001": ("塘坊镇", "巫溪县", None, "重庆市", 2022),
+    "002": ("石桥镇", "宝丰县", "平顶山市", "河南省", 2023),
+    "003": ("西联镇", "武江区", "韶关市", "广东省", 2019),
+    "004": ("万灵镇", "荣昌区", None, "重庆市", 2024),
+}
+
+
+@pytest.fixture(scope="module")
+def sample_reports():
+    return {path.name[:3]: build_report(path) for path in sample_paths()}
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_sample_metadata_is_right(sample_reports, key):
+    meta = sample_reports[key].meta
+    assert (meta.township, meta.county, meta.city, meta.province, meta.year) == EXPECTED[key]
+    assert meta.warnings == []
+    assert meta.title and "报告" in meta.title
+
+
+def test_publication_date_is_read_not_confused_with_year_reported(sample_reports):
+    assert sample_reports["001"].meta.published == "2023-02-08"  # 日期:2023-02-08 on the web page
+    assert sample_reports["002"].meta.published == "2024-02-22"  # signature date
+    assert sample_reports["002"].meta.year == 2023
+
+
+def test_every_sample_has_problems_and_plans_and_2022_has_innovations(sample_reports):
+    for report in sample_reports.values():
+        assert {"problems", "plans"} <= set(report.section_types), report.meta.township
+    assert "innovations" in sample_reports["001"].section_types
+    assert "duty" in sample_reports["002"].section_types
+
+
+def test_cleaning_removes_site_and_word_furniture(sample_reports):
+    for report in sample_reports.values():
+        assert "您当前的位置" not in report.text
+        assert "扫一扫在手机打开当前页" not in report.text
+        assert "[bookmark" not in report.text
+        assert "\n\n\n" not in report.text
+    # the bare page number at the end of the 石桥镇 report is gone, the signature date stays
+    assert not sample_reports["002"].text.rstrip().endswith("\n1")
+    assert "2024年2月22日" in sample_reports["002"].text
+
+
+def test_cleaning_steps_on_typical_furniture():
+    raw = (
+        "您当前的位置：首页>政务公开>法治政府建设\n索引号：11500238/2023-00012\n发文字号：无\n"
+        "关于2023年法治政府建设情况的报告\n\n\n\n一是 加强学习。[bookmark: _GoBack]全年学法12次。\n"
+        "- 2 -\n第 3 页 共 9 页\n扫一扫在手机打开当前页\n"
+    )
+    cleaned = clean_text(raw)
+    assert cleaned == "关于2023年法治政府建设情况的报告\n\n一是加强学习。全年学法12次。\n"
+
+
+def test_passages_round_trip_and_never_cross_sections(sample_reports):
+    settings = ChunkSettings()
+    for report in sample_reports.values():
+        assert report.passages
+        for passage in report.passages:
+            assert report.text[passage.start : passage.end] == passage.text
+            section = next(s for s in report.sections if s.start <= passage.start < s.end)
+            assert passage.end <= section.end
+            assert passage.section == section.type
+            assert len(passage.text) <= settings.max_chars + settings.min_chars
+            # passages end at a sentence end or a line end, never mid-sentence
+            ends_line = passage.end == len(report.text) or report.text[passage.end] == "\n"
+            assert passage.text[-1] in "。；;！？!?”）)：:" or ends_line, passage.text[-30:]
+
+
+def test_passages_carry_heading_paths(sample_reports):
+    report = sample_reports["002"]
+    passage = next(p for p in report.passages if "159名法律明白人" in p.text)
+    assert passage.heading_path[0].startswith("二、2023年度推进法治政府建设的主要举措和成效")
+    assert passage.heading_path[1].startswith("（二）")
+    problems = [p for p in report.passages if p.section == "problems"]
+    assert any("执法态度生硬" in p.text for p in problems)
+
+
+def test_ids_are_derived_from_content(tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text(sample_text(2), encoding="utf-8")
+    b = tmp_path / "copy" / "b.txt"
+    b.parent.mkdir()
+    b.write_text(sample_text(2), encoding="utf-8")
+    first, second = build_report(a), build_report(b)
+    assert first.id == second.id
+    assert [p.id for p in first.passages] == [p.id for p in second.passages]
+    a.write_text(sample_text(2).replace("159名", "160名"), encoding="utf-8")
+    assert build_report(a).id != first.id
+
+
+@pytest.mark.parametrize("maker", ["docx", "pdf", "html"])
+def test_other_formats_give_the_same_metadata_and_sections(tmp_path, maker):
+    text = sample_text(2)
+    path = {
+        "docx": lambda: make_docx(text, tmp_path / "r.docx"),
+        "pdf": lambda: make_pdf(text, tmp_path / "r.pdf"),
+        "html": lambda: make_gov_html(
+            text,
+            tmp_path / "r.html",
+            "宝丰县石桥镇人民政府关于2023年法治政府建设情况的报告",
+            "2024-02-22",
+        ),
+    }[maker]()
+    report = build_report(path)
+    meta = report.meta
+    assert (meta.township, meta.county, meta.province, meta.year) == (
+        "石桥镇",
+        "宝丰县",
+        "河南省",
+        2023,
+    )
+    assert {"duty", "measures", "problems", "plans"} <= set(report.section_types)
+    assert any("159名法律明白人" in p.text for p in report.passages)
+
+
+def test_province_comes_from_the_gazetteer_when_the_text_never_names_it():
+    text = "宝丰县石桥镇人民政府\n关于2023年法治政府建设情况的报告\n一、工作情况\n全年学法12次。\n"
+    meta = extract_metadata(clean_text(text))
+    assert (meta.county, meta.city, meta.province) == ("宝丰县", "平顶山市", "河南省")
+
+
+def test_ambiguous_district_uses_the_city_the_report_names():
+    text = "鼓楼区某某街道办事处\n关于2022年法治政府建设情况的报告\n在福州市委、市政府的领导下，街道依法行政。\n"
+    meta = extract_metadata(clean_text(text))
+    assert (meta.county, meta.city, meta.province) == ("鼓楼区", "福州市", "福建省")
+    assert meta.township == "某某街道"
+
+
+def test_ambiguous_district_without_context_is_left_unknown_with_a_warning():
+    text = "鼓楼区某某街道办事处\n关于2022年法治政府建设情况的报告\n街道依法行政。\n"
+    meta = extract_metadata(clean_text(text))
+    assert meta.county == "鼓楼区"
+    assert meta.province is None
+    assert any("鼓楼区" in w and "福州市" in w and "meta.json" in w for w in meta.warnings)
+
+
+def test_township_with_ethnic_name():
+    text = "金秀瑶族自治县罗子山瑶族乡人民政府\n关于2022年法治政府建设情况的报告\n一、工作情况\n学法。\n"
+    meta = extract_metadata(clean_text(text))
+    assert meta.township == "罗子山瑶族乡"
+    assert meta.province == "广西壮族自治区"
+
+
+def test_unknown_township_and_year_warn_how_to_fix(tmp_path):
+    path = tmp_path / "irregular.txt"
+    path.write_text(
+        "工作总结\n\n" + "今年依法行政，开展普法宣传活动，化解矛盾纠纷。" * 5, encoding="utf-8"
+    )
+    report = build_report(path)
+    assert report.meta.township is None and report.meta.year is None
+    assert any("township" in w and "irregular.txt.meta.json" in w for w in report.meta.warnings)
+    assert any("year" in w for w in report.meta.warnings)
+
+
+def test_sidecar_overrides_metadata(tmp_path):
+    path = tmp_path / "irregular.txt"
+    path.write_text(
+        "工作总结\n\n" + "今年依法行政，开展普法宣传活动，化解矛盾纠纷。" * 5, encoding="utf-8"
+    )
+    (tmp_path / "irregular.txt.meta.json").write_text(
+        json.dumps({"township": "石桥镇", "county": "宝丰县", "province": "河南省", "year": 2023}),
+        encoding="utf-8",
+    )
+    meta = build_report(path).meta
+    assert (meta.township, meta.year, meta.province) == ("石桥镇", 2023, "河南省")
+    assert meta.warnings == []
+
+
+def test_manifest_csv_overrides_metadata(tmp_path):
+    path = tmp_path / "r1.txt"
+    path.write_text(sample_text(0), encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text(
+        "file,year,title\nr1.txt,2020,改过的标题\n", encoding="utf-8"
+    )
+    meta = build_report(path).meta
+    assert (meta.township, meta.year, meta.title) == ("王场镇", 2020, "改过的标题")
+
+
+def test_bad_sidecar_is_a_clear_error(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text(sample_text(0), encoding="utf-8")
+    sidecar = Path(str(path) + ".meta.json")
+    sidecar.write_text('{"township": "王场镇", "town": "typo"}', encoding="utf-8")
+    with pytest.raises(SidecarError) as info:
+        build_report(path)
+    assert str(sidecar) in str(info.value) and "town" in str(info.value)
