@@ -12,9 +12,13 @@ import functools
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import bm25s
 import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
 
 from app.text import Tokenizer
 from ingest.passages import sentence_spans
@@ -279,3 +283,35 @@ class HybridRetriever:
         if best is not None:
             hit.coverage = best[1]
             hit.sentence = (base + best[2], base + best[3])
+
+
+class FazhiRetriever(BaseRetriever):
+    """fazhi's hybrid retrieval as a LangChain retriever (for chains and notebooks).
+
+    Documents carry the citation fields (township, county, province, year, section, heading,
+    report_id, source, start, end) in their metadata; `page_content` is the stored passage text.
+    """
+
+    retriever: Any
+    k: int = 4
+    per_report: int = 3
+    scope: Any = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        k = int(kwargs.get("k", self.k))
+        store = self.retriever.store
+        terms = self.retriever.tokenizer.content_words(query)
+        vector = store.embeddings.embed_question(query)
+        hits = self.retriever.search(
+            vector, " ".join(terms) or query, self.scope, k=k, per_report=self.per_report
+        )
+        return [
+            Document(
+                id=hit.passage.id,
+                page_content=hit.passage.text,
+                metadata={**hit.passage.meta, "score": hit.score},
+            )
+            for hit in hits
+        ]

@@ -1,0 +1,143 @@
+"""Answering over the five sample reports: each question kind, filters, no-answer, citations."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from app.answering import AnswerService, Filters
+from app.cli import cli
+from tests.conftest import SAMPLE_TOWNSHIPS
+
+EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
+
+
+def assert_citations_round_trip(service: AnswerService, answer) -> None:
+    for c in answer.citations:
+        report = service.store.get_report(c.report_id)
+        assert report.text[c.start : c.end] == c.text
+        assert report.text[c.quote_start : c.quote_end] == c.quote
+        assert c.start <= c.quote_start < c.quote_end <= c.end
+        assert f"[{c.n}]" in answer.answer
+
+
+def test_corpus_wide_question_lists_townships_with_problem_citations(service):
+    answer = service.ask(EXAMPLE)
+    assert answer.kind == "corpus" and answer.found
+    assert {"王场镇", "石桥镇", "万灵镇"} <= set(answer.townships)
+    assert "塘坊镇" not in answer.townships  # its problem is general staff ability, not enforcement
+    assert set(answer.townships) | set(answer.not_mentioned) == set(SAMPLE_TOWNSHIPS)
+    assert "未提及" in answer.answer and "塘坊镇" in answer.answer.split("未提及")[1]
+    for c in answer.citations:
+        assert c.section == "problems"
+    by_township = {c.township: c for c in answer.citations}
+    assert "执法能力和执法水平有待于提升" in by_township["王场镇"].quote
+    assert_citations_round_trip(service, answer)
+
+
+def test_lookup_quotes_the_sentence_with_the_fact(service):
+    answer = service.ask("石桥镇有多少名法律明白人？")
+    assert answer.kind == "lookup" and answer.found
+    assert answer.citations[0].township == "石桥镇"
+    assert "159名法律明白人" in answer.citations[0].quote
+    assert "159名法律明白人" in answer.answer
+    assert_citations_round_trip(service, answer)
+
+
+def test_peer_practice_names_the_practices(service):
+    answer = service.ask("别的镇在矛盾纠纷化解上有什么做法？")
+    assert answer.kind == "practice" and answer.found
+    assert len(answer.townships) >= 4
+    for name in ("贵和", "老娘舅茶室", "小院+微解纷"):
+        assert name in answer.answer
+    assert_citations_round_trip(service, answer)
+
+
+def test_named_places_and_years_in_the_question_become_filters(service):
+    answer = service.ask("重庆的乡镇里，哪些在下一步打算中提到要化解矛盾纠纷？")
+    assert answer.filters["provinces"] == ["重庆市"]
+    assert set(answer.townships) <= {"王场镇", "塘坊镇", "万灵镇"}
+    assert "石桥镇" not in answer.answer and "西联镇" not in answer.answer
+    answer = service.ask("2022年度的报告里总结了哪些创新经验？")
+    assert answer.filters["year_from"] == answer.filters["year_to"] == 2022
+    assert answer.townships == ["塘坊镇"]
+
+
+def test_explicit_filters_win_and_every_citation_obeys_them(service):
+    filters = service.resolve(Filters(provinces=["河南"], sections=["plans"]))
+    assert filters.provinces == ["河南省"]
+    answer = service.ask(EXAMPLE, filters)
+    assert {c.township for c in answer.citations} <= {"石桥镇"}
+    assert all(c.section == "plans" for c in answer.citations)
+    answer = service.ask("法律顾问", Filters(year_from=2023, year_to=2024))
+    assert answer.citations and all(c.year in (2023, 2024) for c in answer.citations)
+
+
+def test_unanswerable_questions_claim_nothing(service):
+    for question in (
+        "龙驹镇的法治政府建设报告里提到了哪些问题？",  # not in the corpus
+        "哪些乡镇配备了公职律师，各有几名？",  # no report says so
+        "塘坊镇培养了多少名法律明白人？",  # 法律明白人 appear elsewhere, not in 塘坊镇
+        "万灵镇2023年办理了多少起行政复议案件？",  # no 2023 report for 万灵镇
+    ):
+        answer = service.ask(question)
+        assert not answer.found, question
+        assert answer.townships == [] and answer.citations == [], question
+        assert answer.answer.startswith("资料中未找到"), question
+
+
+def test_one_long_report_does_not_crowd_out_the_rest(service):
+    answer = service.ask("法律顾问发挥了什么作用？")
+    per_report: dict[str, int] = {}
+    for c in answer.citations:
+        per_report[c.report_id] = per_report.get(c.report_id, 0) + 1
+    assert max(per_report.values()) <= 3
+
+
+def test_ask_json_is_the_answer_object(sample_store_dir):
+    result = CliRunner().invoke(cli, ["ask", EXAMPLE, "--json", "--store", str(sample_store_dir)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {
+        "question",
+        "mode",
+        "answer",
+        "found",
+        "townships",
+        "citations",
+        "filters",
+        "timings",
+    } <= set(data)
+    assert data["mode"] == "extractive"
+    citation = data["citations"][0]
+    for key in (
+        "n",
+        "township",
+        "county",
+        "province",
+        "year",
+        "section",
+        "heading",
+        "text",
+        "report_id",
+        "source",
+        "start",
+        "end",
+    ):
+        assert key in citation
+
+
+def test_ask_prints_answer_and_citation_lines(sample_store_dir):
+    result = CliRunner().invoke(
+        cli, ["ask", "石桥镇有多少名法律明白人？", "--store", str(sample_store_dir)]
+    )
+    assert result.exit_code == 0
+    assert "159名法律明白人" in result.output
+    assert "[1] 石桥镇（宝丰县，河南省，2023年，举措成效）" in result.output
+
+
+def test_ask_on_an_empty_store_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(cli, ["ask", EXAMPLE, "--store", str(tmp_path / "empty")])
+    assert result.exit_code == 1
+    assert "is empty; run `fazhi ingest PATH` first" in result.output
