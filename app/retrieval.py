@@ -225,11 +225,20 @@ class HybridRetriever:
         n = max(len(snap.passages), 1)
         weights = {}
         for term in terms:
-            variants = SYNONYMS.get(term, (term,))
-            df = sum(1 for p in snap.passages if any(v in p.text for v in variants))
+            df = self.document_frequency(term, snap)
             # longer words are the specific ones (法律明白人 vs 培养)
             weights[term] = math.log(1 + (n + 1) / (df + 0.5)) * (1 + 0.5 * max(len(term) - 2, 0))
         return weights
+
+    def document_frequency(self, term: str, snap: Snapshot | None = None) -> int:
+        """How many passages use the term (or a paraphrase of it)."""
+        snap = snap or self.snapshot()
+        variants = SYNONYMS.get(term, (term,))
+        return sum(1 for p in snap.passages if any(v in p.text for v in variants))
+
+    def known_terms(self, terms: list[str]) -> list[str]:
+        """The terms the corpus uses at all: a word no report uses is the asker's paraphrase."""
+        return [t for t in terms if self.document_frequency(t) > 0]
 
     def coverage(
         self, sentence: str, terms: list[str], weights: dict[str, float], *, partial: bool = True
