@@ -80,6 +80,7 @@ class Snapshot:
     bm25: bm25s.BM25 | None
     version: tuple[int, int, str]
     meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    document_frequency: dict[str, int] = field(default_factory=dict)
 
     def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
         n = len(self.passages)
@@ -173,6 +174,7 @@ class HybridRetriever:
     ) -> list[Hit]:
         """The best `k` passages in scope, at most `per_report` from one report."""
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
+        weights = self.term_weights(terms, snap) if terms else {}
         order = np.argsort(-np.where(mask, fused, -np.inf))
         hits: list[Hit] = []
         taken: dict[str, int] = {}
@@ -186,7 +188,7 @@ class HybridRetriever:
             taken[rid] = taken.get(rid, 0) + 1
             hit = Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]))
             if terms is not None:
-                self.mark_best_sentence(hit, terms, snap)
+                self.mark_best_sentence(hit, terms, snap, weights)
             hits.append(hit)
             if len(hits) >= k:
                 break
@@ -203,19 +205,21 @@ class HybridRetriever:
     ) -> dict[str, list[Hit]]:
         """For every report in scope, its best passages (by fused score), sentences marked."""
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
-        by_report: dict[str, list[int]] = {}
-        for i in np.nonzero(mask)[0]:
-            by_report.setdefault(str(snap.meta_columns["report_id"][i]), []).append(int(i))
+        weights = self.term_weights(terms, snap)
+        needles = self._needles(terms)
+        candidates = np.nonzero(mask)[0]
+        # best passages first, so each report's top `per_report` are its first ones seen
+        candidates = candidates[np.argsort(-fused[candidates], kind="stable")]
         out: dict[str, list[Hit]] = {}
-        for rid, idx in by_report.items():
-            ranked = sorted(idx, key=lambda j: -fused[j])[:per_report]
-            hits = [
-                Hit(snap.passages[j], float(fused[j]), float(dense[j]), float(lexical[j]))
-                for j in ranked
-            ]
-            for hit in hits:
-                self.mark_best_sentence(hit, terms, snap)
-            out[rid] = hits
+        for i in candidates:
+            rid = str(snap.meta_columns["report_id"][i])
+            hits = out.setdefault(rid, [])
+            if len(hits) >= per_report:
+                continue
+            hit = Hit(snap.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
+            if any(n in hit.passage.text for n in needles):  # otherwise no sentence can match
+                self.mark_best_sentence(hit, terms, snap, weights)
+            hits.append(hit)
         return out
 
     # -- sentences -----------------------------------------------------------------------------
@@ -231,10 +235,22 @@ class HybridRetriever:
         return weights
 
     def document_frequency(self, term: str, snap: Snapshot | None = None) -> int:
-        """How many passages use the term (or a paraphrase of it)."""
+        """How many passages use the term (or a paraphrase of it); cached per snapshot."""
         snap = snap or self.snapshot()
-        variants = SYNONYMS.get(term, (term,))
-        return sum(1 for p in snap.passages if any(v in p.text for v in variants))
+        if term not in snap.document_frequency:
+            variants = SYNONYMS.get(term, (term,))
+            snap.document_frequency[term] = sum(
+                1 for p in snap.passages if any(v in p.text for v in variants)
+            )
+        return snap.document_frequency[term]
+
+    def _needles(self, terms: list[str]) -> list[str]:
+        """Every string whose presence could make a term match (variants and compound parts)."""
+        needles: list[str] = []
+        for term in terms:
+            needles.extend(SYNONYMS.get(term, (term,)))
+            needles.extend(self._parts(term))
+        return needles
 
     def known_terms(self, terms: list[str]) -> list[str]:
         """The terms the corpus uses at all: a word no report uses is the asker's paraphrase."""
@@ -272,11 +288,19 @@ class HybridRetriever:
             w for w in dict.fromkeys(self.tokenizer.words(term)) if 2 <= len(w) < len(term)
         )
 
-    def mark_best_sentence(self, hit: Hit, terms: list[str], snap: Snapshot | None = None) -> None:
+    def mark_best_sentence(
+        self,
+        hit: Hit,
+        terms: list[str],
+        snap: Snapshot | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> None:
+        """Find the passage's sentence that best covers the terms (sets coverage and sentence)."""
         meta = hit.passage.meta
         base = int(meta["start"])
         text = hit.passage.text
-        weights = self.term_weights(terms, snap) if terms else {}
+        if weights is None:
+            weights = self.term_weights(terms, snap) if terms else {}
         spans = sentence_spans(text, 0, len(text))
         best: tuple[float, float, int, int] | None = None
         for i, (a, b) in enumerate(spans):
