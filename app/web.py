@@ -453,12 +453,15 @@ def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
 
 # -- first start -------------------------------------------------------------------------------
 def ensure_corpus(
-    settings: Settings, store: PassageStore, echo: Callable[[str], None] = print
+    settings: Settings,
+    store: PassageStore,
+    echo: Callable[[str], None] = print,
+    corpus: Path = SAMPLE_CORPUS,
 ) -> IngestSummary | None:
     """On first start (empty store) ingest the bundled sample reports, reporting progress."""
     if store.list_reports():
         return None
-    echo(f"报告库为空，正在导入内置示例报告（{SAMPLE_CORPUS}）…")
+    echo(f"报告库为空，正在导入内置示例报告（{corpus}）…")
     state = {"files": 0, "done": 0}
 
     def on_files(files: list[Path]) -> None:
@@ -473,7 +476,7 @@ def ensure_corpus(
         )
 
     summary = ingest_paths(
-        [SAMPLE_CORPUS],
+        [corpus],
         store,
         max_bytes=settings.max_bytes,
         chunking=settings.chunking,
@@ -832,7 +835,7 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
         service = answer_service(settings)
     web = FazhiWeb(settings, service)
     facets = web.facets()
-    with gr.Blocks(title="法治 · 乡镇法治政府建设报告问答") as app:
+    with gr.Blocks(title="法治 · 乡镇法治政府建设报告问答", analytics_enabled=False) as app:
         banner = gr.HTML(
             web.banner(),
             head=f"<style>{CSS}</style><script>{JS}</script>",

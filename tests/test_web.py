@@ -1,0 +1,404 @@
+"""The web app over HTTP with gradio_client: the `ask` API, filters, uploads and login.
+
+Apps are launched from `build_app` on a free port in a background thread; the read-only one
+over the shared sample store is shared by the module.
+"""
+
+from __future__ import annotations
+
+import csv
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from openpyxl import load_workbook
+
+from app.answering import Answer, AnswerService, Citation
+from app.compare import CompareCell, CompareMatrix, CompareRow, parse_topics
+from app.export import answer_markdown, write_csv, write_xlsx
+from app.settings import SAMPLE_CORPUS, Settings
+from app.web import (
+    answer_message,
+    build_app,
+    ensure_corpus,
+    launch_options,
+    matrix_html,
+    parse_auth,
+    report_html,
+    safe_filename,
+    source_card,
+    stage_uploads,
+)
+from ingest.errors import FazhiError
+from ingest.model import ReportMeta, Section
+from tests.fixture_files import make_corrupt_docx, make_docx, sample_text
+from vectorstore import PassageStore
+from vectorstore.store import StoredReport
+
+CORPUS_QUESTION = "哪些乡镇把执法能力不足列为存在的问题？"
+PAYLOAD = '执法能力不足<script>window.__fzXss=1</script>，见[点我](javascript:alert(1))<img src=x onerror="alert(2)">。'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(app: gr.Blocks, settings: Settings) -> str:
+    """Launch like `fazhi serve` does, but on a free port and without blocking."""
+    options = launch_options(settings)
+    options.update(server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    app.launch(**options)
+    return str(app.local_url)
+
+
+@pytest.fixture(scope="module")
+def sample_client(sample_settings: Settings) -> Iterator[Client]:
+    app = build_app(sample_settings)
+    url = serve(app, sample_settings)
+    yield Client(url, verbose=False)
+    app.close()
+
+
+def check_citations(result: dict[str, Any], store: PassageStore) -> None:
+    for c in result["citations"]:
+        text = store.get_report(c["report_id"]).text or ""
+        assert text[c["start"] : c["end"]] == c["text"]
+        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
+        assert f"[{c['n']}]" in result["answer"]
+
+
+# -- the ask API -------------------------------------------------------------------------------
+def test_ask_corpus_wide_returns_cited_townships(
+    sample_client: Client, sample_store: PassageStore
+) -> None:
+    result = sample_client.predict(CORPUS_QUESTION, api_name="/ask")
+    assert set(result) == set(Answer.__dataclass_fields__)
+    assert result["kind"] == "corpus" and result["found"]
+    assert result["mode"] == "extractive"
+    assert len(result["townships"]) >= 3
+    assert {c["township"] for c in result["citations"]} == set(result["townships"])
+    assert all(c["section"] == "problems" for c in result["citations"])
+    check_citations(result, sample_store)
+
+
+def test_ask_returns_the_cli_json_object(sample_client: Client, service: AnswerService) -> None:
+    question = "石桥镇有多少名法律明白人？"
+    result = sample_client.predict(question, api_name="/ask")
+    expected = service.ask(question).to_dict()
+    result.pop("timings"), expected.pop("timings")
+    assert result == expected
+    assert result["townships"] == ["石桥镇"]
+    assert "法律明白人" in result["citations"][0]["text"]
+
+
+def test_ask_filters_by_province(sample_client: Client, sample_store: PassageStore) -> None:
+    result = sample_client.predict(CORPUS_QUESTION, provinces=["河南"], api_name="/ask")
+    assert result["townships"] == ["石桥镇"]
+    assert result["filters"]["provinces"] == ["河南省"]
+    assert {c["province"] for c in result["citations"]} == {"河南省"}
+    check_citations(result, sample_store)
+
+
+def test_ask_filters_by_year_and_section_label(sample_client: Client) -> None:
+    result = sample_client.predict(
+        "各镇在普法宣传上有什么做法？",
+        year_from=2022,
+        sections=["举措成效"],
+        api_name="/ask",
+    )
+    assert result["filters"]["year_from"] == 2022
+    assert result["filters"]["sections"] == ["measures"]
+    assert result["citations"]
+    assert all(c["year"] >= 2022 and c["section"] == "measures" for c in result["citations"])
+
+
+def test_ask_rejects_unknown_filter_values(sample_client: Client) -> None:
+    with pytest.raises(AppError, match="火星"):
+        sample_client.predict(CORPUS_QUESTION, provinces=["火星"], api_name="/ask")
+    with pytest.raises(AppError, match="部分"):
+        sample_client.predict(CORPUS_QUESTION, sections=["附录"], api_name="/ask")
+
+
+def test_only_ask_and_upload_are_public(sample_client: Client) -> None:
+    endpoints = sample_client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert set(endpoints) == {"/ask", "/upload"}
+
+
+# -- uploads -----------------------------------------------------------------------------------
+def test_upload_reports_each_file(tmp_path: Path, fresh_store: PassageStore) -> None:
+    settings = Settings(_env_file=None, store=tmp_path / "store")
+    app = build_app(settings, AnswerService(fresh_store))
+    try:
+        client = Client(serve(app, settings), verbose=False)
+        folder = tmp_path / "in"
+        good = make_docx(sample_text(3), folder / "西联镇 2019年 报告.docx")
+        broken = make_corrupt_docx(folder / "broken.docx")
+        exe = folder / "tool.exe"
+        exe.write_bytes(b"MZ" + bytes(200))
+        table, status = client.predict(
+            [handle_file(good), handle_file(broken), handle_file(exe)], api_name="/upload"
+        )
+        rows = {row[0]: row for row in table["data"]}
+        assert set(rows) == {good.name, broken.name, exe.name}
+        _, result, township, year, passages, _ = rows[good.name]
+        assert (result, township, int(year)) == ("已添加", "西联镇", 2019) and int(passages) > 5
+        assert rows[broken.name][1] == "失败" and rows[broken.name][5]
+        assert rows[exe.name][1] == "失败" and "不支持的文件类型" in rows[exe.name][5]
+        assert "已添加 1 个" in status and "失败 2 个" in status
+
+        stored = sorted(p.name for p in (settings.store / "uploads").iterdir())
+        assert stored == ["broken.docx", "西联镇_2019年_报告.docx"]
+
+        answer = client.predict("西联镇的法律顾问情况如何？", api_name="/ask")
+        assert answer["found"] and answer["townships"] == ["西联镇"]
+        check_citations(answer, fresh_store)
+
+        again, _ = client.predict([handle_file(good)], api_name="/upload")
+        assert again["data"][0][1] == "未变化"
+    finally:
+        app.close()
+
+
+def test_stage_uploads_enforces_size_and_type(tmp_path: Path) -> None:
+    small = tmp_path / "a.txt"
+    small.write_text("短", encoding="utf-8")
+    big = tmp_path / "b.md"
+    big.write_text("长" * 100, encoding="utf-8")
+    odd = tmp_path / "c.doc"
+    odd.write_bytes(b"x")
+    staged = stage_uploads([str(small), str(big), str(odd)], tmp_path / "uploads", max_bytes=50)
+    assert staged[0].path == (tmp_path / "uploads" / "a.txt").resolve()
+    assert staged[1].path is None and "文件过大" in staged[1].reason
+    assert staged[2].path is None and "不支持" in staged[2].reason
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\boot.ini.HTM", "boot_ini.htm"),
+        ("<script>alert(1)</script>.md", "script.md"),
+        ("<b onclick=x>.MD", "b_onclick_x.md"),
+        ("...", "report"),
+        ("石桥镇 2023年度 报告（定稿）.docx", "石桥镇_2023年度_报告(定稿).docx"),
+    ],
+)
+def test_safe_filename(name: str, safe: str) -> None:
+    assert safe_filename(name) == safe
+
+
+# -- login -------------------------------------------------------------------------------------
+def test_auth_is_required_when_configured(
+    tmp_path: Path, fresh_store: PassageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAZHI_AUTH", "alice:s3cret,bob:hunter2")
+    monkeypatch.setenv("FAZHI_ADMIN_USER", "alice")
+    settings = Settings(_env_file=None, store=tmp_path / "store")
+    app = build_app(settings, AnswerService(fresh_store))
+    try:
+        url = serve(app, settings)
+        assert httpx.get(f"{url}gradio_api/info").status_code == 401
+        with pytest.raises(Exception, match=r"(?i)login|auth|credentials"):
+            Client(url, verbose=False)
+        with pytest.raises(Exception, match=r"(?i)login|auth|credentials|incorrect"):
+            Client(url, auth=("alice", "wrong"), verbose=False)
+
+        bob = Client(url, auth=("bob", "hunter2"), verbose=False)
+        assert bob.predict("石桥镇有多少名法律明白人？", api_name="/ask")["found"] is False
+        exe = tmp_path / "x.exe"
+        exe.write_bytes(b"MZ")
+        with pytest.raises(AppError, match="管理员"):
+            bob.predict([handle_file(exe)], api_name="/upload")
+
+        alice = Client(url, auth=("alice", "s3cret"), verbose=False)
+        table, _ = alice.predict([handle_file(exe)], api_name="/upload")
+        assert table["data"][0][1] == "失败"
+    finally:
+        app.close()
+
+
+def test_parse_auth() -> None:
+    assert parse_auth(None) is None
+    assert parse_auth("a:b, c:d:e") == [("a", "b"), ("c", "d:e")]
+    with pytest.raises(FazhiError):
+        parse_auth("justuser")
+
+
+# -- first start -------------------------------------------------------------------------------
+def test_first_start_ingests_the_samples_with_progress(
+    tmp_path: Path, fresh_store: PassageStore, sample_store: PassageStore
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sample = sorted(SAMPLE_CORPUS.glob("*.txt"))[2]
+    (corpus / sample.name).write_bytes(sample.read_bytes())
+    lines: list[str] = []
+    settings = Settings(_env_file=None, store=tmp_path / "store")
+    summary = ensure_corpus(settings, fresh_store, echo=lines.append, corpus=corpus)
+    assert summary is not None and summary.count("added") == 1
+    assert [r.meta.township for r in fresh_store.list_reports()] == ["石桥镇"]
+    assert any("[1/1]" in line and "已添加" in line for line in lines)
+    assert ensure_corpus(settings, sample_store, echo=lines.append) is None  # not empty: no-op
+
+
+# -- untrusted text ----------------------------------------------------------------------------
+def evil_citation(n: int = 1) -> Citation:
+    text = f"三、存在的问题\n一是{PAYLOAD}二是队伍建设薄弱。"
+    quote_start = text.index("一是")
+    quote_end = text.index("二是")
+    return Citation(
+        n=n,
+        township="红岩镇<b>",
+        county="巫溪县",
+        province="重庆市",
+        year=2022,
+        section="problems",
+        heading="三、存在的问题",
+        text=text,
+        report_id="evil",
+        source="/x/<evil>.txt",
+        start=100,
+        end=100 + len(text),
+        quote=text[quote_start:quote_end],
+        quote_start=100 + quote_start,
+        quote_end=100 + quote_end,
+    )
+
+
+def assert_inert(markup: str, *, markdown: bool = False) -> None:
+    """No tag, handler or link from the payload survives (as markup; as text it may)."""
+    lowered = markup.lower()
+    for bad in ("<script", "<img", "镇<b>", 'href="javascript', 'onerror="'):
+        assert bad not in lowered, bad
+    if markdown:  # the chat parses Markdown: not even the link syntax may be left
+        assert "](" not in markup and "javascript:" not in lowered
+
+
+def test_untrusted_text_renders_inert() -> None:
+    citation = evil_citation()
+    answer = Answer(
+        question="哪些乡镇<script>x</script>？",
+        kind="corpus",
+        mode="extractive",
+        answer=f"- **红岩镇**：“{citation.quote}” [1]\n[link](javascript:alert(3)) $$x$$",
+        found=True,
+        townships=["红岩镇"],
+        not_mentioned=[],
+        citations=[citation],
+        filters={},
+        timings={"total_ms": 12.0},
+        notice="<script>notice</script>",
+    ).to_dict()
+    message = answer_message(answer, 0)
+    assert_inert(message, markdown=True)
+    assert '<a class="fz-cite" href="#fz-a0-c1"' in message  # our own link survives
+    assert "<strong>红岩镇</strong>" in message
+    assert "&#60;script&#62;" in message and "&#91;link&#93;&#40;javascript&#58;" in message
+
+    card = source_card(answer["citations"][0], 0, ["执法能力"])
+    assert_inert(card)
+    assert "&lt;script&gt;window.__fzXss=1&lt;/script&gt;" in card
+    assert '<mark class="fz-quote fz-term">执法能力</mark>' in card
+
+    report = StoredReport(
+        id="evil",
+        source="/x/<evil>.txt",
+        format="txt",
+        meta=ReportMeta(township="红岩镇", title="<script>t</script>", warnings=["<img src=x>"]),
+        sections=[Section("problems", "三、存在的问题<b>", 0, 40)],
+        passage_count=1,
+        fingerprint="",
+        text=("<b>前言</b>" + PAYLOAD) * 3,
+    )
+    assert_inert(report_html(report, cited=(5, 30, 10, 20)))
+
+    matrix = CompareMatrix(
+        topics=["执法<i>能力"],
+        rows=[
+            CompareRow(
+                "evil", "红岩镇<b>", None, None, 2022, {"执法<i>能力": CompareCell(citation)}
+            )
+        ],
+    )
+    assert_inert(matrix_html(matrix).replace("<i>", "").replace("执法<i>", ""))
+    assert "执法&lt;i&gt;能力" in matrix_html(matrix)
+
+
+# -- exports -----------------------------------------------------------------------------------
+def test_answer_markdown_for_a_paper() -> None:
+    citation = evil_citation()
+    answer = Answer(
+        question="哪些乡镇把执法能力不足列为存在的问题？",
+        kind="corpus",
+        mode="extractive",
+        answer=f"- **红岩镇**：“{citation.quote}” [1]",
+        found=True,
+        townships=["红岩镇"],
+        not_mentioned=[],
+        citations=[citation],
+        filters={"provinces": ["重庆市"], "sections": ["problems"]},
+        timings={},
+    ).to_dict()
+    text = answer_markdown(answer)
+    assert "检索范围：省份：重庆市；部分：存在问题" in text
+    assert "- **红岩镇**：" in text and "[1]" in text
+    assert "[1] 红岩镇\\<b\\>（重庆市巫溪县），2022年度法治政府建设报告，“存在问题”部分" in text
+    assert "\\<script\\>" in text and "\\[点我\\](javascript:alert(1))" in text
+    assert "<script>" not in text
+
+
+def test_comparison_exports_guard_formulas(tmp_path: Path) -> None:
+    citation = evil_citation()
+    citation.quote = '=HYPERLINK("http://x","y")'
+    matrix = CompareMatrix(
+        topics=["执法能力", "信访"],
+        rows=[
+            CompareRow(
+                "r1",
+                "红岩镇",
+                "巫溪县",
+                "重庆市",
+                2022,
+                {
+                    "执法能力": CompareCell(problem=citation),
+                    "信访": CompareCell(),
+                },
+            )
+        ],
+    )
+    with write_csv(matrix, tmp_path / "m.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][:5] == ["乡镇", "县区", "省份", "年份", "主题"]
+    assert rows[1][4:8] == ["执法能力", "是", '\'=HYPERLINK("http://x","y")', "否"]
+    assert rows[2][4:6] == ["信访", "否"]
+
+    book = load_workbook(write_xlsx(matrix, tmp_path / "m.xlsx"))
+    assert book.sheetnames == ["对比矩阵", "明细"]
+    assert [c.value for c in book["对比矩阵"][2]] == [
+        "红岩镇",
+        "巫溪县",
+        "重庆市",
+        2022,
+        "存在问题",
+        "未提及",
+    ]
+    quote = book["明细"]["G2"]
+    assert quote.data_type == "s" and quote.value.startswith("'=")
+
+
+def test_parse_topics() -> None:
+    assert parse_topics(["执法能力"], "信访, 安全生产，执法能力") == [
+        "执法能力",
+        "信访",
+        "安全生产",
+    ]
+    with pytest.raises(FazhiError):
+        parse_topics([], " ")
