@@ -12,8 +12,8 @@ Works on a local folder (`PersistentClient`) or a Chroma server (`HttpClient`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +183,7 @@ class PassageStore:
         self._passages = self.vectorstore._collection
         self._reports = self.client.get_or_create_collection(REPORTS)
         self._info = self.client.get_or_create_collection(STORE_INFO)
+        self._report_cache: tuple[str, list[StoredReport]] | None = None
         self._check_settings()
 
     # -- settings recorded with the index ---------------------------------------------------
@@ -249,12 +250,14 @@ class PassageStore:
             metadatas=[_report_metadata(report, fingerprint)],
             embeddings=[[0.0]],
         )
+        self._changed()
         return replaced
 
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
         self._passages.delete(where={"report_id": report.id})
         self._reports.delete(ids=[report.id])
+        self._changed()
         return report
 
     # -- reading -----------------------------------------------------------------------------
@@ -280,12 +283,19 @@ class PassageStore:
         return _stored_report(got["ids"][0], got["metadatas"][0], text)
 
     def list_reports(self, scope: Scope | None = None) -> list[StoredReport]:
+        version = self.version()
+        if self._report_cache is None or self._report_cache[0] != version:
+            self._report_cache = (version, self._load_reports())
+        reports = self._report_cache[1]
+        if scope:
+            reports = [r for r in reports if scope.matches(_report_filter_fields(r))]
+        return list(reports)
+
+    def _load_reports(self) -> list[StoredReport]:
         got = self._reports.get(include=["metadatas"])
         reports = [
             _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
         ]
-        if scope:
-            reports = [r for r in reports if scope.matches(_report_filter_fields(r))]
         return sorted(reports, key=lambda r: (r.meta.year or 0, r.meta.township or "", r.id))
 
     def passages(
@@ -326,14 +336,15 @@ class PassageStore:
             )
         ]
 
-    def version(self) -> tuple[int, int, str]:
-        """Changes whenever a report is added, replaced or removed."""
-        got = self._reports.get(include=["metadatas"])
-        stamps = sorted(
-            f"{i}:{m.get('fingerprint')}" for i, m in zip(got["ids"], got["metadatas"], strict=True)
+    def version(self) -> str:
+        """A token that changes whenever a report is added, replaced or removed (by any process)."""
+        got = self._info.get(ids=["generation"], include=["metadatas"])
+        return str(got["metadatas"][0]["token"]) if got["ids"] else "0"
+
+    def _changed(self) -> None:
+        self._info.upsert(
+            ids=["generation"], metadatas=[{"token": uuid.uuid4().hex}], embeddings=[[0.0]]
         )
-        digest = hashlib.sha1("|".join(stamps).encode()).hexdigest()
-        return self._passages.count(), len(stamps), digest
 
     def count_passages(self) -> int:
         return self._passages.count()

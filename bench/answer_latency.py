@@ -1,0 +1,137 @@
+"""Answer latency at scale: lookup and corpus-wide questions over N reports, extractive mode.
+
+The N reports are the five bundled samples cloned under new township names, with their real
+passage vectors copied (so no embedding is needed to build a 10,000-report store). Query
+embedding time is reported separately from retrieval and answer composition.
+
+    python bench/answer_latency.py --reports 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.answering import AnswerService
+from app.indexing import ingest_paths
+from app.services import open_store
+from app.settings import SAMPLE_CORPUS, Settings
+from vectorstore.store import PASSAGES, REPORTS
+
+LOOKUPS = [
+    "石桥镇有多少名法律明白人？",
+    "王场镇建了多少个贵和工作室？",
+    "万灵镇办理了几起行政复议案件？",
+]
+CORPUS_WIDE = [
+    "哪些乡镇把执法能力不足列为存在的问题？",
+    "哪些镇实现了村法律顾问全覆盖？",
+    "别的镇在矛盾纠纷化解上有什么做法？",
+]
+
+
+def clone_store(settings: Settings, n_reports: int) -> None:
+    """Fill the store with n_reports copies of the samples (township names made unique)."""
+    store = open_store(settings)
+    ingest_paths([SAMPLE_CORPUS], store, max_bytes=settings.max_bytes, chunking=settings.chunking)
+    passages = store.client.get_collection(PASSAGES)
+    reports = store.client.get_collection(REPORTS)
+    base_p = passages.get(include=["embeddings", "documents", "metadatas"])
+    base_r = reports.get(include=["documents", "metadatas"])
+    copies = max(n_reports // len(base_r["ids"]) - 1, 0)
+    for c in range(1, copies + 1):
+        suffix = f"{c:05d}"
+        ids, docs, metas = [], [], []
+        for rid, doc, meta in zip(
+            base_r["ids"], base_r["documents"], base_r["metadatas"], strict=True
+        ):
+            ids.append(f"{rid}-{suffix}")
+            docs.append(doc)
+            metas.append(
+                {
+                    **meta,
+                    "township": f"{meta['township'][:-1]}{suffix}镇",
+                    "source": f"{meta['source']}#{suffix}",
+                    "fingerprint": suffix,
+                }
+            )
+        reports.upsert(ids=ids, documents=docs, metadatas=metas, embeddings=[[0.0]] * len(ids))
+        p_ids, p_docs, p_metas = [], [], []
+        for pid, doc, meta in zip(
+            base_p["ids"], base_p["documents"], base_p["metadatas"], strict=True
+        ):
+            p_ids.append(f"{pid}-{suffix}")
+            p_docs.append(doc)
+            p_metas.append(
+                {
+                    **meta,
+                    "report_id": f"{meta['report_id']}-{suffix}",
+                    "township": f"{meta['township'][:-1]}{suffix}镇",
+                }
+            )
+        passages.upsert(
+            ids=p_ids,
+            documents=p_docs,
+            metadatas=p_metas,
+            embeddings=np.asarray(base_p["embeddings"]),
+        )
+        if c % 200 == 0:
+            print(f"  cloned {c * len(base_r['ids'])} reports", flush=True)
+
+
+def measure(service: AnswerService, questions: list[str], repeats: int) -> dict[str, float]:
+    total, retrieve, embed = [], [], []
+    for _ in range(repeats):
+        for q in questions:
+            t0 = time.perf_counter()
+            answer = service.ask(q)
+            total.append((time.perf_counter() - t0) * 1000)
+            embed.append(answer.timings.get("embed_ms", 0.0))
+            retrieve.append(total[-1] - embed[-1])
+    return {
+        "p50_ms": statistics.median(total),
+        "p95_ms": float(np.percentile(total, 95)),
+        "p95_ms_without_query_embedding": float(np.percentile(retrieve, 95)),
+        "median_query_embedding_ms": statistics.median(embed),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=1000, help="how many reports in the store")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
+        settings = Settings(_env_file=None, store=Path(tmp) / "store")
+        t0 = time.perf_counter()
+        clone_store(settings, args.reports)
+        build_s = time.perf_counter() - t0
+        service = AnswerService(open_store(settings))
+        t1 = time.perf_counter()
+        snap = service.retriever.snapshot()
+        load_s = time.perf_counter() - t1
+        n_reports = len(service.store.list_reports())
+        service.ask(LOOKUPS[0])  # warm-up: tokenizer dictionary, first query
+        lookup = measure(service, LOOKUPS, args.repeats)
+        corpus = measure(service, CORPUS_WIDE, args.repeats)
+    print(
+        f"\nreports: {n_reports}, passages: {len(snap.passages)}; store built in {build_s:.0f} s, "
+        f"index snapshot loaded in {load_s:.1f} s"
+    )
+    print(
+        "| question kind | p50 ms | p95 ms | p95 ms without query embedding | query embedding ms (median) |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for name, m in (("lookup", lookup), ("corpus-wide", corpus)):
+        print(
+            f"| {name} | {m['p50_ms']:.0f} | {m['p95_ms']:.0f} | {m['p95_ms_without_query_embedding']:.0f} | {m['median_query_embedding_ms']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
