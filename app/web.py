@@ -786,20 +786,28 @@ class FilterControls:
         return [self.provinces, self.counties, self.townships, self.year_from, self.year_to]
 
 
-def filter_controls(facets: dict[str, list[Any]]) -> FilterControls:
+def filter_controls(facets: dict[str, list[Any]], prefix: str) -> FilterControls:
     years = [ANY_YEAR, *(str(y) for y in facets["year"])]
 
     def multi(label: str, key: str) -> gr.Dropdown:
-        return gr.Dropdown(facets[key], value=[], multiselect=True, label=label, min_width=140)
+        return gr.Dropdown(
+            facets[key],
+            value=[],
+            multiselect=True,
+            label=label,
+            min_width=140,
+            elem_id=f"{prefix}-{key}",
+        )
 
-    provinces, counties, townships = (
-        multi("省份", "province"),
-        multi("县区", "county"),
-        multi("乡镇", "township"),
-    )
+    provinces, counties = multi("省份", "province"), multi("县区", "county")
+    townships = multi("乡镇", "township")
     with gr.Row():
-        year_from = gr.Dropdown(years, value=ANY_YEAR, label="起始年份", min_width=110)
-        year_to = gr.Dropdown(years, value=ANY_YEAR, label="截止年份", min_width=110)
+        year_from = gr.Dropdown(
+            years, value=ANY_YEAR, label="起始年份", min_width=110, elem_id=f"{prefix}-from"
+        )
+        year_to = gr.Dropdown(
+            years, value=ANY_YEAR, label="截止年份", min_width=110, elem_id=f"{prefix}-to"
+        )
     return FilterControls(provinces, counties, townships, year_from, year_to)
 
 
@@ -911,7 +919,7 @@ def _chat_tab(web: FazhiWeb, facets: dict[str, list[Any]]) -> FilterControls:
                 clear = gr.Button("清空对话", size="sm")
         with gr.Column(scale=2, min_width=300):
             with gr.Accordion("筛选（作用于下一个问题）", open=True):
-                controls = filter_controls(facets)
+                controls = filter_controls(facets, "fz-chat")
                 sections = gr.Dropdown(
                     SECTION_CHOICES, value=[], multiselect=True, label="报告部分"
                 )
@@ -969,7 +977,7 @@ def _compare_tab(web: FazhiWeb, facets: dict[str, list[Any]]) -> FilterControls:
                 label="其他主题（用逗号分隔）", placeholder="例如：行政复议、安全生产"
             )
         with gr.Column(scale=2, min_width=280):
-            controls = filter_controls(facets)
+            controls = filter_controls(facets, "fz-cmp")
     run = gr.Button("生成对比", variant="primary", elem_id="fz-compare-run")
     matrix = gr.HTML(
         matrix_html(None),

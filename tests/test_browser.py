@@ -1,0 +1,297 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, fonts-wqy-zenhei).
+
+One app per module, over a copy of the sample store (so uploads here leave the shared store
+alone). Screenshots go to tests/artifacts/.
+
+    apt-get install -y chromium fonts-wqy-zenhei
+    .venv/bin/python -m pytest tests/test_browser.py -m browser
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.answering import AnswerService
+from app.services import open_store
+from app.settings import Settings
+from app.web import EXAMPLES, build_app
+from tests.fixture_files import sample_text
+from tests.test_web import serve
+from vectorstore import FazhiEmbeddings, PassageStore
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TIMEOUT = 60_000
+XSS_SCRIPT = "<script>window.__fzXss=1</script>"
+XSS_LINK = "[点我](javascript:window.__fzXss=2)"
+XSS_IMG = '<img src=x onerror="window.__fzXss=3">'
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+if not CHROMIUM.exists():
+    pytest.skip("needs Debian's chromium: apt-get install chromium", allow_module_level=True)
+
+
+def example_label(index: int) -> str:
+    kind, question = EXAMPLES[index]
+    return f"{kind}：{question}"
+
+
+def shot(page: sync_api.Page, name: str, *, full_page: bool = True) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass
+class Served:
+    url: str
+    store: PassageStore
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path, embeddings: FazhiEmbeddings
+) -> Iterator[Served]:
+    copy = tmp_path_factory.mktemp("browser") / "store"
+    shutil.copytree(sample_store_dir, copy)
+    settings = Settings(_env_file=None, store=copy)
+    store = open_store(settings, embeddings)
+    app = build_app(settings, AnswerService(store))
+    url = serve(app, settings)
+    yield Served(url, store, settings)
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: sync_api.Browser, served: Served) -> Iterator[sync_api.Page]:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(served.url)
+    expect(page.locator(".fz-banner")).to_contain_text("份报告")
+    yield page
+    assert not dialogs, f"a dialog opened: {dialogs}"
+    context.close()
+
+
+def ask(page: sync_api.Page, question: str) -> sync_api.Locator:
+    """Type a question, send it and wait for its answer's source cards."""
+    groups = page.locator("#fz-sources details.fz-turn").count()
+    page.locator("#fz-question textarea").fill(question)
+    page.locator("#fz-question textarea").press("Enter")
+    expect(page.locator("#fz-sources details.fz-turn")).to_have_count(groups + 1)
+    return page.locator("#fz-sources details.fz-turn").first.locator(".fz-card")
+
+
+def open_full_text(page: sync_api.Page, card: sync_api.Locator) -> sync_api.Locator:
+    card.get_by_role("button", name="查看全文").click()
+    cited = page.locator("#fz-viewer mark.fz-cited")
+    expect(cited.first).to_be_visible()
+    return cited
+
+
+def in_view(page: sync_api.Page, locator: sync_api.Locator) -> bool:
+    box = locator.bounding_box()
+    frame = page.locator("#fz-viewer .fz-dialog-body").bounding_box()
+    assert box and frame
+    return box["y"] < frame["y"] + frame["height"] and box["y"] + box["height"] > frame["y"]
+
+
+# -- tests -------------------------------------------------------------------------------------
+def test_chat_example_cites_townships_and_opens_the_full_text(page: sync_api.Page) -> None:
+    expect(page.get_by_text("FAZHI_LLM_BASE_URL")).to_be_visible()
+    page.get_by_role("button", name=example_label(0)).click()
+    cards = page.locator("#fz-sources details.fz-turn").first.locator(".fz-card")
+    expect(cards.first).to_be_visible()
+    townships = set(cards.locator("header b").all_inner_texts())
+    assert len(townships) >= 3, townships
+    expect(page.locator("#fz-chatbot .fz-meta").last).to_contain_text("摘录式")
+
+    links = page.locator("#fz-chatbot a.fz-cite")
+    expect(links).to_have_count(cards.count())
+    links.nth(2).click()  # a citation marker jumps to its card
+    expect(page.locator("#fz-a0-c3")).to_have_class(re.compile("fz-flash"))
+    expect(page.locator("#fz-a0-c3 mark.fz-quote").first).to_be_visible()
+    shot(page, "chat-answer")
+
+    passage = cards.nth(1).locator(".fz-passage").inner_text()
+    cited = open_full_text(page, cards.nth(1))
+    assert normalize("".join(cited.all_inner_texts())) == normalize(passage)
+    page.wait_for_timeout(300)
+    assert in_view(page, cited.first)
+    expect(page.locator("#fz-viewer .fz-outline")).to_contain_text("存在问题")
+    shot(page, "chat-full-text", full_page=False)
+    page.keyboard.press("Escape")
+    expect(page.locator("#fz-viewer")).to_be_hidden()
+
+    with page.expect_download() as download:
+        page.locator("#fz-export-md").click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# 哪些乡镇把执法能力不足列为存在的问题？")
+    assert "## 引文" in markdown and "“存在问题”部分" in markdown
+    assert all(t in markdown for t in townships)
+
+
+def test_filters_apply_to_the_next_question(page: sync_api.Page) -> None:
+    page.locator("#fz-chat-province input").click()
+    page.get_by_role("option", name="河南省").click()
+    page.keyboard.press("Escape")
+    cards = ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+    expect(cards.first).to_be_visible()
+    assert set(cards.locator("header b").all_inner_texts()) == {"石桥镇"}
+    expect(page.locator("#fz-chatbot .fz-meta").last).to_contain_text("省份：河南省")
+    shot(page, "chat-filtered")
+
+
+def test_compare_matrix_opens_passages_and_downloads_csv(
+    page: sync_api.Page, served: Served
+) -> None:
+    page.get_by_role("tab", name="对比").click()
+    page.locator("#fz-compare-run").click()
+    table = page.locator("#fz-matrix table")
+    expect(table).to_be_visible()
+    reports = served.store.list_reports()
+    expect(table.locator("tbody tr")).to_have_count(len(reports))
+    topics = table.locator("thead th").all_inner_texts()[1:]
+    assert topics == ["执法能力", "普法宣传", "法律顾问", "矛盾纠纷化解"]
+
+    problems = table.locator("button.fz-problem")
+    assert problems.count() >= 2 and table.locator("button.fz-measure").count() >= 5
+    problems.first.click()
+    expect(page.locator("#fz-viewer mark.fz-cited").first).to_be_visible()
+    expect(page.locator("#fz-viewer .fz-sec.fz-t-problems mark.fz-cited").first).to_be_visible()
+    page.locator("#fz-viewer .fz-close").click()
+    shot(page, "compare")
+
+    with page.expect_download() as download:
+        page.locator("#fz-csv").click()
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(reports) * len(topics)
+    assert {r["乡镇"] for r in rows} == {r.meta.township for r in reports}
+    for township_row in table.locator("tbody tr").all():
+        name = township_row.locator("th").inner_text().splitlines()[0]
+        cells = township_row.locator("td").all()
+        for topic, cell in zip(topics, cells, strict=True):
+            (row,) = [r for r in rows if r["乡镇"] == name and r["主题"] == topic]
+            has_problem = cell.locator("button.fz-problem").count() == 1
+            assert (row["列为存在问题"] == "是") == has_problem, (name, topic)
+            assert bool(row["问题引文"]) == has_problem
+
+
+def test_reports_table_shows_typed_sections(page: sync_api.Page) -> None:
+    page.get_by_role("tab", name="报告").click()
+    page.locator("#fz-reports").get_by_text("石桥镇", exact=True).first.click()
+    view = page.locator("#fz-report-view .fz-report")
+    expect(view).to_contain_text("宝丰县石桥镇人民政府")
+    labels = view.locator(".fz-outline .fz-badge").all_inner_texts()
+    assert {"第一责任人履职", "举措成效", "存在问题", "下一步打算"} <= set(labels)
+    expect(view.locator(".fz-sec.fz-t-problems .fz-sec-label")).to_have_text("存在问题")
+    shot(page, "reports")
+
+
+def test_uploaded_report_with_markup_stays_inert(
+    page: sync_api.Page, tmp_path: Path, served: Served
+) -> None:
+    text = sample_text(1).replace("塘坊镇", "红岩镇")
+    text = text.replace(
+        "二是部分工作人员法律知识水平",
+        f"三是执法能力不足{XSS_SCRIPT}，详见{XSS_LINK}{XSS_IMG}。二是部分工作人员法律知识水平",
+    )
+    evil = tmp_path / "红岩镇 <b onclick=x>报告.txt"
+    evil.write_text(text, encoding="utf-8")
+
+    page.get_by_role("tab", name="上传").click()
+    page.locator("#fz-files input[type=file]").set_input_files(str(evil))
+    page.locator("#fz-upload").click()
+    results = page.locator("#fz-upload-results")
+    expect(results).to_contain_text("已添加", timeout=TIMEOUT)
+    expect(results).to_contain_text("红岩镇")
+    shot(page, "upload")
+
+    page.get_by_role("tab", name="问答").click()
+    cards = ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+    card = cards.filter(has_text="红岩镇")
+    expect(card).to_have_count(1)
+    expect(card.locator(".fz-passage")).to_contain_text(XSS_SCRIPT)
+    expect(card.locator(".fz-passage")).to_contain_text(XSS_LINK)
+    expect(page.locator("#fz-chatbot")).to_contain_text(XSS_LINK)
+    cited = open_full_text(page, card)
+    expect(page.locator("#fz-viewer")).to_contain_text(XSS_IMG)
+    assert in_view(page, cited.first)
+    shot(page, "inert-full-text", full_page=False)
+
+    assert page.evaluate("window.__fzXss") is None
+    assert page.locator("script:not([src])", has_text="__fzXss").count() == 0
+    assert page.locator("img[src=x], a[href^='javascript']").count() == 0
+
+
+@pytest.mark.parametrize("tab", ["问答", "报告", "对比", "上传"])
+def test_phone_width_has_no_horizontal_overflow(
+    browser: sync_api.Browser, served: Served, tab: str
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=1
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(served.url)
+    expect(page.locator(".fz-banner")).to_contain_text("份报告")
+    page.get_by_role("tab", name=tab).click()
+    if tab == "问答":
+        page.get_by_role("button", name=example_label(2)).click()
+        expect(page.locator("#fz-sources .fz-card").first).to_be_visible()
+    elif tab == "对比":
+        page.locator("#fz-compare-run").click()
+        expect(page.locator("#fz-matrix table")).to_be_visible()
+    elif tab == "报告":
+        page.locator("#fz-reports").get_by_text("万灵镇", exact=True).first.click()
+        expect(page.locator("#fz-report-view .fz-report")).to_be_visible()
+    page.wait_for_timeout(300)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{tab}: page is {width}px wide"
+    shot(page, f"phone-{tab}")
+    if tab == "问答":
+        open_full_text(page, page.locator("#fz-sources .fz-card").first)
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(page, "phone-full-text", full_page=False)
+    context.close()
