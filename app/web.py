@@ -944,7 +944,7 @@ def _chat_tab(web: FazhiWeb, facets: dict[str, list[Any]]) -> FilterControls:
 
 
 def _reports_tab(web: FazhiWeb) -> gr.Dataframe:
-    gr.Markdown("点击表格中的一行查看报告全文；点击表头排序，用搜索框筛选。")
+    gr.Markdown("点击表格中的一行查看报告全文；用表头的 ⋮ 菜单排序，用搜索框筛选。")
     table = gr.Dataframe(
         web.report_rows(),
         headers=REPORT_HEADERS,

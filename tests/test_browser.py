@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from app.answering import AnswerService
+from app.llm import LLMWriter
 from app.services import open_store
 from app.settings import Settings
 from app.web import EXAMPLES, build_app
@@ -128,6 +130,11 @@ def open_full_text(page: sync_api.Page, card: sync_api.Locator) -> sync_api.Loca
     return cited
 
 
+def click_report(page: sync_api.Page, township: str) -> None:
+    row = page.locator("#fz-reports [role=row].virtual-row").filter(has_text=township).first
+    row.locator("[role=gridcell]").first.click()
+
+
 def in_view(page: sync_api.Page, locator: sync_api.Locator) -> bool:
     box = locator.bounding_box()
     frame = page.locator("#fz-viewer .fz-dialog-body").bounding_box()
@@ -217,9 +224,24 @@ def test_compare_matrix_opens_passages_and_downloads_csv(
             assert bool(row["问题引文"]) == has_problem
 
 
-def test_reports_table_shows_typed_sections(page: sync_api.Page) -> None:
+def test_reports_table_sorts_searches_and_shows_typed_sections(page: sync_api.Page) -> None:
     page.get_by_role("tab", name="报告").click()
-    page.locator("#fz-reports").get_by_text("石桥镇", exact=True).first.click()
+    table = page.locator("#fz-reports")
+    year = table.locator("thead th").filter(has_text="年份").first
+    year.hover()
+    year.locator("button.cell-menu-button").click()
+    page.get_by_role("menuitem", name="降序排序").click()
+    rows = table.locator("[role=row].virtual-row")
+    years = [row.locator("[role=gridcell]").nth(3).inner_text() for row in rows.all()]
+    assert years == sorted(years, reverse=True) and len(years) >= 5
+    rows.first.locator("[role=gridcell]").first.click()  # the newest report
+    newest = max(years)
+    expect(page.locator("#fz-report-view .fz-facts")).to_contain_text(f"{newest}年")
+
+    table.locator("input.search-input").fill("河南")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("石桥镇")
+    click_report(page, "石桥镇")
     view = page.locator("#fz-report-view .fz-report")
     expect(view).to_contain_text("宝丰县石桥镇人民政府")
     labels = view.locator(".fz-outline .fz-badge").all_inner_texts()
@@ -283,7 +305,7 @@ def test_phone_width_has_no_horizontal_overflow(
         page.locator("#fz-compare-run").click()
         expect(page.locator("#fz-matrix table")).to_be_visible()
     elif tab == "报告":
-        page.locator("#fz-reports").get_by_text("万灵镇", exact=True).first.click()
+        click_report(page, "万灵镇")
         expect(page.locator("#fz-report-view .fz-report")).to_be_visible()
     page.wait_for_timeout(300)
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -295,3 +317,31 @@ def test_phone_width_has_no_horizontal_overflow(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         shot(page, "phone-full-text", full_page=False)
     context.close()
+
+
+def test_llm_mode_streams_an_inert_answer_with_citations(
+    browser: sync_api.Browser, served: Served
+) -> None:
+    """LLM mode with a stand-in chat model (LangChain's fake) behind the real LLMWriter."""
+    reply = "石桥镇和王场镇都承认执法能力不足[1][2]。<script>window.__fzXss=4</script>[9]"
+    chat = FakeListChatModel(responses=[reply], sleep=0.01)
+    service = AnswerService(served.store, llm=LLMWriter(chat, label="fake"))
+    app = build_app(served.settings, service)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(serve(app, served.settings))
+        expect(page.get_by_text("FAZHI_LLM_BASE_URL")).to_have_count(0)  # no hint: LLM is set
+        cards = ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+        expect(cards.first).to_be_visible()
+        message = page.locator("#fz-chatbot .fz-msg").last
+        expect(message.locator(".fz-meta")).to_contain_text("大模型")
+        expect(message.locator(".fz-notice")).to_contain_text("[9]")
+        expect(message).to_contain_text("<script>window.__fzXss=4</script>")
+        expect(message.locator("a.fz-cite")).to_have_count(2 + cards.count())
+        assert page.evaluate("window.__fzXss") is None
+        shot(page, "chat-llm")
+        context.close()
+    finally:
+        app.close()

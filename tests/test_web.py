@@ -7,7 +7,11 @@ over the shared sample store is shared by the module.
 from __future__ import annotations
 
 import csv
+import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +251,37 @@ def test_first_start_ingests_the_samples_with_progress(
     assert [r.meta.township for r in fresh_store.list_reports()] == ["石桥镇"]
     assert any("[1/1]" in line and "已添加" in line for line in lines)
     assert ensure_corpus(settings, sample_store, echo=lines.append) is None  # not empty: no-op
+
+
+def test_fazhi_serve_launches_the_app(tmp_path: Path, sample_store_dir: Path) -> None:
+    """The real `fazhi serve` command, in its own process, over a copy of the sample store."""
+    store = tmp_path / "store"
+    shutil.copytree(sample_store_dir, store)
+    port = free_port()
+    fazhi = Path(sys.executable).with_name("fazhi")
+    command = [str(fazhi), "serve", "--store", str(store), "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"fazhi serve did not come up:\n{log.read_text()}")
+        page = httpx.get(url).text
+        assert "法治" in page
+        result = Client(url, verbose=False).predict(CORPUS_QUESTION, api_name="/ask")
+        assert len(result["townships"]) >= 3
+        assert "正在导入内置示例报告" not in log.read_text()  # the store was not empty
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # -- untrusted text ----------------------------------------------------------------------------
