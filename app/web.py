@@ -17,6 +17,7 @@ import itertools
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -372,6 +373,10 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
+
+
 @dataclass
 class StagedFile:
     original: str
@@ -393,7 +398,7 @@ def stage_uploads(files: list[str], folder: Path, max_bytes: int) -> list[Staged
         elif size < 0:
             item.reason = "上传的文件不存在"
         elif size > max_bytes:
-            item.reason = f"文件过大（{size / 1e6:.1f} MB），上限 {max_bytes / 1e6:.1f} MB"
+            item.reason = f"文件过大（{megabytes(size)}），上限 {megabytes(max_bytes)}"
         else:
             name = safe_filename(source.name)
             stem, _, suffix = name.rpartition(".")
@@ -646,9 +651,17 @@ class FazhiWeb:
         )
 
     def _write_answer_export(self, answer: dict[str, Any], turn: int) -> str:
+        self._prune_exports()
         path = self.exports / f"fazhi-answer-{turn}-{id(answer):x}.md"
         path.write_text(answer_markdown(answer), encoding="utf-8")
         return str(path)
+
+    def _prune_exports(self, max_age: float = 24 * 3600) -> None:
+        """Exports are downloaded right away; drop those older than a day."""
+        cutoff = time.time() - max_age
+        for path in self.exports.iterdir():
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
 
     def clear(self) -> tuple[Any, ...]:
         return [], sources_html([]), [], gr.DownloadButton(value=None, visible=False)
@@ -697,6 +710,7 @@ class FazhiWeb:
             progress(i / max(n, 1), desc=f"正在对比“{topic}”（{i + 1}/{n}）" if topic else "完成")
 
         matrix = compare(self.service, topics, filters, progress=report)
+        self._prune_exports()
         stem = self.exports / f"fazhi-compare-{id(matrix):x}"
         csv_path = write_csv(matrix, stem.with_suffix(".csv"))
         xlsx_path = write_xlsx(matrix, stem.with_suffix(".xlsx"))
@@ -714,7 +728,7 @@ class FazhiWeb:
     def upload_notice(self, request: gr.Request) -> tuple[Any, ...]:
         allowed = self.may_upload(getattr(request, "username", None))
         text = (
-            f"可上传 {'、'.join(UPLOAD_TYPES)} 文件，单个不超过 {self.settings.upload_max_bytes / 1e6:.0f} MB。"
+            f"可上传 {'、'.join(UPLOAD_TYPES)} 文件，单个不超过 {megabytes(self.settings.upload_max_bytes)}。"
             "同名文件再次上传会替换旧版本。"
             if allowed
             else f"只有管理员（{self.settings.admin_user}）可以上传报告。"
@@ -891,7 +905,7 @@ def _chat_tab(web: FazhiWeb, facets: dict[str, list[Any]]) -> FilterControls:
                 latex_delimiters=[],
                 allow_tags=False,
                 feedback_options=None,
-                buttons=["copy"],
+                buttons=[],  # copying would copy our escaped HTML; the export is for that
                 placeholder="问一问这些乡镇的法治政府建设报告：可以查某个镇的具体数字，也可以比较各镇的问题和做法。",
                 elem_id="fz-chatbot",
             )
