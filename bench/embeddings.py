@@ -36,6 +36,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "app" / "samples" / "reports"
+# `python bench/embeddings.py` puts bench/ first on sys.path, where bench/*.py would shadow the
+# project's packages (bench/ingest.py vs ingest/): import from the repo root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
 
 # (question, key phrase): passages containing the key phrase answer the question.
 QUESTIONS: list[tuple[str, str]] = [
@@ -136,7 +140,6 @@ def worker(args: argparse.Namespace) -> None:
     questions = [q for q, _ in QUESTIONS]
     result: dict[str, Any] = {"backend": args.worker}
     if args.worker == "build":
-        sys.path.insert(0, str(ROOT))
         from vectorstore.offline_model import ensure_offline_model
 
         t0 = time.perf_counter()
@@ -170,7 +173,6 @@ def worker(args: argparse.Namespace) -> None:
         ms, q_emb = _time_queries(lambda t: model.query(t[0]), questions, args.repeats)
         p_emb = best_p
     else:
-        sys.path.insert(0, str(ROOT))
         import torch
 
         from vectorstore.offline_model import load_offline_model
@@ -288,7 +290,6 @@ def driver(args: argparse.Namespace) -> None:
     if owns_cache:
         args.cache_dir = tmp / "cache"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    sys.path.insert(0, str(ROOT))
     from vectorstore.offline_model import offline_model_path
 
     what = (

