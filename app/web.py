@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import html
 import itertools
+import logging
 import re
 import shutil
 import tempfile
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,8 @@ from ingest.errors import FazhiError
 from ingest.model import SECTION_LABELS, SECTION_TYPES
 from vectorstore import PassageStore
 from vectorstore.store import StoredReport
+
+log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 EXAMPLES: tuple[tuple[str, str], ...] = (
@@ -632,13 +636,21 @@ class FazhiWeb:
             return
         yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
         final: Answer | None = None
-        for event in self.service.stream(question, filters):
-            if isinstance(event, Answer):
-                final = event
-            else:
-                turn["partial"] = turn.get("partial", "") + event
-                yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
-        assert final is not None
+        try:
+            for event in self.service.stream(question, filters):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    turn["partial"] = turn.get("partial", "") + event
+                    yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+        except Exception as exc:  # show it in the chat rather than leave "正在检索…" hanging
+            log.exception("answering %r failed", question)
+            final = None
+            turn["error"] = f"回答出错：{type(exc).__name__}: {exc}"
+        if final is None:
+            turn.setdefault("error", "没有得到回答。")
+            yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+            return
         turn["answer"] = final.to_dict()
         turn["terms"] = self.service.retriever.tokenizer.content_words(question)
         export = self._write_answer_export(turn["answer"], len(turns))
@@ -652,7 +664,7 @@ class FazhiWeb:
 
     def _write_answer_export(self, answer: dict[str, Any], turn: int) -> str:
         self._prune_exports()
-        path = self.exports / f"fazhi-answer-{turn}-{id(answer):x}.md"
+        path = self.exports / f"fazhi-answer-{turn}-{uuid.uuid4().hex[:8]}.md"
         path.write_text(answer_markdown(answer), encoding="utf-8")
         return str(path)
 
@@ -711,7 +723,7 @@ class FazhiWeb:
 
         matrix = compare(self.service, topics, filters, progress=report)
         self._prune_exports()
-        stem = self.exports / f"fazhi-compare-{id(matrix):x}"
+        stem = self.exports / f"fazhi-compare-{uuid.uuid4().hex[:8]}"
         csv_path = write_csv(matrix, stem.with_suffix(".csv"))
         xlsx_path = write_xlsx(matrix, stem.with_suffix(".xlsx"))
         return (
