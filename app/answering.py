@@ -18,10 +18,12 @@ from app.retrieval import INTENT_WORDS, Hit, HybridRetriever
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_LABELS
-from vectorstore import PassageStore, Scope
+from vectorstore import PassageStore, Scope, StoredReport
 
 Mode = Literal["extractive", "llm"]
 NOT_FOUND = "资料中未找到"
+OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
+OVERVIEW_PASSAGES = 3  # ...and this many passages of each
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
@@ -106,9 +108,8 @@ class DecisionRule:
 
 
 def topic_terms(retriever: HybridRetriever, parsed: ParsedQuestion) -> list[str]:
-    terms = retriever.tokenizer.content_words(parsed.core)
-    focused = [t for t in terms if t not in INTENT_WORDS]
-    return focused or terms
+    """The words that carry the question's topic, without words that only restate its section."""
+    return [t for t in retriever.tokenizer.content_words(parsed.core) if t not in INTENT_WORDS]
 
 
 class AnswerService:
@@ -189,7 +190,10 @@ class AnswerService:
         timings["embed_ms"] = _ms(t1)
         terms = topic_terms(self.retriever, parsed)
         t2 = time.perf_counter()
-        if parsed.kind == "lookup":
+        if parsed.sections and not terms:
+            # "西联镇存在什么问题？": no topic beyond the section itself — show that section
+            answer = self._section_overview(parsed, scope, in_scope)
+        elif parsed.kind == "lookup":
             answer = self._lookup(parsed, scope, vector, terms)
         else:
             answer = self._enumerate(
@@ -243,7 +247,7 @@ class AnswerService:
         lead = citations[0]
         lines = [
             f"据{_place(lead)}{lead.year or ''}年报告（{SECTION_LABELS.get(lead.section, lead.section)}）："
-            f"“{lead.quote}” [1]"
+            f"“{_inline(lead.quote)}” [1]"
         ]
         if len(citations) > 1:
             lines.append("")
@@ -296,7 +300,7 @@ class AnswerService:
                 practice = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
             lines.append(
                 f"- **{name}**（{citation.county or '县区未知'}，{citation.year or '年份未知'}年，{label}）："
-                f"{practice}“{citation.quote}” [{citation.n}]"
+                f"{practice}“{_inline(citation.quote)}” [{citation.n}]"
             )
         not_mentioned = [t for t in _unique(all_townships) if t not in townships]
         topic = parsed.core
@@ -328,6 +332,45 @@ class AnswerService:
             citations=citations,
             townships=townships,
             not_mentioned=not_mentioned,
+        )
+
+    def _section_overview(
+        self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
+    ) -> Answer:
+        labels = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for report in reports[:OVERVIEW_REPORTS]:
+            passages = self.store.passages(Scope(report_ids=[report.id], sections=parsed.sections))
+            passages.sort(key=lambda p: int(p.meta["start"]))
+            first = len(citations) + 1
+            for passage in passages[:OVERVIEW_PASSAGES]:
+                citations.append(self._citation(len(citations) + 1, Hit(passage, 0.0, 0.0, 0.0)))
+            if len(citations) >= first:
+                c = citations[first - 1]
+                markers = " ".join(f"[{n}]" for n in range(first, len(citations) + 1))
+                lines.append(
+                    f"- **{c.township or report.id}**（{c.county or '县区未知'}，{c.year or '年份未知'}年，"
+                    f"{labels}）：“{_inline(c.quote)}” {markers}"
+                )
+        townships = _unique([c.township for c in citations if c.township])
+        if not citations:
+            text = f"{NOT_FOUND}：范围内的报告没有“{labels}”部分。"
+            return self._answer(
+                parsed, scope, text, found=False, citations=[], townships=[], not_mentioned=[]
+            )
+        lead = f"范围内 {len(townships)} 个乡镇报告的“{labels}”部分（每份列出前几段）："
+        if len(reports) > OVERVIEW_REPORTS:
+            lead += f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
+        text = "\n".join([lead, "", *lines])
+        return self._answer(
+            parsed,
+            scope,
+            text,
+            found=True,
+            citations=citations,
+            townships=townships,
+            not_mentioned=[],
         )
 
     def support(
@@ -453,6 +496,11 @@ def _match_facet(value: str, known: list[str]) -> str | None:
         if province_short(name) == value or name.startswith(value):
             return name
     return None
+
+
+def _inline(quote: str) -> str:
+    """A quotation on one line for the answer text (the citation keeps the exact text)."""
+    return " ".join(line.strip() for line in quote.splitlines() if line.strip())
 
 
 def _place(c: Citation) -> str:

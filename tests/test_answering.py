@@ -141,3 +141,14 @@ def test_ask_on_an_empty_store_says_what_to_do(tmp_path):
     result = CliRunner().invoke(cli, ["ask", EXAMPLE, "--store", str(tmp_path / "empty")])
     assert result.exit_code == 1
     assert "is empty; run `fazhi ingest PATH` first" in result.output
+
+
+def test_a_section_question_without_a_topic_shows_that_section(service):
+    answer = service.ask("西联镇存在什么问题？")
+    assert answer.found and answer.townships == ["西联镇"]
+    assert all(c.section == "problems" for c in answer.citations)
+    assert "依法行政意识还不够强" in answer.answer
+    assert_citations_round_trip(service, answer)
+    answer = service.ask("各乡镇下一步有什么打算？")
+    assert set(answer.townships) == set(SAMPLE_TOWNSHIPS)
+    assert all(c.section == "plans" for c in answer.citations)
