@@ -3,7 +3,7 @@
 Both are measured in one run, on the same passages: the bundled reports copied `--copies` times
 (each copy made distinct, so nothing is skipped as unchanged).
 
-    python bench/ingest.py --copies 4
+    python bench/ingest_speed.py --copies 4
 """
 
 from __future__ import annotations
