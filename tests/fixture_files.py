@@ -207,7 +207,7 @@ def make_pdf(
                 pages.append([])
             pages[-1].append(item)
 
-    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)  # same bytes every run
     for n, lines in enumerate(pages, start=1):
         pdf.setFont(font, 9)
         if header:
@@ -398,7 +398,7 @@ def make_scanned_pdf(path: Path, pages: int = 2) -> Path:
     from reportlab.pdfgen import canvas
 
     path = _prepare(path)
-    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)  # same bytes every run
     width, height = A4
     for _ in range(pages):
         pdf.setFillGray(0.92)
