@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from app.question import ParsedQuestion, parse_question
@@ -28,15 +28,8 @@ _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
 @dataclass
-class Filters:
+class Filters(Scope):
     """Explicit filters from the caller (CLI flags, UI controls, API); they win over the question."""
-
-    townships: list[str] = field(default_factory=list)
-    counties: list[str] = field(default_factory=list)
-    provinces: list[str] = field(default_factory=list)
-    year_from: int | None = None
-    year_to: int | None = None
-    sections: list[str] = field(default_factory=list)
 
     def apply(self, parsed: ParsedQuestion) -> Scope:
         scope = parsed.scope

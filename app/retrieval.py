@@ -88,15 +88,8 @@ class Snapshot:
         keep = np.ones(n, dtype=bool)
         if scope is None:
             return keep
-        for key, values in (
-            ("township", scope.townships),
-            ("county", scope.counties),
-            ("province", scope.provinces),
-            ("report_id", scope.report_ids),
-            ("section", scope.sections if with_sections else []),
-        ):
-            if values:
-                keep &= np.isin(self.meta_columns[key], list(values))
+        for key, values in scope.value_filters(with_sections=with_sections):
+            keep &= np.isin(self.meta_columns[key], values)
         years = self.meta_columns["year"]
         if scope.year_from is not None:
             keep &= years >= scope.year_from

@@ -50,17 +50,23 @@ class Scope:
     sections: list[str] = field(default_factory=list)
     report_ids: list[str] = field(default_factory=list)
 
-    def where(self, *, with_sections: bool = True) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        for key, values in (
+    def value_filters(self, *, with_sections: bool = True) -> list[tuple[str, list[str]]]:
+        """(metadata key, allowed values) for each list filter that is set."""
+        pairs = (
             ("township", self.townships),
             ("county", self.counties),
             ("province", self.provinces),
             ("report_id", self.report_ids),
             ("section", self.sections if with_sections else []),
-        ):
-            if values:
-                clauses.append({key: {"$in": list(values)}})
+        )
+        return [(key, list(values)) for key, values in pairs if values]
+
+    def where(self, *, with_sections: bool = True) -> dict[str, Any] | None:
+        """The filter as a Chroma `where` clause."""
+        clauses: list[dict[str, Any]] = [
+            {key: {"$in": values}}
+            for key, values in self.value_filters(with_sections=with_sections)
+        ]
         if self.year_from is not None:
             clauses.append({"year": {"$gte": self.year_from}})
         if self.year_to is not None:
@@ -71,15 +77,8 @@ class Scope:
 
     def matches(self, meta: dict[str, Any]) -> bool:
         """The same filter as `where()`, applied in Python to a passage or report record."""
-        checks = (
-            (self.townships, "township"),
-            (self.counties, "county"),
-            (self.provinces, "province"),
-            (self.report_ids, "report_id"),
-            (self.sections, "section"),
-        )
-        for values, key in checks:
-            if values and key in meta and meta[key] not in values:
+        for key, values in self.value_filters():
+            if key in meta and meta[key] not in values:
                 return False
         year = meta.get("year")
         if self.year_from is not None and (not year or year < self.year_from):
