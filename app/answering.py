@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from app.question import ParsedQuestion, parse_question
@@ -189,9 +190,7 @@ class AnswerService:
         elif parsed.kind == "lookup":
             answer = self._lookup(parsed, scope, vector, terms)
         else:
-            answer = self._enumerate(
-                parsed, scope, vector, terms, [r.meta.township or r.id for r in in_scope]
-            )
+            answer = self._enumerate(parsed, scope, vector, terms, report_labels(in_scope))
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
@@ -205,12 +204,6 @@ class AnswerService:
         hits = self.retriever.search(
             vector, " ".join(terms) or parsed.text, boosted, k=5, per_report=3, terms=terms
         )
-        if parsed.sections:
-            hits.sort(
-                key=lambda h: (
-                    -(h.score + (0.02 if h.passage.meta["section"] in parsed.sections else 0))
-                )
-            )
         # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
         # words no report uses at all are the asker's paraphrase and are not held against a hit.
         known = self.retriever.known_terms(terms)
@@ -261,7 +254,7 @@ class AnswerService:
         scope: Scope,
         vector: Any,
         terms: list[str],
-        all_townships: list[str],
+        labels: dict[str, str],
     ) -> Answer:
         section_scope = Scope(**{**asdict(scope), "sections": parsed.sections})
         per_report, evidence = self._gather(
@@ -275,18 +268,27 @@ class AnswerService:
             hit = evidence[rid]
             citation = self._citation(len(citations) + 1, hit)
             citations.append(citation)
-            name = citation.township or rid
+            name = labels.get(rid, rid)
             townships.append(name)
             label = SECTION_LABELS.get(citation.section, citation.section)
-            practice = ""
+            practice, markers = "", f"[{citation.n}]"
             if parsed.kind == "practice":
-                names = _practice_names(" ".join(h.passage.text for h in per_report[rid]))
+                # named practices from on-topic passages of this report, each of them cited
+                cited = [citation]
+                for other in per_report[rid]:
+                    on_topic = other is not hit and other.coverage >= self.rule.min_coverage
+                    if on_topic and _practice_names(other.passage.text):
+                        cited.append(self._citation(len(citations) + 1, other))
+                        citations.append(cited[-1])
+                names = _unique([n for c in cited for n in _practice_names(c.text)])[:6]
                 practice = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
+                markers = " ".join(f"[{c.n}]" for c in cited)
             lines.append(
                 f"- **{name}**（{citation.county or '县区未知'}，{citation.year or '年份未知'}年，{label}）："
-                f"{practice}“{_inline(citation.quote)}” [{citation.n}]"
+                f"{practice}“{_inline(citation.quote)}” {markers}"
             )
-        not_mentioned = [t for t in _unique(all_townships) if t not in townships]
+        all_townships = list(labels.values())
+        not_mentioned = [t for t in all_townships if t not in townships]
         topic = parsed.core
         if not citations:
             text = f"{NOT_FOUND}：范围内 {len(all_townships)} 份报告都没有明确提到“{topic}”。"
@@ -374,12 +376,13 @@ class AnswerService:
         vector = self.store.embeddings.embed_question(topic)
         _, evidence = self._gather(vector, " ".join(terms) or topic, scope, terms)
         supported = set(self.decide(evidence))
+        labels = report_labels(reports)
         rows = []
         for report in reports:
             hit = evidence.get(report.id)
             rows.append(
                 TownshipSupport(
-                    township=report.meta.township or report.id,
+                    township=labels[report.id],
                     report_id=report.id,
                     year=report.meta.year,
                     supported=report.id in supported,
@@ -492,6 +495,24 @@ def _match_facet(value: str, known: list[str]) -> str | None:
         if province_short(name) == value or name.startswith(value):
             return name
     return None
+
+
+def report_labels(reports: list[StoredReport]) -> dict[str, str]:
+    """How answers name each report: its township, with the year when a township has several
+    reports in scope, or the file name when the township is unknown."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        if r.meta.township:
+            counts[r.meta.township] = counts.get(r.meta.township, 0) + 1
+    labels = {}
+    for r in reports:
+        if not r.meta.township:
+            labels[r.id] = f"未知乡镇（{Path(r.source).name}）"
+        elif counts[r.meta.township] > 1:
+            labels[r.id] = f"{r.meta.township}（{r.meta.year or '年份未知'}年）"
+        else:
+            labels[r.id] = r.meta.township
+    return labels
 
 
 def _inline(quote: str) -> str:

@@ -140,7 +140,9 @@ def run_ingest(
         files_task = progress.add_task("files", total=None)
         passages_task = progress.add_task("embedding", total=0)
         events = IngestEvents(
-            on_files=lambda files: progress.update(files_task, total=len(files)),
+            on_files=lambda files: progress.update(
+                files_task, total=len(files) + progress.tasks[files_task].completed
+            ),
             on_passages=lambda n: progress.update(
                 passages_task, total=(progress.tasks[passages_task].total or 0) + n
             ),
@@ -241,6 +243,50 @@ def reports(
 
 
 @cli.command()
+def show(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")
+    ],
+    store: StoreOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print metadata, sections and text as JSON.")
+    ] = False,
+) -> None:
+    """Print a report's cleaned full text: the text citation offsets [start:end] point into."""
+    settings = _settings(store=store)
+    try:
+        report = open_store(settings).get_report(report_id)
+    except FazhiError as exc:
+        fail(str(exc))
+    text = report.text or ""
+    if as_json:
+        row = report_row(report)
+        row["text"] = text
+        row["section_spans"] = [
+            {"type": s.type, "heading": s.heading, "start": s.start, "end": s.end}
+            for s in report.sections
+        ]
+        out.print_json(json.dumps(row, ensure_ascii=False))
+        return
+    meta = report.meta
+    out.print(
+        f"{report.id} · {meta.township or '未知'} · {meta.county or '未知'} · "
+        f"{meta.province or '未知'} · {meta.year or '未知'}年 · {Path(report.source).name}",
+        markup=False,
+        highlight=False,
+    )
+    for section in report.sections:
+        out.print(
+            f"[{section.start}:{section.end}] {section.type}（{SECTION_LABELS[section.type]}）"
+            f" {section.heading}",
+            markup=False,
+            highlight=False,
+        )
+    out.print()
+    out.print(text, markup=False, highlight=False)
+
+
+@cli.command()
 def remove(
     report_id: Annotated[
         str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")
@@ -315,6 +361,8 @@ def ask(
     from app.services import answer_service
     from ingest.model import SECTION_TYPES
 
+    if not question.strip():
+        fail("the question is empty; ask e.g. 哪些乡镇把执法能力不足列为存在的问题？")
     for name in section or []:
         if name not in SECTION_TYPES:
             fail(f"unknown section type '{name}'; choose from {', '.join(SECTION_TYPES)}")
@@ -357,7 +405,7 @@ def ask(
         out.print(
             f"[{c.n}] {c.township or '未知'}（{c.county or ''}{'，' + c.province if c.province else ''}，"
             f"{c.year or '年份未知'}年，{SECTION_LABELS.get(c.section, c.section)}）{c.heading} "
-            f"· {Path(c.source).name} [{c.start}:{c.end}]",
+            f"· {Path(c.source).name}，清洗后全文 [{c.start}:{c.end}]（`fazhi show {c.report_id[:8]}`）",
             markup=False,
             highlight=False,
         )

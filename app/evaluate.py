@@ -113,7 +113,7 @@ class Tally:
             else 0.0,
             "citation_validity": self.valid_citations / self.citations if self.citations else 1.0,
             "no_answer_accuracy": self.none_correct / max(self.none_questions, 1),
-            "invented_townships_on_unanswerable": float(self.invented),
+            "invented_townships_count": float(self.invented),
         }
         for kind, values in self.latencies.items():
             out[f"p95_ms_{kind}"] = float(np.percentile(values, 95)) if values else 0.0

@@ -89,7 +89,9 @@ def ingest_paths(
     summary = IngestSummary()
     files, skipped = find_report_files([Path(p) for p in paths])
     for path, reason in skipped:
-        summary.results.append(FileResult(path, "skipped", reason))
+        # a path that does not exist is a mistake worth a non-zero exit, not a silent skip
+        status: Status = "failed" if not path.exists() else "skipped"
+        summary.results.append(FileResult(path, status, reason))
         events.on_result(summary.results[-1])
     events.on_files(files)
     for path in files:
@@ -121,6 +123,10 @@ def _ingest_one(
     if store.fingerprint(report.id) == stamp:
         result.status = "unchanged"
         result.passages = 0
+        if report.source not in store.sources(report.id):
+            result.reason = "same text as an already stored report: " + ", ".join(
+                store.sources(report.id)
+            )
         return result
     events.on_passages(len(report.passages))
     replaced = store.add_report(report, stamp, progress=events.on_embedded)

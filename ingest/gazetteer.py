@@ -31,7 +31,7 @@ def _cpca():  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import cpca
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # cpca's jieba: no "Building prefix dict"
     return cpca
 
 

@@ -16,6 +16,8 @@ LEVEL3 = re.compile(r"^(\d{1,2}\s*[.、．]|[（(]\d{1,2}[）)])\s*\S")
 
 # Checked in order: the first rule whose pattern occurs in the heading wins.
 SECTION_RULES: tuple[tuple[SectionType, re.Pattern[str]], ...] = (
+    # "存在的问题和下步工作打算": a heading naming problems is about problems first
+    ("problems", re.compile(r"存在的?问题|存在的?不足|问题和不足|不足和原因|问题及")),
     (
         "plans",
         re.compile(

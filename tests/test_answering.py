@@ -152,3 +152,18 @@ def test_a_section_question_without_a_topic_shows_that_section(service):
     answer = service.ask("各乡镇下一步有什么打算？")
     assert set(answer.townships) == set(SAMPLE_TOWNSHIPS)
     assert all(c.section == "plans" for c in answer.citations)
+
+
+def test_several_reports_from_one_township_are_told_apart(fresh_store, tmp_path):
+    from tests.conftest import ingest_into
+    from tests.fixture_files import sample_text
+
+    older = tmp_path / "shiqiao-2022.txt"
+    older.write_text(sample_text(2).replace("2023", "2022"), encoding="utf-8")
+    newer = tmp_path / "shiqiao-2023.txt"
+    newer.write_text(sample_text(2), encoding="utf-8")
+    ingest_into(fresh_store, older, newer)
+    answer = AnswerService(fresh_store).ask("哪些乡镇把执法能力不足列为存在的问题？")
+    named = answer.townships + answer.not_mentioned
+    assert sorted(named) == ["石桥镇（2022年）", "石桥镇（2023年）"]
+    assert len(set(answer.townships)) == len(answer.townships)

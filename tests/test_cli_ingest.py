@@ -185,3 +185,37 @@ def test_ask_rejects_bad_filters_clearly(sample_store_dir, flags, message):
     code, output = run("ask", "法律顾问", "--store", str(sample_store_dir), *flags)
     assert code == 1
     assert f"Error: {message}" in output
+
+
+def test_show_prints_the_text_citations_point_into(sample_store_dir):
+    result = runner.invoke(
+        cli, ["ask", "石桥镇有多少名法律明白人？", "--json", "--store", str(sample_store_dir)]
+    )
+    citation = json.loads(result.output)["citations"][0]
+    code, output = run(
+        "show", citation["report_id"][:8], "--json", "--store", str(sample_store_dir)
+    )
+    assert code == 0
+    report = json.loads(output)
+    assert report["text"][citation["start"] : citation["end"]] == citation["text"]
+    assert any(s["type"] == "problems" for s in report["section_spans"])
+
+
+def test_a_missing_path_fails_and_a_copy_says_what_it_duplicates(tmp_path):
+    store = tmp_path / "store"
+    good = tmp_path / "a.txt"
+    good.write_text(sample_text(1), encoding="utf-8")
+    assert run("ingest", str(good), "--store", str(store))[0] == 0
+    copy = tmp_path / "b.txt"
+    copy.write_text(sample_text(1), encoding="utf-8")
+    code, output = run("ingest", str(copy), str(tmp_path / "typo"), "--store", str(store), "--json")
+    assert code == 1, "a path that does not exist is an error"
+    files = {Path(f["path"]).name: f for f in json.loads(output)["files"]}
+    assert files["typo"]["status"] == "failed" and "no such file" in files["typo"]["reason"]
+    assert files["b.txt"]["status"] == "unchanged"
+    assert str(good.resolve()) in files["b.txt"]["reason"]
+
+
+def test_ask_rejects_an_empty_question(sample_store_dir):
+    code, output = run("ask", "  ", "--store", str(sample_store_dir))
+    assert code == 1 and "the question is empty" in output

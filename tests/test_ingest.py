@@ -202,3 +202,11 @@ def test_bad_sidecar_is_a_clear_error(tmp_path):
     with pytest.raises(SidecarError) as info:
         build_report(path)
     assert str(sidecar) in str(info.value) and "town" in str(info.value)
+
+
+def test_a_heading_naming_problems_and_plans_is_typed_problems():
+    from ingest.sections import section_type
+
+    assert section_type("三、存在的问题和下步工作打算") == "problems"
+    assert section_type("三、存在问题及改进措施") == "problems"
+    assert section_type("四、下一步法治政府建设工作的改进措施") == "plans"

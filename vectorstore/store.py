@@ -263,6 +263,10 @@ class PassageStore:
     def report_ids_for_source(self, source: str) -> list[str]:
         return list(self._reports.get(where={"source": source}, include=[])["ids"])
 
+    def sources(self, report_id: str) -> list[str]:
+        got = self._reports.get(ids=[report_id], include=["metadatas"])
+        return [str(m.get("source", "")) for m in got["metadatas"]]
+
     def fingerprint(self, report_id: str) -> str | None:
         got = self._reports.get(ids=[report_id], include=["metadatas"])
         return str(got["metadatas"][0].get("fingerprint")) if got["ids"] else None
@@ -309,31 +313,6 @@ class PassageStore:
             vector = np.asarray(embeddings[i], dtype=np.float32) if embeddings is not None else None
             out.append(StoredPassage(pid, got["documents"][i], dict(got["metadatas"][i]), vector))
         return out
-
-    def search(
-        self, vector: np.ndarray, k: int, scope: Scope | None = None
-    ) -> list[tuple[StoredPassage, float]]:
-        """Nearest passages by cosine similarity (1 = identical)."""
-        where = scope.where() if scope else None
-        n = self._passages.count()
-        if n == 0:
-            return []
-        got = self._passages.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, n),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (StoredPassage(pid, doc, dict(meta)), 1.0 - float(dist))
-            for pid, doc, meta, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
-        ]
 
     def version(self) -> str:
         """A token that changes whenever a report is added, replaced or removed (by any process)."""
