@@ -108,11 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=1000, help="how many reports in the store")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--store", type=Path, help="keep the cloned store here and reuse it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
-        settings = Settings(_env_file=None, store=Path(tmp) / "store")
+        settings = Settings(_env_file=None, store=args.store or Path(tmp) / "store")
         t0 = time.perf_counter()
-        clone_store(settings, args.reports)
+        if not (args.store and args.store.exists()):
+            clone_store(settings, args.reports)
         build_s = time.perf_counter() - t0
         service = AnswerService(open_store(settings))
         t1 = time.perf_counter()

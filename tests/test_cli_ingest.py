@@ -219,3 +219,13 @@ def test_a_missing_path_fails_and_a_copy_says_what_it_duplicates(tmp_path):
 def test_ask_rejects_an_empty_question(sample_store_dir):
     code, output = run("ask", "  ", "--store", str(sample_store_dir))
     assert code == 1 and "the question is empty" in output
+
+
+def test_reading_the_whole_store_pages_through_chroma(sample_store, monkeypatch):
+    import vectorstore.store as store_module
+
+    everything = sample_store.passages(with_embeddings=True)
+    monkeypatch.setattr(store_module, "GET_PAGE", 7)  # force many pages on the small store
+    paged = store_module._get_all(sample_store._passages, None, ["documents"], page=7)
+    assert sorted(paged["ids"]) == sorted(p.id for p in everything)
+    assert len(paged["documents"]) == len(everything) == sample_store.count_passages()

@@ -295,7 +295,7 @@ class PassageStore:
         return list(reports)
 
     def _load_reports(self) -> list[StoredReport]:
-        got = self._reports.get(include=["metadatas"])
+        got = _get_all(self._reports, None, ["metadatas"])
         reports = [
             _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
         ]
@@ -306,7 +306,7 @@ class PassageStore:
     ) -> list[StoredPassage]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         where = scope.where() if scope else None
-        got = self._passages.get(where=where, include=include)
+        got = _get_all(self._passages, where, include)
         embeddings = got.get("embeddings") if with_embeddings else None
         out = []
         for i, pid in enumerate(got["ids"]):
@@ -341,6 +341,26 @@ class PassageStore:
                 if value:
                     facets[key].add(value)
         return {key: sorted(values) for key, values in facets.items()}  # type: ignore[type-var]
+
+
+GET_PAGE = 5000  # Chroma's SQLite refuses one `get` of ~100,000+ records ("too many SQL variables")
+
+
+def _get_all(
+    collection: Any, where: dict[str, Any] | None, include: list[str], page: int = GET_PAGE
+) -> dict[str, list[Any]]:
+    """`collection.get` for any number of records, fetched page by page."""
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = collection.get(where=where, include=include, limit=page, offset=offset)
+        out["ids"].extend(got["ids"])
+        for key in include:
+            values = got.get(key)
+            out[key].extend(list(values) if values is not None else [])
+        if len(got["ids"]) < page:
+            return out
+        offset += page
 
 
 def embedding_text(meta: ReportMeta, passage: Passage) -> str:
