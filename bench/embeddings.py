@@ -293,7 +293,7 @@ def driver(args: argparse.Namespace) -> None:
     )
     print(f"Load average at start: {os.getloadavg()[0]:.2f}", flush=True)
 
-    tmp = Path(tempfile.mkdtemp(prefix="fazhi-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="fazhi-embeddings-bench-"))
     owns_cache = args.cache_dir is None
     if owns_cache:
         args.cache_dir = tmp / "cache"
