@@ -98,7 +98,7 @@ def test_one_long_report_does_not_crowd_out_the_rest(service):
 def test_ask_json_is_the_answer_object(sample_store_dir):
     result = CliRunner().invoke(cli, ["ask", EXAMPLE, "--json", "--store", str(sample_store_dir)])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert {
         "question",
         "mode",

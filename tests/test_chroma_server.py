@@ -88,7 +88,8 @@ def server(chroma_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
+    # --json output is parsed from stdout alone, as a script would; messages go to stderr
+    return result.exit_code, result.stdout if "--json" in args else result.output
 
 
 def test_ingest_ask_and_remove_against_a_chroma_server(server, tmp_path):

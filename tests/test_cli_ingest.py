@@ -26,7 +26,8 @@ runner = CliRunner()
 
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(cli, list(args))
-    return result.exit_code, result.output
+    # --json output is parsed from stdout alone, as a script would; messages go to stderr
+    return result.exit_code, result.stdout if "--json" in args else result.output
 
 
 def reports_json(store: Path) -> list[dict]:
@@ -191,7 +192,7 @@ def test_show_prints_the_text_citations_point_into(sample_store_dir):
     result = runner.invoke(
         cli, ["ask", "石桥镇有多少名法律明白人？", "--json", "--store", str(sample_store_dir)]
     )
-    citation = json.loads(result.output)["citations"][0]
+    citation = json.loads(result.stdout)["citations"][0]
     code, output = run(
         "show", citation["report_id"][:8], "--json", "--store", str(sample_store_dir)
     )

