@@ -324,8 +324,10 @@ class AnswerService:
         self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
     ) -> Answer:
         labels = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections)
+        names = report_labels(reports)
         citations: list[Citation] = []
         lines: list[str] = []
+        townships: list[str] = []
         for report in reports[:OVERVIEW_REPORTS]:
             passages = self.store.passages(Scope(report_ids=[report.id], sections=parsed.sections))
             passages.sort(key=lambda p: int(p.meta["start"]))
@@ -335,11 +337,11 @@ class AnswerService:
             if len(citations) >= first:
                 c = citations[first - 1]
                 markers = " ".join(f"[{n}]" for n in range(first, len(citations) + 1))
+                townships.append(names[report.id])
                 lines.append(
-                    f"- **{c.township or report.id}**（{c.county or '县区未知'}，{c.year or '年份未知'}年，"
+                    f"- **{names[report.id]}**（{c.county or '县区未知'}，{c.year or '年份未知'}年，"
                     f"{labels}）：“{_inline(c.quote)}” {markers}"
                 )
-        townships = _unique([c.township for c in citations if c.township])
         if not citations:
             text = f"{NOT_FOUND}：范围内的报告没有“{labels}”部分。"
             return self._answer(
