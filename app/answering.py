@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -200,7 +200,7 @@ class AnswerService:
     def _lookup(
         self, parsed: ParsedQuestion, scope: Scope, vector: Any, terms: list[str]
     ) -> Answer:
-        boosted = Scope(**{**asdict(scope), "sections": []})
+        boosted = replace(scope, sections=[])
         hits = self.retriever.search(
             vector, " ".join(terms) or parsed.text, boosted, k=5, per_report=3, terms=terms
         )
@@ -256,7 +256,7 @@ class AnswerService:
         terms: list[str],
         labels: dict[str, str],
     ) -> Answer:
-        section_scope = Scope(**{**asdict(scope), "sections": parsed.sections})
+        section_scope = replace(scope, sections=parsed.sections)
         per_report, evidence = self._gather(
             vector, " ".join(terms) or parsed.core, section_scope, terms
         )
@@ -373,7 +373,7 @@ class AnswerService:
         parsed.core = topic
         scope = (filters or Filters()).apply(parsed)
         scope.sections = list(sections)
-        reports = self.store.list_reports(Scope(**{**asdict(scope), "sections": []}))
+        reports = self.store.list_reports(replace(scope, sections=[]))
         terms = topic_terms(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
         _, evidence = self._gather(vector, " ".join(terms) or topic, scope, terms)

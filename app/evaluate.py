@@ -140,7 +140,7 @@ def evaluate_fazhi(service: AnswerService, gold: list[GoldItem]) -> Tally:
         if item.kind == "lookup":
             tally.latencies.setdefault("lookup", []).append(elapsed)
             spans = evidence_spans(item, reports)
-            ranked = _lookup_ranking(service, item.question)
+            ranked = _lookup_ranking(service, answer)
             ranks = [
                 i
                 for i, (rid, a, b) in enumerate(ranked[:10], 1)
@@ -180,11 +180,10 @@ def _score_townships(item: GoldItem, predicted: list[str], tally: Tally) -> None
         tally.failures.append(f"{item.id} townships +{extra} / missing {missing}: {item.question}")
 
 
-def _lookup_ranking(service: AnswerService, question: str) -> list[tuple[str, int, int]]:
+def _lookup_ranking(service: AnswerService, answer: Answer) -> list[tuple[str, int, int]]:
     """The passages fazhi ranks for a lookup (its citations first), as (report, start, end)."""
-    answer = service.ask(question)
     ranked = [(c.report_id, c.start, c.end) for c in answer.citations]
-    parsed = parse_question(question, service.store.facet_values())
+    parsed = parse_question(answer.question, service.store.facet_values())
     terms = topic_terms(service.retriever, parsed)
     vector = service.store.embeddings.embed_question(parsed.text)
     for hit in service.retriever.search(

@@ -123,10 +123,9 @@ def _ingest_one(
     if store.fingerprint(report.id) == stamp:
         result.status = "unchanged"
         result.passages = 0
-        if report.source not in store.sources(report.id):
-            result.reason = "same text as an already stored report: " + ", ".join(
-                store.sources(report.id)
-            )
+        sources = store.sources(report.id)
+        if report.source not in sources:
+            result.reason = "same text as an already stored report: " + ", ".join(sources)
         return result
     events.on_passages(len(report.passages))
     replaced = store.add_report(report, stamp, progress=events.on_embedded)
