@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.question import ParsedQuestion, parse_question
-from app.retrieval import INTENT_WORDS, Hit, HybridRetriever
+from app.retrieval import INTENT_WORDS, Hit, HybridRetriever, Topic
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_LABELS
@@ -101,9 +101,16 @@ class DecisionRule:
     per_report: int = 3
 
 
-def topic_terms(retriever: HybridRetriever, parsed: ParsedQuestion) -> list[str]:
+def question_topic(
+    retriever: HybridRetriever,
+    parsed: ParsedQuestion,
+    *,
+    known_only: bool = False,
+    require: bool = True,
+) -> Topic:
     """The words that carry the question's topic, without words that only restate its section."""
-    return [t for t in retriever.tokenizer.content_words(parsed.core) if t not in INTENT_WORDS]
+    groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
+    return retriever.topic(groups, known_only=known_only, require=require)
 
 
 class AnswerService:
@@ -182,39 +189,37 @@ class AnswerService:
             parsed.core if parsed.kind != "lookup" else parsed.text
         )
         timings["embed_ms"] = _ms(t1)
-        terms = topic_terms(self.retriever, parsed)
+        topic = question_topic(self.retriever, parsed)
         t2 = time.perf_counter()
-        if parsed.sections and not terms:
+        if parsed.sections and not topic:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section
             answer = self._section_overview(parsed, scope, in_scope)
         elif parsed.kind == "lookup":
-            answer = self._lookup(parsed, scope, vector, terms)
+            answer = self._lookup(parsed, scope, vector, topic)
         else:
-            answer = self._enumerate(parsed, scope, vector, terms, report_labels(in_scope))
+            answer = self._enumerate(parsed, scope, vector, topic, report_labels(in_scope))
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
         return answer
 
     # -- kinds ---------------------------------------------------------------------------------
-    def _lookup(
-        self, parsed: ParsedQuestion, scope: Scope, vector: Any, terms: list[str]
-    ) -> Answer:
+    def _lookup(self, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic) -> Answer:
         boosted = replace(scope, sections=[])
         hits = self.retriever.search(
-            vector, " ".join(terms) or parsed.text, boosted, k=5, per_report=3, terms=terms
+            vector, " ".join(topic.terms) or parsed.text, boosted, k=5, per_report=3, topic=topic
         )
         # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
         # words no report uses at all are the asker's paraphrase and are not held against a hit.
-        known = self.retriever.known_terms(terms)
-        weights = self.retriever.term_weights(known)
+        # The township is named, so the best passage need not carry every heavy word.
+        known = question_topic(self.retriever, parsed, known_only=True, require=False)
 
         def support(hit: Hit) -> float:
             if not known or hit.sentence is None:
                 return 0.0
             start = int(hit.passage.meta["start"])
             sentence = hit.passage.text[hit.sentence[0] - start : hit.sentence[1] - start]
-            return self.retriever.coverage(sentence, known, weights, partial=False)
+            return self.retriever.coverage(sentence, known, partial=False)
 
         best = max(hits, key=lambda h: (support(h), h.coverage, h.score), default=None)
         if best is None or support(best) < self.rule.lookup_min_coverage:
@@ -253,12 +258,12 @@ class AnswerService:
         parsed: ParsedQuestion,
         scope: Scope,
         vector: Any,
-        terms: list[str],
+        topic: Topic,
         labels: dict[str, str],
     ) -> Answer:
         section_scope = replace(scope, sections=parsed.sections)
         per_report, evidence = self._gather(
-            vector, " ".join(terms) or parsed.core, section_scope, terms
+            vector, " ".join(topic.terms) or parsed.core, section_scope, topic
         )
         supported = self.decide(evidence)
         citations: list[Citation] = []
@@ -374,9 +379,9 @@ class AnswerService:
         scope = (filters or Filters()).apply(parsed)
         scope.sections = list(sections)
         reports = self.store.list_reports(replace(scope, sections=[]))
-        terms = topic_terms(self.retriever, parsed)
+        words = question_topic(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
-        _, evidence = self._gather(vector, " ".join(terms) or topic, scope, terms)
+        _, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
         supported = set(self.decide(evidence))
         labels = report_labels(reports)
         rows = []
@@ -394,14 +399,14 @@ class AnswerService:
         return rows
 
     def _gather(
-        self, vector: Any, query_text: str, scope: Scope, terms: list[str]
+        self, vector: Any, query_text: str, scope: Scope, topic: Topic
     ) -> tuple[dict[str, list[Hit]], dict[str, Hit]]:
         """Each report's best passages, and the one whose key sentence covers the topic best."""
         per_report = self.retriever.best_per_report(
             vector,
             query_text,
             scope,
-            terms,
+            topic,
             per_report=self.rule.per_report,
             coverage_floor=self.rule.min_coverage,
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.answering import Answer, AnswerService, topic_terms
+from app.answering import Answer, AnswerService, question_topic
 from app.question import parse_question
 from vectorstore import PassageStore, StoredReport
 
@@ -184,10 +184,10 @@ def _lookup_ranking(service: AnswerService, answer: Answer) -> list[tuple[str, i
     """The passages fazhi ranks for a lookup (its citations first), as (report, start, end)."""
     ranked = [(c.report_id, c.start, c.end) for c in answer.citations]
     parsed = parse_question(answer.question, service.store.facet_values())
-    terms = topic_terms(service.retriever, parsed)
+    topic = question_topic(service.retriever, parsed)
     vector = service.store.embeddings.embed_question(parsed.text)
     for hit in service.retriever.search(
-        vector, " ".join(terms) or parsed.text, parsed.scope, k=10, per_report=10
+        vector, " ".join(topic.terms) or parsed.text, parsed.scope, k=10, per_report=10
     ):
         key = (hit.report_id, int(hit.passage.meta["start"]), int(hit.passage.meta["end"]))
         if key not in ranked:

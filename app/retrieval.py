@@ -35,23 +35,66 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "法律顾问": ("法律顾问",),
     "考核": ("考核", "考评", "考察"),
     "培训": ("培训", "学法", "授课"),
+    "干部": ("干部", "工作人员"),
     "调解室": ("工作室", "调解室", "茶室"),
     "矛盾纠纷": ("矛盾纠纷", "纠纷", "矛盾"),
     "信访": ("信访", "来访", "接访"),
     "专业人员": ("专业人员", "专职", "专业背景", "专业的人员"),
     "懂法律": ("法学专业", "法律专业", "懂法"),
-    "新媒体": ("抖音", "微信", "公众号", "新媒体", "网站"),
+    "新媒体": ("新媒体", "自媒体", "抖音", "微信", "公众号", "微博", "短视频", "视频号"),
     "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
 }
 # Words that only restate the section a question is about (problems / plans).
 _INTENT_TEXT = """
-    不足 不高 不够 不强 跟不上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 问题
+    不足 不高 不够 不强 跟不上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 到位 问题 淡薄 不力 滞后
     下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进
 """
 INTENT_WORDS = frozenset(_INTENT_TEXT.split())
 
 
 SHORT_SENTENCE = 24
+# When no report uses a question word, a report word the embedding model puts this close to it
+# counts as a paraphrase (毗邻 for 邻近, 戏曲 for 文艺演出), for part of the word's weight.
+NEIGHBOUR_SIMILARITY = 0.91
+NEIGHBOURS = 6
+SOFT_CREDIT = 0.6
+# In a topic of REQUIRED_MIN_GROUPS words or more, a word carrying this share of the weight is
+# part of what the question is about: a sentence without it (or a paraphrase of it) does not
+# support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
+REQUIRED_SHARE = 0.4
+REQUIRED_MIN_GROUPS = 2
+
+
+@dataclass
+class Topic:
+    """What a question asks about: groups of alternative words (any one says it), weighted.
+
+    A group weighs the mean of its words' weights; `needles[g]` maps every string that counts
+    as saying group g to its credit, the share of that weight it earns: a word's own weight
+    relative to the group's (at most all of it) for the word and its listed synonyms,
+    SOFT_CREDIT of that for the corpus's near-paraphrases of a word no report uses.
+    """
+
+    groups: list[tuple[str, ...]]
+    weights: list[float]
+    needles: list[dict[str, float]]
+    parts: list[list[tuple[tuple[str, ...], float]]]  # per group, per word: sub-words, credit
+    require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
+
+    @property
+    def terms(self) -> list[str]:
+        return [w for group in self.groups for w in group]
+
+    @property
+    def required(self) -> list[int]:
+        """The groups a supporting sentence cannot leave out."""
+        total = sum(self.weights)
+        if not self.require or total <= 0 or len(self.weights) < REQUIRED_MIN_GROUPS:
+            return []
+        return [g for g, weight in enumerate(self.weights) if weight / total >= REQUIRED_SHARE]
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
 
 
 def _is_heading(text: str, a: int, b: int) -> bool:
@@ -82,6 +125,9 @@ class Snapshot:
     meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
     report_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     document_frequency: dict[str, int] = field(default_factory=dict)
+    vocabulary: list[str] = field(default_factory=list)  # the reports' words, for paraphrases
+    word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    neighbours: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
         n = len(self.passages)
@@ -120,12 +166,16 @@ class HybridRetriever:
         facets = self.store.facet_values()
         self.tokenizer.add_words([*facets["township"], *facets["county"]])
         passages = self.store.passages(with_embeddings=True)
+        vocabulary: list[str] = []
         if passages:
             vectors = np.vstack([p.embedding for p in passages]).astype(np.float32)
             bm25 = bm25s.BM25()
-            bm25.index([self.tokenizer.words(p.text) for p in passages], show_progress=False)
+            tokens = [self.tokenizer.words(p.text) for p in passages]
+            bm25.index(tokens, show_progress=False)
+            vocabulary = sorted({w for ts in tokens for w in ts if self.tokenizer.is_content(w)})
         else:
             vectors, bm25 = np.zeros((0, 1), dtype=np.float32), None
+        word_vectors = self.store.word_vectors(vocabulary)
         columns = {
             key: np.array([p.meta.get(key, "") for p in passages], dtype=object)
             for key in ("township", "county", "province", "report_id", "section")
@@ -134,7 +184,16 @@ class HybridRetriever:
         _, report_index = np.unique(columns["report_id"].astype(str), return_inverse=True)
         for p in passages:
             p.embedding = None  # the matrix holds them; don't keep two copies
-        return Snapshot(passages, vectors, bm25, version, columns, report_index.astype(np.int64))
+        return Snapshot(
+            passages,
+            vectors,
+            bm25,
+            version,
+            columns,
+            report_index.astype(np.int64),
+            vocabulary=vocabulary,
+            word_vectors=word_vectors,
+        )
 
     # -- scoring -------------------------------------------------------------------------------
     def score_all(
@@ -165,11 +224,10 @@ class HybridRetriever:
         *,
         k: int = 8,
         per_report: int = 3,
-        terms: list[str] | None = None,
+        topic: Topic | None = None,
     ) -> list[Hit]:
         """The best `k` passages in scope, at most `per_report` from one report."""
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
-        weights = self.term_weights(terms, snap) if terms else {}
         order = np.argsort(-np.where(mask, fused, -np.inf))
         hits: list[Hit] = []
         taken: dict[str, int] = {}
@@ -182,8 +240,8 @@ class HybridRetriever:
                 continue
             taken[rid] = taken.get(rid, 0) + 1
             hit = Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]))
-            if terms is not None:
-                self.mark_best_sentence(hit, terms, snap, weights)
+            if topic is not None:
+                self.mark_best_sentence(hit, topic)
             hits.append(hit)
             if len(hits) >= k:
                 break
@@ -194,19 +252,18 @@ class HybridRetriever:
         question_vector: np.ndarray,
         query_text: str,
         scope: Scope,
-        terms: list[str],
+        topic: Topic,
         *,
         per_report: int = 3,
         coverage_floor: float = 0.0,
     ) -> dict[str, list[Hit]]:
         """For every report in scope, its best passages (by fused score), sentences marked.
 
-        A passage whose text as a whole covers less than `coverage_floor` of the terms cannot
+        A passage whose text as a whole covers less than `coverage_floor` of the topic cannot
         hold a sentence that covers more, so its sentences are not scored (speed at scale).
         """
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
-        weights = self.term_weights(terms, snap)
-        needles = self._needles(terms)
+        needles = self._needles(topic)
         candidates = np.nonzero(mask)[0]
         # each report's best `per_report` passages, chosen with numpy (10,000s of reports)
         groups = snap.report_index[candidates]
@@ -219,14 +276,67 @@ class HybridRetriever:
             hit = Hit(snap.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
             text = hit.passage.text
             if any(n in text for n in needles) and (
-                coverage_floor <= 0
-                or self.coverage(text, terms, weights, partial=False) >= coverage_floor
+                coverage_floor <= 0 or self.coverage(text, topic, partial=False) >= coverage_floor
             ):
-                self.mark_best_sentence(hit, terms, snap, weights)
+                self.mark_best_sentence(hit, topic)
             out.setdefault(hit.report_id, []).append(hit)
         return out
 
-    # -- sentences -----------------------------------------------------------------------------
+    # -- the question's topic ------------------------------------------------------------------
+    def topic(
+        self, groups: list[tuple[str, ...]], *, known_only: bool = False, require: bool = True
+    ) -> Topic:
+        """Weights and matching strings for the question's word groups.
+
+        With `known_only`, groups whose words no report uses at all are left out: they are the
+        asker's paraphrase and should not count against a passage. Without `require`, no group
+        is required of a supporting sentence.
+        """
+        snap = self.snapshot()
+        if known_only:
+            groups = [g for g in groups if any(self.document_frequency(w, snap) for w in g)]
+        words = [w for g in groups for w in g]
+        weights = self.term_weights(words, snap)
+        unused = [w for w in words if self.document_frequency(w, snap) == 0]
+        neighbours = self.neighbours(unused, snap)
+        needles: list[dict[str, float]] = []
+        parts: list[list[tuple[tuple[str, ...], float]]] = []
+        group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
+        for group, group_weight in zip(groups, group_weights, strict=True):
+            found: dict[str, float] = {}
+            for word in group:
+                share = min(1.0, weights[word] / group_weight)
+                for near, _ in neighbours.get(word, []):
+                    found[near] = max(found.get(near, 0.0), SOFT_CREDIT * share)
+                for variant in SYNONYMS.get(word, (word,)):
+                    found[variant] = max(found.get(variant, 0.0), share)
+            needles.append(found)
+            parts.append([(self._parts(w), min(1.0, weights[w] / group_weight)) for w in group])
+        return Topic(list(groups), group_weights, needles, parts, require=require)
+
+    def neighbours(
+        self, words: list[str], snap: Snapshot | None = None
+    ) -> dict[str, list[tuple[str, float]]]:
+        """Report words the embedding model puts closest to each word (not containing it)."""
+        snap = snap or self.snapshot()
+        new = [w for w in words if w not in snap.neighbours]
+        if new and snap.vocabulary:
+            vectors = self.store.embeddings.embed_words(new)
+            similarity = vectors @ snap.word_vectors.T
+            for word, row in zip(new, similarity, strict=True):
+                # words sharing a part with it (行政执法 for 柔性执法) are its siblings, not
+                # paraphrases; the part itself already earns partial credit
+                shared = (word, *self._parts(word))
+                order = np.argsort(-row)[: NEIGHBOURS * 4]
+                snap.neighbours[word] = [
+                    (snap.vocabulary[i], float(row[i]))
+                    for i in order
+                    if row[i] >= NEIGHBOUR_SIMILARITY
+                    and not any(p in snap.vocabulary[i] for p in shared)
+                    and snap.vocabulary[i] not in word
+                ][:NEIGHBOURS]
+        return {w: snap.neighbours.get(w, []) for w in words}
+
     def term_weights(self, terms: list[str], snap: Snapshot | None = None) -> dict[str, float]:
         """IDF-like weights: a term few passages contain says more than a common one."""
         snap = snap or self.snapshot()
@@ -248,39 +358,40 @@ class HybridRetriever:
             )
         return snap.document_frequency[term]
 
-    def _needles(self, terms: list[str]) -> list[str]:
-        """Every string whose presence could make a term match (variants and compound parts)."""
+    def _needles(self, topic: Topic) -> list[str]:
+        """Every string whose presence could make a group match (variants and compound parts)."""
         needles: list[str] = []
-        for term in terms:
-            needles.extend(SYNONYMS.get(term, (term,)))
-            needles.extend(self._parts(term))
+        for found, parts in zip(topic.needles, topic.parts, strict=True):
+            needles.extend(found)
+            for word_parts, _ in parts:
+                needles.extend(word_parts)
         return needles
 
-    def known_terms(self, terms: list[str]) -> list[str]:
-        """The terms the corpus uses at all: a word no report uses is the asker's paraphrase."""
-        return [t for t in terms if self.document_frequency(t) > 0]
+    def coverage(self, sentence: str, topic: Topic, *, partial: bool = True) -> float:
+        """Weighted share of the topic's word groups the sentence says (or paraphrases).
 
-    def coverage(
-        self, sentence: str, terms: list[str], weights: dict[str, float], *, partial: bool = True
-    ) -> float:
-        """Weighted share of the question's terms (or their paraphrases) the sentence contains.
-
-        With `partial`, a long term missing as a whole earns half credit for its parts (ranking);
-        without, only whole terms count (deciding whether the report says it at all).
+        With `partial`, a long word missing as a whole earns half credit for its parts (ranking);
+        without, only whole words count (deciding whether the report says it at all), and a
+        sentence missing one of the topic's required words covers nothing.
         """
-        total = sum(weights.values())
+        total = sum(topic.weights)
         if total <= 0:
             return 0.0
         got = 0.0
-        for term in terms:
-            variants = SYNONYMS.get(term, (term,))
-            parts = self._parts(term)
-            if any(v in sentence for v in variants) or (
-                parts and all(p in sentence for p in parts)
-            ):
-                got += weights[term]
-            elif partial and parts:
-                got += 0.5 * weights[term] * sum(p in sentence for p in parts) / len(parts)
+        required = topic.required
+        for g, weight in enumerate(topic.weights):
+            credit = max((c for n, c in topic.needles[g].items() if n in sentence), default=0.0)
+            for parts, share in topic.parts[g]:
+                if not parts or credit >= share:
+                    continue
+                found = sum(p in sentence for p in parts)
+                if found == len(parts):
+                    credit = share
+                elif partial:
+                    credit = max(credit, 0.5 * share * found / len(parts))
+            if credit == 0 and not partial and g in required:
+                return 0.0
+            got += weight * credit
         return got / total
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one retriever per store, few distinct terms
@@ -292,19 +403,11 @@ class HybridRetriever:
             w for w in dict.fromkeys(self.tokenizer.words(term)) if 2 <= len(w) < len(term)
         )
 
-    def mark_best_sentence(
-        self,
-        hit: Hit,
-        terms: list[str],
-        snap: Snapshot | None = None,
-        weights: dict[str, float] | None = None,
-    ) -> None:
-        """Find the passage's sentence that best covers the terms (sets coverage and sentence)."""
+    def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
+        """Find the passage's sentence that best covers the topic (sets coverage and sentence)."""
         meta = hit.passage.meta
         base = int(meta["start"])
         text = hit.passage.text
-        if weights is None:
-            weights = self.term_weights(terms, snap) if terms else {}
         spans = sentence_spans(text, 0, len(text))
         best: tuple[float, float, int, int] | None = None
         for i, (a, b) in enumerate(spans):
@@ -313,8 +416,8 @@ class HybridRetriever:
                     continue  # its content follows in the next sentence, which is scored itself
                 b = spans[i + 1][1]  # "二是突出矛盾化解。" says little alone: take the next one too
             sentence = text[a:b]
-            rank = self.coverage(sentence, terms, weights) if terms else 0.0
-            strict = self.coverage(sentence, terms, weights, partial=False) if terms else 0.0
+            rank = self.coverage(sentence, topic) if topic else 0.0
+            strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
             if best is None or (rank, strict) > best[:2]:
                 best = (rank, strict, a, b)
         if best is not None:

@@ -13,6 +13,7 @@ from vectorstore.embeddings import DEFAULT_MODEL, default_model_cache
 
 SAMPLE_CORPUS = Path(__file__).parent / "samples" / "reports"
 GOLD_SET = Path(__file__).parent / "samples" / "gold.jsonl"
+HELDOUT_GOLD_SET = Path(__file__).parent / "samples" / "gold_heldout.jsonl"
 
 
 def default_store() -> Path:

@@ -59,6 +59,8 @@ DOMAIN_TERMS = tuple(
         "法治意识",
         "法律素养",
         "法治思维",
+        "法治能力",
+        "法治素养",
         "贵和",
         "贵和工作室",
         "老娘舅茶室",
@@ -91,6 +93,11 @@ DOMAIN_TERMS = tuple(
         "微信",
         "公众号",
         "赋权执法",
+        "柔性执法",
+        "文明执法",
+        "规范执法",
+        "严格执法",
+        "公正执法",
         "一案双审",
     ]
 )
@@ -108,6 +115,8 @@ _STOPWORDS_TEXT = """
     这类 这种 用在 用来 主要 渠道
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_ALTERNATIVE = frozenset(["或", "或者", "还是", "、", "/"])
+_CATEGORY = frozenset(["这类", "这种", "这些", "之类", "等", "等等", "一类"])
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 
@@ -118,7 +127,7 @@ class Tokenizer:
     def __init__(self, extra_words: Iterable[str] = ()) -> None:
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
-        for word in (*DOMAIN_TERMS, *extra_words):
+        for word in (*DOMAIN_TERMS, *_CATEGORY, *extra_words):
             if word:
                 self._jieba.add_word(word, freq=200000)
 
@@ -131,15 +140,55 @@ class Tokenizer:
         """Search-mode tokens (long words plus their parts), without punctuation."""
         return [t for t in self._jieba.cut_for_search(text) if _TOKEN_OK.search(t)]
 
-    def content_words(self, text: str) -> list[str]:
-        """The words that carry a question's topic: no stopwords, no single characters."""
-        seen: list[str] = []
+    def word_groups(self, text: str, drop: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
+        """Content words, with alternatives grouped: "干部或执法人员培训" → (干部, 执法人员), (培训).
+
+        Words joined by 或/或者/还是/、 are alternatives, and so is a category named after
+        examples ("微信、抖音这类新媒体"). Words in `drop` are left out.
+        """
+        groups: list[list[str]] = []
+        join = False  # the next word joins the last group
+        adjacent = False  # nothing but dropped words since the last group's word
         for token in self._jieba.cut(text):
             token = token.strip()
-            if len(token) < 2 or token in STOPWORDS or not _TOKEN_OK.search(token):
+            if token in _ALTERNATIVE or token in _CATEGORY:
+                join = adjacent
                 continue
-            if token.isdigit():
+            if token in drop:
+                continue  # "法律意识淡薄或普法宣传": 淡薄 does not separate the alternatives
+            token = _strip_affix(token, drop)  # 力量薄弱 → 力量
+            if not self.is_content(token):
+                join = adjacent = False  # "力量薄弱、缺少懂法律": 、 joins clauses, not words
                 continue
-            if token not in seen:
-                seen.append(token)
-        return seen
+            if any(token in g for g in groups):
+                join = adjacent = False
+                continue
+            if join:
+                groups[-1].append(token)
+            else:
+                groups.append([token])
+            join, adjacent = False, True
+        return [tuple(g) for g in groups]
+
+    def is_content(self, token: str) -> bool:
+        return (
+            len(token) >= 2
+            and token not in STOPWORDS
+            and bool(_TOKEN_OK.search(token))
+            and not token.isdigit()
+        )
+
+    def content_words(self, text: str) -> list[str]:
+        """The words that carry a question's topic: no stopwords, no single characters."""
+        return [w for group in self.word_groups(text) for w in group]
+
+
+def _strip_affix(word: str, affixes: frozenset[str]) -> str:
+    """The word without a leading or trailing affix from `affixes`, if two characters remain."""
+    for affix in affixes:
+        if len(word) - len(affix) >= 2:
+            if word.endswith(affix):
+                return word[: -len(affix)]
+            if word.startswith(affix):
+                return word[len(affix) :]
+    return word

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
 from app.answering import AnswerService, Filters
 from app.cli import cli
+from app.retrieval import INTENT_WORDS
+from app.services import open_store
+from app.settings import Settings
+from app.text import Tokenizer
 from tests.conftest import SAMPLE_TOWNSHIPS
 
 EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
@@ -167,3 +172,68 @@ def test_several_reports_from_one_township_are_told_apart(fresh_store, tmp_path)
     named = answer.townships + answer.not_mentioned
     assert sorted(named) == ["石桥镇（2022年）", "石桥镇（2023年）"]
     assert len(set(answer.townships)) == len(answer.townships)
+
+
+def test_alternatives_in_a_question_are_either_or(service):
+    # 执法记录仪 is in 王场镇's and 塘坊镇's reports, 法律明白人 in 石桥镇's and 万灵镇's
+    answer = service.ask("哪些乡镇提到执法记录仪或法律明白人？")
+    assert set(answer.townships) == {"王场镇", "塘坊镇", "石桥镇", "万灵镇"}
+    assert answer.not_mentioned == ["西联镇"]
+    for c in answer.citations:
+        assert "执法记录仪" in c.quote or "法律明白人" in c.quote
+    assert_citations_round_trip(service, answer)
+
+
+def test_word_groups_read_or_and_example_lists_as_alternatives():
+    tokenizer = Tokenizer()
+    assert tokenizer.word_groups("干部或执法人员培训") == [("干部", "执法人员"), ("培训",)]
+    assert tokenizer.word_groups("微信、抖音这类新媒体") == [("微信", "抖音", "新媒体")]
+    # a problem word between alternatives does not separate them...
+    assert tokenizer.word_groups("法律意识淡薄或普法宣传", drop=INTENT_WORDS) == [
+        ("法律意识", "普法宣传")
+    ]
+    # ...but other words do: this 、 joins two clauses, not two words
+    assert tokenizer.word_groups("力量薄弱、缺少懂法律的专业人员", drop=INTENT_WORDS) == [
+        ("力量",),
+        ("法律",),
+        ("专业人员",),
+    ]
+
+
+def test_a_word_no_report_uses_is_matched_by_the_reports_own_words(service):
+    # no report says 文艺演出; 石桥镇 writes 普法戏曲汇演, 万灵镇 情景剧表演
+    answer = service.ask("哪些镇用文艺演出的形式普法？")
+    assert set(answer.townships) == {"石桥镇", "万灵镇"}
+    by_township = {c.township: c for c in answer.citations}
+    assert "戏曲汇演" in by_township["石桥镇"].quote
+    assert "情景剧表演" in by_township["万灵镇"].quote
+
+
+def test_a_sentence_without_the_questions_key_word_does_not_support_it(service):
+    # 王场镇 writes about 法治宣传 to 辖区学校, but nobody mentions a 法治辅导员
+    answer = service.ask("哪些镇给辖区中小学配了法治辅导员？")
+    assert not answer.found and answer.townships == []
+    assert answer.answer.startswith("资料中未找到")
+
+
+def test_the_corpus_vocabulary_is_embedded_once_and_kept_in_the_store(fresh_store, tmp_path):
+    calls: list[int] = []
+    embed_words = fresh_store.embeddings.embed_words
+
+    def counting(words):
+        calls.append(len(words))
+        return embed_words(words)
+
+    fresh_store.embeddings.embed_words = counting  # type: ignore[method-assign]
+    try:
+        first = fresh_store.word_vectors(["执法", "普法"])
+        again = fresh_store.word_vectors(["普法", "执法", "调解"])
+    finally:
+        del fresh_store.embeddings.embed_words
+    assert calls == [2, 1]  # only 调解 was new the second time
+    assert again.shape == (3, first.shape[1])
+    assert np.allclose(again[0], first[1], atol=1e-6) and np.allclose(again[1], first[0], atol=1e-6)
+    reopened = open_store(
+        Settings(_env_file=None, store=tmp_path / "store"), fresh_store.embeddings
+    )
+    assert np.allclose(reopened.word_vectors(["调解"])[0], again[2], atol=1e-6)

@@ -143,6 +143,12 @@ class FazhiEmbeddings(Embeddings):
     def embed_question(self, text: str) -> np.ndarray:
         return self._encode([text], self.query_prefix, is_query=True)[0]
 
+    def embed_words(self, words: Sequence[str]) -> np.ndarray:
+        """Single words embedded as queries (for finding a word's paraphrases in the corpus)."""
+        if not words:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(list(words), self.query_prefix, is_query=True)
+
     @property
     def dimension(self) -> int:
         return int(self._encode(["维度"], self.passage_prefix, is_query=False).shape[1])

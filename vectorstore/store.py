@@ -1,11 +1,13 @@
 """The passage store: Chroma (through langchain-chroma) holding passages, reports and settings.
 
-Three collections:
+Four collections:
 - `fazhi_passages`: one record per passage, embedded, metadata filterable on township, county,
   city, province, year, section;
 - `fazhi_reports`: one record per report with its cleaned full text, so any citation can be shown
   and checked in context;
-- `fazhi_store`: the settings that built the index (embedding model, chunking), checked on open.
+- `fazhi_store`: the settings that built the index (embedding model, chunking), checked on open;
+- `fazhi_words`: embeddings of the corpus vocabulary (one record per word), a cache for finding
+  the reports' words for a question's paraphrase.
 Works on a local folder (`PersistentClient`) or a Chroma server (`HttpClient`).
 """
 
@@ -33,6 +35,7 @@ SCHEMA_VERSION = 1
 PASSAGES = "fazhi_passages"
 REPORTS = "fazhi_reports"
 STORE_INFO = "fazhi_store"
+WORDS = "fazhi_words"
 UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
 
 Progress = Callable[[int], None]
@@ -152,7 +155,7 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
 
 def drop_store(client: chromadb.ClientAPI) -> None:
     """Delete fazhi's collections (for `fazhi ingest --rebuild`)."""
-    for name in (PASSAGES, REPORTS, STORE_INFO):
+    for name in (PASSAGES, REPORTS, STORE_INFO, WORDS):
         with contextlib.suppress(Exception):  # a missing collection: nothing to delete
             client.delete_collection(name)
 
@@ -182,6 +185,7 @@ class PassageStore:
         self._passages = self.vectorstore._collection
         self._reports = self.client.get_or_create_collection(REPORTS)
         self._info = self.client.get_or_create_collection(STORE_INFO)
+        self._words = self.client.get_or_create_collection(WORDS)
         self._report_cache: tuple[str, list[StoredReport]] | None = None
         self._check_settings()
 
@@ -202,6 +206,9 @@ class PassageStore:
         recorded = self.recorded_settings()
         wanted = self.wanted_settings()
         if recorded is None or self._passages.count() == 0:
+            if recorded != wanted:  # an empty store taking new settings: its word cache is stale
+                self.client.delete_collection(WORDS)
+                self._words = self.client.get_or_create_collection(WORDS)
             self._info.upsert(ids=["settings"], metadatas=[wanted], embeddings=[[0.0]])
             return
         diffs = [
@@ -323,6 +330,25 @@ class PassageStore:
         self._info.upsert(
             ids=["generation"], metadatas=[{"token": uuid.uuid4().hex}], embeddings=[[0.0]]
         )
+
+    def word_vectors(self, words: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Embeddings of `words` (rows in the same order), embedding only those not cached yet."""
+        known: dict[str, np.ndarray] = {}
+        for i in range(0, len(words), GET_PAGE):
+            got = self._words.get(ids=words[i : i + GET_PAGE], include=["embeddings"])
+            for word, vector in zip(got["ids"], got["embeddings"], strict=True):
+                known[word] = np.asarray(vector, dtype=np.float32)
+        missing = [w for w in words if w not in known]
+        for i in range(0, len(missing), GET_PAGE):
+            batch = missing[i : i + GET_PAGE]
+            vectors = self.embeddings.embed_words(batch)
+            self._words.upsert(ids=batch, embeddings=vectors)
+            known.update(zip(batch, vectors, strict=True))
+            if progress:
+                progress(len(batch))
+        if not words:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([known[w] for w in words]).astype(np.float32)
 
     def count_passages(self) -> int:
         return self._passages.count()
