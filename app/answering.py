@@ -212,7 +212,7 @@ class AnswerService:
         # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
         # words no report uses at all are the asker's paraphrase and are not held against a hit.
         # The township is named, so the best passage need not carry every heavy word.
-        known = question_topic(self.retriever, parsed, known_only=True, require=False)
+        known = self.retriever.topic(topic.groups, known_only=True, require=False)
 
         def support(hit: Hit) -> float:
             if not known or hit.sentence is None:

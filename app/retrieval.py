@@ -303,15 +303,15 @@ class HybridRetriever:
         parts: list[list[tuple[tuple[str, ...], float]]] = []
         group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
         for group, group_weight in zip(groups, group_weights, strict=True):
+            shares = {w: min(1.0, weights[w] / group_weight) for w in group}
             found: dict[str, float] = {}
-            for word in group:
-                share = min(1.0, weights[word] / group_weight)
+            for word, share in shares.items():
                 for near, _ in neighbours.get(word, []):
                     found[near] = max(found.get(near, 0.0), SOFT_CREDIT * share)
                 for variant in SYNONYMS.get(word, (word,)):
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
-            parts.append([(self._parts(w), min(1.0, weights[w] / group_weight)) for w in group])
+            parts.append([(self._parts(w), share) for w, share in shares.items()])
         return Topic(list(groups), group_weights, needles, parts, require=require)
 
     def neighbours(

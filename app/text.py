@@ -184,8 +184,11 @@ class Tokenizer:
 
 
 def _strip_affix(word: str, affixes: frozenset[str]) -> str:
-    """The word without a leading or trailing affix from `affixes`, if two characters remain."""
-    for affix in affixes:
+    """The word without a leading or trailing affix from `affixes`, if two characters remain.
+
+    Longest affixes first, so the result does not depend on set order (不到位 before 到位).
+    """
+    for affix in sorted(affixes, key=lambda a: (-len(a), a)):
         if len(word) - len(affix) >= 2:
             if word.endswith(affix):
                 return word[: -len(affix)]

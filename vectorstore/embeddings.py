@@ -10,7 +10,6 @@ Backends behind one setting (`FAZHI_EMBEDDING_MODEL`):
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,10 +94,14 @@ class FazhiEmbeddings(Embeddings):
                 ) from exc
             return E5(num_threads=os.cpu_count() or 1)
         if self.model == OFFLINE_MODEL:
-            from vectorstore.offline_model import ensure_offline_model, load_offline_model
+            from vectorstore.offline_model import (
+                ensure_offline_model,
+                load_offline_model,
+                log_to_stderr,
+            )
 
             cache = self.cache_dir or default_model_cache()
-            ensure_offline_model(cache, log=_to_stderr)  # first use: build it, saying so
+            ensure_offline_model(cache, log=log_to_stderr)  # first use: build it, saying so
             return load_offline_model(cache, device=self.device)
         return _load_sentence_transformer(self.model, self.cache_dir, self.device)
 
@@ -152,10 +155,6 @@ class FazhiEmbeddings(Embeddings):
     @property
     def dimension(self) -> int:
         return int(self._encode(["维度"], self.passage_prefix, is_query=False).shape[1])
-
-
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)  # stdout may be JSON (`fazhi ask --json`)
 
 
 def _load_sentence_transformer(model: str, cache_dir: Path | None, device: str | None) -> Any:

@@ -111,7 +111,7 @@ FAST_PATH_MIN_COSINE = 0.999
 Log = Callable[[str], None]
 
 
-def _to_stderr(message: str) -> None:
+def log_to_stderr(message: str) -> None:
     import sys
 
     print(message, file=sys.stderr, flush=True)  # stdout may be JSON (`fazhi ask --json`)
@@ -807,7 +807,7 @@ def apply_fast_path(
             setattr(parent, name, child)
         if undo is not None:
             undo()
-        (log or _to_stderr)(f"Offline embedding model: {path} path unusable here ({problem}).")
+        (log or log_to_stderr)(f"Offline embedding model: {path} path unusable here ({problem}).")
         path = "fp32"
     model.fazhi_fast_path = path  # type: ignore[attr-defined]
     return path

@@ -331,7 +331,7 @@ class PassageStore:
             ids=["generation"], metadatas=[{"token": uuid.uuid4().hex}], embeddings=[[0.0]]
         )
 
-    def word_vectors(self, words: list[str], progress: Progress | None = None) -> np.ndarray:
+    def word_vectors(self, words: list[str]) -> np.ndarray:
         """Embeddings of `words` (rows in the same order), embedding only those not cached yet."""
         known: dict[str, np.ndarray] = {}
         for i in range(0, len(words), GET_PAGE):
@@ -344,8 +344,6 @@ class PassageStore:
             vectors = self.embeddings.embed_words(batch)
             self._words.upsert(ids=batch, embeddings=vectors)
             known.update(zip(batch, vectors, strict=True))
-            if progress:
-                progress(len(batch))
         if not words:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack([known[w] for w in words]).astype(np.float32)
