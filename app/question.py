@@ -27,10 +27,17 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
         "problems",
         re.compile(r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|不高|不强|有待"),
     ),
-    ("plans", re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|安排|规划")),
+    # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word
+    ("plans", re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划")),
     ("innovations", re.compile(r"创新|特色|亮点")),
     ("duty", re.compile(r"第一责任人|履职|履行.{0,6}职责")),
 )
+# "含计划中的", "已经做的或打算做的都算": plans are included, not the only thing asked about
+_PLANS_INCLUDED = re.compile(
+    r"(含|包括|包含|连同)[^，,。？?）)]{0,4}(计划|打算|下一步)|(计划|打算)[^，,。？?）)]{0,6}(也|都)算"
+)
+# a bracketed note on what counts ("（含计划中的）", "（不含新媒体普法）") is not the topic
+_SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实"
 )
@@ -103,7 +110,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
     if not sections and _MEASURE_INTENT.search(q):
         sections = ["measures", "innovations"]
-    if "problems" in sections or "plans" in sections:
+    if _PLANS_INCLUDED.search(q) and "problems" not in sections:
+        sections = ["measures", "innovations", "plans"]
+    elif "problems" in sections or "plans" in sections:
         sections = [s for s in sections if s in ("problems", "plans")]
     if "innovations" in sections and "measures" not in sections:
         sections.append("measures")  # innovations are often written up under measures
@@ -119,7 +128,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     else:
         kind = "lookup"
 
-    core = q
+    core = _SCOPE_NOTE.sub(" ", q)
     for name in (*scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
