@@ -28,7 +28,10 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|不高|不强|有待"),
     ),
     # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word
-    ("plans", re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划")),
+    (
+        "plans",
+        re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划"),
+    ),
     ("innovations", re.compile(r"创新|特色|亮点")),
     ("duty", re.compile(r"第一责任人|履职|履行.{0,6}职责")),
 )
