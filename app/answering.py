@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.question import ParsedQuestion, parse_question
-from app.retrieval import INTENT_WORDS, Hit, HybridRetriever, Topic
+from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_LABELS
@@ -25,6 +25,7 @@ Mode = Literal["extractive", "llm"]
 NOT_FOUND = "资料中未找到"
 OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and this many passages of each
+MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
@@ -92,13 +93,24 @@ class TownshipSupport:
 
 @dataclass
 class DecisionRule:
-    """When a report counts as supporting a corpus-wide claim. Calibrated on the gold set."""
+    """When a report counts as supporting a corpus-wide claim. Calibrated on the gold set.
+
+    Two ways in. By words: the key sentence says enough of the topic's words (or their listed
+    or corpus-found paraphrases). By meaning, for questions worded unlike the reports
+    ("身兼数职" for "还兼政府其他业务"): a passage as close in meaning (cosine, plus a little
+    BM25) as the best-supported report's, that shares some words with the question; when no
+    report is supported by words, the closest must also clear an absolute floor.
+    """
 
     min_coverage: float = 0.4  # weighted share of the topic's terms in the key sentence
     coverage_ratio: float = 0.4  # ...relative to the best township's coverage
     dense_margin: float = 0.05  # within this cosine of the best township
     lookup_min_coverage: float = 0.4
     per_report: int = 3
+    meaning_margin: float = 0.01  # closeness within this of the anchor report's
+    meaning_floor: float = 0.90  # the anchor's closeness when no report is supported by words
+    meaning_lexical: float = 0.5  # BM25 at least this share of the best passage's in scope
+    meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
 
 
 def question_topic(
@@ -110,7 +122,8 @@ def question_topic(
 ) -> Topic:
     """The words that carry the question's topic, without words that only restate its section."""
     groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
-    return retriever.topic(groups, known_only=known_only, require=require)
+    cue = SHORTFALL if parsed.sections == ["problems"] else None
+    return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
 
 
 class AnswerService:
@@ -265,7 +278,7 @@ class AnswerService:
         per_report, evidence = self._gather(
             vector, " ".join(topic.terms) or parsed.core, section_scope, topic
         )
-        supported = self.decide(evidence)
+        supported = self.decide(evidence, per_report, vector)
         citations: list[Citation] = []
         lines: list[str] = []
         townships: list[str] = []
@@ -381,8 +394,8 @@ class AnswerService:
         reports = self.store.list_reports(replace(scope, sections=[]))
         words = question_topic(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
-        _, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
-        supported = set(self.decide(evidence))
+        per_report, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
+        supported = set(self.decide(evidence, per_report, vector))
         labels = report_labels(reports)
         rows = []
         for report in reports:
@@ -417,8 +430,25 @@ class AnswerService:
         }
         return per_report, evidence
 
-    def decide(self, evidence: dict[str, Hit]) -> list[str]:
-        """Reports whose key sentence supports the claim: near the best one, above a floor."""
+    def decide(
+        self, evidence: dict[str, Hit], per_report: dict[str, list[Hit]], vector: Any
+    ) -> list[str]:
+        """Reports that support the claim, by words or by meaning (see `DecisionRule`).
+
+        A report supported by meaning only gets, as its evidence, its closest passage, quoted
+        at the sentence closest to the question (`evidence` is updated in place).
+        """
+        by_words = self.decide_by_words(evidence)
+        by_meaning = self.decide_by_meaning(per_report, by_words)
+        evidence.update(by_meaning)
+        # the closest ones are quoted at their closest sentence; the rest (a large corpus) at
+        # the sentence sharing most of the question's words
+        closest = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
+        self.retriever.mark_closest_sentences(closest, vector)
+        return [*by_words, *by_meaning]
+
+    def decide_by_words(self, evidence: dict[str, Hit]) -> list[str]:
+        """Reports whose key sentence covers the topic's words: near the best one, above a floor."""
         if not evidence:
             return []
         rule = self.rule
@@ -432,6 +462,32 @@ class AnswerService:
             if h.coverage >= max(rule.min_coverage, best_cov * rule.coverage_ratio)
             and h.dense >= best_dense - rule.dense_margin
         ]
+
+    def decide_by_meaning(
+        self, per_report: dict[str, list[Hit]], by_words: list[str]
+    ) -> dict[str, Hit]:
+        """Further reports whose closest passage is as close in meaning as the anchor's."""
+        rule = self.rule
+
+        def closeness(hit: Hit) -> float:
+            return hit.dense + rule.meaning_lexical_weight * hit.lexical
+
+        closest = {rid: max(hits, key=closeness) for rid, hits in per_report.items() if hits}
+        if not closest:
+            return {}
+        if by_words:
+            anchor = max(closeness(closest[rid]) for rid in by_words if rid in closest)
+        else:
+            anchor = max(closeness(h) for h in closest.values())
+            if anchor < rule.meaning_floor:
+                return {}
+        return {
+            rid: hit
+            for rid, hit in closest.items()
+            if rid not in by_words
+            and closeness(hit) >= anchor - rule.meaning_margin
+            and hit.lexical >= rule.meaning_lexical
+        }
 
     # -- helpers -------------------------------------------------------------------------------
     def _citation(self, n: int, hit: Hit) -> Citation:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,12 @@ SOFT_CREDIT = 0.6
 # support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
 REQUIRED_SHARE = 0.4
 REQUIRED_MIN_GROUPS = 2
+# A problems question wants the sentence that states the shortfall ("效能不高"), not the
+# section's lead-in praising the year's work ("执法水平有所提高"): on-topic sentences that say
+# so rank first.
+SHORTFALL = re.compile(
+    r"不足|不高|不够|不强|不严|不佳|不到位|不健全|不完善|不规范|跟不上|薄弱|欠缺|缺少|缺乏|短板|差距|有待|还需|亟需|淡薄|滞后|较低|偏低|问题"
+)
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Topic:
     needles: list[dict[str, float]]
     parts: list[list[tuple[tuple[str, ...], float]]]  # per group, per word: sub-words, credit
     require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
+    cue: re.Pattern[str] | None = None  # sentences saying what the section asks for rank higher
 
     @property
     def terms(self) -> list[str]:
@@ -284,7 +292,12 @@ class HybridRetriever:
 
     # -- the question's topic ------------------------------------------------------------------
     def topic(
-        self, groups: list[tuple[str, ...]], *, known_only: bool = False, require: bool = True
+        self,
+        groups: list[tuple[str, ...]],
+        *,
+        known_only: bool = False,
+        require: bool = True,
+        cue: re.Pattern[str] | None = None,
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
@@ -312,7 +325,7 @@ class HybridRetriever:
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
             parts.append([(self._parts(w), share) for w, share in shares.items()])
-        return Topic(list(groups), group_weights, needles, parts, require=require)
+        return Topic(list(groups), group_weights, needles, parts, require=require, cue=cue)
 
     def neighbours(
         self, words: list[str], snap: Snapshot | None = None
@@ -404,12 +417,18 @@ class HybridRetriever:
         )
 
     def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
-        """Find the passage's sentence that best covers the topic (sets coverage and sentence)."""
+        """Find the passage's sentence that best covers the topic (sets coverage and sentence).
+
+        With a topic cue (problems questions), the quote is the best-covering sentence that
+        states a shortfall, if one touches the topic at all; the coverage that decides support
+        stays the passage's best sentence's, as the whole passage sits in the asked-for section.
+        """
         meta = hit.passage.meta
         base = int(meta["start"])
         text = hit.passage.text
         spans = sentence_spans(text, 0, len(text))
-        best: tuple[float, float, int, int] | None = None
+        best: tuple[tuple[bool, bool, float, float], int, int] | None = None
+        coverage = 0.0
         for i, (a, b) in enumerate(spans):
             if b - a < SHORT_SENTENCE and i + 1 < len(spans):
                 if _is_heading(text, a, b):
@@ -418,11 +437,41 @@ class HybridRetriever:
             sentence = text[a:b]
             rank = self.coverage(sentence, topic) if topic else 0.0
             strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
-            if best is None or (rank, strict) > best[:2]:
-                best = (rank, strict, a, b)
+            coverage = max(coverage, strict)
+            cued = topic.cue is None or bool(topic.cue.search(sentence))
+            key = (rank > 0, cued, rank, strict)
+            if best is None or key > best[0]:
+                best = (key, a, b)
         if best is not None:
-            hit.coverage = best[1]
-            hit.sentence = (base + best[2], base + best[3])
+            hit.coverage = coverage
+            hit.sentence = (base + best[1], base + best[2])
+
+    def mark_closest_sentences(self, hits: list[Hit], question_vector: np.ndarray) -> None:
+        """Quote each passage at its sentence closest in meaning to the question.
+
+        Embeds the passages' sentences (one batch): call it for a handful of passages only.
+        """
+        spans: list[tuple[Hit, int, int]] = []
+        for hit in hits:
+            text = hit.passage.text
+            spans += [
+                (hit, a, b)
+                for a, b in sentence_spans(text, 0, len(text))
+                if not _is_heading(text, a, b)
+            ]
+        if not spans:
+            return
+        vectors = self.store.embeddings.embed_passages([h.passage.text[a:b] for h, a, b in spans])
+        similarity = vectors @ np.asarray(question_vector, dtype=np.float32)
+        best: dict[int, tuple[float, int, int]] = {}
+        for (hit, a, b), sim in zip(spans, similarity, strict=True):
+            if id(hit) not in best or sim > best[id(hit)][0]:
+                best[id(hit)] = (float(sim), a, b)
+        for hit in hits:
+            if id(hit) in best:
+                _, a, b = best[id(hit)]
+                base = int(hit.passage.meta["start"])
+                hit.sentence = (base + a, base + b)
 
 
 class FazhiRetriever(BaseRetriever):
