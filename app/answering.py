@@ -111,6 +111,9 @@ class DecisionRule:
     meaning_floor: float = 0.90  # the anchor's closeness when no report is supported by words
     meaning_lexical: float = 0.5  # BM25 at least this share of the best passage's in scope
     meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
+    # ...and with no report supported by words, a question most of whose weight is in words no
+    # report uses (法治辅导员) is about something the reports do not contain
+    meaning_known_share: float = 0.3
 
 
 def question_topic(
@@ -278,7 +281,7 @@ class AnswerService:
         per_report, evidence = self._gather(
             vector, " ".join(topic.terms) or parsed.core, section_scope, topic
         )
-        supported = self.decide(evidence, per_report, vector)
+        supported = self.decide(evidence, per_report, vector, topic)
         citations: list[Citation] = []
         lines: list[str] = []
         townships: list[str] = []
@@ -395,7 +398,7 @@ class AnswerService:
         words = question_topic(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
         per_report, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
-        supported = set(self.decide(evidence, per_report, vector))
+        supported = set(self.decide(evidence, per_report, vector, words))
         labels = report_labels(reports)
         rows = []
         for report in reports:
@@ -431,7 +434,11 @@ class AnswerService:
         return per_report, evidence
 
     def decide(
-        self, evidence: dict[str, Hit], per_report: dict[str, list[Hit]], vector: Any
+        self,
+        evidence: dict[str, Hit],
+        per_report: dict[str, list[Hit]],
+        vector: Any,
+        topic: Topic,
     ) -> list[str]:
         """Reports that support the claim, by words or by meaning (see `DecisionRule`).
 
@@ -439,7 +446,7 @@ class AnswerService:
         at the sentence closest to the question (`evidence` is updated in place).
         """
         by_words = self.decide_by_words(evidence)
-        by_meaning = self.decide_by_meaning(per_report, by_words)
+        by_meaning = self.decide_by_meaning(per_report, by_words, topic)
         evidence.update(by_meaning)
         # the closest ones are quoted at their closest sentence; the rest (a large corpus) at
         # the sentence sharing most of the question's words
@@ -464,7 +471,7 @@ class AnswerService:
         ]
 
     def decide_by_meaning(
-        self, per_report: dict[str, list[Hit]], by_words: list[str]
+        self, per_report: dict[str, list[Hit]], by_words: list[str], topic: Topic
     ) -> dict[str, Hit]:
         """Further reports whose closest passage is as close in meaning as the anchor's."""
         rule = self.rule
@@ -479,7 +486,9 @@ class AnswerService:
             anchor = max(closeness(closest[rid]) for rid in by_words if rid in closest)
         else:
             anchor = max(closeness(h) for h in closest.values())
-            if anchor < rule.meaning_floor:
+            if anchor < rule.meaning_floor or (
+                self.retriever.known_share(topic) < rule.meaning_known_share
+            ):
                 return {}
         return {
             rid: hit

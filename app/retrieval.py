@@ -350,6 +350,16 @@ class HybridRetriever:
                 ][:NEIGHBOURS]
         return {w: snap.neighbours.get(w, []) for w in words}
 
+    def known_share(self, topic: Topic) -> float:
+        """The share of the topic's weight in word groups some report uses."""
+        total = sum(topic.weights)
+        known = sum(
+            weight
+            for group, weight in zip(topic.groups, topic.weights, strict=True)
+            if any(self.document_frequency(w) for w in group)
+        )
+        return known / total if total > 0 else 0.0
+
     def term_weights(self, terms: list[str], snap: Snapshot | None = None) -> dict[str, float]:
         """IDF-like weights: a term few passages contain says more than a common one."""
         snap = snap or self.snapshot()

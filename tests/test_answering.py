@@ -38,7 +38,34 @@ def test_corpus_wide_question_lists_townships_with_problem_citations(service):
         assert c.section == "problems"
     by_township = {c.township: c for c in answer.citations}
     assert "执法能力和执法水平有待于提升" in by_township["王场镇"].quote
+    # 西联镇's problems section opens by praising the year ("执法水平有所提高"); the quote is
+    # one of the shortfalls it then lists
+    assert "西联镇" in answer.townships
+    assert "有所提高" not in by_township["西联镇"].quote
+    assert "不够强" in by_township["西联镇"].quote or "不高" in by_township["西联镇"].quote
     assert_citations_round_trip(service, answer)
+
+
+def test_a_question_worded_unlike_every_report_is_answered_by_meaning(service):
+    # no report says 一人多岗 or 顾不上; 王场镇 writes "执法队人员还兼政府其他业务，没有充分的时间"
+    answer = service.ask("哪些镇的执法人员一人多岗，顾不上执法？")
+    assert answer.found and answer.townships == ["王场镇"]
+    assert "还兼政府其他业务" in answer.citations[0].quote
+    assert_citations_round_trip(service, answer)
+
+
+def test_plans_a_question_includes_are_not_all_it_asks_about():
+    from app.question import parse_question
+
+    facets = {"township": list(SAMPLE_TOWNSHIPS)}
+    parsed = parse_question("哪些镇发传单普法（含计划中的）？", facets)
+    assert set(parsed.sections) == {"measures", "innovations", "plans"}
+    assert "计划" not in parsed.core  # the note says what counts; it is not the topic
+    parsed = parse_question("哪些镇面向学校普法（已经做的或打算做的都算）？", facets)
+    assert "plans" in parsed.sections and "measures" in parsed.sections
+    # the year's own arrangements are measures, not next year's plans
+    assert "plans" not in parse_question("哪些镇交代了当年干部学法的安排？", facets).sections
+    assert parse_question("哪些镇的今后工作安排提到执法监督？", facets).sections == ["plans"]
 
 
 def test_lookup_quotes_the_sentence_with_the_fact(service):
