@@ -114,6 +114,10 @@ class DecisionRule:
     # ...and with no report supported by words, a question most of whose weight is in words no
     # report uses (法治辅导员) is about something the reports do not contain
     meaning_known_share: float = 0.3
+    # LLM mode: the decided reports and the near misses (closeness within judge_margin of the
+    # closest report's), at most judge_max of them, are judged by the LLM in batches
+    judge_margin: float = 0.03
+    judge_max: int = 30
 
 
 def question_topic(
@@ -282,6 +286,9 @@ class AnswerService:
             vector, " ".join(topic.terms) or parsed.core, section_scope, topic
         )
         supported = self.decide(evidence, per_report, vector, topic)
+        notice = None
+        if self.llm is not None and supported:
+            supported, notice = self._judge(parsed, per_report, evidence, supported, vector, labels)
         citations: list[Citation] = []
         lines: list[str] = []
         townships: list[str] = []
@@ -313,7 +320,7 @@ class AnswerService:
         topic = parsed.core
         if not citations:
             text = f"{NOT_FOUND}：范围内 {len(all_townships)} 份报告都没有明确提到“{topic}”。"
-            return self._answer(
+            answer = self._answer(
                 parsed,
                 scope,
                 text,
@@ -322,6 +329,8 @@ class AnswerService:
                 townships=[],
                 not_mentioned=not_mentioned,
             )
+            answer.notice = notice
+            return answer
         if parsed.kind == "practice":
             lead = f"在范围内的 {len(all_townships)} 份报告中，{len(townships)} 个乡镇有相关做法可供参考："
         else:
@@ -331,7 +340,7 @@ class AnswerService:
         text = "\n".join([lead, "", *lines])
         if not_mentioned:
             text += f"\n\n未提及：{'、'.join(not_mentioned)}。"
-        return self._answer(
+        answer = self._answer(
             parsed,
             scope,
             text,
@@ -340,6 +349,8 @@ class AnswerService:
             townships=townships,
             not_mentioned=not_mentioned,
         )
+        answer.notice = notice
+        return answer
 
     def _section_overview(
         self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
@@ -475,10 +486,7 @@ class AnswerService:
     ) -> dict[str, Hit]:
         """Further reports whose closest passage is as close in meaning as the anchor's."""
         rule = self.rule
-
-        def closeness(hit: Hit) -> float:
-            return hit.dense + rule.meaning_lexical_weight * hit.lexical
-
+        closeness = self.closeness
         closest = {rid: max(hits, key=closeness) for rid, hits in per_report.items() if hits}
         if not closest:
             return {}
@@ -497,6 +505,53 @@ class AnswerService:
             and closeness(hit) >= anchor - rule.meaning_margin
             and hit.lexical >= rule.meaning_lexical
         }
+
+    def closeness(self, hit: Hit) -> float:
+        """How close a passage is in meaning: cosine, plus a little of its BM25 share."""
+        return hit.dense + self.rule.meaning_lexical_weight * hit.lexical
+
+    def _judge(
+        self,
+        parsed: ParsedQuestion,
+        per_report: dict[str, list[Hit]],
+        evidence: dict[str, Hit],
+        supported: list[str],
+        vector: Any,
+        labels: dict[str, str],
+    ) -> tuple[list[str], str | None]:
+        """LLM mode: the LLM judges the decided reports and the near misses, in batches.
+
+        Reports beyond `judge_max` keep the extractive decision; on any LLM error, all do, and
+        the notice says so.
+        """
+        rule = self.rule
+        closest = {rid: max(hits, key=self.closeness) for rid, hits in per_report.items() if hits}
+        top = max((self.closeness(h) for h in closest.values()), default=0.0)
+        near = [rid for rid, h in closest.items() if self.closeness(h) >= top - rule.judge_margin]
+        candidates = sorted(
+            set(supported) | set(near), key=lambda rid: -self.closeness(closest[rid])
+        )[: rule.judge_max]
+        shown = {rid: evidence[rid] if rid in supported else closest[rid] for rid in candidates}
+        sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
+        passages = [
+            f"{labels.get(rid, rid)}（{SECTION_LABELS.get(str(h.passage.meta.get('section')), '')}）："
+            f"{h.passage.text}"
+            for rid, h in shown.items()
+        ]
+        try:
+            yes = self.llm.judge(parsed.text, sections, passages)
+        except Exception as exc:  # JudgeError, network errors, timeouts from any provider
+            reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+            return supported, f"大模型核对未完成（{reason[:160]}），乡镇名单按摘录规则判断。"
+        judged = [rid for i, rid in enumerate(shown, 1) if i in yes]
+        added = [shown[rid] for rid in judged if rid not in supported]
+        for hit in added:
+            evidence[hit.report_id] = hit
+        self.retriever.mark_closest_sentences(
+            [h for h in added if h.sentence is None][:MEANING_QUOTES], vector
+        )
+        kept = [rid for rid in supported if rid not in shown]  # beyond judge_max
+        return [*judged, *kept], None
 
     # -- helpers -------------------------------------------------------------------------------
     def _citation(self, n: int, hit: Hit) -> Citation:

@@ -7,6 +7,7 @@ On timeout or error the extractive answer is returned with a notice.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,6 +22,12 @@ from ingest.model import SECTION_LABELS
 from prompts import load_prompt, render_prompt
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+_JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
+JUDGE_BATCH = 10  # passages per judging request
+
+
+class JudgeError(Exception):
+    """The LLM's judgement could not be read."""
 
 
 class LLMWriter:
@@ -64,6 +71,40 @@ class LLMWriter:
         )
         return [SystemMessage(load_prompt("system")), HumanMessage(user)]
 
+    def judge(self, question: str, sections: str, passages: list[str]) -> set[int]:
+        """Which passages (numbered from 1) state what the question asks; batched requests.
+
+        Raises `JudgeError` when a reply is not the JSON asked for, and the chat model's own
+        errors (network, timeout) as they come.
+        """
+        batches = [
+            range(start, min(start + JUDGE_BATCH, len(passages)))
+            for start in range(0, len(passages), JUDGE_BATCH)
+        ]
+        requests = [
+            [
+                SystemMessage(load_prompt("judge_system")),
+                HumanMessage(
+                    render_prompt(
+                        "judge",
+                        question=question,
+                        sections=sections,
+                        passages="\n\n".join(
+                            f"[{i - batch.start + 1}] {passages[i]}" for i in batch
+                        ),
+                    )
+                ),
+            ]
+            for batch in batches
+        ]
+        supported: set[int] = set()
+        for batch, reply in zip(batches, self.chat.batch(requests), strict=True):
+            content = reply.content if isinstance(reply.content, str) else ""
+            for n in _supported_numbers(content):
+                if 1 <= n <= len(batch):  # numbers outside the batch are ignored
+                    supported.add(batch.start + n)
+        return supported
+
     def rewrite(self, answer: Answer, store: Any = None) -> Iterator[str | Answer]:
         """Stream the LLM's answer, then yield the final `Answer` (validated citations)."""
         pieces: list[str] = []
@@ -75,15 +116,14 @@ class LLMWriter:
                     yield delta
         except Exception as exc:  # network errors, timeouts, HTTP errors from any provider
             reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-            yield replace(
-                answer,
-                notice=f"大模型调用失败（{reason[:200]}），已改用摘录式回答。",
-            )
+            failed = f"大模型调用失败（{reason[:200]}），已改用摘录式回答。"
+            yield replace(answer, notice=f"{answer.notice} {failed}" if answer.notice else failed)
             return
         text, invalid = validate_markers("".join(pieces), len(answer.citations))
-        notice = None
+        notice = answer.notice
         if invalid:
-            notice = f"已删除大模型给出的无效引用编号：{'、'.join(f'[{n}]' for n in invalid)}。"
+            removed = f"已删除大模型给出的无效引用编号：{'、'.join(f'[{n}]' for n in invalid)}。"
+            notice = f"{notice} {removed}" if notice else removed
         if answer.kind in ("corpus", "practice"):
             # the enumeration stays: the LLM summarises it, it does not replace it
             text = text.rstrip() + "\n\n" + answer.answer
@@ -103,3 +143,16 @@ def validate_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
         return ""
 
     return _MARKER.sub(check, text), invalid
+
+
+def _supported_numbers(reply: str) -> list[int]:
+    """The numbers of a judging reply's `{"supported": [...]}` object."""
+    for match in _JSON_OBJECT.finditer(reply):
+        try:
+            data = json.loads(match.group(0))
+        except json.JSONDecodeError:
+            continue
+        values = data.get("supported") if isinstance(data, dict) else None
+        if isinstance(values, list) and all(isinstance(v, int) for v in values):
+            return list(values)
+    raise JudgeError(f'no {{"supported": [...]}} object in the reply: {reply[:120]!r}')

@@ -1,7 +1,8 @@
 """A small local OpenAI-compatible chat server for tests: the only thing fazhi's tests fake.
 
 It speaks `POST /v1/chat/completions` (plain and `stream: true` server-sent events), records the
-requests it got, and can be told to fail or to stall.
+requests it got, answers with a fixed reply or one computed from the request, and can be told
+to fail or to stall.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +23,10 @@ class Script:
     delay: float = 0.0
     chunk_size: int = 4
     requests: list[dict[str, Any]] = field(default_factory=list)
+    respond: Callable[[dict[str, Any]], str] | None = None  # a reply per request, from its body
+
+    def reply_to(self, body: dict[str, Any]) -> str:
+        return self.respond(body) if self.respond else self.reply
 
 
 class FakeLLM:
@@ -60,7 +66,7 @@ class FakeLLM:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": script.reply},
+                            "message": {"role": "assistant", "content": script.reply_to(body)},
                             "finish_reason": "stop",
                         }
                     ],
@@ -77,7 +83,7 @@ class FakeLLM:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                text = script.reply
+                text = script.reply_to(body)
                 for i in range(0, len(text), script.chunk_size):
                     chunk = {
                         "id": "chatcmpl-test",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -73,6 +74,59 @@ def test_corpus_wide_llm_answer_keeps_the_enumeration(llm_service, fake_llm):
     assert answer.answer.startswith("多数乡镇承认执法能力有待提升[1][2]。")
     assert extractive.answer in answer.answer
     assert answer.townships == extractive.townships
+
+
+def judging(townships: set[str], summary: str = "综述[1]。"):
+    """A fake LLM that, asked to judge passages, approves those of `townships`."""
+
+    def respond(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        if "<passages>" not in user:
+            return summary
+        passages = user.split("<passages>")[1].split("</passages>")[0]
+        numbers = [
+            int(m.group(1))
+            for m in re.finditer(r"^\[(\d+)\] (\S+?)（", passages, flags=re.MULTILINE)
+            if m.group(2) in townships
+        ]
+        return f'判断如下：{{"supported": {numbers}}}'
+
+    return respond
+
+
+def test_the_llm_judges_the_decided_townships_and_the_near_misses(llm_service, fake_llm):
+    question = "哪些镇的执法人员一人多岗，顾不上执法？"
+    extractive = AnswerService(llm_service.store).ask(question)
+    assert extractive.townships == ["王场镇"]  # by meaning alone
+    fake_llm.script.respond = judging({"王场镇", "万灵镇", "塘坊镇"})
+    answer = llm_service.ask(question)
+    # 万灵镇 was a near miss the LLM approved; 塘坊镇 was too far to be shown to it
+    assert set(answer.townships) == {"王场镇", "万灵镇"} and answer.notice is None
+    judge = next(
+        r for r in fake_llm.script.requests if "<passages>" in r["messages"][-1]["content"]
+    )
+    assert "核对员" in judge["messages"][0]["content"]
+    assert "[1] 王场镇（" in judge["messages"][-1]["content"]
+    assert "塘坊镇" not in judge["messages"][-1]["content"]
+    for c in answer.citations:
+        report = llm_service.store.get_report(c.report_id)
+        assert report.text[c.start : c.end] == c.text
+        assert report.text[c.quote_start : c.quote_end] == c.quote
+    # and it can drop a township the words supported
+    fake_llm.script.respond = judging({"王场镇", "万灵镇"})
+    answer = llm_service.ask("哪些乡镇把执法能力不足列为存在的问题？")
+    assert set(answer.townships) == {"王场镇", "万灵镇"}
+    assert {"石桥镇", "西联镇", "塘坊镇"} <= set(answer.not_mentioned)
+
+
+def test_an_unreadable_judgement_keeps_the_extractive_townships(llm_service, fake_llm):
+    question = "哪些乡镇把执法能力不足列为存在的问题？"
+    extractive = AnswerService(llm_service.store).ask(question)
+    fake_llm.script.respond = lambda body: "好的，这几个镇都符合。[1]"
+    answer = llm_service.ask(question)
+    assert answer.townships == extractive.townships
+    assert answer.notice and "大模型核对未完成" in answer.notice
+    assert answer.mode == "llm"  # the summary was still written
 
 
 def test_server_error_falls_back_to_extractive_with_a_notice(llm_service, fake_llm):
