@@ -475,6 +475,44 @@ def serve(
         fail(str(exc))
 
 
+models = typer.Typer(help="The embedding model: build and verify it offline.", no_args_is_help=True)
+cli.add_typer(models, name="models")
+
+
+@models.command("build")
+def models_build(
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Rebuild the offline default even if every file matches its sha256 manifest.",
+        ),
+    ] = False,
+) -> None:
+    """Build or verify the offline default embedding model (or check that the configured one loads)."""
+    import time
+
+    from app.services import make_embeddings
+    from vectorstore.embeddings import OFFLINE_MODEL
+    from vectorstore.offline_model import ensure_offline_model, log_to_stderr
+
+    settings = _settings()
+    t0 = time.perf_counter()
+    try:
+        if settings.embedding_model == OFFLINE_MODEL:
+            path = ensure_offline_model(
+                settings.model_cache, log=log_to_stderr, full_check=True, rebuild=rebuild
+            )
+            out.print(f"{path}: verified against its sha256 manifest", markup=False)
+        else:
+            embeddings = make_embeddings(settings)
+            dimension = embeddings.dimension
+            out.print(f"{settings.embedding_model}: loads and embeds ({dimension} dimensions)")
+    except FazhiError as exc:
+        fail(str(exc))
+    out.print(f"{time.perf_counter() - t0:.1f}s", markup=False)
+
+
 def main() -> None:
     try:
         cli()

@@ -230,3 +230,17 @@ def test_reading_the_whole_store_pages_through_chroma(sample_store, monkeypatch)
     paged = store_module._get_all(sample_store._passages, None, ["documents"], page=7)
     assert sorted(paged["ids"]) == sorted(p.id for p in everything)
     assert len(paged["documents"]) == len(everything) == sample_store.count_passages()
+
+
+def test_models_build_verifies_the_offline_model(embeddings):
+    result = CliRunner().invoke(cli, ["models", "build"])
+    assert result.exit_code == 0, result.output
+    assert "verified against its sha256 manifest" in result.stdout
+
+
+def test_models_build_names_a_model_that_cannot_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAZHI_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    result = CliRunner().invoke(cli, ["models", "build"])
+    assert result.exit_code == 1
+    assert "Error: cannot load sentence-transformers" in result.output
+    assert "no-such-model" in result.output
