@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ingest import ChunkSettings, ReportLoadError, build_report, find_report_files, fingerprint
-from vectorstore import PassageStore
+import numpy as np
+
+from ingest import (
+    ChunkSettings,
+    Report,
+    ReportLoadError,
+    build_report,
+    find_report_files,
+    fingerprint,
+)
+from vectorstore import PassageStore, embedding_text
 
 Status = Literal["added", "unchanged", "replaced", "failed", "skipped"]
 
@@ -94,21 +103,47 @@ def ingest_paths(
         summary.results.append(FileResult(path, status, reason))
         events.on_result(summary.results[-1])
     events.on_files(files)
+    pending: list[_Pending] = []
     for path in files:
-        result = _ingest_one(path, store, max_bytes, chunking, events)
+        result, item = _prepare(path, store, max_bytes, chunking, pending)
         summary.results.append(result)
-        events.on_result(result)
+        if item is None:
+            events.on_result(result)
+            continue
+        events.on_passages(len(item.report.passages))
+        pending.append(item)
+        if sum(len(p.report.passages) for p in pending) >= EMBED_WINDOW:
+            _store_pending(pending, store, events)
+    _store_pending(pending, store, events)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _ingest_one(
-    path: Path, store: PassageStore, max_bytes: int, chunking: ChunkSettings, events: IngestEvents
-) -> FileResult:
+# Reports are embedded together until they hold this many passages: one model call over many
+# short reports is much faster than one per report (see FazhiEmbeddings.embed_passages).
+EMBED_WINDOW = 128
+
+
+@dataclass
+class _Pending:
+    report: Report
+    stamp: str
+    existing: list[str]
+    result: FileResult
+
+
+def _prepare(
+    path: Path,
+    store: PassageStore,
+    max_bytes: int,
+    chunking: ChunkSettings,
+    pending: list[_Pending],
+) -> tuple[FileResult, _Pending | None]:
+    """Load one file; its result, and what is left to embed and store (None if nothing)."""
     try:
         report = build_report(path, max_bytes=max_bytes, chunking=chunking)
     except ReportLoadError as exc:
-        return FileResult(path, "failed", exc.reason if exc.path == path else str(exc))
+        return FileResult(path, "failed", exc.reason if exc.path == path else str(exc)), None
     result = FileResult(
         path,
         "added",
@@ -119,16 +154,34 @@ def _ingest_one(
         warnings=list(report.meta.warnings),
     )
     stamp = fingerprint(report, chunking)
-    existing = store.report_ids_for_source(report.source)
-    if store.fingerprint(report.id) == stamp:
+    queued = [p.report.source for p in pending if p.report.id == report.id and p.stamp == stamp]
+    if queued or store.fingerprint(report.id) == stamp:
         result.status = "unchanged"
         result.passages = 0
-        sources = store.sources(report.id)
+        sources = queued or store.sources(report.id)
         if report.source not in sources:
             result.reason = "same text as an already stored report: " + ", ".join(sources)
-        return result
-    events.on_passages(len(report.passages))
-    replaced = store.add_report(report, stamp, progress=events.on_embedded)
-    if replaced or report.id in existing:
-        result.status = "replaced"
-    return result
+        return result, None
+    return result, _Pending(report, stamp, store.report_ids_for_source(report.source), result)
+
+
+def _store_pending(pending: list[_Pending], store: PassageStore, events: IngestEvents) -> None:
+    """Embed the pending reports' passages in one call, then store them in a few writes."""
+    if not pending:
+        return
+    texts = [
+        embedding_text(p.report.meta, passage) for p in pending for passage in p.report.passages
+    ]
+    vectors = store.embeddings.embed_passages(texts, progress=events.on_embedded)
+    bounds = np.cumsum([0] + [len(p.report.passages) for p in pending])
+    replaced = store.add_reports(
+        [
+            (p.report, p.stamp, vectors[a:b])
+            for p, a, b in zip(pending, bounds[:-1], bounds[1:], strict=True)
+        ]
+    )
+    for item, old in zip(pending, replaced, strict=True):
+        if old or item.report.id in item.existing:
+            item.result.status = "replaced"
+        events.on_result(item.result)
+    pending.clear()

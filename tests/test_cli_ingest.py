@@ -244,3 +244,21 @@ def test_models_build_names_a_model_that_cannot_load(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "Error: cannot load sentence-transformers" in result.output
     assert "no-such-model" in result.output
+
+
+def test_a_copy_in_the_same_batch_is_stored_once(tmp_path):
+    store = tmp_path / "store"
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(sample_text(1), encoding="utf-8")
+    (tmp_path / "c.txt").write_text(sample_text(2), encoding="utf-8")
+    code, output = run("ingest", str(tmp_path), "--store", str(store), "--json")
+    assert code == 0, output
+    files = {Path(f["path"]).name: f for f in json.loads(output)["files"]}
+    assert [files[n]["status"] for n in ("a.txt", "b.txt", "c.txt")] == [
+        "added",
+        "unchanged",
+        "added",
+    ]
+    assert str((tmp_path / "a.txt").resolve()) in files["b.txt"]["reason"]
+    code, output = run("reports", "--store", str(store), "--json")
+    assert sorted(r["township"] for r in json.loads(output)) == ["塘坊镇", "石桥镇"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,6 @@ REPORTS = "fazhi_reports"
 STORE_INFO = "fazhi_store"
 WORDS = "fazhi_words"
 UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
-
-Progress = Callable[[int], None]
 
 
 @dataclass
@@ -225,39 +222,42 @@ class PassageStore:
             )
 
     # -- writing -----------------------------------------------------------------------------
-    def add_report(
-        self, report: Report, fingerprint: str, progress: Progress | None = None
-    ) -> list[str]:
-        """Store a report and its passages, replacing an older version from the same source.
+    def add_reports(self, items: list[tuple[Report, str, np.ndarray]]) -> list[list[str]]:
+        """Store several embedded reports (report, fingerprint, passage vectors) in a few writes.
 
         New passages are written before old ones are deleted, so an interrupted replace leaves
-        the old version searchable; returns the ids of reports that were replaced.
+        the old version searchable; returns, per report, the ids of reports it replaced.
         """
-        texts = [embedding_text(report.meta, p) for p in report.passages]
-        vectors = self.embeddings.embed_passages(texts, progress=progress)
-        ids = [p.id for p in report.passages]
-        if ids:
+        passages = [
+            (r, p, v) for r, _, vectors in items for p, v in zip(r.passages, vectors, strict=True)
+        ]
+        for i in range(0, len(passages), WRITE_PAGE):
+            page = passages[i : i + WRITE_PAGE]
             self._passages.upsert(
-                ids=ids,
-                embeddings=vectors,
-                documents=[p.text for p in report.passages],
-                metadatas=[_passage_metadata(report, p) for p in report.passages],
+                ids=[p.id for _, p, _ in page],
+                embeddings=np.asarray([v for _, _, v in page], dtype=np.float32),
+                documents=[p.text for _, p, _ in page],
+                metadatas=[_passage_metadata(r, p) for r, p, _ in page],
             )
-        replaced = [r for r in self.report_ids_for_source(report.source) if r != report.id]
-        for old in replaced:
-            self.remove_report(old)
-        stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
-        leftover = sorted(set(stale) - set(ids))
-        if leftover:
-            self._passages.delete(ids=leftover)
-        self._reports.upsert(
-            ids=[report.id],
-            documents=[report.text],
-            metadatas=[_report_metadata(report, fingerprint)],
-            embeddings=[[0.0]],
-        )
-        self._changed()
-        return replaced
+        replaced_per_report = []
+        for report, _, _ in items:
+            replaced = [r for r in self.report_ids_for_source(report.source) if r != report.id]
+            for old in replaced:
+                self.remove_report(old)
+            stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
+            leftover = sorted(set(stale) - {p.id for p in report.passages})
+            if leftover:
+                self._passages.delete(ids=leftover)
+            replaced_per_report.append(replaced)
+        if items:
+            self._reports.upsert(
+                ids=[r.id for r, _, _ in items],
+                documents=[r.text for r, _, _ in items],
+                metadatas=[_report_metadata(r, stamp) for r, stamp, _ in items],
+                embeddings=[[0.0]] * len(items),
+            )
+            self._changed()
+        return replaced_per_report
 
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
@@ -367,6 +367,7 @@ class PassageStore:
         return {key: sorted(values) for key, values in facets.items()}  # type: ignore[type-var]
 
 
+WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
 GET_PAGE = 5000  # Chroma's SQLite refuses one `get` of ~100,000+ records ("too many SQL variables")
 
 
