@@ -463,6 +463,9 @@ class AnswerService:
         # the sentence sharing most of the question's words
         closest = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
         self.retriever.mark_closest_sentences(closest, vector)
+        # a quote that ties with other sentences on the topic's words: the closest in meaning
+        tied = [evidence[rid] for rid in by_words if evidence[rid].ties][:MEANING_QUOTES]
+        self.retriever.mark_closest_sentences(tied, vector, among_ties=True)
         return [*by_words, *by_meaning]
 
     def decide_by_words(self, evidence: dict[str, Hit]) -> list[str]:

@@ -118,6 +118,7 @@ class Hit:
     lexical: float
     coverage: float = 0.0
     sentence: tuple[int, int] | None = None  # best sentence, offsets in the report text
+    ties: list[tuple[int, int]] = field(default_factory=list)  # sentences as good as the best
 
     @property
     def report_id(self) -> str:
@@ -438,6 +439,7 @@ class HybridRetriever:
         text = hit.passage.text
         spans = sentence_spans(text, 0, len(text))
         best: tuple[tuple[bool, bool, float, float], int, int] | None = None
+        ties: list[tuple[int, int]] = []
         coverage = 0.0
         for i, (a, b) in enumerate(spans):
             if b - a < SHORT_SENTENCE and i + 1 < len(spans):
@@ -451,19 +453,29 @@ class HybridRetriever:
             cued = topic.cue is None or bool(topic.cue.search(sentence))
             key = (rank > 0, cued, rank, strict)
             if best is None or key > best[0]:
-                best = (key, a, b)
+                best, ties = (key, a, b), [(a, b)]
+            elif key == best[0] and rank > 0:
+                ties.append((a, b))
         if best is not None:
             hit.coverage = coverage
             hit.sentence = (base + best[1], base + best[2])
+            hit.ties = [(base + a, base + b) for a, b in ties] if len(ties) > 1 else []
 
-    def mark_closest_sentences(self, hits: list[Hit], question_vector: np.ndarray) -> None:
-        """Quote each passage at its sentence closest in meaning to the question.
+    def mark_closest_sentences(
+        self, hits: list[Hit], question_vector: np.ndarray, *, among_ties: bool = False
+    ) -> None:
+        """Quote each passage at its sentence closest in meaning to the question: among all its
+        sentences, or `among_ties`, among those that cover the topic equally well.
 
-        Embeds the passages' sentences (one batch): call it for a handful of passages only.
+        Embeds those sentences (one batch): call it for a handful of passages only.
         """
         spans: list[tuple[Hit, int, int]] = []
         for hit in hits:
             text = hit.passage.text
+            if among_ties:
+                base = int(hit.passage.meta["start"])
+                spans += [(hit, a - base, b - base) for a, b in hit.ties]
+                continue
             spans += [
                 (hit, a, b)
                 for a, b in sentence_spans(text, 0, len(text))
