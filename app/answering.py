@@ -26,6 +26,12 @@ NOT_FOUND = "资料中未找到"
 OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and this many passages of each
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
+# a question asking for a count, and what a sentence answering it must hold
+_ASKS_COUNT = re.compile(
+    r"多少|几(个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部)|数量|人数|次数|件数"
+)
+# Arabic digits, or a Chinese numeral with a counting word (三次, 二十余名; not 五位一体)
+_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万]+(个|名|次|起|件|场|人|家|项|份|户|余)")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
@@ -129,7 +135,11 @@ def question_topic(
 ) -> Topic:
     """The words that carry the question's topic, without words that only restate its section."""
     groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
-    cue = SHORTFALL if parsed.sections == ["problems"] else None
+    cue = None
+    if parsed.sections == ["problems"]:
+        cue = SHORTFALL
+    elif _ASKS_COUNT.search(parsed.text):
+        cue = _NUMBER  # "多少件信访": the sentence with the count, not the one naming the work
     return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
 
 
@@ -234,11 +244,15 @@ class AnswerService:
         # The township is named, so the best passage need not carry every heavy word.
         known = self.retriever.topic(topic.groups, known_only=True, require=False)
 
+        asks_count = bool(_ASKS_COUNT.search(parsed.text))
+
         def support(hit: Hit) -> float:
             if not known or hit.sentence is None:
                 return 0.0
             start = int(hit.passage.meta["start"])
             sentence = hit.passage.text[hit.sentence[0] - start : hit.sentence[1] - start]
+            if asks_count and not _NUMBER.search(sentence):
+                return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
             return self.retriever.coverage(sentence, known, partial=False)
 
         best = max(hits, key=lambda h: (support(h), h.coverage, h.score), default=None)
