@@ -19,6 +19,7 @@ from ingest import (
     fingerprint,
 )
 from vectorstore import PassageStore, embedding_text
+from vectorstore.embeddings import EMBED_WINDOW  # reports are embedded a window at a time
 
 Status = Literal["added", "unchanged", "replaced", "failed", "skipped"]
 
@@ -105,13 +106,29 @@ def ingest_paths(
     events.on_files(files)
     pending: list[_Pending] = []
     for path in files:
-        result, item = _prepare(path, store, max_bytes, chunking, pending)
+        loaded = _load(path, max_bytes, chunking)
+        if isinstance(loaded, FileResult):
+            summary.results.append(loaded)
+            events.on_result(loaded)
+            continue
+        report, result = loaded
+        existing = store.report_ids_for_source(report.source)
+        if _touches(report, existing, pending):
+            # the same text as a queued report, or text a queued replace is about to delete:
+            # store what is queued first, so this file is judged against the store as it will be
+            _store_pending(pending, store, events)
+            existing = store.report_ids_for_source(report.source)
         summary.results.append(result)
-        if item is None:
+        stamp = fingerprint(report, chunking)
+        if store.fingerprint(report.id) == stamp:
+            result.status, result.passages = "unchanged", 0
+            sources = store.sources(report.id)
+            if report.source not in sources:
+                result.reason = "same text as an already stored report: " + ", ".join(sources)
             events.on_result(result)
             continue
-        events.on_passages(len(item.report.passages))
-        pending.append(item)
+        events.on_passages(len(report.passages))
+        pending.append(_Pending(report, stamp, existing, result))
         if sum(len(p.report.passages) for p in pending) >= EMBED_WINDOW:
             _store_pending(pending, store, events)
     _store_pending(pending, store, events)
@@ -119,31 +136,24 @@ def ingest_paths(
     return summary
 
 
-# Reports are embedded together until they hold this many passages: one model call over many
-# short reports is much faster than one per report (see FazhiEmbeddings.embed_passages).
-EMBED_WINDOW = 128
-
-
 @dataclass
 class _Pending:
+    """A loaded report waiting to be embedded with others, then stored."""
+
     report: Report
     stamp: str
-    existing: list[str]
+    existing: list[str]  # the reports stored for its source before it
     result: FileResult
 
 
-def _prepare(
-    path: Path,
-    store: PassageStore,
-    max_bytes: int,
-    chunking: ChunkSettings,
-    pending: list[_Pending],
-) -> tuple[FileResult, _Pending | None]:
-    """Load one file; its result, and what is left to embed and store (None if nothing)."""
+def _load(
+    path: Path, max_bytes: int, chunking: ChunkSettings
+) -> FileResult | tuple[Report, FileResult]:
+    """The report in a file and its (provisional) result, or the failed result."""
     try:
         report = build_report(path, max_bytes=max_bytes, chunking=chunking)
     except ReportLoadError as exc:
-        return FileResult(path, "failed", exc.reason if exc.path == path else str(exc)), None
+        return FileResult(path, "failed", exc.reason if exc.path == path else str(exc))
     result = FileResult(
         path,
         "added",
@@ -153,16 +163,14 @@ def _prepare(
         passages=len(report.passages),
         warnings=list(report.meta.warnings),
     )
-    stamp = fingerprint(report, chunking)
-    queued = [p.report.source for p in pending if p.report.id == report.id and p.stamp == stamp]
-    if queued or store.fingerprint(report.id) == stamp:
-        result.status = "unchanged"
-        result.passages = 0
-        sources = queued or store.sources(report.id)
-        if report.source not in sources:
-            result.reason = "same text as an already stored report: " + ", ".join(sources)
-        return result, None
-    return result, _Pending(report, stamp, store.report_ids_for_source(report.source), result)
+    return report, result
+
+
+def _touches(report: Report, existing: list[str], pending: list[_Pending]) -> bool:
+    """Whether storing `report` in the same batch as `pending` could clash with it."""
+    queued = {p.report.id for p in pending}
+    to_replace = {old for p in pending for old in p.existing}
+    return report.id in queued or report.id in to_replace or bool(queued & set(existing))
 
 
 def _store_pending(pending: list[_Pending], store: PassageStore, events: IngestEvents) -> None:

@@ -210,3 +210,59 @@ def test_a_heading_naming_problems_and_plans_is_typed_problems():
     assert section_type("三、存在的问题和下步工作打算") == "problems"
     assert section_type("三、存在问题及改进措施") == "problems"
     assert section_type("四、下一步法治政府建设工作的改进措施") == "plans"
+
+
+def _stored_passages(store, report_id: str) -> int:
+    from vectorstore import Scope
+
+    return len(store.passages(Scope(report_ids=[report_id])))
+
+
+def test_a_batch_replacing_a_text_another_file_now_holds_keeps_both(fresh_store, tmp_path):
+    """a.txt changes from text X to Y while c.txt, new, holds X: both end up stored whole."""
+    from tests.conftest import ingest_into
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
+    ingest_into(fresh_store, folder)
+    (folder / "a.txt").write_text(sample_text(2), encoding="utf-8")
+    (folder / "c.txt").write_text(sample_text(1), encoding="utf-8")
+    summary = ingest_into(fresh_store, folder)
+    status = {r.path.name: r.status for r in summary.results}
+    assert status == {"a.txt": "replaced", "c.txt": "added"}
+    reports = {Path(r.source).name: r for r in fresh_store.list_reports()}
+    assert set(reports) == {"a.txt", "c.txt"}
+    for report in reports.values():
+        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+
+
+def test_the_same_text_with_other_metadata_in_one_batch_is_stored_once(fresh_store, tmp_path):
+    from tests.conftest import ingest_into
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
+    (folder / "b.txt").write_text(sample_text(1), encoding="utf-8")
+    (folder / "b.txt.meta.json").write_text('{"year": 2099}', encoding="utf-8")
+    summary = ingest_into(fresh_store, folder)
+    assert not summary.failed, summary.results
+    (report,) = fresh_store.list_reports()
+    assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+
+
+def test_a_batch_larger_than_one_embedding_window_is_stored_whole(fresh_store, tmp_path):
+    from tests.conftest import ingest_into
+    from vectorstore.embeddings import EMBED_WINDOW
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for i in range(5):
+        for copy in range(2):  # distinct texts, so every file is a report of its own
+            text = sample_text(i) + f"\n（副本{copy}）\n"
+            (folder / f"{i}-{copy}.txt").write_text(text, encoding="utf-8")
+    summary = ingest_into(fresh_store, folder)
+    assert summary.count("added") == 10 and summary.passages > EMBED_WINDOW
+    assert fresh_store.count_passages() == summary.passages
+    for report in fresh_store.list_reports():
+        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0

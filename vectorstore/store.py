@@ -240,8 +240,10 @@ class PassageStore:
                 metadatas=[_passage_metadata(r, p) for r, p, _ in page],
             )
         replaced_per_report = []
+        batch = {r.id for r, _, _ in items}
         for report, _, _ in items:
-            replaced = [r for r in self.report_ids_for_source(report.source) if r != report.id]
+            # an old version whose text another report of this batch holds again stays
+            replaced = [r for r in self.report_ids_for_source(report.source) if r not in batch]
             for old in replaced:
                 self.remove_report(old)
             stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
