@@ -26,12 +26,15 @@ NOT_FOUND = "资料中未找到"
 OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and this many passages of each
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
-# a question asking for a count, and what a sentence answering it must hold
-_ASKS_COUNT = re.compile(
-    r"多少|几(个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部)|数量|人数|次数|件数"
+# a question asking for a count ("哪几个镇" asks for townships, not a count), and what a
+# sentence answering it must hold: a number that is not a year or a date (三次, 20件, 二十余名;
+# not 2021年, 2023-02-08, 12月4日, 五位一体)
+_COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
+_ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?:{_COUNTERS})|数量|人数|次数|件数")
+_NUMBER = re.compile(
+    r"(?<![\d\-/.:])(?!(?:19|20)\d{2}\s*(?:年|-|/|\.))\d+(?!\d*\s*(?:月|日|号|时|点))"
+    r"|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)"
 )
-# Arabic digits, or a Chinese numeral with a counting word (三次, 二十余名; not 五位一体)
-_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万]+(个|名|次|起|件|场|人|家|项|份|户|余)")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
@@ -138,7 +141,7 @@ def question_topic(
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL
-    elif _ASKS_COUNT.search(parsed.text):
+    elif parsed.kind == "lookup" and _ASKS_COUNT.search(parsed.text):
         cue = _NUMBER  # "多少件信访": the sentence with the count, not the one naming the work
     return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
 
@@ -302,7 +305,9 @@ class AnswerService:
         supported = self.decide(evidence, per_report, vector, topic)
         notice = None
         if self.llm is not None and supported:
-            supported, notice = self._judge(parsed, per_report, evidence, supported, vector, labels)
+            supported, notice = self._judge(
+                parsed, per_report, evidence, supported, vector, topic, labels
+            )
         citations: list[Citation] = []
         lines: list[str] = []
         townships: list[str] = []
@@ -418,12 +423,12 @@ class AnswerService:
         parsed = parse_question(topic, self.store.facet_values())
         parsed.core = topic
         scope = (filters or Filters()).apply(parsed)
-        scope.sections = list(sections)
+        scope.sections = parsed.sections = list(sections)
         reports = self.store.list_reports(replace(scope, sections=[]))
         words = question_topic(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
         per_report, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
-        supported = set(self.decide(evidence, per_report, vector, words))
+        supported = set(self.decide(evidence, per_report, vector, words, quote_by_meaning=False))
         labels = report_labels(reports)
         rows = []
         for report in reports:
@@ -464,22 +469,26 @@ class AnswerService:
         per_report: dict[str, list[Hit]],
         vector: Any,
         topic: Topic,
+        *,
+        quote_by_meaning: bool = True,
     ) -> list[str]:
         """Reports that support the claim, by words or by meaning (see `DecisionRule`).
 
-        A report supported by meaning only gets, as its evidence, its closest passage, quoted
-        at the sentence closest to the question (`evidence` is updated in place).
+        A report supported by meaning only gets, as its evidence, its closest passage
+        (`evidence` is updated in place). With `quote_by_meaning`, the first MEANING_QUOTES of
+        those, and of quotes tied with other sentences on the topic's words, are quoted at
+        the sentence closest to the question (embedded now); the rest at their best-covering
+        sentence.
         """
         by_words = self.decide_by_words(evidence)
         by_meaning = self.decide_by_meaning(per_report, by_words, topic)
+        for hit in by_meaning.values():
+            self.retriever.mark_best_sentence(hit, topic)
         evidence.update(by_meaning)
-        # the closest ones are quoted at their closest sentence; the rest (a large corpus) at
-        # the sentence sharing most of the question's words
-        closest = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
-        self.retriever.mark_closest_sentences(closest, vector)
-        # a quote that ties with other sentences on the topic's words: the closest in meaning
-        tied = [evidence[rid] for rid in by_words if evidence[rid].ties][:MEANING_QUOTES]
-        self.retriever.mark_closest_sentences(tied, vector, among_ties=True)
+        if quote_by_meaning:
+            closest = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
+            tied = [evidence[rid] for rid in by_words if evidence[rid].ties][:MEANING_QUOTES]
+            self.retriever.mark_closest_sentences(closest, vector, tied=tied)
         return [*by_words, *by_meaning]
 
     def decide_by_words(self, evidence: dict[str, Hit]) -> list[str]:
@@ -534,41 +543,58 @@ class AnswerService:
         evidence: dict[str, Hit],
         supported: list[str],
         vector: Any,
+        topic: Topic,
         labels: dict[str, str],
     ) -> tuple[list[str], str | None]:
-        """LLM mode: the LLM judges the decided reports and the near misses, in batches.
+        """LLM mode: the LLM judges the decided reports, then the near misses, in batches.
 
-        Reports beyond `judge_max` keep the extractive decision; on any LLM error, all do, and
-        the notice says so.
+        Reports beyond `judge_max`, and those of a batch whose reply could not be read, keep
+        the extractive decision, and the notice says so.
         """
         rule = self.rule
         closest = {rid: max(hits, key=self.closeness) for rid, hits in per_report.items() if hits}
         top = max((self.closeness(h) for h in closest.values()), default=0.0)
-        near = [rid for rid, h in closest.items() if self.closeness(h) >= top - rule.judge_margin]
-        candidates = sorted(
-            set(supported) | set(near), key=lambda rid: -self.closeness(closest[rid])
-        )[: rule.judge_max]
-        shown = {rid: evidence[rid] if rid in supported else closest[rid] for rid in candidates}
+        near = [
+            rid
+            for rid, h in closest.items()
+            if rid not in supported and self.closeness(h) >= top - rule.judge_margin
+        ]
+
+        def by_closeness(rid: str) -> float:
+            return -self.closeness(closest[rid])
+
+        candidates = [*sorted(supported, key=by_closeness), *sorted(near, key=by_closeness)]
+        shown = {
+            rid: evidence[rid] if rid in supported else closest[rid]
+            for rid in candidates[: rule.judge_max]
+        }
         sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
         passages = [
             f"{labels.get(rid, rid)}（{SECTION_LABELS.get(str(h.passage.meta.get('section')), '')}）："
             f"{h.passage.text}"
             for rid, h in shown.items()
         ]
-        try:
-            yes = self.llm.judge(parsed.text, sections, passages)
-        except Exception as exc:  # JudgeError, network errors, timeouts from any provider
-            reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-            return supported, f"大模型核对未完成（{reason[:160]}），乡镇名单按摘录规则判断。"
-        judged = [rid for i, rid in enumerate(shown, 1) if i in yes]
+        verdict = self.llm.judge(parsed.text, sections, passages)
+        numbered = dict(enumerate(shown, 1))
+        unread = {numbered[n] for n in verdict.unread}
+        judged = [
+            rid
+            for n, rid in numbered.items()
+            if n in verdict.supported or (rid in unread and rid in supported)
+        ]
         added = [shown[rid] for rid in judged if rid not in supported]
         for hit in added:
+            self.retriever.mark_best_sentence(hit, topic)
             evidence[hit.report_id] = hit
-        self.retriever.mark_closest_sentences(
-            [h for h in added if h.sentence is None][:MEANING_QUOTES], vector
-        )
+        self.retriever.mark_closest_sentences(added[:MEANING_QUOTES], vector)
         kept = [rid for rid in supported if rid not in shown]  # beyond judge_max
-        return [*judged, *kept], None
+        notice = None
+        if verdict.errors:
+            notice = (
+                f"大模型核对未完成（{len(unread)} 个乡镇：{verdict.errors[0][:160]}），"
+                "这些乡镇按摘录规则判断。"
+            )
+        return [*judged, *kept], notice
 
     # -- helpers -------------------------------------------------------------------------------
     def _citation(self, n: int, hit: Hit) -> Citation:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,12 +22,20 @@ from ingest.model import SECTION_LABELS
 from prompts import load_prompt, render_prompt
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-_JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 JUDGE_BATCH = 10  # passages per judging request
 
 
 class JudgeError(Exception):
     """The LLM's judgement could not be read."""
+
+
+@dataclass
+class Verdict:
+    """What the LLM judged: passage numbers it approved, and those it could not judge."""
+
+    supported: set[int] = field(default_factory=set)
+    unread: set[int] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
 
 
 class LLMWriter:
@@ -71,11 +79,10 @@ class LLMWriter:
         )
         return [SystemMessage(load_prompt("system")), HumanMessage(user)]
 
-    def judge(self, question: str, sections: str, passages: list[str]) -> set[int]:
-        """Which passages (numbered from 1) state what the question asks; batched requests.
+    def judge(self, question: str, sections: str, passages: list[str]) -> Verdict:
+        """Which passages (numbered from 1) state what the question asks; one request a batch.
 
-        Raises `JudgeError` when a reply is not the JSON asked for, and the chat model's own
-        errors (network, timeout) as they come.
+        A batch whose request fails or whose reply is not the JSON asked for is `unread`.
         """
         batches = [
             range(start, min(start + JUDGE_BATCH, len(passages)))
@@ -97,13 +104,21 @@ class LLMWriter:
             ]
             for batch in batches
         ]
-        supported: set[int] = set()
-        for batch, reply in zip(batches, self.chat.batch(requests), strict=True):
-            content = reply.content if isinstance(reply.content, str) else ""
-            for n in _supported_numbers(content):
-                if 1 <= n <= len(batch):  # numbers outside the batch are ignored
-                    supported.add(batch.start + n)
-        return supported
+        verdict = Verdict()
+        replies = self.chat.batch(requests, return_exceptions=True) if requests else []
+        for batch, reply in zip(batches, replies, strict=True):
+            try:
+                if isinstance(reply, Exception):
+                    raise reply
+                content = reply.content if isinstance(reply.content, str) else ""
+                numbers = supported_numbers(content)
+            except Exception as exc:  # JudgeError, network errors, timeouts from any provider
+                verdict.unread.update(i + 1 for i in batch)
+                verdict.errors.append(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+                continue
+            # numbers outside the batch point at no passage and are ignored
+            verdict.supported.update(batch.start + n for n in numbers if 1 <= n <= len(batch))
+        return verdict
 
     def rewrite(self, answer: Answer, store: Any = None) -> Iterator[str | Answer]:
         """Stream the LLM's answer, then yield the final `Answer` (validated citations)."""
@@ -145,14 +160,17 @@ def validate_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
     return _MARKER.sub(check, text), invalid
 
 
-def _supported_numbers(reply: str) -> list[int]:
-    """The numbers of a judging reply's `{"supported": [...]}` object."""
-    for match in _JSON_OBJECT.finditer(reply):
+def supported_numbers(reply: str) -> list[int]:
+    """The numbers of a judging reply's `{"supported": [...]}` object (anywhere in the reply)."""
+    decoder = json.JSONDecoder()
+    for start in (m.start() for m in re.finditer(r"\{", reply)):
         try:
-            data = json.loads(match.group(0))
+            data, _ = decoder.raw_decode(reply, start)
         except json.JSONDecodeError:
             continue
         values = data.get("supported") if isinstance(data, dict) else None
-        if isinstance(values, list) and all(isinstance(v, int) for v in values):
+        if isinstance(values, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
             return list(values)
     raise JudgeError(f'no {{"supported": [...]}} object in the reply: {reply[:120]!r}')

@@ -12,6 +12,7 @@ import functools
 import math
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -430,22 +431,17 @@ class HybridRetriever:
     def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
         """Find the passage's sentence that best covers the topic (sets coverage and sentence).
 
-        With a topic cue (problems questions), the quote is the best-covering sentence that
-        states a shortfall, if one touches the topic at all; the coverage that decides support
-        stays the passage's best sentence's, as the whole passage sits in the asked-for section.
+        With a topic cue (a shortfall for problems questions, a number for count lookups), the
+        quote is the best-covering sentence that says it, if one touches the topic at all, and
+        the coverage that decides support is the passage's best sentence's (the passage sits in
+        the asked-for section). Sentences covering the topic as well as the quote are `ties`.
         """
-        meta = hit.passage.meta
-        base = int(meta["start"])
+        base = int(hit.passage.meta["start"])
         text = hit.passage.text
-        spans = sentence_spans(text, 0, len(text))
         best: tuple[tuple[bool, bool, float, float], int, int] | None = None
         ties: list[tuple[int, int]] = []
         coverage = 0.0
-        for i, (a, b) in enumerate(spans):
-            if b - a < SHORT_SENTENCE and i + 1 < len(spans):
-                if _is_heading(text, a, b):
-                    continue  # its content follows in the next sentence, which is scored itself
-                b = spans[i + 1][1]  # "二是突出矛盾化解。" says little alone: take the next one too
+        for a, b in _quotable_spans(text):
             sentence = text[a:b]
             rank = self.coverage(sentence, topic) if topic else 0.0
             strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
@@ -457,43 +453,49 @@ class HybridRetriever:
             elif key == best[0] and rank > 0:
                 ties.append((a, b))
         if best is not None:
-            hit.coverage = coverage
+            hit.coverage = coverage if topic.cue is not None else best[0][3]
             hit.sentence = (base + best[1], base + best[2])
             hit.ties = [(base + a, base + b) for a, b in ties] if len(ties) > 1 else []
 
     def mark_closest_sentences(
-        self, hits: list[Hit], question_vector: np.ndarray, *, among_ties: bool = False
+        self, hits: list[Hit], question_vector: np.ndarray, *, tied: Sequence[Hit] = ()
     ) -> None:
-        """Quote each passage at its sentence closest in meaning to the question: among all its
-        sentences, or `among_ties`, among those that cover the topic equally well.
+        """Quote each of `hits` at its sentence closest in meaning to the question, and each of
+        `tied` at the closest of its `ties`.
 
         Embeds those sentences (one batch): call it for a handful of passages only.
         """
-        spans: list[tuple[Hit, int, int]] = []
-        for hit in hits:
-            text = hit.passage.text
-            if among_ties:
-                base = int(hit.passage.meta["start"])
-                spans += [(hit, a - base, b - base) for a, b in hit.ties]
-                continue
-            spans += [
-                (hit, a, b)
-                for a, b in sentence_spans(text, 0, len(text))
-                if not _is_heading(text, a, b)
-            ]
+        spans: list[tuple[Hit, int, int]] = [
+            (hit, a, b) for hit in hits for a, b in _quotable_spans(hit.passage.text)
+        ]
+        for hit in tied:
+            base = int(hit.passage.meta["start"])
+            spans += [(hit, a - base, b - base) for a, b in hit.ties]
         if not spans:
             return
         vectors = self.store.embeddings.embed_passages([h.passage.text[a:b] for h, a, b in spans])
         similarity = vectors @ np.asarray(question_vector, dtype=np.float32)
-        best: dict[int, tuple[float, int, int]] = {}
+        best: dict[int, tuple[float, Hit, int, int]] = {}
         for (hit, a, b), sim in zip(spans, similarity, strict=True):
             if id(hit) not in best or sim > best[id(hit)][0]:
-                best[id(hit)] = (float(sim), a, b)
-        for hit in hits:
-            if id(hit) in best:
-                _, a, b = best[id(hit)]
-                base = int(hit.passage.meta["start"])
-                hit.sentence = (base + a, base + b)
+                best[id(hit)] = (float(sim), hit, a, b)
+        for _, hit, a, b in best.values():
+            base = int(hit.passage.meta["start"])
+            hit.sentence = (base + a, base + b)
+
+
+def _quotable_spans(text: str) -> list[tuple[int, int]]:
+    """The passage's sentences a quote can be: headings left out (their content follows), a
+    short sentence joined with the next ("二是突出矛盾化解。" says little alone)."""
+    spans = sentence_spans(text, 0, len(text))
+    out = []
+    for i, (a, b) in enumerate(spans):
+        if b - a < SHORT_SENTENCE and i + 1 < len(spans):
+            if _is_heading(text, a, b):
+                continue
+            b = spans[i + 1][1]
+        out.append((a, b))
+    return out
 
 
 class FazhiRetriever(BaseRetriever):

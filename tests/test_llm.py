@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from app.answering import Answer, AnswerService
 from app.cli import cli
-from app.llm import LLMWriter, validate_markers
+from app.llm import JudgeError, LLMWriter, supported_numbers, validate_markers
 from app.settings import Settings
 from ingest.errors import PromptTemplateError
 from prompts import render_prompt
@@ -170,3 +170,37 @@ def test_prompt_templates_name_missing_and_unknown_variables():
         render_prompt("answer", question="q", instructions="i")
     with pytest.raises(PromptTemplateError, match="no placeholder for extra"):
         render_prompt("answer", question="q", instructions="i", sources="s", extra="x")
+
+
+def test_judging_maps_each_batch_back_to_its_passages(fake_llm):
+    """23 passages go out in batches of 10; replies number within their batch."""
+    writer = LLMWriter.from_settings(
+        Settings(_env_file=None, llm_base_url=fake_llm.url, llm_model="m", llm_timeout=5)
+    )
+    passages = [
+        f"乡镇{k}（举措成效）：{'设立了法律顾问' if k % 4 == 0 else '开展了普法'}。"
+        for k in range(23)
+    ]
+    passages[15] = "乡镇15（举措成效）：坏段落。"
+
+    def respond(body: dict) -> str:
+        block = body["messages"][-1]["content"].split("<passages>")[1].split("</passages>")[0]
+        if "坏段落" in block:
+            return "这一批我无法判断。"
+        numbers = [int(m.group(1)) for m in re.finditer(r"^\[(\d+)\] .*法律顾问", block, re.M)]
+        # a nested object and a number pointing at no passage of the batch
+        return json.dumps({"supported": [*numbers, 42], "reasons": {"1": "写明了"}})
+
+    fake_llm.script = Script(respond=respond)
+    verdict = writer.judge("哪些镇设立了法律顾问？", "举措成效", passages)
+    assert verdict.supported == {k + 1 for k in range(23) if k % 4 == 0 and not 10 <= k < 20}
+    assert verdict.unread == set(range(11, 21)) and len(verdict.errors) == 1
+    assert len(fake_llm.script.requests) == 3
+
+
+def test_a_judging_reply_must_hold_a_list_of_passage_numbers():
+    assert supported_numbers('好的：{"supported": [2, 5]}。') == [2, 5]
+    assert supported_numbers('{"note": {"a": 1}} 然后 {"supported": []}') == []
+    for reply in ('{"supported": [true]}', '{"supported": ["1"]}', "都符合", '{"supported": 3}'):
+        with pytest.raises(JudgeError):
+            supported_numbers(reply)
