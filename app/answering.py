@@ -476,9 +476,8 @@ class AnswerService:
 
         A report supported by meaning only gets, as its evidence, its closest passage
         (`evidence` is updated in place). With `quote_by_meaning`, the first MEANING_QUOTES of
-        those, and of quotes tied with other sentences on the topic's words, are quoted at
-        the sentence closest to the question (embedded now); the rest at their best-covering
-        sentence.
+        those are quoted at the sentence closest to the question (embedded now); the rest at
+        their best-covering sentence.
         """
         by_words = self.decide_by_words(evidence)
         by_meaning = self.decide_by_meaning(per_report, by_words, topic)
@@ -487,8 +486,7 @@ class AnswerService:
         evidence.update(by_meaning)
         if quote_by_meaning:
             closest = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
-            tied = [evidence[rid] for rid in by_words if evidence[rid].ties][:MEANING_QUOTES]
-            self.retriever.mark_closest_sentences(closest, vector, tied=tied)
+            self.retriever.mark_closest_sentences(closest, vector)
         return [*by_words, *by_meaning]
 
     def decide_by_words(self, evidence: dict[str, Hit]) -> list[str]:

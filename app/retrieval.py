@@ -12,7 +12,6 @@ import functools
 import math
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +118,6 @@ class Hit:
     lexical: float
     coverage: float = 0.0
     sentence: tuple[int, int] | None = None  # best sentence, offsets in the report text
-    ties: list[tuple[int, int]] = field(default_factory=list)  # sentences as good as the best
 
     @property
     def report_id(self) -> str:
@@ -434,43 +432,34 @@ class HybridRetriever:
         With a topic cue (a shortfall for problems questions, a number for count lookups), the
         quote is the best-covering sentence that says it, if one touches the topic at all, and
         the coverage that decides support is the passage's best sentence's (the passage sits in
-        the asked-for section). Sentences covering the topic as well as the quote are `ties`.
+        the asked-for section). Between sentences covering the topic equally, a sentence on its
+        own is quoted rather than a short one joined with it ("三是…职责。" + the sentence).
         """
         base = int(hit.passage.meta["start"])
         text = hit.passage.text
-        best: tuple[tuple[bool, bool, float, float], int, int] | None = None
-        ties: list[tuple[int, int]] = []
+        best: tuple[tuple[bool, bool, float, float, bool], int, int] | None = None
         coverage = 0.0
-        for a, b in _quotable_spans(text):
+        for a, b, joined in _quotable_spans(text):
             sentence = text[a:b]
             rank = self.coverage(sentence, topic) if topic else 0.0
             strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
             coverage = max(coverage, strict)
             cued = topic.cue is None or bool(topic.cue.search(sentence))
-            key = (rank > 0, cued, rank, strict)
+            key = (rank > 0, cued, rank, strict, not joined)
             if best is None or key > best[0]:
-                best, ties = (key, a, b), [(a, b)]
-            elif key == best[0] and rank > 0:
-                ties.append((a, b))
+                best = (key, a, b)
         if best is not None:
             hit.coverage = coverage if topic.cue is not None else best[0][3]
             hit.sentence = (base + best[1], base + best[2])
-            hit.ties = [(base + a, base + b) for a, b in ties] if len(ties) > 1 else []
 
-    def mark_closest_sentences(
-        self, hits: list[Hit], question_vector: np.ndarray, *, tied: Sequence[Hit] = ()
-    ) -> None:
-        """Quote each of `hits` at its sentence closest in meaning to the question, and each of
-        `tied` at the closest of its `ties`.
+    def mark_closest_sentences(self, hits: list[Hit], question_vector: np.ndarray) -> None:
+        """Quote each passage at its sentence closest in meaning to the question.
 
-        Embeds those sentences (one batch): call it for a handful of passages only.
+        Embeds their sentences (one batch): call it for a handful of passages only.
         """
         spans: list[tuple[Hit, int, int]] = [
-            (hit, a, b) for hit in hits for a, b in _quotable_spans(hit.passage.text)
+            (hit, a, b) for hit in hits for a, b, _ in _quotable_spans(hit.passage.text)
         ]
-        for hit in tied:
-            base = int(hit.passage.meta["start"])
-            spans += [(hit, a - base, b - base) for a, b in hit.ties]
         if not spans:
             return
         vectors = self.store.embeddings.embed_passages([h.passage.text[a:b] for h, a, b in spans])
@@ -484,17 +473,19 @@ class HybridRetriever:
             hit.sentence = (base + a, base + b)
 
 
-def _quotable_spans(text: str) -> list[tuple[int, int]]:
-    """The passage's sentences a quote can be: headings left out (their content follows), a
-    short sentence joined with the next ("二是突出矛盾化解。" says little alone)."""
+def _quotable_spans(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, joined) of the passage's sentences a quote can be: headings left out (their
+    content follows), a short sentence joined with the next ("二是突出矛盾化解。" says little
+    alone; the next is also a span of its own)."""
     spans = sentence_spans(text, 0, len(text))
     out = []
     for i, (a, b) in enumerate(spans):
-        if b - a < SHORT_SENTENCE and i + 1 < len(spans):
+        joined = b - a < SHORT_SENTENCE and i + 1 < len(spans)
+        if joined:
             if _is_heading(text, a, b):
                 continue
             b = spans[i + 1][1]
-        out.append((a, b))
+        out.append((a, b, joined))
     return out
 
 
