@@ -26,15 +26,25 @@ NOT_FOUND = "资料中未找到"
 OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and this many passages of each
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
-# a question asking for a count ("哪几个镇" asks for townships, not a count), and what a
-# sentence answering it must hold: a number that is not a year or a date (三次, 20件, 二十余名;
-# not 2021年, 2023-02-08, 12月4日, 五位一体)
+# a question asking for a count ("哪几个镇", "几个方面" ask for something else)
 _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
-_ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?:{_COUNTERS})|数量|人数|次数|件数")
-_NUMBER = re.compile(
-    r"(?<![\d\-/.:])(?!(?:19|20)\d{2}\s*(?:年|-|/|\.))\d+(?!\d*\s*(?:月|日|号|时|点))"
-    r"|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)"
+_ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数")
+# what is not a count: years and year ranges (2021年, 2019—2021年, 2022—2025), document numbers
+# (〔2021〕5号), dates and times (2023-02-08, 12月4日), ordinals (第3季度)
+_NOT_A_COUNT = re.compile(
+    r"(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?"
+    r"|[〔\[(（]?(?:19|20)\d{2}[〕\])）]?\s*(?:年|[-/.—–～~至到、〕]|\d*号)"
+    r"|(?<=[—–～~至到-])(?:19|20)\d{2}"
+    r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
 )
+_COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
+
+
+def states_count(sentence: str) -> bool:
+    """Whether a sentence holds a number that counts something (三次, 20件, 二十余名)."""
+    return bool(_COUNT.search(_NOT_A_COUNT.sub(" ", sentence)))
+
+
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 
 
@@ -140,9 +150,9 @@ def question_topic(
     groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
     cue = None
     if parsed.sections == ["problems"]:
-        cue = SHORTFALL
+        cue = SHORTFALL.search
     elif parsed.kind == "lookup" and _ASKS_COUNT.search(parsed.text):
-        cue = _NUMBER  # "多少件信访": the sentence with the count, not the one naming the work
+        cue = states_count  # "多少件信访": the sentence with the count, not the one naming the work
     return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
 
 
@@ -254,7 +264,7 @@ class AnswerService:
                 return 0.0
             start = int(hit.passage.meta["start"])
             sentence = hit.passage.text[hit.sentence[0] - start : hit.sentence[1] - start]
-            if asks_count and not _NUMBER.search(sentence):
+            if asks_count and not states_count(sentence):
                 return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
             return self.retriever.coverage(sentence, known, partial=False)
 
@@ -547,7 +557,7 @@ class AnswerService:
         """LLM mode: the LLM judges the decided reports, then the near misses, in batches.
 
         Reports beyond `judge_max`, and those of a batch whose reply could not be read, keep
-        the extractive decision, and the notice says so.
+        the extractive decision; the notice says when a batch could not be read.
         """
         rule = self.rule
         closest = {rid: max(hits, key=self.closeness) for rid, hits in per_report.items() if hits}

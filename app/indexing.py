@@ -105,6 +105,7 @@ def ingest_paths(
         events.on_result(summary.results[-1])
     events.on_files(files)
     pending: list[_Pending] = []
+    copies: list[tuple[Report, FileResult]] = []  # unchanged: their text is stored for another file
     for path in files:
         loaded = _load(path, max_bytes, chunking)
         if isinstance(loaded, FileResult):
@@ -125,15 +126,36 @@ def ingest_paths(
             sources = store.sources(report.id)
             if report.source not in sources:
                 result.reason = "same text as an already stored report: " + ", ".join(sources)
+                copies.append((report, result))
             events.on_result(result)
             continue
-        events.on_passages(len(report.passages))
-        pending.append(_Pending(report, stamp, existing, result))
-        if sum(len(p.report.passages) for p in pending) >= EMBED_WINDOW:
+        _queue(_Pending(report, stamp, existing, result), pending, store, events)
+    _store_pending(pending, store, events)
+    # a copy of a report that a later file's replace removed in this run (a.txt changed from
+    # X to Y, 0c.txt still holds X) is stored again, as its own file's
+    for report, result in copies:
+        if _touches(report, [], pending):
             _store_pending(pending, store, events)
+        if store.fingerprint(report.id) is None:
+            result.status, result.reason, result.passages = "added", "", len(report.passages)
+            stamp = fingerprint(report, chunking)
+            existing = store.report_ids_for_source(report.source)
+            item = _Pending(report, stamp, existing, result, announced=True)
+            _queue(item, pending, store, events)
+        elif report.source not in (sources := store.sources(report.id)):
+            result.reason = "same text as an already stored report: " + ", ".join(sources)
     _store_pending(pending, store, events)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _queue(
+    item: _Pending, pending: list[_Pending], store: PassageStore, events: IngestEvents
+) -> None:
+    events.on_passages(len(item.report.passages))
+    pending.append(item)
+    if sum(len(p.report.passages) for p in pending) >= EMBED_WINDOW:
+        _store_pending(pending, store, events)
 
 
 @dataclass
@@ -144,6 +166,7 @@ class _Pending:
     stamp: str
     existing: list[str]  # the reports stored for its source before it
     result: FileResult
+    announced: bool = False  # its result was already reported (a copy stored again)
 
 
 def _load(
@@ -191,5 +214,6 @@ def _store_pending(pending: list[_Pending], store: PassageStore, events: IngestE
     for item, old in zip(pending, replaced, strict=True):
         if old or item.report.id in item.existing:
             item.result.status = "replaced"
-        events.on_result(item.result)
+        if not item.announced:
+            events.on_result(item.result)
     pending.clear()

@@ -12,6 +12,7 @@ import functools
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,9 @@ class Topic:
     needles: list[dict[str, float]]
     parts: list[list[tuple[tuple[str, ...], float]]]  # per group, per word: sub-words, credit
     require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
-    cue: re.Pattern[str] | None = None  # sentences saying what the section asks for rank higher
+    # says whether a sentence says what the question asks for (a shortfall, a count): such
+    # sentences are quoted first
+    cue: Callable[[str], object] | None = None
 
     @property
     def terms(self) -> list[str]:
@@ -297,7 +300,7 @@ class HybridRetriever:
         *,
         known_only: bool = False,
         require: bool = True,
-        cue: re.Pattern[str] | None = None,
+        cue: Callable[[str], object] | None = None,
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
@@ -429,11 +432,12 @@ class HybridRetriever:
     def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
         """Find the passage's sentence that best covers the topic (sets coverage and sentence).
 
-        With a topic cue (a shortfall for problems questions, a number for count lookups), the
-        quote is the best-covering sentence that says it, if one touches the topic at all, and
-        the coverage that decides support is the passage's best sentence's (the passage sits in
-        the asked-for section). Between sentences covering the topic equally, a sentence on its
-        own is quoted rather than a short one joined with it ("三是…职责。" + the sentence).
+        Sentences rank by the share of the topic's whole words they hold, then by partial
+        credit; between equals, a sentence on its own beats a short one joined with it ("三是…
+        职责。" + the sentence). With a topic cue (a shortfall for problems questions, a count
+        for count lookups), a sentence that says it is quoted first if it touches the topic at
+        all, while the coverage that decides support stays the passage's best sentence's (the
+        passage sits in the asked-for section).
         """
         base = int(hit.passage.meta["start"])
         text = hit.passage.text
@@ -444,12 +448,12 @@ class HybridRetriever:
             rank = self.coverage(sentence, topic) if topic else 0.0
             strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
             coverage = max(coverage, strict)
-            cued = topic.cue is None or bool(topic.cue.search(sentence))
-            key = (rank > 0, cued, rank, strict, not joined)
+            cued = topic.cue is None or bool(topic.cue(sentence))
+            key = (rank > 0, cued, strict, rank, not joined)
             if best is None or key > best[0]:
                 best = (key, a, b)
         if best is not None:
-            hit.coverage = coverage if topic.cue is not None else best[0][3]
+            hit.coverage = coverage
             hit.sentence = (base + best[1], base + best[2])
 
     def mark_closest_sentences(self, hits: list[Hit], question_vector: np.ndarray) -> None:

@@ -767,25 +767,28 @@ class FazhiWeb:
         return rows, f"入库完成：{text}。"
 
     def _ingest(self, paths: list[Path], progress: gr.Progress) -> IngestSummary:
-        state = {"done": 0, "passages": 0, "embedded": 0}
+        # reports are embedded several at a time, so the bar follows finished files and the
+        # text the passages embedded so far
+        state = {"done": 0, "queued": 0, "embedded": 0}
         total = len(paths)
 
-        def show(desc: str) -> None:
-            part = state["embedded"] / state["passages"] if state["passages"] else 0.0
-            progress(min(1.0, (state["done"] + part) / total), desc=desc)
+        def show() -> None:
+            desc = f"已处理 {state['done']}/{total} 个文件"
+            if state["queued"]:
+                desc += f"，已向量化 {state['embedded']}/{state['queued']} 段"
+            progress(min(1.0, state["done"] / total), desc=desc)
 
         def on_passages(n: int) -> None:
-            state["passages"], state["embedded"] = n, 0
-            show(f"正在向量化第 {state['done'] + 1}/{total} 个文件（{n} 段）")
+            state["queued"] += n
+            show()
 
         def on_embedded(n: int) -> None:
             state["embedded"] += n
-            show(f"正在向量化第 {state['done'] + 1}/{total} 个文件")
+            show()
 
         def on_result(result: FileResult) -> None:
             state["done"] += 1
-            state["passages"] = 0
-            show(f"已处理 {state['done']}/{total} 个文件")
+            show()
 
         progress(0.0, desc=f"正在读取 {total} 个文件")
         return ingest_paths(

@@ -123,6 +123,7 @@ def test_unanswerable_questions_claim_nothing(service):
         "塘坊镇培养了多少名法律明白人？",  # 法律明白人 appear elsewhere, not in 塘坊镇
         "万灵镇2023年办理了多少起行政复议案件？",  # no 2023 report for 万灵镇
         "万灵镇有多少名执法人员持有执法证？",  # its sentences on 执法人员 give no count
+        "王场镇的法律顾问服务了多少次？",  # the only number near its 法律顾问 is "2021年"
     ):
         answer = service.ask(question)
         assert not answer.found, question
@@ -275,3 +276,20 @@ def test_the_corpus_vocabulary_is_embedded_once_and_kept_in_the_store(fresh_stor
         Settings(_env_file=None, store=tmp_path / "store"), fresh_store.embeddings
     )
     assert np.allclose(reopened.word_vectors(["调解"])[0], again[2], atol=1e-6)
+
+
+def test_years_dates_and_ordinals_are_not_counts():
+    from app.answering import states_count
+
+    for sentence in ("接待信访案件20件", "组织学习三次", "二十余名调解员", "建成7个贵和工作室"):
+        assert states_count(sentence), sentence
+    for sentence in (
+        "2021年以来签订合同",
+        "（2022—2025年）实施方案",
+        "〔2021〕5号文件",
+        "日期:2023-02-08",
+        "12月4日宪法日",
+        "第3季度",
+        "五位一体",
+    ):
+        assert not states_count(sentence), sentence

@@ -266,3 +266,24 @@ def test_a_batch_larger_than_one_embedding_window_is_stored_whole(fresh_store, t
     assert fresh_store.count_passages() == summary.passages
     for report in fresh_store.list_reports():
         assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+
+
+def test_a_copy_listed_before_the_file_that_drops_its_text_is_kept(fresh_store, tmp_path):
+    """0c.txt holds text X, which a.txt (listed after it) held before and now replaces."""
+    from tests.conftest import ingest_into
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
+    ingest_into(fresh_store, folder)
+    (folder / "a.txt").write_text(sample_text(2), encoding="utf-8")
+    for name in ("0c.txt", "0d.txt"):  # two copies: stored once, as the first one's
+        (folder / name).write_text(sample_text(1), encoding="utf-8")
+    summary = ingest_into(fresh_store, folder)
+    status = {r.path.name: r.status for r in summary.results}
+    assert status == {"0c.txt": "added", "0d.txt": "unchanged", "a.txt": "replaced"}
+    assert "0c.txt" in next(r.reason for r in summary.results if r.path.name == "0d.txt")
+    reports = {Path(r.source).name: r for r in fresh_store.list_reports()}
+    assert set(reports) == {"a.txt", "0c.txt"}
+    for report in reports.values():
+        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
