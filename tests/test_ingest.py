@@ -212,43 +212,48 @@ def test_a_heading_naming_problems_and_plans_is_typed_problems():
     assert section_type("四、下一步法治政府建设工作的改进措施") == "plans"
 
 
-def _stored_passages(store, report_id: str) -> int:
+def _write(folder: Path, texts: dict[str, str]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _assert_every_report_stored_whole(store) -> dict[str, object]:
+    """Every stored report has all its passages; returns the reports by file name."""
     from vectorstore import Scope
 
-    return len(store.passages(Scope(report_ids=[report_id])))
+    reports = {Path(r.source).name: r for r in store.list_reports()}
+    for report in reports.values():
+        stored = len(store.passages(Scope(report_ids=[report.id])))
+        assert stored == report.passage_count > 0, report.source
+    return reports
 
 
 def test_a_batch_replacing_a_text_another_file_now_holds_keeps_both(fresh_store, tmp_path):
     """a.txt changes from text X to Y while c.txt, new, holds X: both end up stored whole."""
     from tests.conftest import ingest_into
 
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
+    folder = _write(tmp_path / "reports", {"a.txt": sample_text(1)})
     ingest_into(fresh_store, folder)
-    (folder / "a.txt").write_text(sample_text(2), encoding="utf-8")
-    (folder / "c.txt").write_text(sample_text(1), encoding="utf-8")
-    summary = ingest_into(fresh_store, folder)
+    summary = ingest_into(
+        fresh_store, _write(folder, {"a.txt": sample_text(2), "c.txt": sample_text(1)})
+    )
     status = {r.path.name: r.status for r in summary.results}
     assert status == {"a.txt": "replaced", "c.txt": "added"}
-    reports = {Path(r.source).name: r for r in fresh_store.list_reports()}
-    assert set(reports) == {"a.txt", "c.txt"}
-    for report in reports.values():
-        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+    assert set(_assert_every_report_stored_whole(fresh_store)) == {"a.txt", "c.txt"}
 
 
 def test_the_same_text_with_other_metadata_in_one_batch_is_stored_once(fresh_store, tmp_path):
     from tests.conftest import ingest_into
 
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
-    (folder / "b.txt").write_text(sample_text(1), encoding="utf-8")
-    (folder / "b.txt.meta.json").write_text('{"year": 2099}', encoding="utf-8")
+    folder = _write(
+        tmp_path / "reports",
+        {"a.txt": sample_text(1), "b.txt": sample_text(1), "b.txt.meta.json": '{"year": 2099}'},
+    )
     summary = ingest_into(fresh_store, folder)
     assert not summary.failed, summary.results
-    (report,) = fresh_store.list_reports()
-    assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+    assert len(_assert_every_report_stored_whole(fresh_store)) == 1
 
 
 def test_a_batch_larger_than_one_embedding_window_is_stored_whole(fresh_store, tmp_path):
@@ -264,26 +269,21 @@ def test_a_batch_larger_than_one_embedding_window_is_stored_whole(fresh_store, t
     summary = ingest_into(fresh_store, folder)
     assert summary.count("added") == 10 and summary.passages > EMBED_WINDOW
     assert fresh_store.count_passages() == summary.passages
-    for report in fresh_store.list_reports():
-        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+    assert len(_assert_every_report_stored_whole(fresh_store)) == 10
 
 
 def test_a_copy_listed_before_the_file_that_drops_its_text_is_kept(fresh_store, tmp_path):
     """0c.txt holds text X, which a.txt (listed after it) held before and now replaces."""
     from tests.conftest import ingest_into
 
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text(sample_text(1), encoding="utf-8")
+    folder = _write(tmp_path / "reports", {"a.txt": sample_text(1)})
     ingest_into(fresh_store, folder)
-    (folder / "a.txt").write_text(sample_text(2), encoding="utf-8")
-    for name in ("0c.txt", "0d.txt"):  # two copies: stored once, as the first one's
-        (folder / name).write_text(sample_text(1), encoding="utf-8")
+    # two copies of the old text: stored once, as the first one's
+    folder = _write(
+        folder, {"a.txt": sample_text(2), "0c.txt": sample_text(1), "0d.txt": sample_text(1)}
+    )
     summary = ingest_into(fresh_store, folder)
     status = {r.path.name: r.status for r in summary.results}
     assert status == {"0c.txt": "added", "0d.txt": "unchanged", "a.txt": "replaced"}
     assert "0c.txt" in next(r.reason for r in summary.results if r.path.name == "0d.txt")
-    reports = {Path(r.source).name: r for r in fresh_store.list_reports()}
-    assert set(reports) == {"a.txt", "0c.txt"}
-    for report in reports.values():
-        assert _stored_passages(fresh_store, report.id) == report.passage_count > 0
+    assert set(_assert_every_report_stored_whole(fresh_store)) == {"a.txt", "0c.txt"}
