@@ -257,7 +257,7 @@ class AnswerService:
         # The township is named, so the best passage need not carry every heavy word.
         known = self.retriever.topic(topic.groups, known_only=True, require=False)
 
-        asks_count = bool(_ASKS_COUNT.search(parsed.text))
+        asks_count = topic.cue is states_count
 
         def support(hit: Hit) -> float:
             if not known or hit.sentence is None:
@@ -521,7 +521,7 @@ class AnswerService:
         """Further reports whose closest passage is as close in meaning as the anchor's."""
         rule = self.rule
         closeness = self.closeness
-        closest = {rid: max(hits, key=closeness) for rid, hits in per_report.items() if hits}
+        closest = self._closest(per_report)
         if not closest:
             return {}
         if by_words:
@@ -544,6 +544,10 @@ class AnswerService:
         """How close a passage is in meaning: cosine, plus a little of its BM25 share."""
         return hit.dense + self.rule.meaning_lexical_weight * hit.lexical
 
+    def _closest(self, per_report: dict[str, list[Hit]]) -> dict[str, Hit]:
+        """Each report's passage closest in meaning to the question."""
+        return {rid: max(hits, key=self.closeness) for rid, hits in per_report.items() if hits}
+
     def _judge(
         self,
         parsed: ParsedQuestion,
@@ -560,7 +564,7 @@ class AnswerService:
         the extractive decision; the notice says when a batch could not be read.
         """
         rule = self.rule
-        closest = {rid: max(hits, key=self.closeness) for rid, hits in per_report.items() if hits}
+        closest = self._closest(per_report)
         top = max((self.closeness(h) for h in closest.values()), default=0.0)
         near = [
             rid

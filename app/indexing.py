@@ -105,7 +105,8 @@ def ingest_paths(
         events.on_result(summary.results[-1])
     events.on_files(files)
     pending: list[_Pending] = []
-    copies: list[tuple[Report, FileResult]] = []  # unchanged: their text is stored for another file
+    # unchanged files whose text is stored for another file
+    copies: list[tuple[Report, str, FileResult]] = []
     for path in files:
         loaded = _load(path, max_bytes, chunking)
         if isinstance(loaded, FileResult):
@@ -123,27 +124,25 @@ def ingest_paths(
         stamp = fingerprint(report, chunking)
         if store.fingerprint(report.id) == stamp:
             result.status, result.passages = "unchanged", 0
-            sources = store.sources(report.id)
-            if report.source not in sources:
-                result.reason = "same text as an already stored report: " + ", ".join(sources)
-                copies.append((report, result))
+            if report.source not in store.sources(report.id):
+                result.reason = _copy_reason(store, report)
+                copies.append((report, stamp, result))
             events.on_result(result)
             continue
         _queue(_Pending(report, stamp, existing, result), pending, store, events)
     _store_pending(pending, store, events)
     # a copy of a report that a later file's replace removed in this run (a.txt changed from
     # X to Y, 0c.txt still holds X) is stored again, as its own file's
-    for report, result in copies:
+    for report, stamp, result in copies:
         if _touches(report, [], pending):
             _store_pending(pending, store, events)
         if store.fingerprint(report.id) is None:
             result.status, result.reason, result.passages = "added", "", len(report.passages)
-            stamp = fingerprint(report, chunking)
             existing = store.report_ids_for_source(report.source)
             item = _Pending(report, stamp, existing, result, announced=True)
             _queue(item, pending, store, events)
-        elif report.source not in (sources := store.sources(report.id)):
-            result.reason = "same text as an already stored report: " + ", ".join(sources)
+        elif report.source not in store.sources(report.id):
+            result.reason = _copy_reason(store, report)
     _store_pending(pending, store, events)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -187,6 +186,10 @@ def _load(
         warnings=list(report.meta.warnings),
     )
     return report, result
+
+
+def _copy_reason(store: PassageStore, report: Report) -> str:
+    return "same text as an already stored report: " + ", ".join(store.sources(report.id))
 
 
 def _touches(report: Report, existing: list[str], pending: list[_Pending]) -> bool:

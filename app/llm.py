@@ -105,7 +105,7 @@ class LLMWriter:
             for batch in batches
         ]
         verdict = Verdict()
-        replies = self.chat.batch(requests, return_exceptions=True) if requests else []
+        replies = self.chat.batch(requests, return_exceptions=True)
         for batch, reply in zip(batches, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
