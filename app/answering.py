@@ -710,7 +710,7 @@ def _practice_names(text: str) -> list[str]:
     """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”."""
     names = []
     for match in _QUOTED.finditer(text):
-        name = match.group(1).strip()
+        name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
         if name and name not in names and not re.fullmatch(r"[\d.]+", name):
             names.append(name)
     return names[:5]

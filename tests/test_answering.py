@@ -293,3 +293,10 @@ def test_years_dates_and_ordinals_are_not_counts():
         "五位一体",
     ):
         assert not states_count(sentence), sentence
+
+
+def test_practice_names_are_the_quoted_names_without_their_punctuation():
+    from app.answering import _practice_names
+
+    text = "建成7个“贵和”工作室，做到“小事不出村，大事不出镇。”，推行“小院+微解纷”工作法"
+    assert _practice_names(text) == ["贵和", "小事不出村，大事不出镇", "小院+微解纷"]
