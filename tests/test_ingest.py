@@ -287,3 +287,28 @@ def test_a_copy_listed_before_the_file_that_drops_its_text_is_kept(fresh_store, 
     assert status == {"0c.txt": "added", "0d.txt": "unchanged", "a.txt": "replaced"}
     assert "0c.txt" in next(r.reason for r in summary.results if r.path.name == "0d.txt")
     assert set(_assert_every_report_stored_whole(fresh_store)) == {"a.txt", "0c.txt"}
+
+
+def test_the_reports_index_is_saved_often_also_in_stores_made_before(fresh_store, tmp_path):
+    """Whole report texts wait in Chroma's log until the reports index is next saved, and every
+    write grows with that log (BENCHMARKS.md): the store saves it every few reports, and a store
+    made by an older fazhi is switched over when opened, keeping what it holds."""
+    from app.services import open_store
+    from app.settings import Settings
+    from tests.conftest import ingest_into
+    from vectorstore.store import REPORTS, REPORTS_SYNC_THRESHOLD
+
+    def sync_threshold(store) -> int:
+        collection = store.client.get_collection(REPORTS)
+        return collection.configuration["hnsw"]["sync_threshold"]
+
+    assert sync_threshold(fresh_store) == REPORTS_SYNC_THRESHOLD
+    ingest_into(fresh_store, _write(tmp_path / "reports", {"a.txt": sample_text(1)}))
+    fresh_store.client.get_collection(REPORTS).modify(
+        configuration={"hnsw": {"sync_threshold": 1000, "batch_size": 100}}
+    )
+    reopened = open_store(
+        Settings(_env_file=None, store=tmp_path / "store"), fresh_store.embeddings
+    )
+    assert sync_threshold(reopened) == REPORTS_SYNC_THRESHOLD
+    assert set(_assert_every_report_stored_whole(reopened)) == {"a.txt"}

@@ -35,6 +35,11 @@ PASSAGES = "fazhi_passages"
 REPORTS = "fazhi_reports"
 STORE_INFO = "fazhi_store"
 WORDS = "fazhi_words"
+# Chroma keeps a collection's writes in its log until it next saves the vector index (every
+# 1,000 records by default), and every write costs more the longer that log is: with whole
+# report texts in it, storing 9 reports grew from 50 ms to 1.8 s (BENCHMARKS.md). The reports'
+# one-number vectors are cheap to save, so save them often.
+REPORTS_SYNC_THRESHOLD = 10
 UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
 
 
@@ -181,6 +186,16 @@ class PassageStore:
         )
         self._passages = self.vectorstore._collection
         self._reports = self.client.get_or_create_collection(REPORTS)
+        hnsw = (self._reports.configuration or {}).get("hnsw") or {}
+        if hnsw.get("sync_threshold") != REPORTS_SYNC_THRESHOLD:  # new, or made by older fazhi
+            self._reports.modify(
+                configuration={
+                    "hnsw": {
+                        "sync_threshold": REPORTS_SYNC_THRESHOLD,
+                        "batch_size": REPORTS_SYNC_THRESHOLD,
+                    }
+                }
+            )
         self._info = self.client.get_or_create_collection(STORE_INFO)
         self._words = self.client.get_or_create_collection(WORDS)
         self._report_cache: tuple[str, list[StoredReport]] | None = None
