@@ -14,6 +14,7 @@ from collections.abc import Iterable
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
     import jieba
+    import jieba.posseg
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -119,6 +120,12 @@ _ALTERNATIVE = frozenset(["或", "或者", "还是", "、", "/"])
 _CATEGORY = frozenset(["这类", "这种", "这些", "之类", "等", "等等", "一类"])
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+# Parts of speech (jieba's dictionary tags) that never carry a question's topic: adverbs
+# (必须, 真正, 进一步), prepositions (由, 借着), pronouns (有人, 别的), conjunctions, particles,
+# interjections, onomatopoeia. Words jieba's dictionary does not know (domain terms) are kept.
+_FUNCTION_TAGS = frozenset(
+    ["d", "p", "r", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y", "e", "o"]
+)
 
 
 class Tokenizer:
@@ -157,7 +164,7 @@ class Tokenizer:
             if token in drop:
                 continue  # "法律意识淡薄或普法宣传": 淡薄 does not separate the alternatives
             token = _strip_affix(token, drop)  # 力量薄弱 → 力量
-            if not self.is_content(token):
+            if not self.is_content(token) or _dictionary_tag(token) in _FUNCTION_TAGS:
                 join = adjacent = False  # "力量薄弱、缺少懂法律": 、 joins clauses, not words
                 continue
             if any(token in g for g in groups):
@@ -181,6 +188,11 @@ class Tokenizer:
     def content_words(self, text: str) -> list[str]:
         """The words that carry a question's topic: no stopwords, no single characters."""
         return [w for group in self.word_groups(text) for w in group]
+
+
+def _dictionary_tag(word: str) -> str | None:
+    """jieba's part-of-speech tag for `word` in its own dictionary (no tagging of context)."""
+    return jieba.posseg.dt.word_tag_tab.get(word)
 
 
 def _strip_affix(word: str, affixes: frozenset[str]) -> str:

@@ -239,6 +239,25 @@ def test_word_groups_read_or_and_example_lists_as_alternatives():
     ]
 
 
+def test_adverbs_and_pronouns_are_not_topic_words():
+    # 必须, 真正 (adverbs), 由 (preposition), 有人 (pronoun) weigh as much as rare content words
+    # by IDF, so a sentence would need them to cover the topic
+    tokenizer = Tokenizer()
+    assert tokenizer.word_groups("重大事项必须由班子集体研究") == [
+        ("重大",),
+        ("事项",),
+        ("班子",),
+        ("集体",),
+        ("研究",),
+    ]
+    assert tokenizer.word_groups("干部依法办事的观念还没真正立起来") == [
+        ("干部",),
+        ("依法办事",),
+        ("观念",),
+    ]
+    assert ("有人",) not in tokenizer.word_groups("集体账目公开透明有人盯着")
+
+
 def test_a_word_no_report_uses_is_matched_by_the_reports_own_words(service):
     # no report says 文艺演出; 石桥镇 writes 普法戏曲汇演, 万灵镇 情景剧表演
     answer = service.ask("哪些镇用文艺演出的形式普法？")
