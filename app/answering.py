@@ -345,7 +345,8 @@ class AnswerService:
                 f"{practice}“{_inline(citation.quote)}” {markers}"
             )
         all_townships = list(labels.values())
-        not_mentioned = [t for t in all_townships if t not in townships]
+        asserted = set(townships)
+        not_mentioned = [t for t in all_townships if t not in asserted]
         topic = parsed.core
         if not citations:
             text = f"{NOT_FOUND}：范围内 {len(all_townships)} 份报告都没有明确提到“{topic}”。"
@@ -532,10 +533,11 @@ class AnswerService:
                 self.retriever.known_share(topic) < rule.meaning_known_share
             ):
                 return {}
+        decided = set(by_words)
         return {
             rid: hit
             for rid, hit in closest.items()
-            if rid not in by_words
+            if rid not in decided
             and closeness(hit) >= anchor - rule.meaning_margin
             and hit.lexical >= rule.meaning_lexical
         }
@@ -565,11 +567,12 @@ class AnswerService:
         """
         rule = self.rule
         closest = self._closest(per_report)
+        decided = set(supported)
         top = max((self.closeness(h) for h in closest.values()), default=0.0)
         near = [
             rid
             for rid, h in closest.items()
-            if rid not in supported and self.closeness(h) >= top - rule.judge_margin
+            if rid not in decided and self.closeness(h) >= top - rule.judge_margin
         ]
 
         def by_closeness(rid: str) -> float:
@@ -577,7 +580,7 @@ class AnswerService:
 
         candidates = [*sorted(supported, key=by_closeness), *sorted(near, key=by_closeness)]
         shown = {
-            rid: evidence[rid] if rid in supported else closest[rid]
+            rid: evidence[rid] if rid in decided else closest[rid]
             for rid in candidates[: rule.judge_max]
         }
         sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
@@ -592,9 +595,9 @@ class AnswerService:
         judged = [
             rid
             for n, rid in numbered.items()
-            if n in verdict.supported or (rid in unread and rid in supported)
+            if n in verdict.supported or (rid in unread and rid in decided)
         ]
-        added = [shown[rid] for rid in judged if rid not in supported]
+        added = [shown[rid] for rid in judged if rid not in decided]
         for hit in added:
             self.retriever.mark_best_sentence(hit, topic)
             evidence[hit.report_id] = hit

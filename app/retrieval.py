@@ -96,13 +96,15 @@ class Topic:
     def terms(self) -> list[str]:
         return [w for group in self.groups for w in group]
 
-    @property
-    def required(self) -> list[int]:
-        """The groups a supporting sentence cannot leave out."""
+    @functools.cached_property
+    def required(self) -> frozenset[int]:
+        """The groups a supporting sentence cannot leave out (asked for every sentence scored)."""
         total = sum(self.weights)
         if not self.require or total <= 0 or len(self.weights) < REQUIRED_MIN_GROUPS:
-            return []
-        return [g for g, weight in enumerate(self.weights) if weight / total >= REQUIRED_SHARE]
+            return frozenset()
+        return frozenset(
+            g for g, weight in enumerate(self.weights) if weight / total >= REQUIRED_SHARE
+        )
 
     def __bool__(self) -> bool:
         return bool(self.groups)
