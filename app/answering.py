@@ -170,6 +170,11 @@ class AnswerService:
         self.rule = rule or DecisionRule()
 
     # -- public --------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the embedding model and the in-memory index now, not on the first question."""
+        self.store.embeddings.embed_question("预热")
+        self.retriever.snapshot()
+
     def resolve(self, filters: Filters) -> Filters:
         """Map what a user typed (重庆, 宝丰) to the store's values (重庆市, 宝丰县)."""
         facets = self.store.facet_values()
@@ -232,7 +237,9 @@ class AnswerService:
             parsed.core if parsed.kind != "lookup" else parsed.text
         )
         timings["embed_ms"] = _ms(t1)
+        t2 = time.perf_counter()
         topic = question_topic(self.retriever, parsed)
+        timings["topic_ms"] = _ms(t2)
         t2 = time.perf_counter()
         if parsed.sections and not topic:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section

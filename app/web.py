@@ -18,6 +18,7 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
 import time
 import unicodedata
 import uuid
@@ -1060,12 +1061,25 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _warm_up(service: AnswerService) -> None:
+    t0 = time.perf_counter()
+    try:
+        service.warm_up()
+    except FazhiError as exc:  # the first question will show the same error to the user
+        log.warning("could not load the index in advance: %s", exc)
+        return
+    log.info("model and index loaded in %.1f s", time.perf_counter() - t0)
+
+
 def launch(settings: Settings) -> None:
     """`fazhi serve`: open the store (importing the samples into an empty one) and serve."""
     from app.services import answer_service
 
     service = answer_service(settings)
     ensure_corpus(settings, service.store)
+    # the first question would otherwise wait for the model and the index (~30 s at 10,000
+    # reports); it now waits only for what is still loading
+    threading.Thread(target=_warm_up, args=(service,), name="fazhi-warm-up", daemon=True).start()
     app = build_app(settings, service)
     app.queue(default_concurrency_limit=2)
     app.launch(**launch_options(settings))

@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from app.answering import AnswerService, Filters
 from app.cli import cli
-from app.retrieval import INTENT_WORDS, SHORTFALL
+from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE
 from app.services import open_store
 from app.settings import Settings
-from app.text import Tokenizer
+from app.text import PassageTokens, Tokenizer
 from tests.conftest import SAMPLE_TOWNSHIPS
 
 EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
@@ -319,3 +319,61 @@ def test_practice_names_are_the_quoted_names_without_their_punctuation():
 
     text = "建成7个“贵和”工作室，做到“小事不出村，大事不出镇。”，推行“小院+微解纷”工作法"
     assert _practice_names(text) == ["贵和", "小事不出村，大事不出镇", "小院+微解纷"]
+
+
+def test_passage_tokens_are_reused_and_follow_the_place_names_added(tmp_path, caplog):
+    cache = tmp_path / "tokens.json"
+    passages = [("a", "龙驹坝乡和石桥镇联合开展矛盾纠纷调解"), ("b", "开展普法宣传进村入户活动")]
+
+    def fresh(words):
+        tokenizer = Tokenizer()
+        tokenizer.add_words(words)
+        return [tokenizer.words(text) for _, text in passages]
+
+    def counted(store: PassageTokens) -> list[str]:
+        seen: list[str] = []
+        words = store.tokenizer.words
+        store.tokenizer.words = lambda text: seen.append(text) or words(text)  # type: ignore[method-assign]
+        return seen
+
+    first = PassageTokens(Tokenizer(), cache)
+    assert first.tokens(passages, ["石桥镇"]) == fresh(["石桥镇"])
+    assert "龙驹坝乡" not in first.tokens(passages, ["石桥镇"])[0]  # not a word jieba knows
+    tokenised = counted(first)
+    assert first.tokens(passages, ["石桥镇", "龙驹坝乡"]) == fresh(["石桥镇", "龙驹坝乡"])
+    assert tokenised == [passages[0][1]]  # only the passage naming the new township
+    assert "龙驹坝乡" in first.tokens(passages, ["石桥镇", "龙驹坝乡"])[0]
+
+    # another process: read from disk, nothing tokenised while the names are the same
+    second = PassageTokens(Tokenizer(), cache)
+    tokenised = counted(second)
+    assert second.tokens(passages, ["石桥镇", "龙驹坝乡"]) == fresh(["石桥镇", "龙驹坝乡"])
+    assert tokenised == []
+    # 龙驹坝乡's report removed: its name is no longer a word, so the passage naming it changes
+    third = PassageTokens(Tokenizer(), cache)
+    assert third.tokens(passages, ["石桥镇"]) == fresh(["石桥镇"])
+
+    cache.write_text("{not json", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        broken = PassageTokens(Tokenizer(), cache)
+        assert broken.tokens(passages, ["石桥镇"]) == fresh(["石桥镇"])
+    assert str(cache) in caplog.text and "rebuilding" in caplog.text
+    assert PassageTokens(Tokenizer(), cache).tokens(passages, ["石桥镇"]) == fresh(["石桥镇"])
+
+
+def test_a_new_service_on_a_stored_corpus_answers_the_same_from_its_token_cache(
+    sample_store_dir, sample_store
+):
+    cache = sample_store_dir / TOKEN_CACHE
+    AnswerService(sample_store).retriever.snapshot()
+    assert cache.exists()
+    reopened = AnswerService(open_store(Settings(_env_file=None, store=sample_store_dir)))
+    tokenised: list[str] = []
+    words = reopened.retriever.tokenizer.words
+    reopened.retriever.tokenizer.words = lambda t: tokenised.append(t) or words(t)  # type: ignore[method-assign]
+    answer = reopened.ask(EXAMPLE)
+    assert len(tokenised) <= 2  # the question only, not the corpus's passages
+    uncached = AnswerService(sample_store)
+    uncached.retriever.passage_tokens = PassageTokens(uncached.retriever.tokenizer)  # no file
+    expected = uncached.ask(EXAMPLE)
+    assert answer.townships == expected.townships and answer.answer == expected.answer

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,23 @@ class Scope:
 
     def matches(self, meta: dict[str, Any]) -> bool:
         """The same filter as `where()`, applied in Python to a passage or report record."""
-        for key, values in self.value_filters():
-            if key in meta and meta[key] not in values:
+        return self.matcher()(meta)
+
+    def matcher(self) -> Callable[[dict[str, Any]], bool]:
+        """`matches` with the filter prepared once, for testing many records."""
+        filters = [(key, set(values)) for key, values in self.value_filters()]
+        year_from, year_to = self.year_from, self.year_to
+
+        def matches(meta: dict[str, Any]) -> bool:
+            for key, values in filters:
+                if key in meta and meta[key] not in values:
+                    return False
+            year = meta.get("year")
+            if year_from is not None and (not year or year < year_from):
                 return False
-        year = meta.get("year")
-        if self.year_from is not None and (not year or year < self.year_from):
-            return False
-        return not (self.year_to is not None and (not year or year > self.year_to))
+            return not (year_to is not None and (not year or year > year_to))
+
+        return matches
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -176,6 +187,8 @@ class PassageStore:
     ) -> None:
         self.embeddings = embeddings
         self.location = url or str(path)
+        # a local store's folder, where fazhi may keep files of its own beside Chroma's
+        self.local_dir = Path(path) if path is not None and not url else None
         self.client = client or make_client(path, url)
         self.chunking = chunking or {}
         self.vectorstore = Chroma(
@@ -198,7 +211,7 @@ class PassageStore:
             )
         self._info = self.client.get_or_create_collection(STORE_INFO)
         self._words = self.client.get_or_create_collection(WORDS)
-        self._report_cache: tuple[str, list[StoredReport]] | None = None
+        self._report_cache: _Catalogue | None = None
         self._check_settings()
 
     # -- settings recorded with the index ---------------------------------------------------
@@ -310,13 +323,22 @@ class PassageStore:
         return _stored_report(got["ids"][0], got["metadatas"][0], text)
 
     def list_reports(self, scope: Scope | None = None) -> list[StoredReport]:
-        version = self.version()
-        if self._report_cache is None or self._report_cache[0] != version:
-            self._report_cache = (version, self._load_reports())
-        reports = self._report_cache[1]
+        catalogue = self._catalogue()
         if scope:
-            reports = [r for r in reports if scope.matches(_report_filter_fields(r))]
-        return list(reports)
+            matches = scope.matcher()
+            return [
+                r
+                for r, fields in zip(catalogue.reports, catalogue.fields, strict=True)
+                if matches(fields)
+            ]
+        return list(catalogue.reports)
+
+    def _catalogue(self) -> _Catalogue:
+        """Every stored report (no text), re-read only when the store has changed."""
+        version = self.version()
+        if self._report_cache is None or self._report_cache.version != version:
+            self._report_cache = _Catalogue(version, self._load_reports())
+        return self._report_cache
 
     def _load_reports(self) -> list[StoredReport]:
         got = _get_all(self._reports, None, ["metadatas"])
@@ -370,18 +392,7 @@ class PassageStore:
 
     def facet_values(self) -> dict[str, list[str]]:
         """Distinct provinces, counties, townships and years, for filters and question parsing."""
-        facets: dict[str, set[Any]] = {
-            "province": set(),
-            "county": set(),
-            "township": set(),
-            "year": set(),
-        }
-        for report in self.list_reports():
-            for key in facets:
-                value = getattr(report.meta, key)
-                if value:
-                    facets[key].add(value)
-        return {key: sorted(values) for key, values in facets.items()}  # type: ignore[type-var]
+        return {key: list(values) for key, values in self._catalogue().facets.items()}
 
 
 WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
@@ -476,6 +487,22 @@ def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> Store
         fingerprint=str(m.get("fingerprint", "")),
         text=text,
     )
+
+
+class _Catalogue:
+    """The stored reports at one store version, with what filters and facets need of them."""
+
+    def __init__(self, version: str, reports: list[StoredReport]) -> None:
+        self.version = version
+        self.reports = reports
+        self.fields = [_report_filter_fields(r) for r in reports]
+        facets: dict[str, set[Any]] = {k: set() for k in ("province", "county", "township", "year")}
+        for report in reports:
+            for key, values in facets.items():
+                value = getattr(report.meta, key)
+                if value:
+                    values.add(value)
+        self.facets = {key: sorted(values) for key, values in facets.items()}
 
 
 def _report_filter_fields(report: StoredReport) -> dict[str, Any]:
