@@ -237,9 +237,9 @@ class AnswerService:
             parsed.core if parsed.kind != "lookup" else parsed.text
         )
         timings["embed_ms"] = _ms(t1)
-        t2 = time.perf_counter()
+        t_topic = time.perf_counter()
         topic = question_topic(self.retriever, parsed)
-        timings["topic_ms"] = _ms(t2)
+        timings["topic_ms"] = _ms(t_topic)
         t2 = time.perf_counter()
         if parsed.sections and not topic:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section

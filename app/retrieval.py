@@ -140,7 +140,6 @@ class Snapshot:
     meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
     report_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     document_frequency: dict[str, int] = field(default_factory=dict)
-    index_words: list[str] = field(default_factory=list)  # the BM25 index's words
     vocabulary: list[str] = field(default_factory=list)  # the reports' words, for paraphrases
     word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     neighbours: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
@@ -156,9 +155,7 @@ class Snapshot:
         """
         if self.bm25 is None:
             return 0
-        if not self.index_words:
-            self.index_words = list(self.bm25.vocab_dict)
-        ids = [self.bm25.vocab_dict[w] for w in self.index_words if any(v in w for v in variants)]
+        ids = [i for w, i in self.bm25.vocab_dict.items() if any(v in w for v in variants)]
         if ids:
             indptr, indices = self.bm25.scores["indptr"], self.bm25.scores["indices"]
             found = np.zeros(len(self.passages), dtype=bool)
