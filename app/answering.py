@@ -234,7 +234,7 @@ class AnswerService:
             return self._empty(parsed, scope, timings, f"{NOT_FOUND}：筛选范围内没有报告。")
         t1 = time.perf_counter()
         vector = self.store.embeddings.embed_question(
-            parsed.core if parsed.kind != "lookup" else parsed.text
+            parsed.query if parsed.kind != "lookup" else parsed.text
         )
         timings["embed_ms"] = _ms(t1)
         t_topic = time.perf_counter()

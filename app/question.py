@@ -21,11 +21,14 @@ _AGGREGATE = re.compile(
 )
 _PRACTICE = re.compile(
     r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
+    r"|(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)[^？?。]{0,6}(怎么|怎样|如何)"
 )
 _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "problems",
-        re.compile(r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|不高|不强|有待"),
+        re.compile(
+            r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|没跟上|不高|不强|有待|检讨|反思"
+        ),
     ),
     # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word
     (
@@ -39,6 +42,8 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PLANS_INCLUDED = re.compile(
     r"(含|包括|包含|连同)[^，,。？?）)]{0,4}(计划|打算|下一步)|(计划|打算)[^，,。？?）)]{0,6}(也|都)算"
 )
+# practices a report proposes against its own problems ("针对存在的问题，有什么改进措施")
+_PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问题|不足|短板)|整改")
 # a bracketed note on what counts ("（含计划中的）", "（不含新媒体普法）") is not the topic
 _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
 _MEASURE_INTENT = re.compile(
@@ -55,10 +60,47 @@ _YEAR_SINCE = re.compile(
 _PLACE_LIKE = re.compile(r"([\u4e00-\u9fff]{2,4}(?:镇|乡|街道))")
 _NOT_A_PLACE = re.compile(r"[的些有没哪其他个看作别各几区县市里在和与把给是对全本我邻每乡]")
 _SCAFFOLD = re.compile(
-    r"各乡镇|各街道|有哪些|哪些|哪几个|哪几|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
+    r"各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
     r"存在的?问题|提到|提出|提及|写明|反映|认为|觉得|有没有|是否|请问|列出|想看看|是怎么|的例子|"
     r"[？?。！!，,：:]"
 )
+
+# Where in a report the asker looks ("在下一步打算里", "明年的打算里", "在问题部分"): the section
+# intent already says it, and as words it only pulls the question's vector towards any plan.
+_SECTION_PLACE = re.compile(
+    r"(?:在|的)?(?:(?:改进措施|整改措施|问题)(?:或|和|、))?(?:今后|明年|来年|下一步|下步)?的?(?:工作)?"
+    r"(?:打算|安排|计划|改进措施|问题|存在的不足|不足|短板|总结短板)(?:里|中|时|部分)+"
+)
+# what is left of "哪些镇…", "有哪几个镇…" at a clause's start, and verbs that only introduce
+# the topic ("说要", "写了", "检讨说")
+_CLAUSE_LEAD = re.compile(
+    r"^(?:(?:几个|个)?(?:乡镇|镇|乡)(?![街域村政干])|的|了|说|要|在|写了|写到|交代了|总结了|给出了|"
+    r"写明了|检讨说|做过|报告了)+"
+)
+# "有什么可以借鉴的做法", "的做法可以参考", "一般怎么安排": asking for practices, not the topic
+_PRACTICE_ASK = re.compile(
+    r"(?:(?:有什么|有哪些|的)(?:可以借鉴的|可供借鉴的|具体)?|具体)(?:做法|经验|办法|招数)(?:可以)?"
+    r"(?:借鉴|参考|学)?$|(?:做法|经验|办法)(?:可以)?(?:借鉴|参考|学)$"
+)
+_ASKING_TEXT = """
+    镇 乡 个 有 什么 哪些 做法 经验 办法 招数 可以 借鉴 参考 学 学习 怎么 如何 具体 一般
+    安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题
+"""
+# a clause made of these words only ("镇有什么办法可以学", "镇一般怎么安排") asks, it says nothing
+_ONLY_ASKING = re.compile(
+    "^(?:" + "|".join(sorted(_ASKING_TEXT.split(), key=len, reverse=True)) + ")+$"
+)
+
+
+def _clean_core(core: str) -> str:
+    """The topic without what only places it (section, township words) or asks for practices."""
+    core = _SECTION_PLACE.sub(" ", core)
+    clauses = []
+    for clause in core.split():
+        clause = _PRACTICE_ASK.sub("", _CLAUSE_LEAD.sub("", clause))
+        if clause and not _ONLY_ASKING.match(clause):
+            clauses.append(clause)
+    return " ".join(clauses)
 
 
 @dataclass
@@ -67,8 +109,11 @@ class ParsedQuestion:
     kind: QuestionKind
     sections: list[str] = field(default_factory=list)
     scope: Scope = field(default_factory=Scope)
-    core: str = ""  # the topic, with the question's scaffolding removed
+    core: str = ""  # the topic: no scaffolding, no section place, no asking for practices
     unknown_places: list[str] = field(default_factory=list)  # named places not in the store
+    # what is embedded for corpus-wide questions: the question without its scaffolding (the
+    # meaning rule's margins were calibrated on these vectors)
+    query: str = ""
 
 
 def _match_names(question: str, names: list[str], short: bool) -> list[str]:
@@ -131,6 +176,10 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     else:
         kind = "lookup"
 
+    if kind == "practice" and "problems" in sections and not _PRACTICE_FOR_PROBLEMS.search(q):
+        # "普法人手不够，别的镇是怎么…的？": the shortfall is the asker's, practices are measures
+        sections = ["measures", "innovations"]
+
     core = _SCOPE_NOTE.sub(" ", q)
     for name in (*scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
@@ -139,6 +188,14 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()
+    query = core
+    core = _clean_core(core) or core
     return ParsedQuestion(
-        text=q, kind=kind, sections=sections, scope=scope, core=core or q, unknown_places=unknown
+        text=q,
+        kind=kind,
+        sections=sections,
+        scope=scope,
+        core=core or q,
+        unknown_places=unknown,
+        query=query or q,
     )

@@ -8,6 +8,7 @@ store changes.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
 import math
@@ -49,7 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # Words that only restate the section a question is about (problems / plans).
 _INTENT_TEXT = """
-    不足 不高 不够 不强 跟不上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 到位 问题 淡薄 不力 滞后
+    不足 不高 不够 不强 跟不上 跟上 没跟上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 到位 问题 淡薄 不力 滞后
     下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进
 """
 INTENT_WORDS = frozenset(_INTENT_TEXT.split())
@@ -62,6 +63,10 @@ TOKEN_CACHE = "fazhi_tokens.json"  # in a local store's folder
 NEIGHBOUR_SIMILARITY = 0.91
 NEIGHBOURS = 6
 SOFT_CREDIT = 0.6
+# ...and an unused compound the model puts this close to its head word is a kind of it (业务培训
+# for 培训, 0.96), while one that means something else stays apart (柔性执法 for 执法, 0.93;
+# 公职律师 for 律师, 0.93): the head counts as its paraphrase.
+HEAD_SIMILARITY = 0.945
 # In a topic of REQUIRED_MIN_GROUPS words or more, a word carrying this share of the weight is
 # part of what the question is about: a sentence without it (or a paraphrase of it) does not
 # support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
@@ -367,7 +372,8 @@ class HybridRetriever:
     def neighbours(
         self, words: list[str], snap: Snapshot | None = None
     ) -> dict[str, list[tuple[str, float]]]:
-        """Report words the embedding model puts closest to each word (not containing it)."""
+        """Report words the embedding model puts closest to each word (not containing it), and
+        its head word when the model puts them as close as synonyms (see HEAD_SIMILARITY)."""
         snap = snap or self.snapshot()
         new = [w for w in words if w not in snap.neighbours]
         if new and snap.vocabulary:
@@ -385,6 +391,11 @@ class HybridRetriever:
                     and not any(p in snap.vocabulary[i] for p in shared)
                     and snap.vocabulary[i] not in word
                 ][:NEIGHBOURS]
+                head = max((p for p in shared[1:] if word.endswith(p)), key=len, default="")
+                at = bisect.bisect_left(snap.vocabulary, head)
+                known = head and at < len(snap.vocabulary) and snap.vocabulary[at] == head
+                if known and row[at] >= HEAD_SIMILARITY:
+                    snap.neighbours[word].append((head, float(row[at])))
         return {w: snap.neighbours.get(w, []) for w in words}
 
     def known_share(self, topic: Topic) -> float:

@@ -239,6 +239,43 @@ def test_word_groups_read_or_and_example_lists_as_alternatives():
     ]
 
 
+def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
+    from app.question import parse_question
+
+    facets = {"township": list(SAMPLE_TOWNSHIPS)}
+    parsed = parse_question("明年的打算里，哪些镇说要把规范性文件管好？", facets)
+    assert parsed.sections == ["plans"] and parsed.core == "把规范性文件管好"
+    parsed = parse_question("有哪几个镇在问题部分提到执法人员身兼数职？", facets)
+    assert parsed.sections == ["problems"] and parsed.core == "执法人员身兼数职"
+    parsed = parse_question("别的镇在调解纠纷上有什么可以借鉴的做法？", facets)
+    assert parsed.kind == "practice" and parsed.core == "调解纠纷上"
+    # a shortfall named in the asker's own words is still a problems question
+    assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
+
+
+def test_asking_how_other_townships_do_it_is_a_practice_question(service):
+    from app.question import parse_question
+
+    question = "普法人手不够，别的镇是怎么发动志愿者的？"
+    parsed = parse_question(question, {"township": list(SAMPLE_TOWNSHIPS)})
+    # the shortfall is the asker's; what other townships did is in their measures
+    assert parsed.kind == "practice" and parsed.sections == ["measures", "innovations"]
+    answer = service.ask(question)
+    assert "石桥镇" in answer.townships
+    assert "志愿者" in {c.township: c for c in answer.citations}["石桥镇"].quote
+
+
+def test_a_compound_no_report_uses_is_matched_by_its_head_word_if_it_means_the_same(service):
+    near = service.retriever.neighbours(["业务培训", "柔性执法"])
+    assert "培训" in [w for w, _ in near["业务培训"]]  # a kind of 培训
+    assert "执法" not in [w for w, _ in near["柔性执法"]]  # a particular way of 执法
+    # 西联镇: "法制建设干部队伍教育培训力度还需继续加大" (no report says 业务培训)
+    answer = service.ask("哪些乡镇在不足里提到干部的业务培训不够？")
+    assert "西联镇" in answer.townships
+    assert "教育培训" in {c.township: c for c in answer.citations}["西联镇"].quote
+    assert_citations_round_trip(service, answer)
+
+
 def test_adverbs_and_pronouns_are_not_topic_words():
     # 必须, 真正 (adverbs), 由 (preposition), 有人 (pronoun) weigh as much as rare content words
     # by IDF, so a sentence would need them to cover the topic
