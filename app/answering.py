@@ -46,6 +46,14 @@ def states_count(sentence: str) -> bool:
 
 
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
+# what may follow a quoted practice name and belongs to it (“贵和”调解工作制度)...
+_PRACTICE_NOUN = re.compile(
+    r"(?:的)?((?:调解)?工作(?:法|室|制度|机制)|调解室|茶室|机制|模式|品牌|责任制|专项行动|活动|理念)"
+)
+# ...and what says the quote is not a township's own practice
+_NOT_A_PRACTICE_AFTER = re.compile(r"(?:的)?(?:要求|原则|精神|先进|典型|称号|荣誉|期间|作用)")
+_NOT_A_PRACTICE_BEFORE = re.compile(r"(?:简称|清理|杜绝|消除|这个|持着|的)$")
+_OCCASION = re.compile(r"(?:日|月|节|期间)$")
 
 
 @dataclass
@@ -717,11 +725,31 @@ def _place(c: Citation) -> str:
 
 
 def _practice_names(text: str) -> list[str]:
-    """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”."""
+    """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”工作法.
+
+    The practice noun after a quote belongs to the name (贵和工作室). Quotes that are not a
+    township's practice are left out: occasions (“安全生产月”), national requirements and
+    principles (“三重一大”要求, …的原则), honours (“枫桥经验”先进典型), abbreviations
+    (简称“…”), what is cleared away (清理“奇葩证明”), figures of speech (政府的“外脑”,
+    这个“死角”), and two-character labels without a practice noun (村“两委”, “四风”).
+    """
     names = []
     for match in _QUOTED.finditer(text):
         name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
-        if name and name not in names and not re.fullmatch(r"[\d.]+", name):
+        before, after = text[max(0, match.start() - 4) : match.start()], text[match.end() :]
+        if (
+            not name
+            or re.fullmatch(r"[\d.]+", name)
+            or _OCCASION.search(name)
+            or _NOT_A_PRACTICE_BEFORE.search(before)
+            or _NOT_A_PRACTICE_AFTER.match(after)
+        ):
+            continue
+        if suffix := _PRACTICE_NOUN.match(after):
+            name += suffix.group(1)
+        elif len(name) <= 2:
+            continue
+        if name not in names:
             names.append(name)
     return names[:5]
 

@@ -355,7 +355,17 @@ def test_practice_names_are_the_quoted_names_without_their_punctuation():
     from app.answering import _practice_names
 
     text = "建成7个“贵和”工作室，做到“小事不出村，大事不出镇。”，推行“小院+微解纷”工作法"
-    assert _practice_names(text) == ["贵和", "小事不出村，大事不出镇", "小院+微解纷"]
+    assert _practice_names(text) == ["贵和工作室", "小事不出村，大事不出镇", "小院+微解纷工作法"]
+
+
+def test_quoted_words_that_are_not_a_townships_practice_are_not_listed_as_practices():
+    from app.answering import _practice_names
+
+    text = (
+        "按照“三重一大”要求集体研究，在“安全生产月”“12.4宪法日”开展宣传，发挥网格员“前哨”作用，"
+        "全面清理“奇葩证明”，加强村“两委”培训，打造“老娘舅茶室”，推行“一案双审”机制"
+    )
+    assert _practice_names(text) == ["老娘舅茶室", "一案双审机制"]
 
 
 def test_passage_tokens_are_reused_and_follow_the_place_names_added(tmp_path, caplog):
