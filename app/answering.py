@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from app.question import ParsedQuestion, parse_question
-from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
+from app.retrieval import INTENT_WORDS, SHORT_SENTENCE, SHORTFALL, Hit, HybridRetriever, Topic
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_LABELS
+from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredReport
 
 Mode = Literal["extractive", "llm"]
@@ -346,13 +347,23 @@ class AnswerService:
             practice, markers = "", f"[{citation.n}]"
             if parsed.kind == "practice":
                 # named practices from on-topic passages of this report, each of them cited
-                cited = [citation]
+                def says_topic(text: str) -> bool:
+                    return self.retriever.coverage(text, topic) > 0
+
+                def names_of(hit: Hit) -> list[str]:
+                    heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+                    return _practice_names(
+                        hit.passage.text, None if says_topic(heading) else says_topic
+                    )
+
+                cited, names = [citation], names_of(hit)
                 for other in per_report[rid]:
                     on_topic = other is not hit and other.coverage >= self.rule.min_coverage
-                    if on_topic and _practice_names(other.passage.text):
+                    if on_topic and (more := names_of(other)):
                         cited.append(self._citation(len(citations) + 1, other))
                         citations.append(cited[-1])
-                names = _unique([n for c in cited for n in _practice_names(c.text)])[:6]
+                        names.extend(more)
+                names = _unique(names)[:6]
                 practice = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
                 markers = " ".join(f"[{c.n}]" for c in cited)
             lines.append(
@@ -724,8 +735,12 @@ def _place(c: Citation) -> str:
     return f"{c.county or ''}{c.township or ''}"
 
 
-def _practice_names(text: str) -> list[str]:
+def _practice_names(text: str, on_topic: Callable[[str], bool] | None = None) -> list[str]:
     """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”工作法.
+
+    With `on_topic`, only names said in a sentence about the question's topic count (a passage
+    on disputes may also name an opera tour, “送戏下乡”); a short lead sentence before the name's
+    own counts with it (“二是突出矛盾化解。…“小事不出村””).
 
     The practice noun after a quote belongs to the name (贵和工作室). Quotes that are not a
     township's practice are left out: occasions (“安全生产月”), national requirements and
@@ -734,7 +749,10 @@ def _practice_names(text: str) -> list[str]:
     这个“死角”), and two-character labels without a practice noun (村“两委”, “四风”).
     """
     names = []
+    sentences = sentence_spans(text, 0, len(text)) if on_topic else []
     for match in _QUOTED.finditer(text):
+        if on_topic and not on_topic(_sentence_at(text, sentences, match.start())):
+            continue
         name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
         before, after = text[max(0, match.start() - 4) : match.start()], text[match.end() :]
         if (
@@ -752,6 +770,20 @@ def _practice_names(text: str) -> list[str]:
         if name not in names:
             names.append(name)
     return names[:5]
+
+
+def _sentence_at(text: str, sentences: list[tuple[int, int]], at: int) -> str:
+    """The sentence holding position `at`, with the lead just before it (二是突出矛盾化解。)."""
+    for i, (a, b) in enumerate(sentences):
+        if a <= at < b:
+            if i and _is_lead(text[sentences[i - 1][0] : sentences[i - 1][1]]):
+                a = sentences[i - 1][0]
+            return text[a:b]
+    return ""
+
+
+def _is_lead(sentence: str) -> bool:
+    return len(sentence) < SHORT_SENTENCE and not re.search(r"[，,、：:]", sentence)
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -93,6 +93,9 @@ def test_peer_practice_names_the_practices(service):
     assert len(answer.townships) >= 4
     for name in ("贵和", "老娘舅茶室", "小院+微解纷"):
         assert name in answer.answer
+    # 石桥镇's passage also names its opera tour and 塘坊镇's its forums: not dispute practices
+    for name in ("送戏下乡", "镇村工作论坛"):
+        assert name not in answer.answer
     assert_citations_round_trip(service, answer)
 
 
@@ -366,6 +369,21 @@ def test_quoted_words_that_are_not_a_townships_practice_are_not_listed_as_practi
         "全面清理“奇葩证明”，加强村“两委”培训，打造“老娘舅茶室”，推行“一案双审”机制"
     )
     assert _practice_names(text) == ["老娘舅茶室", "一案双审机制"]
+
+
+def test_practice_names_of_a_topic_are_those_said_in_sentences_about_it():
+    from app.answering import _practice_names
+
+    text = (
+        "二是突出矛盾化解。全面排查矛盾纠纷，做到“小事不出村，大事不出镇。”"
+        "同时打造“老娘舅茶室”，调解矛盾。三是开展普法戏曲汇演，“送戏下乡”“送法下乡”。"
+    )
+
+    def on_disputes(sentence: str) -> bool:
+        return "矛盾" in sentence or "纠纷" in sentence
+
+    assert _practice_names(text, on_disputes) == ["小事不出村，大事不出镇", "老娘舅茶室"]
+    assert _practice_names(text)[-2:] == ["送戏下乡", "送法下乡"]
 
 
 def test_passage_tokens_are_reused_and_follow_the_place_names_added(tmp_path, caplog):
