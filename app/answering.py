@@ -274,6 +274,7 @@ class AnswerService:
         known = self.retriever.topic(topic.groups, known_only=True, require=False)
 
         asks_count = topic.cue is states_count
+        counted = self._counted(parsed.text, known) if asks_count else None
 
         def support(hit: Hit) -> float:
             if not known or hit.sentence is None:
@@ -282,6 +283,9 @@ class AnswerService:
             sentence = hit.passage.text[hit.sentence[0] - start : hit.sentence[1] - start]
             if asks_count and not states_count(sentence):
                 return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
+            if counted and self.retriever.coverage(sentence, counted, partial=False) < 0.5:
+                # "多少起行政复议案件": a number of other 案件 does not answer it
+                return 0.0
             return self.retriever.coverage(sentence, known, partial=False)
 
         best = max(hits, key=lambda h: (support(h), h.coverage, h.score), default=None)
@@ -315,6 +319,17 @@ class AnswerService:
             townships=_unique([c.township for c in citations[:1] if c.township]),
             not_mentioned=[],
         )
+
+    def _counted(self, question: str, known: Topic) -> Topic | None:
+        """The words for what a count question counts (多少起 → 行政处罚案件), if any."""
+        ask = _ASKS_COUNT.search(question)
+        if ask is None:
+            return None
+        clause = re.split(r"[？?，,。；;！!]", question[ask.end() :], maxsplit=1)[0]
+        groups = [g for g in known.groups if any(w in clause for w in g)]
+        if not groups:
+            return None
+        return self.retriever.topic(groups, known_only=True, require=False)
 
     def _enumerate(
         self,

@@ -47,6 +47,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "懂法律": ("法学专业", "法律专业", "懂法"),
     "新媒体": ("新媒体", "自媒体", "抖音", "微信", "公众号", "微博", "短视频", "视频号"),
     "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
+    # the steps a major decision must go through are its 法定程序, reports call them 必经程序
+    "法定程序": ("法定程序", "必经程序"),
 }
 # Words that only restate the section a question is about (problems / plans).
 _INTENT_TEXT = """

@@ -87,6 +87,22 @@ def test_lookup_quotes_the_sentence_with_the_fact(service):
     assert_citations_round_trip(service, answer)
 
 
+def test_a_count_of_something_else_does_not_answer_a_count_question(service):
+    # 石桥镇 counts the 案件 its 司法所 mediated, never administrative reconsideration cases
+    assert not service.ask("石桥镇司法所办理了多少起行政复议案件？").found
+    answer = service.ask("万灵镇办理了多少起行政复议案件？")
+    assert answer.found and "行政复议案件1起" in answer.citations[0].quote
+    answer = service.ask("石桥镇司法所调解了多少起案件？")
+    assert answer.found and "调解案件40余起" in answer.citations[0].quote
+
+
+def test_which_steps_a_township_asks_for_are_found_in_its_words(service):
+    # "哪几道" is how the question asks, "法定程序" the reports' "必经程序"
+    answer = service.ask("塘坊镇做重大决策要走哪几道法定程序？")
+    assert answer.found and "5项必经程序" in answer.citations[0].quote
+    assert answer.townships == ["塘坊镇"]
+
+
 def test_peer_practice_names_the_practices(service):
     answer = service.ask("别的镇在矛盾纠纷化解上有什么做法？")
     assert answer.kind == "practice" and answer.found
