@@ -38,6 +38,11 @@ _NOT_A_COUNT = re.compile(
     r"|(?<=[—–～~至到-])(?:19|20)\d{2}"
     r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
 )
+# "哪天发布的", "发布日期": asked of the report itself, answered from its metadata
+_ASKS_PUBLISHED = re.compile(
+    r"(?:哪天|哪一天|什么时候|何时|哪个月|几月几[日号])(?:发布|公布|公开|印发|发出|上网)"
+    r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间)"
+)
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
 
 
@@ -218,8 +223,8 @@ class AnswerService:
     def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Yields text deltas (LLM mode) and finally the complete `Answer`."""
         answer = self.extractive(question, filters)
-        if self.llm is None or not answer.found:
-            yield answer
+        if self.llm is None or not answer.found or _ASKS_PUBLISHED.search(answer.question):
+            yield answer  # a publication date is a metadata fact: nothing for an LLM to write
             return
         yield from self.llm.rewrite(answer, self.store)
 
@@ -250,7 +255,9 @@ class AnswerService:
         topic = question_topic(self.retriever, parsed)
         timings["topic_ms"] = _ms(t_topic)
         t2 = time.perf_counter()
-        if parsed.sections and not topic:
+        if _ASKS_PUBLISHED.search(parsed.text):
+            answer = self._publication(parsed, scope, in_scope)
+        elif parsed.sections and not topic:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section
             answer = self._section_overview(parsed, scope, in_scope)
         elif parsed.kind == "lookup":
@@ -422,6 +429,40 @@ class AnswerService:
         )
         answer.notice = notice
         return answer
+
+    def _publication(
+        self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
+    ) -> Answer:
+        """When each report was published: the date ingest read from its page header, web page
+        or signature (cleaning drops a header's date line), cited at the report's title."""
+        names = report_labels(reports)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for report in reports[:OVERVIEW_REPORTS]:
+            passages = self.store.passages(Scope(report_ids=[report.id]))
+            if not passages:
+                continue
+            first = min(passages, key=lambda p: int(p.meta["start"]))
+            citations.append(self._citation(len(citations) + 1, Hit(first, 0.0, 0.0, 0.0)))
+            meta = report.meta
+            when = f"发布日期 {meta.published}" if meta.published else "原文件未载明发布日期"
+            lines.append(
+                f"- **{names[report.id]}**（{meta.county or '县区未知'}，"
+                f"{meta.year or '年份未知'}年度报告）：{when}（{Path(report.source).name}）[{len(citations)}]"
+            )
+        dated = [r for r in reports[:OVERVIEW_REPORTS] if r.meta.published]
+        lead = "发布日期取自原文件的页眉、网页信息或落款日期（页眉的日期行不在清洗后的正文里）："
+        if len(reports) > OVERVIEW_REPORTS:
+            lead += f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
+        return self._answer(
+            parsed,
+            scope,
+            "\n".join([lead, "", *lines]),
+            found=bool(dated),
+            citations=citations,
+            townships=_unique([names[r.id] for r in dated]),
+            not_mentioned=[],
+        )
 
     def _section_overview(
         self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]

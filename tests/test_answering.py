@@ -103,6 +103,17 @@ def test_which_steps_a_township_asks_for_are_found_in_its_words(service):
     assert answer.townships == ["塘坊镇"]
 
 
+def test_when_a_report_was_published_comes_from_its_page_header(service):
+    # the header line "日期:2023-02-08" is cleaned out of the text; ingest kept it as metadata
+    answer = service.ask("塘坊镇那份2022年度报告是哪天发布的？")
+    assert answer.found and answer.townships == ["塘坊镇"]
+    assert "2023-02-08" in answer.answer
+    assert_citations_round_trip(service, answer)
+    answer = service.ask("各镇报告的发布日期分别是什么？")
+    assert "2024-02-22" in answer.answer and "万灵镇" in answer.answer
+    assert "原文件未载明发布日期" in answer.answer  # 万灵镇's file gives no date
+
+
 def test_peer_practice_names_the_practices(service):
     answer = service.ask("别的镇在矛盾纠纷化解上有什么做法？")
     assert answer.kind == "practice" and answer.found

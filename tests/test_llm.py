@@ -204,3 +204,11 @@ def test_a_judging_reply_must_hold_a_list_of_passage_numbers():
     for reply in ('{"supported": [true]}', '{"supported": ["1"]}', "都符合", '{"supported": 3}'):
         with pytest.raises(JudgeError):
             supported_numbers(reply)
+
+
+def test_a_publication_date_is_answered_from_the_report_not_by_the_llm(llm_service, fake_llm):
+    fake_llm.script.reply = "资料中未找到发布日期。"
+    answer = llm_service.ask("塘坊镇的报告是哪天发布的？")
+    assert answer.mode == "extractive" and answer.found
+    assert "2023-02-08" in answer.answer
+    assert not fake_llm.script.requests, "no LLM call for a metadata fact"
