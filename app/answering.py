@@ -40,8 +40,9 @@ _NOT_A_COUNT = re.compile(
 )
 # "哪天发布的", "发布日期": asked of the report itself, answered from its metadata
 _ASKS_PUBLISHED = re.compile(
-    r"(?:哪天|哪一天|什么时候|何时|哪个月|几月几[日号])(?:发布|公布|公开|印发|发出|上网)"
-    r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间)"
+    r"报告.{0,8}(?:(?:哪天|哪一天|什么时候|何时|哪个月|几月几[日号]|几号)(?:发布|公布|公开|印发|发出|上网|出)"
+    r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间)|(?:发布|公布)于(?:何时|哪天))"
+    r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间).{0,6}报告"
 )
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
 
@@ -58,8 +59,11 @@ _PRACTICE_NOUN = re.compile(
 )
 # ...and what says the quote is not a township's own practice
 _NOT_A_PRACTICE_AFTER = re.compile(r"(?:的)?(?:要求|原则|精神|先进|典型|称号|荣誉|期间|作用)")
-_NOT_A_PRACTICE_BEFORE = re.compile(r"(?:简称|清理|杜绝|消除|这个|持着|的)$")
-_OCCASION = re.compile(r"(?:日|月|节|期间)$")
+_NOT_A_PRACTICE_BEFORE = re.compile(r"(?:简称|清理|杜绝|消除|这个|持着)$")
+# dated or national occasions (“12.4宪法日”, “安全生产月”), not a township's “村民说事日”
+_OCCASION = re.compile(
+    r"\d.*(?:日|月|周|节)$|(?:宣传|安全生产)(?:月|周)$|(?:宪法|禁毒|纪念)日$|期间$"
+)
 
 
 @dataclass
@@ -334,6 +338,9 @@ class AnswerService:
             return None
         clause = re.split(r"[？?，,。；;！!]", question[ask.end() :], maxsplit=1)[0]
         groups = [g for g in known.groups if any(w in clause for w in g)]
+        if not groups:  # "行政复议案件有多少起": what is counted comes before the ask
+            clause = re.split(r"[？?，,。；;！!]", question[: ask.start()])[-1]
+            groups = [g for g in known.groups if any(w in clause for w in g)][-2:]
         if not groups:
             return None
         return self.retriever.topic(groups, known_only=True, require=False)
@@ -450,7 +457,8 @@ class AnswerService:
                 f"- **{names[report.id]}**（{meta.county or '县区未知'}，"
                 f"{meta.year or '年份未知'}年度报告）：{when}（{Path(report.source).name}）[{len(citations)}]"
             )
-        dated = [r for r in reports[:OVERVIEW_REPORTS] if r.meta.published]
+        listed = {c.report_id for c in citations}
+        dated = [r for r in reports[:OVERVIEW_REPORTS] if r.meta.published and r.id in listed]
         lead = "发布日期取自原文件的页眉、网页信息或落款日期（页眉的日期行不在清洗后的正文里）："
         if len(reports) > OVERVIEW_REPORTS:
             lead += f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
@@ -839,7 +847,16 @@ def _sentence_at(text: str, sentences: list[tuple[int, int]], at: int) -> str:
 
 
 def _is_lead(sentence: str) -> bool:
-    return len(sentence) < SHORT_SENTENCE and not re.search(r"[，,、：:]", sentence)
+    return (
+        len(sentence) < SHORT_SENTENCE
+        and not re.search(r"[，,、：:]", sentence)
+        and bool(
+            re.match(
+                r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]",
+                sentence,
+            )
+        )
+    )
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -74,7 +74,8 @@ _SECTION_PLACE = re.compile(
 # what is left of "哪些镇…", "有哪几个镇…" at a clause's start, and verbs that only introduce
 # the topic ("说要", "写了", "检讨说")
 _CLAUSE_LEAD = re.compile(
-    r"^(?:(?:几个|个)?(?:乡镇|镇|乡)(?![街域村政干])|的|了|说|要|在|写了|写到|交代了|总结了|给出了|"
+    r"^(?:(?:几个|个)?(?:乡镇|镇|乡)(?![街域村政干长贤党委领人])|的(?!确)|了(?!解)|说(?!明|服)"
+    r"|要(?!求|素|点|害|件)|在(?!于|职|编|岗|线|建)|写了|写到|交代了|总结了|给出了|"
     r"写明了|检讨说|做过|报告了)+"
 )
 # "有什么可以借鉴的做法", "的做法可以参考", "一般怎么安排": asking for practices, not the topic

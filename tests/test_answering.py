@@ -94,6 +94,9 @@ def test_a_count_of_something_else_does_not_answer_a_count_question(service):
     assert answer.found and "行政复议案件1起" in answer.citations[0].quote
     answer = service.ask("石桥镇司法所调解了多少起案件？")
     assert answer.found and "调解案件40余起" in answer.citations[0].quote
+    # what is counted may come before the ask
+    assert not service.ask("石桥镇行政复议案件有多少起？").found
+    assert service.ask("万灵镇行政复议案件有多少起？").found
 
 
 def test_which_steps_a_township_asks_for_are_found_in_its_words(service):
@@ -112,6 +115,9 @@ def test_when_a_report_was_published_comes_from_its_page_header(service):
     answer = service.ask("各镇报告的发布日期分别是什么？")
     assert "2024-02-22" in answer.answer and "万灵镇" in answer.answer
     assert "原文件未载明发布日期" in answer.answer  # 万灵镇's file gives no date
+    # when a township publishes its lists is a question about its work, not about the report
+    answer = service.ask("塘坊镇何时公布权责清单？")
+    assert not answer.answer.startswith("发布日期取自")
 
 
 def test_peer_practice_names_the_practices(service):
@@ -279,6 +285,14 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert parsed.sections == ["problems"] and parsed.core == "执法人员身兼数职"
     parsed = parse_question("别的镇在调解纠纷上有什么可以借鉴的做法？", facets)
     assert parsed.kind == "practice" and parsed.core == "调解纠纷上"
+    # a clause's lead is a whole word, not the start of one (说明, 要求, 了解, 镇长, 乡贤)
+    for question, core in [
+        ("哪些镇说明了执法依据？", "说明了执法依据"),
+        ("哪些镇要求村居建立调解室？", "要求村居建立调解室"),
+        ("哪些乡贤参与了调解？", "乡贤参与了调解"),
+        ("哪些镇镇长带头讲法？", "镇长带头讲法"),
+    ]:
+        assert parse_question(question, facets).core == core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
@@ -396,6 +410,8 @@ def test_quoted_words_that_are_not_a_townships_practice_are_not_listed_as_practi
         "全面清理“奇葩证明”，加强村“两委”培训，打造“老娘舅茶室”，推行“一案双审”机制"
     )
     assert _practice_names(text) == ["老娘舅茶室", "一案双审机制"]
+    text = "打造了群众满意的“老娘舅茶室”，推行“村民说事日”，在“6.26国际禁毒日”“普法宣传月”开展宣传"
+    assert _practice_names(text) == ["老娘舅茶室", "村民说事日"]
 
 
 def test_practice_names_of_a_topic_are_those_said_in_sentences_about_it():
@@ -410,6 +426,8 @@ def test_practice_names_of_a_topic_are_those_said_in_sentences_about_it():
         return "矛盾" in sentence or "纠纷" in sentence
 
     assert _practice_names(text, on_disputes) == ["小事不出村，大事不出镇", "老娘舅茶室"]
+    # a short statement before is not a lead that makes the next sentence about disputes
+    assert _practice_names("矛盾纠纷全部化解。开展“送戏下乡”活动。", on_disputes) == []
     assert _practice_names(text)[-2:] == ["送戏下乡", "送法下乡"]
 
 
