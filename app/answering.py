@@ -44,6 +44,7 @@ _ASKS_PUBLISHED = re.compile(
     r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间)|(?:发布|公布)于(?:何时|哪天))"
     r"|(?:发布|公布|公开|印发)(?:的)?(?:日期|时间).{0,6}报告"
 )
+_CLAUSE_END = re.compile(r"[？?，,。；;！!]")
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
 
 
@@ -61,6 +62,10 @@ _PRACTICE_NOUN = re.compile(
 _NOT_A_PRACTICE_AFTER = re.compile(r"(?:的)?(?:要求|原则|精神|先进|典型|称号|荣誉|期间|作用)")
 _NOT_A_PRACTICE_BEFORE = re.compile(r"(?:简称|清理|杜绝|消除|这个|持着)$")
 # dated or national occasions (“12.4宪法日”, “安全生产月”), not a township's “村民说事日”
+# a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…")
+_ORDINAL_LEAD = re.compile(
+    r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
+)
 _OCCASION = re.compile(
     r"\d.*(?:日|月|周|节)$|(?:宣传|安全生产)(?:月|周)$|(?:宪法|禁毒|纪念)日$|期间$"
 )
@@ -336,11 +341,13 @@ class AnswerService:
         ask = _ASKS_COUNT.search(question)
         if ask is None:
             return None
-        clause = re.split(r"[？?，,。；;！!]", question[ask.end() :], maxsplit=1)[0]
-        groups = [g for g in known.groups if any(w in clause for w in g)]
+
+        def groups_in(clause: str) -> list[tuple[str, ...]]:
+            return [g for g in known.groups if any(w in clause for w in g)]
+
+        groups = groups_in(_CLAUSE_END.split(question[ask.end() :], maxsplit=1)[0])
         if not groups:  # "行政复议案件有多少起": what is counted comes before the ask
-            clause = re.split(r"[？?，,。；;！!]", question[: ask.start()])[-1]
-            groups = [g for g in known.groups if any(w in clause for w in g)][-2:]
+            groups = groups_in(_CLAUSE_END.split(question[: ask.start()])[-1])[-2:]
         if not groups:
             return None
         return self.retriever.topic(groups, known_only=True, require=False)
@@ -363,6 +370,15 @@ class AnswerService:
             supported, notice = self._judge(
                 parsed, per_report, evidence, supported, vector, topic, labels
             )
+
+        def says_topic(text: str) -> bool:
+            return self.retriever.coverage(text, topic) > 0
+
+        def names_of(hit: Hit) -> list[str]:
+            """The practices a passage names about the topic (all of them under a heading on it)."""
+            heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+            return _practice_names(hit.passage.text, None if says_topic(heading) else says_topic)
+
         citations: list[Citation] = []
         lines: list[str] = []
         townships: list[str] = []
@@ -376,15 +392,6 @@ class AnswerService:
             practice, markers = "", f"[{citation.n}]"
             if parsed.kind == "practice":
                 # named practices from on-topic passages of this report, each of them cited
-                def says_topic(text: str) -> bool:
-                    return self.retriever.coverage(text, topic) > 0
-
-                def names_of(hit: Hit) -> list[str]:
-                    heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
-                    return _practice_names(
-                        hit.passage.text, None if says_topic(heading) else says_topic
-                    )
-
                 cited, names = [citation], names_of(hit)
                 for other in per_report[rid]:
                     on_topic = other is not hit and other.coverage >= self.rule.min_coverage
@@ -445,6 +452,7 @@ class AnswerService:
         names = report_labels(reports)
         citations: list[Citation] = []
         lines: list[str] = []
+        dated: list[str] = []
         for report in reports[:OVERVIEW_REPORTS]:
             passages = self.store.passages(Scope(report_ids=[report.id]))
             if not passages:
@@ -453,22 +461,21 @@ class AnswerService:
             citations.append(self._citation(len(citations) + 1, Hit(first, 0.0, 0.0, 0.0)))
             meta = report.meta
             when = f"发布日期 {meta.published}" if meta.published else "原文件未载明发布日期"
+            if meta.published:
+                dated.append(names[report.id])
             lines.append(
                 f"- **{names[report.id]}**（{meta.county or '县区未知'}，"
                 f"{meta.year or '年份未知'}年度报告）：{when}（{Path(report.source).name}）[{len(citations)}]"
             )
-        listed = {c.report_id for c in citations}
-        dated = [r for r in reports[:OVERVIEW_REPORTS] if r.meta.published and r.id in listed]
         lead = "发布日期取自原文件的页眉、网页信息或落款日期（页眉的日期行不在清洗后的正文里）："
-        if len(reports) > OVERVIEW_REPORTS:
-            lead += f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
+        lead += _overflow(reports)
         return self._answer(
             parsed,
             scope,
             "\n".join([lead, "", *lines]),
             found=bool(dated),
             citations=citations,
-            townships=_unique([names[r.id] for r in dated]),
+            townships=_unique(dated),
             not_mentioned=[],
         )
 
@@ -500,8 +507,7 @@ class AnswerService:
                 parsed, scope, text, found=False, citations=[], townships=[], not_mentioned=[]
             )
         lead = f"范围内 {len(townships)} 个乡镇报告的“{labels}”部分（每份列出前几段）："
-        if len(reports) > OVERVIEW_REPORTS:
-            lead += f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
+        lead += _overflow(reports)
         text = "\n".join([lead, "", *lines])
         return self._answer(
             parsed,
@@ -795,6 +801,13 @@ def _inline(quote: str) -> str:
     return " ".join(line.strip() for line in quote.splitlines() if line.strip())
 
 
+def _overflow(reports: list[StoredReport]) -> str:
+    """The line saying an overview lists only the first OVERVIEW_REPORTS reports, if it does."""
+    if len(reports) <= OVERVIEW_REPORTS:
+        return ""
+    return f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
+
+
 def _place(c: Citation) -> str:
     return f"{c.county or ''}{c.township or ''}"
 
@@ -803,8 +816,8 @@ def _practice_names(text: str, on_topic: Callable[[str], bool] | None = None) ->
     """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”工作法.
 
     With `on_topic`, only names said in a sentence about the question's topic count (a passage
-    on disputes may also name an opera tour, “送戏下乡”); a short lead sentence before the name's
-    own counts with it (“二是突出矛盾化解。…“小事不出村””).
+    on disputes may also name an opera tour, “送戏下乡”); a short numbered lead before the name's
+    sentence counts with it (“二是突出矛盾化解。…“小事不出村””).
 
     The practice noun after a quote belongs to the name (贵和工作室). Quotes that are not a
     township's practice are left out: occasions (“安全生产月”), national requirements and
@@ -850,12 +863,7 @@ def _is_lead(sentence: str) -> bool:
     return (
         len(sentence) < SHORT_SENTENCE
         and not re.search(r"[，,、：:]", sentence)
-        and bool(
-            re.match(
-                r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]",
-                sentence,
-            )
-        )
+        and bool(_ORDINAL_LEAD.match(sentence))
     )
 
 
