@@ -41,6 +41,9 @@ class LoadedDocument:
     encoding: str | None = None
     title_hint: str | None = None  # e.g. an HTML <title> or the article heading
     published_hint: str | None = None  # e.g. 发布日期 found in page furniture
+    # Other places a web page names its report: breadcrumb trail, <meta> keywords/description,
+    # og:title. Metadata reads them when the text itself has no title.
+    page_clues: list[str] = field(default_factory=list)
 
 
 @dataclass
