@@ -82,8 +82,9 @@ class Filters(Scope):
                 setattr(scope, key, list(getattr(self, key)))
         if self.year_from is not None or self.year_to is not None:
             scope.year_from, scope.year_to = self.year_from, self.year_to
-        if self.sections:
+        if self.sections:  # a hard filter, unlike the sections a question's wording leans to
             parsed.sections = list(self.sections)
+            scope.sections = list(self.sections)
         return scope
 
 
@@ -280,9 +281,10 @@ class AnswerService:
 
     # -- kinds ---------------------------------------------------------------------------------
     def _lookup(self, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic) -> Answer:
-        boosted = replace(scope, sections=[])
+        # scope.sections holds only the caller's explicit filter; the question's own section
+        # wording does not narrow a lookup
         hits = self.retriever.search(
-            vector, " ".join(topic.terms) or parsed.text, boosted, k=5, per_report=3, topic=topic
+            vector, " ".join(topic.terms) or parsed.text, scope, k=5, per_report=3, topic=topic
         )
         # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
         # words no report uses at all are the asker's paraphrase and are not held against a hit.

@@ -487,3 +487,12 @@ def test_a_new_service_on_a_stored_corpus_answers_the_same_from_its_token_cache(
     uncached.retriever.passage_tokens = PassageTokens(uncached.retriever.tokenizer)  # no file
     expected = uncached.ask(EXAMPLE)
     assert answer.townships == expected.townships and answer.answer == expected.answer
+
+
+def test_an_explicit_section_filter_holds_for_lookups_too(service):
+    filters = service.resolve(Filters(provinces=["重庆"], sections=["measures"]))
+    answer = service.ask("法律顾问", filters)
+    assert answer.kind == "lookup"
+    assert answer.citations
+    assert {c.section for c in answer.citations} == {"measures"}
+    assert answer.filters["sections"] == ["measures"]
