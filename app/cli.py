@@ -307,25 +307,23 @@ def remove(
 
 
 def parse_years(year: int | None, years: str | None) -> tuple[int | None, int | None]:
+    from app.batch import parse_years as years_range
+
     if year is not None and years:
         fail("give either --year or --years, not both")
-    if year is not None:
-        return year, year
-    if years:
-        parts = years.replace("—", "-").replace("~", "-").split("-")
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            fail(f"--years takes a range like 2021-2023, got '{years}'")
-        a, b = sorted(int(p) for p in parts)
-        return a, b
-    return None, None
+    try:
+        return years_range(year if year is not None else years)
+    except ValueError:
+        fail(f"--years takes a range like 2021-2023, got '{years}'")
+    raise AssertionError  # fail() exits
 
 
 @cli.command()
 def ask(
     question: Annotated[
-        str,
+        str | None,
         typer.Argument(help="A question in Chinese, e.g. 哪些乡镇把执法能力不足列为存在的问题？"),
-    ],
+    ] = None,
     store: StoreOption = None,
     township: Annotated[
         list[str] | None, typer.Option("--township", help="Only these townships (repeatable).")
@@ -351,6 +349,16 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the answer object as JSON.")
     ] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option(
+            "--questions",
+            help="Answer every question in FILE ('-' for stdin) in one process: one question a "
+            'line, or JSON lines like {"id": "q1", "question": "…", "province": "河南", '
+            '"years": "2021-2023", "section": "problems"}. Writes one JSON answer per line; '
+            "the flags above are defaults for every line.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the reports, with numbered citations.
 
@@ -361,7 +369,9 @@ def ask(
     from app.services import answer_service
     from ingest.model import SECTION_TYPES
 
-    if not question.strip():
+    if (question is None) == (questions is None):
+        fail("give a question, or --questions FILE, not both and not neither")
+    if question is not None and not question.strip():
         fail("the question is empty; ask e.g. 哪些乡镇把执法能力不足列为存在的问题？")
     for name in section or []:
         if name not in SECTION_TYPES:
@@ -377,11 +387,15 @@ def ask(
         sections=section or [],
     )
     try:
+        items = _read_questions(questions, filters) if questions is not None else None
         service = answer_service(settings)
         if service.store.count_passages() == 0:
             fail(
                 f"the store at {settings.chroma_url or settings.store} is empty; run `fazhi ingest PATH` first"
             )
+        if items is not None:
+            _ask_many(service, items)
+            return
         if as_json:
             answer = service.ask(question, service.resolve(filters))
             out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -394,7 +408,7 @@ def ask(
                 answer = event
     except FazhiError as exc:
         fail(str(exc))
-    assert answer is not None
+    assert answer is not None and question is not None
     if answer.mode == "extractive" or not answer.answer:
         out.print(answer.answer, markup=False, highlight=False)
     else:
@@ -409,6 +423,48 @@ def ask(
             markup=False,
             highlight=False,
         )
+
+
+def _read_questions(path: Path, defaults: Any) -> list[Any]:
+    from app.batch import read_questions
+
+    if str(path) == "-":
+        return read_questions(sys.stdin, source="<stdin>", defaults=defaults)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return read_questions(fh, source=path, defaults=defaults)
+    except OSError as exc:
+        fail(f"cannot read questions file {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        fail(f"questions file {path} is not UTF-8 text; save it as UTF-8")
+    raise AssertionError  # fail() exits
+
+
+def _ask_many(service: Any, items: list[Any]) -> None:
+    """One JSON answer per line on stdout, a progress bar on stderr; exit 1 if any failed."""
+    from app.batch import answer_questions
+
+    failed = 0
+    with Progress(
+        TextColumn("answering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("answering", total=len(items))
+        for result in answer_questions(service, items):
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            if result.error:
+                failed += 1
+                err.print(f"line {result.item.line}: {result.error}", markup=False)
+            progress.advance(task)
+    if failed:
+        err.print(f"{failed} of {len(items)} questions failed (their lines hold an 'error').")
+        raise typer.Exit(1)
 
 
 @cli.command(name="eval")

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from app.answering import Answer, AnswerService, question_topic
+from app.batch import BatchQuestion, answer_questions
 from app.question import parse_question
+from ingest.errors import FazhiError
 from vectorstore import PassageStore, StoredReport
 
 BASELINE_CHUNK = 500
@@ -132,10 +134,11 @@ def evaluate_fazhi(service: AnswerService, gold: list[GoldItem]) -> Tally:
     store = service.store
     reports = {r.id: store.get_report(r.id) for r in store.list_reports()}
     tally = Tally()
-    for item in gold:
-        t0 = time.perf_counter()
-        answer = service.ask(item.question)
-        elapsed = (time.perf_counter() - t0) * 1000
+    questions = [BatchQuestion(item.question, id=item.id) for item in gold]
+    for item, result in zip(gold, answer_questions(service, questions), strict=True):
+        if result.answer is None:
+            raise FazhiError(f"gold item {item.id}: {result.error}")
+        answer, elapsed = result.answer, result.elapsed_ms
         _check_citations(answer, reports, tally)
         if item.kind == "lookup":
             tally.latencies.setdefault("lookup", []).append(elapsed)
