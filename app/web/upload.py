@@ -1,0 +1,202 @@
+"""The 上传 tab: report files from the browser are staged under `<store>/uploads` with safe
+names and ingested; only the admin (FAZHI_ADMIN_USER) may upload when one is set."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.indexing import FileResult, IngestEvents, IngestSummary, ingest_paths
+from app.web.context import WebContext
+
+UPLOAD_TYPES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
+UPLOAD_HEADERS = ["文件", "结果", "乡镇", "年份", "段落数", "说明"]
+STATUS_LABELS = {
+    "added": "已添加",
+    "unchanged": "未变化",
+    "replaced": "已替换",
+    "failed": "失败",
+    "skipped": "已跳过",
+}
+PROGRESS = gr.Progress()  # Gradio swaps in a per-event tracker for a Progress default
+_UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff（）()\-]+")
+
+
+def safe_filename(name: str) -> str:
+    """A plain file name from an uploaded one: no folders, no dots in front, no odd characters."""
+    name = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = _UNSAFE_NAME.sub("_", stem).strip("._- ")[:80] or "report"
+    suffix = re.sub(r"[^a-z0-9]", "", suffix.lower())[:8]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
+
+
+@dataclass
+class StagedFile:
+    original: str
+    path: Path | None = None  # where the upload was copied, None when rejected
+    reason: str = ""
+
+
+def stage_uploads(files: list[str], folder: Path, max_bytes: int) -> list[StagedFile]:
+    """Copy accepted uploads into `folder` under sanitised, distinct names; reject the rest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[StagedFile] = []
+    taken: set[str] = set()
+    for file in files:
+        source = Path(file)
+        item = StagedFile(original=source.name)
+        size = source.stat().st_size if source.is_file() else -1
+        if source.suffix.lower() not in UPLOAD_TYPES:
+            item.reason = f"不支持的文件类型（{source.suffix or '无扩展名'}），可上传：{'、'.join(UPLOAD_TYPES)}"
+        elif size < 0:
+            item.reason = "上传的文件不存在"
+        elif size > max_bytes:
+            item.reason = f"文件过大（{megabytes(size)}），上限 {megabytes(max_bytes)}"
+        else:
+            name = safe_filename(source.name)
+            stem, _, suffix = name.rpartition(".")
+            n = 1
+            while name in taken:
+                n += 1
+                name = f"{stem}-{n}.{suffix}"
+            taken.add(name)
+            target = (folder / name).resolve()
+            if target.parent != folder.resolve():  # belt and braces: never outside uploads/
+                item.reason = "文件名无效"
+            else:
+                shutil.copyfile(source, target)
+                item.path = target
+        staged.append(item)
+    return staged
+
+
+def upload_rows(staged: list[StagedFile], summary: IngestSummary | None) -> list[list[Any]]:
+    by_path = {r.path.resolve(): r for r in summary.results} if summary else {}
+    rows = []
+    for item in staged:
+        result = by_path.get(item.path) if item.path else None
+        if result is None:
+            reason = item.reason or "没有入库结果"
+            rows.append([item.original, STATUS_LABELS["failed"], "", "", 0, reason])
+        else:
+            rows.append(_result_row(item.original, result))
+    return rows
+
+
+def _result_row(name: str, r: FileResult) -> list[Any]:
+    note = r.reason or "；".join(r.warnings)
+    return [
+        name,
+        STATUS_LABELS.get(r.status, r.status),
+        r.township or "",
+        r.year or "",
+        r.passages,
+        note,
+    ]
+
+
+class UploadTab:
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+
+    def may_upload(self, username: str | None) -> bool:
+        admin = self.settings.admin_user
+        return not admin or username == admin
+
+    def notice(self, request: gr.Request) -> tuple[Any, ...]:
+        allowed = self.may_upload(getattr(request, "username", None))
+        text = (
+            f"可上传 {'、'.join(UPLOAD_TYPES)} 文件，单个不超过 {megabytes(self.settings.upload_max_bytes)}。"
+            "同名文件再次上传会替换旧版本。"
+            if allowed
+            else f"只有管理员（{self.settings.admin_user}）可以上传报告。"
+        )
+        return gr.Markdown(text), gr.Button(interactive=allowed)
+
+    def upload(
+        self, files: list[str] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+    ) -> tuple[list[list[Any]], str]:
+        if not self.may_upload(getattr(request, "username", None)):
+            raise gr.Error(f"只有管理员（{self.settings.admin_user}）可以上传报告。")
+        if not files:
+            raise gr.Error("请先选择要上传的报告文件。")
+        staged = stage_uploads(
+            files, self.settings.store / "uploads", self.settings.upload_max_bytes
+        )
+        paths = [s.path for s in staged if s.path]
+        summary = self._ingest(paths, progress) if paths else None
+        rows = upload_rows(staged, summary)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row[1]] = counts.get(row[1], 0) + 1
+        text = "，".join(f"{label} {n} 个" for label, n in counts.items())
+        return rows, f"入库完成：{text}。"
+
+    def _ingest(self, paths: list[Path], progress: gr.Progress) -> IngestSummary:
+        # reports are embedded several at a time, so the bar follows finished files and the
+        # text the passages embedded so far
+        state = {"done": 0, "queued": 0, "embedded": 0}
+        total = len(paths)
+
+        def show() -> None:
+            desc = f"已处理 {state['done']}/{total} 个文件"
+            if state["queued"]:
+                desc += f"，已向量化 {state['embedded']}/{state['queued']} 段"
+            progress(min(1.0, state["done"] / total), desc=desc)
+
+        def on_passages(n: int) -> None:
+            state["queued"] += n
+            show()
+
+        def on_embedded(n: int) -> None:
+            state["embedded"] += n
+            show()
+
+        def on_result(result: FileResult) -> None:
+            state["done"] += 1
+            show()
+
+        progress(0.0, desc=f"正在读取 {total} 个文件")
+        return ingest_paths(
+            paths,
+            self.ctx.store,
+            max_bytes=self.settings.max_bytes,
+            chunking=self.settings.chunking,
+            events=IngestEvents(
+                on_passages=on_passages, on_embedded=on_embedded, on_result=on_result
+            ),
+        )
+
+    def build(self) -> tuple[gr.Button, Any, gr.Markdown]:
+        notice = gr.Markdown()
+        files = gr.File(
+            label="报告文件（txt / md / docx / pdf / html）",
+            file_count="multiple",
+            elem_id="fz-files",
+        )
+        button = gr.Button("开始入库", variant="primary", elem_id="fz-upload")
+        status = gr.Markdown()
+        results = gr.Dataframe(
+            headers=UPLOAD_HEADERS,
+            datatype=["str", "str", "str", "str", "number", "str"],
+            interactive=False,
+            latex_delimiters=[],
+            wrap=True,
+            elem_id="fz-upload-results",
+        )
+        event = button.click(self.upload, files, [results, status], api_name="upload")
+        return button, event, notice
