@@ -49,6 +49,9 @@ XSS_IMG = '<img src=x onerror="window.__fzXss=3">'
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# the first answer waits for the model and the index; on a shared CI machine that is more
+# than Playwright's default 5 s
+expect.set_options(timeout=TIMEOUT)
 if not CHROMIUM.exists():
     pytest.skip("needs Debian's chromium: apt-get install chromium", allow_module_level=True)
 
