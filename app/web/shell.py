@@ -113,7 +113,7 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
             with gr.Tab("对比", id="compare"):
                 compare_filters = comparison.build(facets)
             with gr.Tab("上传", id="upload"):
-                upload_button, upload_event, notice = upload.build()
+                upload_button, upload_event, notice = upload.build(app)
 
         def refresh() -> tuple[Any, ...]:
             """New choices for every filter, the report table and the banner (after an upload)."""

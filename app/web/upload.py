@@ -1,16 +1,23 @@
 """The 上传 tab: report files from the browser are staged under `<store>/uploads` with safe
-names and ingested; only the admin (FAZHI_ADMIN_USER) may upload when one is set."""
+names and ingested; only the admin (FAZHI_ADMIN_USER) may upload when one is set.
+
+Only files that arrived through this app's upload route are read: an API call can name any
+path (or URL) as a file, and Gradio accepts anything in its shared cache folder.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from app.indexing import FileResult, IngestEvents, IngestSummary, ingest_paths
 from app.web.context import WebContext
@@ -24,6 +31,11 @@ STATUS_LABELS = {
     "failed": "失败",
     "skipped": "已跳过",
 }
+NOT_UPLOADED = (
+    "已拒绝：这不是随本次请求上传的文件（不能读取服务器上的其他文件）。"
+    "请在“上传”页选择文件，或用 gradio_client 的 handle_file() 上传。"
+)
+log = logging.getLogger(__name__)
 PROGRESS = gr.Progress()  # Gradio swaps in a per-event tracker for a Progress default
 _UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff（）()\-]+")
 
@@ -50,14 +62,40 @@ class StagedFile:
     reason: str = ""
 
 
-def stage_uploads(files: list[str], folder: Path, max_bytes: int) -> list[StagedFile]:
-    """Copy accepted uploads into `folder` under sanitised, distinct names; reject the rest."""
+def was_uploaded(file: str, uploaded: Collection[str] | None) -> bool:
+    """Did `file` arrive through the app's upload route? `uploaded` is the app's record of the
+    files it received (Gradio's `Blocks.upload_file_set`); without one, anything inside
+    Gradio's upload folder counts."""
+    path = Path(file)
+    if not path.is_absolute() or "://" in file:
+        return False
+    resolved = path.resolve()
+    if uploaded is not None:
+        return file in uploaded or str(resolved) in uploaded
+    return resolved.is_relative_to(Path(get_upload_folder()).resolve())
+
+
+def stage_uploads(
+    files: list[str],
+    folder: Path,
+    max_bytes: int,
+    uploaded: Collection[str] | None = None,
+) -> list[StagedFile]:
+    """Copy accepted uploads into `folder` under sanitised, distinct names; reject the rest.
+
+    A file that did not arrive through the upload route (not in `uploaded`, see
+    `was_uploaded`) is rejected before it is even looked at."""
     folder.mkdir(parents=True, exist_ok=True)
     staged: list[StagedFile] = []
     taken: set[str] = set()
     for file in files:
         source = Path(file)
         item = StagedFile(original=source.name)
+        if not was_uploaded(str(file), uploaded):
+            log.warning("refused an upload entry that was never uploaded: %s", file)
+            item.reason = NOT_UPLOADED
+            staged.append(item)
+            continue
         size = source.stat().st_size if source.is_file() else -1
         if source.suffix.lower() not in UPLOAD_TYPES:
             item.reason = f"不支持的文件类型（{source.suffix or '无扩展名'}），可上传：{'、'.join(UPLOAD_TYPES)}"
@@ -112,6 +150,7 @@ class UploadTab:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
+        self.blocks: gr.Blocks | None = None  # set by build(): whose uploads are accepted
 
     def may_upload(self, username: str | None) -> bool:
         admin = self.settings.admin_user
@@ -135,7 +174,10 @@ class UploadTab:
         if not files:
             raise gr.Error("请先选择要上传的报告文件。")
         staged = stage_uploads(
-            files, self.settings.store / "uploads", self.settings.upload_max_bytes
+            files,
+            self.settings.store / "uploads",
+            self.settings.upload_max_bytes,
+            uploaded=getattr(self.blocks, "upload_file_set", None),
         )
         paths = [s.path for s in staged if s.path]
         summary = self._ingest(paths, progress) if paths else None
@@ -181,7 +223,8 @@ class UploadTab:
             ),
         )
 
-    def build(self) -> tuple[gr.Button, Any, gr.Markdown]:
+    def build(self, blocks: gr.Blocks) -> tuple[gr.Button, Any, gr.Markdown]:
+        self.blocks = blocks
         notice = gr.Markdown()
         files = gr.File(
             label="报告文件（txt / md / docx / pdf / html）",
