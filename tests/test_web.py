@@ -46,6 +46,7 @@ from app.web import (
     source_card,
     stage_uploads,
 )
+from app.web.outage import store_outage
 from ingest.errors import FazhiError
 from ingest.model import ReportMeta, Section
 from tests.fixture_files import make_corrupt_docx, make_docx, sample_text
@@ -527,3 +528,13 @@ def test_parse_topics() -> None:
     ]
     with pytest.raises(FazhiError):
         parse_topics([], " ")
+
+
+def test_a_connection_error_from_elsewhere_is_not_a_store_outage(
+    fresh_store: PassageStore,
+) -> None:
+    """Only a store whose server does not answer is an outage (the browser test stops a real
+    one); a refused LLM endpoint, say, keeps its own error."""
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    assert store_outage(fresh_store, "http://127.0.0.1:8000", refused) is None
+    assert store_outage(fresh_store, None, refused) is None

@@ -195,8 +195,11 @@ class ChatTab:
         try:
             values = FilterInputs(provinces, counties, townships, year_from, year_to, sections)
             filters = self.service.resolve(to_filters(values))
-        except FazhiError as exc:
-            turn["error"] = str(exc)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, FazhiError) else self.ctx.outage(exc)
+            if message is None:
+                raise
+            turn["error"] = message
             yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
             return
         yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
@@ -209,9 +212,11 @@ class ChatTab:
                     turn["partial"] = turn.get("partial", "") + event
                     yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
         except Exception as exc:  # show it in the chat rather than leave "正在检索…" hanging
-            log.exception("answering %r failed", question)
             final = None
-            turn["error"] = f"回答出错：{type(exc).__name__}: {exc}"
+            outage = self.ctx.outage(exc)
+            if outage is None:
+                log.exception("answering %r failed", question)
+            turn["error"] = outage or f"回答出错：{type(exc).__name__}: {exc}"
         if final is None:
             turn.setdefault("error", "没有得到回答。")
             yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
@@ -251,6 +256,11 @@ class ChatTab:
             return self.service.ask(question.strip(), filters).to_dict()
         except FazhiError as exc:
             raise gr.Error(str(exc)) from None
+        except Exception as exc:
+            message = self.ctx.outage(exc)
+            if message is None:
+                raise
+            raise gr.Error(message) from None
 
     def build(self, facets: dict[str, list[Any]]) -> FilterControls:
         turns = gr.State([])

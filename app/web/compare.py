@@ -75,10 +75,23 @@ class CompareTab:
         year_to: str | None,
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
+        """The matrix and its downloads; while the Chroma server is down, what to do instead."""
+        values = FilterInputs(provinces, counties, townships, year_from, year_to)
+        try:
+            return self._matrix(selected, typed, values, progress)
+        except Exception as exc:
+            message = self.ctx.outage(exc)
+            if message is None:
+                raise
+            hidden = gr.DownloadButton(value=None, visible=False)
+            return f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>', hidden, hidden
+
+    def _matrix(
+        self, selected: list[str], typed: str, values: FilterInputs, progress: gr.Progress
+    ) -> tuple[Any, ...]:
         service = self.ctx.service
         try:
             topics = parse_topics(selected, typed)
-            values = FilterInputs(provinces, counties, townships, year_from, year_to)
             filters = service.resolve(to_filters(values))
         except FazhiError as exc:
             raise gr.Error(str(exc)) from None

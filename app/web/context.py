@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.answering import AnswerService
 from app.settings import Settings
+from app.web.outage import store_outage
 from vectorstore import PassageStore
 
 STATIC = Path(__file__).parent / "static"
@@ -30,6 +31,10 @@ class WebContext:
     @property
     def store(self) -> PassageStore:
         return self.service.store
+
+    def outage(self, exc: BaseException) -> str | None:
+        """What to tell the user when `exc` means the Chroma server is down, else None."""
+        return store_outage(self.store, self.settings.chroma_url, exc)
 
     def export_stem(self, name: str) -> Path:
         """A fresh path (add a suffix) for a download; exports older than a day go first."""

@@ -44,6 +44,8 @@ class ReportsTab:
             report = self.ctx.store.get_report(report_id)
         except (ValueError, FazhiError):
             return '<p class="fz-error">找不到这份报告。</p>'
+        except Exception as exc:
+            return self._outage_html(exc)
         return report_html(report, cited=(start, end, qs, qe))
 
     def show_report(self, evt: gr.SelectData) -> str:
@@ -54,6 +56,14 @@ class ReportsTab:
             return report_html(self.ctx.store.get_report(str(row[-1])))
         except FazhiError as exc:
             return f'<p class="fz-error">{esc(exc)}</p>'
+        except Exception as exc:
+            return self._outage_html(exc)
+
+    def _outage_html(self, exc: Exception) -> str:
+        message = self.ctx.outage(exc)
+        if message is None:
+            raise exc
+        return f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>'
 
     def viewer_html(self, value: str, elem_id: str, label: str | None = None) -> gr.HTML:
         """A gr.HTML whose `[data-fz-open]` buttons open a report's full text in the viewer."""

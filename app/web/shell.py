@@ -76,17 +76,22 @@ def ensure_corpus(
     return summary
 
 
-def banner(store: PassageStore) -> str:
-    reports = store.list_reports()
-    townships = {r.meta.township for r in reports if r.meta.township}
-    stats = (
-        f"库中 {len(reports)} 份报告 · {len(townships)} 个乡镇 · {store.count_passages()} 个段落"
-        if reports
-        else "报告库还是空的：请到“上传”页添加报告文件"
-    )
+def banner(store: PassageStore | None, problem: str | None = None) -> str:
+    """The title and what the store holds, or the `problem` that keeps it from being read."""
+    if problem is not None or store is None:
+        stats = f'<div class="fz-stats fz-error fz-outage">⚠ {esc(problem)}</div>'
+    else:
+        reports = store.list_reports()
+        townships = {r.meta.township for r in reports if r.meta.township}
+        text = (
+            f"库中 {len(reports)} 份报告 · {len(townships)} 个乡镇 · {store.count_passages()} 个段落"
+            if reports
+            else "报告库还是空的：请到“上传”页添加报告文件"
+        )
+        stats = f'<div class="fz-stats">{esc(text)}</div>'
     return (
         '<div class="fz-banner"><div class="fz-title">法治 <span>乡镇法治政府建设年度报告问答</span></div>'
-        f'<div class="fz-stats">{esc(stats)}</div></div>'
+        f"{stats}</div>"
     )
 
 
@@ -116,10 +121,17 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
                 upload_button, upload_event, notice = upload.build(app)
 
         def refresh() -> tuple[Any, ...]:
-            """New choices for every filter, the report table and the banner (after an upload)."""
-            facets = ctx.store.facet_values()
-            dropdowns = filter_choices(facets) * 2  # chat tab, compare tab
-            return (*dropdowns, reports.rows(), banner(ctx.store))
+            """New choices for every filter, the report table and the banner (after an upload);
+            while the Chroma server is down, the banner says so and the rest stays as it was."""
+            try:
+                facets = ctx.store.facet_values()
+                dropdowns = filter_choices(facets) * 2  # chat tab, compare tab
+                return (*dropdowns, reports.rows(), banner(ctx.store))
+            except Exception as exc:
+                message = ctx.outage(exc)
+                if message is None:
+                    raise
+                return (*[gr.skip()] * 11, banner(None, problem=message))
 
         refresh_outputs = [*chat_filters.components(), *compare_filters.components(), table, top]
         upload_event.then(refresh, outputs=refresh_outputs, api_visibility="private")

@@ -121,13 +121,16 @@ def stage_uploads(
     return staged
 
 
-def upload_rows(staged: list[StagedFile], summary: IngestSummary | None) -> list[list[Any]]:
+def upload_rows(
+    staged: list[StagedFile], summary: IngestSummary | None, unfinished: str = "没有入库结果"
+) -> list[list[Any]]:
+    """One row per file; `unfinished` explains a staged file that has no result."""
     by_path = {r.path.resolve(): r for r in summary.results} if summary else {}
     rows = []
     for item in staged:
         result = by_path.get(item.path) if item.path else None
         if result is None:
-            reason = item.reason or "没有入库结果"
+            reason = item.reason or unfinished
             rows.append([item.original, STATUS_LABELS["failed"], "", "", 0, reason])
         else:
             rows.append(_result_row(item.original, result))
@@ -180,15 +183,26 @@ class UploadTab:
             uploaded=getattr(self.blocks, "upload_file_set", None),
         )
         paths = [s.path for s in staged if s.path]
-        summary = self._ingest(paths, progress) if paths else None
-        rows = upload_rows(staged, summary)
+        summary, outage = IngestSummary(), None
+        try:
+            if paths:
+                self._ingest(paths, progress, summary)
+        except Exception as exc:
+            outage = self.ctx.outage(exc)
+            if outage is None:
+                raise
+        rows = upload_rows(staged, summary, unfinished=outage or "没有入库结果")
         counts: dict[str, int] = {}
         for row in rows:
             counts[row[1]] = counts.get(row[1], 0) + 1
         text = "，".join(f"{label} {n} 个" for label, n in counts.items())
+        if outage:
+            return rows, f"⚠ {outage}（{text}）"
         return rows, f"入库完成：{text}。"
 
-    def _ingest(self, paths: list[Path], progress: gr.Progress) -> IngestSummary:
+    def _ingest(self, paths: list[Path], progress: gr.Progress, done: IngestSummary) -> None:
+        """Ingest `paths`, each file's result into `done` as soon as it is final (so an
+        outage midway still tells which files were stored)."""
         # reports are embedded several at a time, so the bar follows finished files and the
         # text the passages embedded so far
         state = {"done": 0, "queued": 0, "embedded": 0}
@@ -209,11 +223,12 @@ class UploadTab:
             show()
 
         def on_result(result: FileResult) -> None:
+            done.results.append(result)
             state["done"] += 1
             show()
 
         progress(0.0, desc=f"正在读取 {total} 个文件")
-        return ingest_paths(
+        ingest_paths(
             paths,
             self.ctx.store,
             max_bytes=self.settings.max_bytes,
