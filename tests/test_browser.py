@@ -12,19 +12,27 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from app.answering import AnswerService
+from app.indexing import ingest_paths
 from app.llm import LLMWriter
 from app.services import open_store
 from app.settings import Settings
 from app.web import EXAMPLES, build_app
-from tests.fixture_files import sample_text
+from tests.fixture_files import sample_paths, sample_text
 from tests.test_web import serve
 from vectorstore import FazhiEmbeddings, PassageStore
 
@@ -49,6 +57,9 @@ XSS_IMG = '<img src=x onerror="window.__fzXss=3">'
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# the first answer waits for the model and the index; on a shared CI machine that is more
+# than Playwright's default 5 s
+expect.set_options(timeout=TIMEOUT)
 if not CHROMIUM.exists():
     pytest.skip("needs Debian's chromium: apt-get install chromium", allow_module_level=True)
 
@@ -342,6 +353,131 @@ def test_llm_mode_streams_an_inert_answer_with_citations(
         expect(message.locator("a.fz-cite")).to_have_count(2 + cards.count())
         assert page.evaluate("window.__fzXss") is None
         shot(page, "chat-llm")
+        context.close()
+    finally:
+        app.close()
+
+
+# -- a Chroma server that goes away ------------------------------------------------------------
+class ChromaServer:
+    """`chroma run` on a free loopback port, which a test may stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.folder = folder
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        chroma = Path(sys.executable).with_name("chroma")
+        command = [str(chroma), "run", "--path", str(self.folder / "data")]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        with (self.folder / "server.log").open("a") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError((self.folder / "server.log").read_text())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    if not Path(sys.executable).with_name("chroma").exists():
+        pytest.skip("the `chroma` server command is not installed")
+    server = ChromaServer(tmp_path / "chroma")
+    server.folder.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def assert_no_raw_error(page: sync_api.Page) -> None:
+    """No connection error text, Gradio error toast or empty "Error" badge on the page."""
+    text = page.locator("body").inner_text()
+    for raw in ("Errno", "Connection refused", "ConnectError"):
+        assert raw not in text, raw
+    assert page.locator(".toast-body").count() == 0
+    assert page.get_by_text("Error", exact=True).count() == 0
+
+
+def test_chroma_server_outage_is_one_clear_message_and_the_app_recovers(
+    browser: sync_api.Browser,
+    chroma_server: ChromaServer,
+    embeddings: FazhiEmbeddings,
+    tmp_path: Path,
+) -> None:
+    settings = Settings(_env_file=None, store=tmp_path / "store", chroma_url=chroma_server.url)
+    store = open_store(settings, embeddings)
+    summary = ingest_paths(
+        sample_paths()[1:3], store, max_bytes=settings.max_bytes, chunking=settings.chunking
+    )
+    assert summary.count("added") == 2
+    app = build_app(settings, AnswerService(store))
+    outage = "无法连接 Chroma 服务器"
+    try:
+        url = serve(app, settings)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(url)
+        expect(page.locator(".fz-banner")).to_contain_text("2 份报告")
+        ask(page, "石桥镇有多少名法律明白人？")
+
+        chroma_server.stop()
+        page.locator("#fz-question textarea").fill("哪些乡镇把执法能力不足列为存在的问题？")
+        page.locator("#fz-question textarea").press("Enter")
+        message = page.locator("#fz-chatbot .fz-msg.fz-error").last
+        expect(message).to_contain_text(outage)
+        expect(message).to_contain_text("chroma run --path DIR")
+        assert_no_raw_error(page)
+
+        page.get_by_role("tab", name="报告").click()
+        click_report(page, "石桥镇")
+        expect(page.locator("#fz-report-view .fz-outage")).to_contain_text(outage)
+
+        page.get_by_role("tab", name="对比").click()
+        page.locator("#fz-compare-run").click()
+        expect(page.locator("#fz-matrix .fz-outage")).to_contain_text(outage)
+        expect(page.locator("#fz-csv")).to_be_hidden()
+
+        report = tmp_path / "西联镇 2019年 报告.txt"
+        report.write_text(sample_text(3), encoding="utf-8")
+        page.get_by_role("tab", name="上传").click()
+        page.locator("#fz-files input[type=file]").set_input_files(str(report))
+        page.locator("#fz-upload").click()
+        results = page.locator("#fz-upload-results")
+        expect(results).to_contain_text("失败")
+        expect(results).to_contain_text(outage)
+        expect(page.locator(".fz-banner .fz-outage")).to_contain_text(outage)
+        assert_no_raw_error(page)
+        shot(page, "chroma-outage")
+
+        page.reload()
+        expect(page.locator(".fz-banner .fz-outage")).to_contain_text("chroma run --path DIR")
+        assert_no_raw_error(page)
+        with pytest.raises(AppError, match=outage):
+            Client(url, verbose=False).predict("石桥镇有多少名法律明白人？", api_name="/ask")
+
+        chroma_server.start()  # back: the next question is answered, nothing restarted
+        cards = ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+        expect(cards.first).to_be_visible()
+        page.reload()
+        expect(page.locator(".fz-banner")).to_contain_text("2 份报告")
+        assert Client(url, verbose=False).predict("石桥镇有多少名法律明白人？", api_name="/ask")[
+            "found"
+        ]
         context.close()
     finally:
         app.close()

@@ -7,11 +7,17 @@ over the shared sample store is shared by the module.
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
+import json
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,7 @@ from typing import Any
 import gradio as gr
 import httpx
 import pytest
+from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from openpyxl import load_workbook
@@ -39,6 +46,7 @@ from app.web import (
     source_card,
     stage_uploads,
 )
+from app.web.outage import store_outage
 from ingest.errors import FazhiError
 from ingest.model import ReportMeta, Section
 from tests.fixture_files import make_corrupt_docx, make_docx, sample_text
@@ -171,6 +179,70 @@ def test_upload_reports_each_file(tmp_path: Path, fresh_store: PassageStore) -> 
         app.close()
 
 
+def raw_upload(http: httpx.Client, path: str) -> tuple[str, Any]:
+    """An `/upload` API call whose file entry is `path`, as a hand-written client sends it."""
+    entry = {"path": path, "orig_name": Path(path).name, "meta": {"_type": "gradio.FileData"}}
+    started = http.post("gradio_api/call/upload", json={"data": [[entry]]})
+    assert started.status_code == 200, started.text
+    reply = http.get(f"gradio_api/call/upload/{started.json()['event_id']}").text
+    event = re.findall(r"^event: (\w+)", reply, flags=re.MULTILINE)[-1]
+    data = re.findall(r"^data: (.*)$", reply, flags=re.MULTILINE)[-1]
+    return event, json.loads(data)
+
+
+def test_upload_api_reads_only_files_that_were_uploaded(
+    tmp_path: Path, fresh_store: PassageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAZHI_AUTH", "alice:s3cret")
+    monkeypatch.setenv("FAZHI_ADMIN_USER", "alice")
+    settings = Settings(_env_file=None, store=tmp_path / "store")
+    app = build_app(settings, AnswerService(fresh_store))
+    # a report on the server that nobody uploaded: in Gradio's shared cache folder (where
+    # other apps' files and this app's own downloads live) and behind a local URL
+    cached = Path(get_upload_folder()) / f"fazhi-test-{uuid.uuid4().hex}" / "塘坊镇 2021年 报告.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(sample_text(1), encoding="utf-8")
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "report.txt").write_text(sample_text(3), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    web_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web_server.serve_forever, daemon=True).start()
+    try:
+        url = serve(app, settings)
+        admin = httpx.Client(base_url=url, timeout=120)
+        assert admin.post("login", data={"username": "alice", "password": "s3cret"}).is_success
+
+        # Gradio itself refuses a path outside its cache and a loopback URL (in English);
+        # what gets past it (its cache folder, a public URL it downloaded) fazhi refuses
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        event, data = raw_upload(admin, str(readme))
+        assert event == "error" and "README.md" in json.dumps(data, ensure_ascii=False)
+        event, data = raw_upload(admin, f"http://127.0.0.1:{web_server.server_port}/report.txt")
+        assert event == "error", data
+
+        event, data = raw_upload(admin, str(cached))
+        assert event == "complete", data
+        (row,), status = data[0]["data"], data[1]
+        assert row[1] == "失败" and "不是随本次请求上传的文件" in row[5], row
+        assert "失败 1 个" in status
+
+        assert fresh_store.list_reports() == []
+        assert not (settings.store / "uploads").exists() or not any(
+            (settings.store / "uploads").iterdir()
+        )
+
+        # the same report, uploaded, is stored
+        alice = Client(url, auth=("alice", "s3cret"), verbose=False)
+        table, _ = alice.predict([handle_file(cached)], api_name="/upload")
+        assert table["data"][0][1:3] == ["已添加", "塘坊镇"]
+        assert [r.meta.township for r in fresh_store.list_reports()] == ["塘坊镇"]
+    finally:
+        web_server.shutdown()
+        shutil.rmtree(cached.parent, ignore_errors=True)
+        app.close()
+
+
 def test_stage_uploads_enforces_size_and_type(tmp_path: Path) -> None:
     small = tmp_path / "a.txt"
     small.write_text("短", encoding="utf-8")
@@ -178,10 +250,29 @@ def test_stage_uploads_enforces_size_and_type(tmp_path: Path) -> None:
     big.write_text("长" * 100, encoding="utf-8")
     odd = tmp_path / "c.doc"
     odd.write_bytes(b"x")
-    staged = stage_uploads([str(small), str(big), str(odd)], tmp_path / "uploads", max_bytes=50)
+    files = [str(small), str(big), str(odd)]
+    staged = stage_uploads(files, tmp_path / "uploads", max_bytes=50, uploaded=files)
     assert staged[0].path == (tmp_path / "uploads" / "a.txt").resolve()
     assert staged[1].path is None and "文件过大" in staged[1].reason
     assert staged[2].path is None and "不支持" in staged[2].reason
+
+
+def test_stage_uploads_refuses_what_was_not_uploaded(tmp_path: Path) -> None:
+    received = tmp_path / "received" / "a.txt"
+    received.parent.mkdir()
+    received.write_text("石桥镇", encoding="utf-8")
+    other = tmp_path / "secret.txt"
+    other.write_text("密", encoding="utf-8")
+    sneaky = f"{received.parent}/../secret.txt"
+    files = [str(received), str(other), sneaky, "secret.txt", "https://example.com/x.txt"]
+    staged = stage_uploads(files, tmp_path / "uploads", 1000, uploaded=[str(received)])
+    assert staged[0].path is not None
+    for item in staged[1:]:
+        assert item.path is None and "不是随本次请求上传的文件" in item.reason, item
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == ["a.txt"]
+    # without the app's record, only Gradio's upload folder counts
+    (only,) = stage_uploads([str(other)], tmp_path / "uploads", 1000)
+    assert only.path is None and "不是随本次请求上传的文件" in only.reason
 
 
 @pytest.mark.parametrize(
@@ -437,3 +528,13 @@ def test_parse_topics() -> None:
     ]
     with pytest.raises(FazhiError):
         parse_topics([], " ")
+
+
+def test_a_connection_error_from_elsewhere_is_not_a_store_outage(
+    fresh_store: PassageStore,
+) -> None:
+    """Only a store whose server does not answer is an outage (the browser test stops a real
+    one); a refused LLM endpoint, say, keeps its own error."""
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    assert store_outage(fresh_store, "http://127.0.0.1:8000", refused) is None
+    assert store_outage(fresh_store, None, refused) is None
