@@ -571,3 +571,16 @@ def test_find_report_files_explicit_files_and_duplicates(tmp_path: Path) -> None
             "open it in Word or WPS and save it as .docx",
         )
     ]
+
+
+def test_loaders_public_surface_is_pinned() -> None:
+    # Pipeline, settings and the web upload import these; the format modules stay internal.
+    import ingest.loaders
+
+    assert sorted(ingest.loaders.__all__) == [
+        "CELL_SEPARATOR",
+        "DEFAULT_MAX_BYTES",
+        "SUPPORTED_EXTENSIONS",
+        "find_report_files",
+        "load_document",
+    ]
