@@ -31,12 +31,14 @@ from tests.fixture_files import (
     make_corrupt_docx,
     make_doc_as_docx,
     make_docx,
+    make_docx_bomb,
     make_empty,
     make_encrypted_pdf,
     make_gov_html,
     make_html_without_article,
     make_oversize,
     make_pdf,
+    make_pdf_bomb,
     make_scanned_pdf,
     make_truncated_pdf,
     make_undecodable_text,
@@ -584,3 +586,60 @@ def test_loaders_public_surface_is_pinned() -> None:
         "find_report_files",
         "load_document",
     ]
+
+
+# Bombs: the limits scale with max_bytes (ten times it), so a 100 KB limit makes a 5 MB bomb
+# enough to test what a 300 MB one does at the default 20 MiB.
+SMALL_LIMIT = 100_000
+
+
+def test_docx_bomb_is_refused_naming_the_part_and_the_limit(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "bomb.docx", 5_000_000)
+    assert path.stat().st_size < SMALL_LIMIT
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "word/document.xml expands to 4.8 MB (limit 1.0 MB" in message
+    assert "zip bomb" in message
+
+
+def test_docx_bomb_whose_headers_lie_about_its_size_is_caught_unpacking(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "liar.docx", 5_000_000, declared=10_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "word/document.xml expands to more than" in message
+    assert "over 1.0 MB" in message and "corrupt" not in message
+
+
+def test_docx_part_that_unpacks_larger_than_declared_is_refused(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "liar.docx", 500_000, declared=10_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)
+    assert "declares 9.8 KB but unpacks to 488.3 KB" in assert_names_file(excinfo, path)
+
+
+def test_docx_part_compressed_a_thousand_times_is_refused_under_the_size_limit(
+    tmp_path: Path,
+) -> None:
+    path = make_docx_bomb(tmp_path / "dense.docx", 5_000_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)  # 4.8 MB is under the default 200 MB: the ratio gives it away
+    assert "word/document.xml expands 9" in assert_names_file(excinfo, path)
+    assert "limit 100 times" in str(excinfo.value)
+
+
+def test_real_word_and_pdf_reports_pass_the_bomb_checks_at_a_small_limit(tmp_path: Path) -> None:
+    word = make_docx(sample_text(SHIQIAO), tmp_path / "shiqiao.docx")
+    pdf = make_pdf(sample_text(SHIQIAO), tmp_path / "shiqiao.pdf")
+    for path in (word, pdf):
+        doc = load_document(path, max_bytes=path.stat().st_size)
+        assert squash(SHIQIAO_PROBLEM) in squash(doc.text)
+
+
+def test_pdf_with_a_huge_flate_stream_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    path = make_pdf_bomb(tmp_path / "bomb.pdf", 5_000_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "compressed stream in the PDF expands beyond 1.0 MB" in message

@@ -18,6 +18,7 @@ from pathlib import Path
 from ingest.errors import ReportLoadError, UnsupportedFormatError
 from ingest.loaders.failure import LoadFailure, format_size
 from ingest.loaders.files import SUPPORTED_EXTENSIONS, find_report_files, unsupported_reason
+from ingest.loaders.limits import DEFAULT_MAX_BYTES, ExpansionLimits
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.text import CELL_SEPARATOR, load_text, normalize_newlines
 from ingest.loaders.web_page import load_web_page
@@ -31,8 +32,6 @@ __all__ = [
     "find_report_files",
     "load_document",
 ]
-
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 _FORMATS = {
     ".txt": "txt",
@@ -49,7 +48,9 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
 
     Raises `UnsupportedFormatError` for an extension outside `SUPPORTED_EXTENSIONS` and
     `ReportLoadError` (whose message names the file and the reason) for a file that is missing,
-    too large, empty, binary, undecodable, corrupt, encrypted, scanned, or has no article text.
+    too large, empty, binary, undecodable, corrupt, encrypted, scanned, or has no article text,
+    and for a compressed file (.docx, PDF streams) that would unpack beyond `ExpansionLimits`,
+    which scale with `max_bytes`.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -81,13 +82,14 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
         raise ReportLoadError(path, "file is empty (0 bytes)")
 
     fmt = _FORMATS[ext]
+    limits = ExpansionLimits.for_max_bytes(max_bytes)
     try:
         if fmt in ("txt", "md"):
             doc = load_text(path, data, fmt)
         elif fmt == "docx":
-            doc = load_docx(path, data)
+            doc = load_docx(path, data, limits)
         elif fmt == "pdf":
-            doc = load_pdf(path, data)
+            doc = load_pdf(path, data, limits)
         else:
             doc = load_web_page(path, data)
     except LoadFailure as fail:

@@ -10,7 +10,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from ingest.loaders.failure import LoadFailure
+from ingest.loaders.failure import LoadFailure, format_size
+from ingest.loaders.limits import EXPANSION_FACTOR, ExpansionLimits
 from ingest.loaders.text import sniff
 from ingest.model import LoadedDocument
 
@@ -39,7 +40,7 @@ _CJK_CLASS = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
 _SPACE_IN_CJK = re.compile(rf"(?<={_CJK_CLASS}) +(?={_CJK_CLASS})")
 
 
-def load_pdf(path: Path, data: bytes) -> LoadedDocument:
+def load_pdf(path: Path, data: bytes, limits: ExpansionLimits) -> LoadedDocument:
     if b"%PDF-" not in data[:1024]:
         kind = sniff(data)
         raise LoadFailure(f"not a PDF file{f' (it looks like {kind})' if kind else ''}")
@@ -49,27 +50,17 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
             "download or export it again"
         )
 
-    from pypdf import PasswordType, PdfReader
-    from pypdf.errors import DependencyError
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError
 
     damage = _PdfDamageLog()
     pypdf_logger = logging.getLogger("pypdf")
     pypdf_logger.addHandler(damage)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                result = reader.decrypt("")
-            except DependencyError:
-                raise LoadFailure(
-                    "the PDF is encrypted with AES and opening it needs the 'cryptography' "
-                    "package (pip install cryptography); or save an unencrypted copy"
-                ) from None
-            if result == PasswordType.NOT_DECRYPTED:
-                raise LoadFailure(
-                    "the PDF is password-protected; save a copy without a password first"
-                )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with apply_configuration(**_stream_limits(limits)):
+            pages = _page_texts(PdfReader(io.BytesIO(data)), limits)
+    except LimitReachedError as exc:
+        raise LoadFailure(_limit_reason(exc, limits)) from None
     except LoadFailure:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
@@ -83,7 +74,67 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
             f"the PDF is damaged ({damage.messages[0]}), so part of its text cannot be read; "
             "download or export it again"
         )
+    return _document(path, pages)
 
+
+def _stream_limits(limits: ExpansionLimits) -> dict[str, int]:
+    """pypdf's per-stream decompression limits (its default is 75 MB), set from ours."""
+    return {
+        name: limits.part_bytes
+        for name in (
+            "zlib_maximum_output_length",
+            "lzw_maximum_output_length",
+            "run_length_maximum_output_length",
+            "brotli_maximum_output_length",
+            "jbig2_maximum_output_length",
+            "array_based_stream_maximum_output_length",
+        )
+    }
+
+
+def _page_texts(reader: object, limits: ExpansionLimits) -> list[str]:
+    from pypdf import PasswordType
+    from pypdf.errors import DependencyError
+
+    if reader.is_encrypted:  # type: ignore[attr-defined]
+        try:
+            result = reader.decrypt("")  # type: ignore[attr-defined]
+        except DependencyError:
+            raise LoadFailure(
+                "the PDF is encrypted with AES and opening it needs the 'cryptography' "
+                "package (pip install cryptography); or save an unencrypted copy"
+            ) from None
+        if result == PasswordType.NOT_DECRYPTED:
+            raise LoadFailure("the PDF is password-protected; save a copy without a password first")
+    pages: list[str] = []
+    unpacked = 0
+    for page in reader.pages:  # type: ignore[attr-defined]
+        pages.append(page.extract_text() or "")
+        # Each stream is bounded by pypdf; many streams together by this running total, since
+        # pypdf keeps every decoded page content in memory until the reader is dropped.
+        contents = page.get_contents()
+        unpacked += len(contents.get_data()) if contents is not None else 0
+        if unpacked > limits.total_bytes:
+            raise LoadFailure(
+                f"the PDF's page contents expand to more than {format_size(limits.total_bytes)} "
+                f"(limit {format_size(limits.total_bytes)}, {EXPANSION_FACTOR} times the file size "
+                "limit); refused as a likely decompression bomb"
+            )
+    return pages
+
+
+def _limit_reason(exc: Exception, limits: ExpansionLimits) -> str:
+    message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+    if "decompress" in message.lower() or "output length" in message.lower():
+        return (
+            f"a compressed stream in the PDF expands beyond {format_size(limits.part_bytes)} "
+            f"(the limit: {EXPANSION_FACTOR} times the file size limit); "
+            "refused as a likely decompression bomb"
+        )
+    return f"the PDF exceeds a safety limit ({message}); refused, it is damaged or hostile"
+
+
+def _document(path: Path, pages: list[str]) -> LoadedDocument:
     page_lines = [
         [_SPACE_IN_CJK.sub("", line.strip()) for line in page.splitlines() if line.strip()]
         for page in pages

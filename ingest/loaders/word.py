@@ -7,11 +7,13 @@ import zipfile
 from pathlib import Path
 
 from ingest.loaders.failure import LoadFailure
+from ingest.loaders.limits import ExpansionLimits
+from ingest.loaders.office_package import check_package
 from ingest.loaders.text import CELL_SEPARATOR, OLE2_MAGIC
 from ingest.model import LoadedDocument
 
 
-def load_docx(path: Path, data: bytes) -> LoadedDocument:
+def load_docx(path: Path, data: bytes, limits: ExpansionLimits) -> LoadedDocument:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         head = data[:1024].lstrip()
         if head.startswith(OLE2_MAGIC):
@@ -26,6 +28,11 @@ def load_docx(path: Path, data: bytes) -> LoadedDocument:
         if head[:512].lower().lstrip(b"\xef\xbb\xbf").startswith((b"<!doctype", b"<html")):
             raise LoadFailure("is a web page saved with a .docx name; rename it to .html")
         raise LoadFailure("not a valid .docx (corrupt or not a Word file)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            check_package(package, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        raise LoadFailure("not a valid .docx (corrupt or not a Word file)") from None
 
     import docx
     from docx.table import Table
