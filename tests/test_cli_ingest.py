@@ -307,3 +307,26 @@ def test_zip_and_pdf_bombs_fail_alone_and_the_ingest_stays_small(tmp_path):
     assert "expands beyond 200.0 MB" in files["bomb.pdf"]["reason"]
     assert [r["township"] for r in reports_json(store)] == ["石桥镇"]
     assert ingest_run["peak_mib"] < 1536, f"ingest peaked at {ingest_run['peak_mib']:.0f} MiB"
+
+
+def test_symlink_loops_fail_one_by_one_and_the_batch_is_stored(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "shiqiao.txt").write_text(sample_text(2), encoding="utf-8")
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    (folder / "old").mkdir()
+    (folder / "old" / "again").symlink_to("../../in", target_is_directory=True)
+    (folder / "moved.docx").symlink_to("/nonexistent/moved.docx")
+
+    result = runner.invoke(cli, ["ingest", str(folder), "--store", str(store)])
+    assert result.exit_code == 1, "a link that cannot be followed is a failure"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("failed")]
+    assert len(failed) == 4, result.output
+    for name in ("a.txt", "b.txt", "again"):
+        assert any(name in line and "symlink loop" in line for line in failed), result.output
+    assert any("moved.docx" in line and "broken symlink" in line for line in failed)
+    assert [r["township"] for r in reports_json(store)] == ["石桥镇"]

@@ -643,3 +643,28 @@ def test_pdf_with_a_huge_flate_stream_is_refused_naming_the_limit(tmp_path: Path
         load_document(path, max_bytes=SMALL_LIMIT)
     message = assert_names_file(excinfo, path)
     assert "compressed stream in the PDF expands beyond 1.0 MB" in message
+
+
+def test_symlink_loops_and_broken_links_are_reasons_not_crashes(tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    good = folder / "good.txt"
+    good.parent.mkdir()
+    good.write_text(sample_text(0), encoding="utf-8")
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "back").symlink_to("..", target_is_directory=True)
+    (folder / "gone.txt").symlink_to("deleted.txt")
+    linked = tmp_path / "elsewhere"
+    (linked / "nested").mkdir(parents=True)
+    (linked / "nested" / "linked.txt").write_text(sample_text(1), encoding="utf-8")
+    (folder / "shared").symlink_to(linked, target_is_directory=True)
+
+    files, skipped = find_report_files([folder, folder / "a.txt"])
+    assert files == [good, folder / "shared" / "nested" / "linked.txt"]
+    reasons = {path.name: reason for path, reason in skipped}
+    assert sorted(reasons) == ["a.txt", "b.txt", "back", "gone.txt"], "each link reported once"
+    assert reasons["a.txt"].startswith("symlink loop")
+    assert reasons["b.txt"].startswith("symlink loop")
+    assert reasons["back"].startswith("symlink loop")
+    assert "broken symlink" in reasons["gone.txt"] and "deleted.txt" in reasons["gone.txt"]

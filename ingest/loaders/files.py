@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,13 +35,59 @@ def _is_hidden(name: str) -> bool:
     return name.startswith((".", "~$"))
 
 
-def _walk(root: Path) -> list[Path]:
+def link_problem(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed (a loop, a missing target), or None."""
+    if not path.is_symlink():
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return (
+                "symlink loop: the link leads back to itself; remove the link or point it at a file"
+            )
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return f"broken symlink: its target {os.readlink(path)} does not exist"
+        return f"cannot follow the symlink ({exc.strerror or exc})"
+    return None
+
+
+def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every file under `root`, following linked folders; links that cannot be followed apart."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
-        base = Path(dirpath)
-        found.extend(base / name for name in filenames if not _is_hidden(name))
-    return sorted(found, key=lambda p: p.relative_to(root).parts)
+    problems: list[tuple[Path, str]] = []
+
+    def visit(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            problems.append((folder, f"cannot read the folder ({exc.strerror or exc})"))
+            return
+        for name in names:
+            if _is_hidden(name):
+                continue
+            path = folder / name
+            problem = link_problem(path)
+            if problem:
+                problems.append((path, problem))
+            elif path.is_dir():
+                key = _folder_key(path)
+                if key in ancestors:
+                    problems.append(
+                        (path, "symlink loop: the link leads back to a folder that holds it")
+                    )
+                else:
+                    visit(path, ancestors | {key})
+            else:
+                found.append(path)
+
+    visit(root, frozenset({_folder_key(root)}))
+    return sorted(found, key=lambda p: p.relative_to(root).parts), problems
+
+
+def _folder_key(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
 
 
 def find_report_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -48,9 +95,10 @@ def find_report_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Pat
 
     Returns `(files, skipped)`: files in a deterministic order (each directory's contents sorted
     by relative path, each file once), and `(path, reason)` for each path that will not be
-    loaded. Hidden files,
-    Word lock files (`~$…`), `*.meta.json` sidecars and `manifest.csv` are metadata or noise and
-    are left out silently.
+    loaded. Linked folders are followed; a link that loops or leads nowhere is skipped with
+    its reason (a link is never followed twice round a loop). Hidden files, Word lock files
+    (`~$…`), `*.meta.json` sidecars and `manifest.csv` are metadata or noise and are left out
+    silently.
     """
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
@@ -70,11 +118,23 @@ def find_report_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Pat
         else:
             files.append(path)
 
+    def report_problem(path: Path, reason: str) -> None:
+        key = path.absolute()
+        if key not in seen:
+            seen.add(key)
+            skipped.append((path, reason))
+
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for found in _walk(path):
-                consider(found, explicit=False)
+        problem = link_problem(path)
+        if problem:
+            report_problem(path, problem)
+        elif path.is_dir():
+            found, problems = _walk(path)
+            for link, reason in problems:
+                report_problem(link, reason)
+            for file in found:
+                consider(file, explicit=False)
         elif path.exists():
             consider(path, explicit=True)
         else:
