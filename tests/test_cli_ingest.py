@@ -330,3 +330,24 @@ def test_symlink_loops_fail_one_by_one_and_the_batch_is_stored(tmp_path):
         assert any(name in line and "symlink loop" in line for line in failed), result.output
     assert any("moved.docx" in line and "broken symlink" in line for line in failed)
     assert [r["township"] for r in reports_json(store)] == ["石桥镇"]
+
+
+def test_plain_output_says_which_file_a_copy_duplicates(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(sample_text(1), encoding="utf-8")
+    code, output = run("ingest", str(folder), "--store", str(store))
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if "b.txt" in line]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("unchanged")
+    assert "same text as" in lines[0] and str((folder / "a.txt").resolve()) in lines[0]
+
+    copy = tmp_path / "later" / "c.txt"
+    copy.parent.mkdir()
+    copy.write_text(sample_text(1), encoding="utf-8")
+    code, output = run("ingest", str(copy), "--store", str(store))
+    assert code == 0
+    assert f"unchanged {copy}: same text as" in output
