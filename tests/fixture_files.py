@@ -563,3 +563,46 @@ def make_pdf_bomb(path: Path, expands_to: int) -> Path:
     )
     path.write_bytes(bytes(out))
     return path
+
+
+# ------------------------------------------------------------------------------------------
+# Pages that name their report only around the text
+
+
+def make_untitled_gov_html(report_text: str, path: Path) -> Path:
+    """A page saved without its heading: the report is named only by its breadcrumbs and meta tags.
+
+    The article holds `report_text` without its first two lines (issuing body and title). The
+    page names 龙颈镇 in a breadcrumb whose separators are images (class `crumbs`), in a labelled
+    trail "当前位置：首页 >> 乡镇动态 >> 龙颈镇 >> 法治政府" (no class), and in `<meta>` tags
+    (Keywords, Description, ArticleTitle, ColumnName, og:title); a nav menu and a footer sit
+    around it.
+    """
+    path = _prepare(path)
+    body = report_lines(report_text)[2:]
+    paragraphs = "\n".join(f"<p>{html.escape(line)}</p>" for line in body)
+    description = "2025年，龙颈镇坚持以习近平法治思想为指导，" + "深入推进依法行政。" * 40
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta name="Keywords" content="龙颈镇,法治政府建设,年度报告">
+<meta name="Description" content="{description}">
+<meta name="ArticleTitle" content="龙颈镇2025年法治政府建设年度报告">
+<meta name="ColumnName" content="龙颈镇">
+<meta name="ColumnName" content="龙颈镇">
+<meta property="og:title" content="龙颈镇法治政府建设年度报告 - 从化区人民政府">
+<meta name="viewport" content="width=device-width">
+<title>从化区人民政府门户网站</title></head>
+<body>
+<div class="nav"><a href="/">首页</a> <a href="/zwgk/">政务公开</a> <a href="/bsfw/">办事服务</a></div>
+<div class="crumbs"><a href="/">首页</a><img src="/arrow.gif"><a href="/zjjd/">镇街动态</a><img
+  src="/arrow.gif"><a href="/zjjd/ljz/">龙颈镇</a></div>
+<table><tr><td>当前位置：<a href="/">首页</a> &gt;&gt; <a href="#">乡镇动态</a> &gt;&gt;
+  <a href="#">龙颈镇</a> &gt;&gt; 法治政府</td></tr></table>
+<div class="content">
+{paragraphs}
+</div>
+<div class="footer"><p>主办单位：从化区人民政府办公室</p></div>
+</body></html>
+"""
+    path.write_bytes(page.encode("utf-8"))
+    return path

@@ -42,6 +42,7 @@ from tests.fixture_files import (
     make_scanned_pdf,
     make_truncated_pdf,
     make_undecodable_text,
+    make_untitled_gov_html,
     problems_heading_index,
     report_lines,
     sample_paths,
@@ -668,3 +669,33 @@ def test_symlink_loops_and_broken_links_are_reasons_not_crashes(tmp_path: Path) 
     assert reasons["b.txt"].startswith("symlink loop")
     assert reasons["back"].startswith("symlink loop")
     assert "broken symlink" in reasons["gone.txt"] and "deleted.txt" in reasons["gone.txt"]
+
+
+def test_web_page_names_its_report_in_breadcrumbs_and_meta_tags(tmp_path: Path) -> None:
+    path = make_untitled_gov_html(sample_text(SHIQIAO), tmp_path / "page.html")
+    doc = load_document(path)
+    assert doc.page_clues[:2] == [
+        "首页 > 镇街动态 > 龙颈镇",  # separators drawn as images: the links are the steps
+        "首页 > 乡镇动态 > 龙颈镇 > 法治政府",  # the label 当前位置 dropped
+    ]
+    assert doc.page_clues[2:] == [
+        "龙颈镇,法治政府建设,年度报告",
+        doc.page_clues[3],
+        "龙颈镇2025年法治政府建设年度报告",
+        "龙颈镇",  # ColumnName, given twice, kept once
+        "龙颈镇法治政府建设年度报告 - 从化区人民政府",
+    ]
+    assert doc.page_clues[3].startswith("2025年，龙颈镇坚持以习近平法治思想为指导")
+    assert all(len(clue) <= 200 for clue in doc.page_clues), "short strings, not the article"
+    assert not any("办事服务" in clue for clue in doc.page_clues), "the nav menu is no clue"
+    assert "龙颈镇" not in doc.text.splitlines()[0], "the text itself has no title"
+
+
+def test_gov_page_breadcrumb_is_a_clue_and_text_files_have_none(tmp_path: Path) -> None:
+    page = make_gov_html(sample_text(TANGFANG), tmp_path / "p.html", TANGFANG_TITLE, "2023-01-05")
+    clues = load_document(page).page_clues
+    assert clues[0] == "首页 > 街镇 > 塘坊镇人民政府 > 政务公开 > 法治政府建设年度报告"
+    assert {"巫溪县人民政府", "法治政府建设年度报告"} <= set(clues)  # SiteName, ColumnName
+    text = tmp_path / "r.txt"
+    text.write_text(sample_text(TANGFANG), encoding="utf-8")
+    assert load_document(text).page_clues == []

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from ingest.loaders.failure import LoadFailure
+from ingest.loaders.page_clues import page_clues
 from ingest.loaders.text import CELL_SEPARATOR, cjk_count, decode_text
 from ingest.model import LoadedDocument
 
@@ -144,6 +145,7 @@ def load_web_page(path: Path, data: bytes) -> LoadedDocument:
 
     title_hint = _html_title(soup)
     published_hint = _html_date(soup)
+    clues = page_clues(soup)  # before the head and the site around the article are dropped
 
     for tag in soup.find_all(_DROP_TAGS):
         if not tag.decomposed:
@@ -170,6 +172,7 @@ def load_web_page(path: Path, data: bytes) -> LoadedDocument:
         encoding=encoding,
         title_hint=title_hint,
         published_hint=published_hint,
+        page_clues=clues,
     )
 
 
