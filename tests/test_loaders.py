@@ -699,3 +699,11 @@ def test_gov_page_breadcrumb_is_a_clue_and_text_files_have_none(tmp_path: Path) 
     text = tmp_path / "r.txt"
     text.write_text(sample_text(TANGFANG), encoding="utf-8")
     assert load_document(text).page_clues == []
+
+
+def test_loading_a_symlink_loop_directly_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").symlink_to("b.txt")
+    (tmp_path / "b.txt").symlink_to("a.txt")
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(tmp_path / "a.txt")
+    assert "symlink loop" in assert_names_file(excinfo, tmp_path / "a.txt")

@@ -1,10 +1,11 @@
 """The store's invariants hold after any mix of good and bad files and `kill -9` mid-ingest.
 
 A seeded random loop (embedding is slow, so a few rounds, not hundreds of examples): each round
-adds good reports (txt, docx, web pages) and bad files (empty, binary, corrupt, scanned, zip
-bomb, symlink loop, broken link, undecodable, unsupported, copies) to a folder, changes a stored
-report, and runs the real `fazhi ingest` in a subprocess that is killed with SIGKILL at a random
-moment. A last run finishes. Then, in the real Chroma store: each report is stored once, every
+edits one and deletes another of the files the killed run before it was writing, adds good
+reports (txt, docx, web pages), a copy of one, and bad files (empty, binary, corrupt, scanned,
+zip bomb, symlink loop, undecodable, unsupported) to a folder, and runs the real `fazhi ingest`
+in a subprocess killed with SIGKILL at a random moment (while embedding, or just as it writes).
+A last run finishes. Then, in the real Chroma store: each report is stored once, every
 passage's text is its report's text at its offsets, no passage lacks its report and no report
 lacks its passages.
 """

@@ -7,17 +7,25 @@ with a reason); `load_document` reads one file to a `LoadedDocument`, or raises 
 Only format-specific work happens here, one module per format: `text` (decoding text files
 honestly), `word` (Word tables in document order), `pdf` (rejoining the lines a PDF wraps
 mid-sentence, dropping its page furniture) and `web_page` (keeping a web page's article, dropping
-the site around it); `files` finds the files. Cleaning of the report text itself (breadcrumbs and
-page numbers pasted into plain text, bookmarks...) is `ingest.clean`'s job.
+the site around it; `page_hints` reads the page's title, date, breadcrumbs and meta tags).
+`files` finds the files; `limits` and `office_package` keep compressed files from unpacking
+beyond what a report can be. Cleaning of the report text itself (breadcrumbs and page numbers
+pasted into plain text, bookmarks...) is `ingest.clean`'s job.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from ingest.errors import ReportLoadError, UnsupportedFormatError
 from ingest.loaders.failure import LoadFailure, format_size
-from ingest.loaders.files import SUPPORTED_EXTENSIONS, find_report_files, unsupported_reason
+from ingest.loaders.files import (
+    SUPPORTED_EXTENSIONS,
+    find_report_files,
+    link_problem,
+    unsupported_reason,
+)
 from ingest.loaders.limits import DEFAULT_MAX_BYTES, ExpansionLimits
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.text import CELL_SEPARATOR, load_text, normalize_newlines
@@ -77,6 +85,8 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
     except IsADirectoryError:
         raise ReportLoadError(path, "is a directory, not a file") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ReportLoadError(path, link_problem(path) or "symlink loop") from None
         raise ReportLoadError(path, f"cannot read the file ({exc.strerror or exc})") from None
     if not data:  # the file shrank between stat and read
         raise ReportLoadError(path, "file is empty (0 bytes)")

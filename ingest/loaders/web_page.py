@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from ingest.loaders.failure import LoadFailure
-from ingest.loaders.page_clues import page_clues
+from ingest.loaders.page_hints import class_tokens, collapse, page_clues, page_date, page_title
 from ingest.loaders.text import CELL_SEPARATOR, cjk_count, decode_text
 from ingest.model import LoadedDocument
 
@@ -116,23 +116,6 @@ _INDEX_LABELS = (
     "组配分类",
     "体裁分类",
 )
-_DATE_LABELS = (
-    r"发布(?:日期|时间)|发文日期|公开日期",
-    r"(?<![成生效])日期|(?<![更])时间",
-    r"成文日期",
-)
-_DATE_VALUE = r"\s*[:：]\s*(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})"
-_DATE_IN_META = r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})"
-_META_DATE_NAMES = {
-    "pubdate",
-    "publishdate",
-    "firstpublishedtime",
-    "article:published_time",
-    "dc.date",
-    "dcterms.date",
-    "dc.date.issued",
-    "publishtime",
-}
 
 
 def load_web_page(path: Path, data: bytes) -> LoadedDocument:
@@ -143,8 +126,8 @@ def load_web_page(path: Path, data: bytes) -> LoadedDocument:
     html, encoding = decode_text(data, declared, markup=True)
     soup = BeautifulSoup(html, "lxml")
 
-    title_hint = _html_title(soup)
-    published_hint = _html_date(soup)
+    title_hint = page_title(soup)
+    published_hint = page_date(soup)
     clues = page_clues(soup)  # before the head and the site around the article are dropped
 
     for tag in soup.find_all(_DROP_TAGS):
@@ -176,79 +159,6 @@ def load_web_page(path: Path, data: bytes) -> LoadedDocument:
     )
 
 
-def _collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
-
-
-def _tokens(tag: object) -> list[str]:
-    attrs = getattr(tag, "attrs", None) or {}
-    classes = attrs.get("class") or []
-    if isinstance(classes, str):
-        classes = classes.split()
-    ident = attrs.get("id")
-    tokens = list(classes)
-    if isinstance(ident, str) and ident:
-        tokens.append(ident)
-    return tokens
-
-
-def _html_title(soup: object) -> str | None:
-    title_name = re.compile(r"^articletitle$", re.I)
-    meta = soup.find("meta", attrs={"name": title_name})  # type: ignore[attr-defined]
-    if meta and _collapse(meta.get("content", "")):
-        return _collapse(meta["content"])
-    page_title = _collapse(soup.title.get_text()) if soup.title else ""  # type: ignore[attr-defined]
-    site = soup.find("meta", attrs={"name": re.compile(r"^sitename$", re.I)})  # type: ignore[attr-defined]
-    site_name = _collapse(site.get("content", "")) if site else ""
-    candidates: list[str] = []
-    for tag in soup.find_all(True):  # type: ignore[attr-defined]
-        if tag.name in ("h1", "h2", "h3") or any(
-            re.search(r"title|^bt$|^tit", t, re.I) for t in _tokens(tag)
-        ):
-            if tag.name in ("title", "head", "html", "body"):
-                continue
-            text = _collapse(tag.get_text(" "))
-            linked = _collapse(" ".join(a.get_text(" ") for a in tag.find_all("a")))
-            if linked == text or text == site_name:  # a logo or a menu, not the article's title
-                continue
-            if 4 <= len(text) <= 150 and cjk_count(text) >= 4:
-                candidates.append(text)
-    in_page_title = [c for c in candidates if page_title and c in page_title and len(c) >= 6]
-    if in_page_title:
-        return max(in_page_title, key=len)
-    for text in candidates:
-        if re.search(r"报告|情况|关于|总结|工作", text):
-            return text
-    if page_title:
-        parts = [p.strip() for p in re.split(r"\s*[_|｜]\s*|\s+[-—–]+\s+", page_title) if p.strip()]
-        return max(parts, key=len) if parts else page_title
-    return candidates[0] if candidates else None
-
-
-def _valid_date(y: str, m: str, d: str) -> str | None:
-    year, month, day = int(y), int(m), int(d)
-    if 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31:
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return None
-
-
-def _html_date(soup: object) -> str | None:
-    for meta in soup.find_all("meta"):  # type: ignore[attr-defined]
-        name = (meta.get("name") or meta.get("property") or "").lower()
-        if name in _META_DATE_NAMES:
-            found = re.search(_DATE_IN_META, meta.get("content", ""))
-            if found and (iso := _valid_date(*found.groups())):
-                return iso
-    body = soup.body or soup  # type: ignore[attr-defined]
-    text = body.get_text("\n")
-    for labels in _DATE_LABELS:
-        for found in re.finditer(f"(?:{labels})" + _DATE_VALUE, text):
-            iso = _valid_date(*found.groups())
-            if iso:
-                return iso
-    return None
-
-
 def _is_container_token(token: str) -> bool:
     """A class/id naming an article container (`zoom`, `TRS_Editor`), not a widget in one."""
     return bool(_CONTAINER_HINT.search(token)) and not _NOISE_HINT.search(token)
@@ -268,7 +178,7 @@ def _pick_container(body: object) -> object | None:
 
     hinted: list[tuple[int, int, Tag]] = []
     for depth_tag in body.find_all(True):  # type: ignore[attr-defined]
-        tokens = _tokens(depth_tag)
+        tokens = class_tokens(depth_tag)
         if depth_tag.name == "article" or any(_is_container_token(t) for t in tokens):
             score = _own_cjk(depth_tag)
             if score > 0:
@@ -325,7 +235,7 @@ def _strip_noise(container: object) -> None:
     for tag in list(container.find_all(True)):  # type: ignore[attr-defined]
         if not isinstance(tag, Tag) or tag.decomposed:
             continue
-        tokens = _tokens(tag)
+        tokens = class_tokens(tag)
         noisy = any(_NOISE_HINT.search(t) for t in tokens) and not any(
             _is_container_token(t) for t in tokens
         )
@@ -368,7 +278,7 @@ def _is_layout_row(tr: object) -> bool:
     if tr.find("table") is not None:  # type: ignore[attr-defined]
         return True
     cells = tr.find_all(["td", "th"], recursive=False)  # type: ignore[attr-defined]
-    return any(len(_collapse(cell.get_text())) > 300 for cell in cells)
+    return any(len(collapse(cell.get_text())) > 300 for cell in cells)
 
 
 def _html_lines(container: object) -> list[str]:
