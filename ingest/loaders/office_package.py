@@ -49,16 +49,15 @@ def check_package(package: zipfile.ZipFile, limits: ExpansionLimits) -> None:
 
     total = 0
     for part in parts:
-        cap = min(limits.part_bytes, limits.total_bytes - total)
-        size = _unpacked_size(package, part, cap)
-        if size > cap and cap < limits.part_bytes:
-            raise LoadFailure(
-                f"{part.filename} expands to more than {format_size(cap)}, which takes the "
-                f"document's parts over {format_size(limits.total_bytes)} (limit: "
-                f"{EXPANSION_FACTOR} times the file size limit); refused as a likely zip bomb"
-            )
-        if size > cap:
+        size = _unpacked_size(package, part, limits.part_bytes)
+        if size > limits.part_bytes:
             raise LoadFailure(_too_large(part.filename, size, limits.part_bytes, more=True))
+        if total + size > limits.total_bytes:
+            raise LoadFailure(
+                f"{part.filename} unpacks to {format_size(size)}, which takes the document's "
+                f"parts over {format_size(limits.total_bytes)} (limit: {EXPANSION_FACTOR} times "
+                "the file size limit); refused as a likely zip bomb"
+            )
         if size != part.file_size:
             raise LoadFailure(
                 f"{part.filename} declares {format_size(part.file_size)} but unpacks to "
@@ -98,8 +97,12 @@ def _unpacked_size(package: zipfile.ZipFile, part: zipfile.ZipInfo, cap: int) ->
 
 
 def _too_large(what: str, size: int, limit: int, *, more: bool = False) -> str:
-    amount = f"more than {format_size(limit)}" if more else format_size(size)
+    if more:  # unpacking stopped at the limit: the real size is unknown, and irrelevant
+        return (
+            f"{what} expands beyond {format_size(limit)} (the limit, {EXPANSION_FACTOR} times "
+            "the file size limit); refused as a likely zip bomb"
+        )
     return (
-        f"{what} expands to {amount} (limit {format_size(limit)}, {EXPANSION_FACTOR} times "
-        "the file size limit); refused as a likely zip bomb"
+        f"{what} expands to {format_size(size)} (limit {format_size(limit)}, {EXPANSION_FACTOR} "
+        "times the file size limit); refused as a likely zip bomb"
     )
