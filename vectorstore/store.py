@@ -281,6 +281,11 @@ class PassageStore:
                     documents=[p.text for _, p, _ in page],
                     metadatas=[_passage_metadata(r, p) for r, p, _ in page],
                 )
+            for report, _, _ in items:
+                stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
+                leftover = sorted(set(stale) - {p.id for p in report.passages})
+                if leftover:
+                    self._passages.delete(ids=leftover)
             if items:
                 self._reports.upsert(
                     ids=[r.id for r, _, _ in items],
@@ -288,11 +293,6 @@ class PassageStore:
                     metadatas=[_report_metadata(r, stamp) for r, stamp, _ in items],
                     embeddings=[[0.0]] * len(items),
                 )
-            for report, _, _ in items:
-                stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
-                leftover = sorted(set(stale) - {p.id for p in report.passages})
-                if leftover:
-                    self._passages.delete(ids=leftover)
             for _, replaced in plan:
                 for old in replaced:
                     self._delete_report(old)
