@@ -159,6 +159,10 @@ def run_ingest(
             )
         except FazhiError as exc:
             fail(str(exc))
+    # after the run: a copy's reason is final only once every file of the batch is stored
+    for result in summary.results:
+        if result.status == "unchanged" and result.reason:
+            console.print(f"[cyan]unchanged[/cyan] {result.path}: {result.reason}", highlight=False)
     table = Table(title="ingest summary", show_header=True)
     for column in ("added", "unchanged", "replaced", "failed", "skipped", "passages", "seconds"):
         table.add_column(column, justify="right")

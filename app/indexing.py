@@ -99,8 +99,10 @@ def ingest_paths(
     summary = IngestSummary()
     files, skipped = find_report_files([Path(p) for p in paths])
     for path, reason in skipped:
-        # a path that does not exist is a mistake worth a non-zero exit, not a silent skip
-        status: Status = "failed" if not path.exists() else "skipped"
+        # a path that does not exist, or a link that loops or leads nowhere, is a mistake worth
+        # a non-zero exit, not a silent skip
+        broken_link = path.is_symlink() and not path.is_file()
+        status: Status = "failed" if broken_link or not path.exists() else "skipped"
         summary.results.append(FileResult(path, status, reason))
         events.on_result(summary.results[-1])
     events.on_files(files)

@@ -455,3 +455,154 @@ def make_oversize(path: Path, size: int) -> Path:
     with path.open("wb") as handle:
         handle.truncate(size)
     return path
+
+
+# ------------------------------------------------------------------------------------------
+# Hostile files: decompression bombs
+
+_BOMB_CHUNK = 1024 * 1024
+
+
+def make_docx_bomb(path: Path, expands_to: int, *, declared: int | None = None) -> Path:
+    """A real Word package whose `word/document.xml` unpacks to `expands_to` bytes.
+
+    The XML is valid (one paragraph whose text is `expands_to` bytes of "A"), so a loader that
+    trusts the package parses all of it. Written as a stream: the file is about 1/1000 of
+    `expands_to` and nothing large is ever held in memory. With `declared`, the part's headers
+    lie and say it unpacks to `declared` bytes.
+    """
+    import zipfile
+
+    import docx
+
+    path = _prepare(path)
+    template = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("关于2023年度法治政府建设情况的报告")
+    document.save(template)
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body><w:p><w:r><w:t>"
+    )
+    tail = b"</w:t></w:r></w:p></w:body></w:document>"
+    filler = expands_to - len(head) - len(tail)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w") as bomb:
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                bomb.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            part = zipfile.ZipInfo("word/document.xml", date_time=info.date_time)
+            part.compress_type = zipfile.ZIP_DEFLATED
+            with bomb.open(part, "w", force_zip64=expands_to > 0x7FFFFFFF) as stream:
+                stream.write(head)
+                block = b"A" * _BOMB_CHUNK
+                for _ in range(filler // _BOMB_CHUNK):
+                    stream.write(block)
+                stream.write(b"A" * (filler % _BOMB_CHUNK) + tail)
+    if declared is not None:
+        _declare_size(path, "word/document.xml", declared)
+    return path
+
+
+def _declare_size(path: Path, name: str, size: int) -> None:
+    """Overwrite the uncompressed size a (non-zip64) zip part declares, in both its headers."""
+    import struct
+    import zipfile
+
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as package:
+        info = package.getinfo(name)
+    struct.pack_into("<I", data, info.header_offset + 22, size)  # local file header
+    entry = data.find(b"PK\x01\x02")
+    while entry != -1:
+        name_length = struct.unpack_from("<H", data, entry + 28)[0]
+        if data[entry + 46 : entry + 46 + name_length] == name.encode():
+            struct.pack_into("<I", data, entry + 24, size)  # central directory entry
+            break
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    path.write_bytes(bytes(data))
+
+
+def make_pdf_bomb(path: Path, expands_to: int) -> Path:
+    """A one-page PDF whose content stream is `expands_to` bytes of spaces, Flate-compressed.
+
+    The page also shows one line of text, so only the size of its stream is wrong with it.
+    """
+    import zlib
+
+    path = _prepare(path)
+    packer = zlib.compressobj(9)
+    text = b"BT /F1 12 Tf 72 720 Td (Report) Tj ET\n"
+    packed = [packer.compress(text)]
+    block = b" " * _BOMB_CHUNK
+    for _ in range((expands_to - len(text)) // _BOMB_CHUNK):
+        packed.append(packer.compress(block))
+    packed.append(packer.compress(b" " * ((expands_to - len(text)) % _BOMB_CHUNK)))
+    packed.append(packer.flush())
+    stream = b"".join(packed)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# Pages that name their report only around the text
+
+
+def make_untitled_gov_html(report_text: str, path: Path) -> Path:
+    """A page saved without its heading: the report is named only by its breadcrumbs and meta tags.
+
+    The article holds `report_text` without its first two lines (issuing body and title). The
+    page names 龙颈镇 in a breadcrumb whose separators are images (class `crumbs`), in a labelled
+    trail "当前位置：首页 >> 乡镇动态 >> 龙颈镇 >> 法治政府" (no class), and in `<meta>` tags
+    (Keywords, Description, ArticleTitle, ColumnName, og:title); a nav menu and a footer sit
+    around it.
+    """
+    path = _prepare(path)
+    body = report_lines(report_text)[2:]
+    paragraphs = "\n".join(f"<p>{html.escape(line)}</p>" for line in body)
+    description = "2025年，龙颈镇坚持以习近平法治思想为指导，" + "深入推进依法行政。" * 40
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta name="Keywords" content="龙颈镇,法治政府建设,年度报告">
+<meta name="Description" content="{description}">
+<meta name="ArticleTitle" content="龙颈镇2025年法治政府建设年度报告">
+<meta name="ColumnName" content="龙颈镇">
+<meta name="ColumnName" content="龙颈镇">
+<meta property="og:title" content="龙颈镇法治政府建设年度报告 - 从化区人民政府">
+<meta name="viewport" content="width=device-width">
+<title>从化区人民政府门户网站</title></head>
+<body>
+<div class="nav"><a href="/">首页</a> <a href="/zwgk/">政务公开</a> <a href="/bsfw/">办事服务</a></div>
+<div class="crumbs"><a href="/">首页</a><img src="/arrow.gif"><a href="/zjjd/">镇街动态</a><img
+  src="/arrow.gif"><a href="/zjjd/ljz/">龙颈镇</a></div>
+<table><tr><td>当前位置：<a href="/">首页</a> &gt;&gt; <a href="#">乡镇动态</a> &gt;&gt;
+  <a href="#">龙颈镇</a> &gt;&gt; 法治政府</td></tr></table>
+<div class="content">
+{paragraphs}
+</div>
+<div class="footer"><p>主办单位：从化区人民政府办公室</p></div>
+</body></html>
+"""
+    path.write_bytes(page.encode("utf-8"))
+    return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from tests.fixture_files import (
     make_binary_junk,
     make_corrupt_docx,
     make_docx,
+    make_docx_bomb,
     make_empty,
+    make_pdf_bomb,
     make_scanned_pdf,
     sample_paths,
     sample_text,
@@ -262,3 +266,88 @@ def test_a_copy_in_the_same_batch_is_stored_once(tmp_path):
     assert str((tmp_path / "a.txt").resolve()) in files["b.txt"]["reason"]
     code, output = run("reports", "--store", str(store), "--json")
     assert sorted(r["township"] for r in json.loads(output)) == ["塘坊镇", "石桥镇"]
+
+
+# Runs a command and prints its exit status, output and peak memory: the wrapper's only child
+# is the command, so RUSAGE_CHILDREN is that process's own peak (in KiB on Linux).
+_PEAK_RSS = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
+                  "peak_mib": peak / 1024}))
+"""
+
+
+def test_zip_and_pdf_bombs_fail_alone_and_the_ingest_stays_small(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "shiqiao.txt").write_text(sample_text(2), encoding="utf-8")
+    make_docx_bomb(folder / "bomb.docx", 300_000_000)
+    make_docx_bomb(folder / "liar.docx", 300_000_000, declared=20_000)
+    make_pdf_bomb(folder / "bomb.pdf", 300_000_000)
+    fazhi = Path(sys.executable).with_name("fazhi")
+    store = tmp_path / "store"
+    command = [str(fazhi), "ingest", str(folder), "--store", str(store), "--json"]
+    measured = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ingest_run = json.loads(measured.stdout)
+    assert ingest_run["code"] == 1, ingest_run["stderr"]
+    files = {Path(f["path"]).name: f for f in json.loads(ingest_run["stdout"])["files"]}
+    assert files["shiqiao.txt"]["status"] == "added"
+    assert files["bomb.docx"]["status"] == "failed"
+    assert "word/document.xml expands to 286.1 MB (limit 200.0 MB" in files["bomb.docx"]["reason"]
+    assert files["liar.docx"]["status"] == "failed"
+    assert "word/document.xml expands beyond 200.0 MB" in files["liar.docx"]["reason"]
+    assert files["bomb.pdf"]["status"] == "failed"
+    assert "expands beyond 200.0 MB" in files["bomb.pdf"]["reason"]
+    assert [r["township"] for r in reports_json(store)] == ["石桥镇"]
+    assert ingest_run["peak_mib"] < 1536, f"ingest peaked at {ingest_run['peak_mib']:.0f} MiB"
+
+
+def test_symlink_loops_fail_one_by_one_and_the_batch_is_stored(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "shiqiao.txt").write_text(sample_text(2), encoding="utf-8")
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    (folder / "old").mkdir()
+    (folder / "old" / "again").symlink_to("../../in", target_is_directory=True)
+    (folder / "moved.docx").symlink_to("/nonexistent/moved.docx")
+
+    result = runner.invoke(cli, ["ingest", str(folder), "--store", str(store)])
+    assert result.exit_code == 1, "a link that cannot be followed is a failure"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("failed")]
+    assert len(failed) == 4, result.output
+    for name in ("a.txt", "b.txt", "again"):
+        assert any(name in line and "symlink loop" in line for line in failed), result.output
+    assert any("moved.docx" in line and "broken symlink" in line for line in failed)
+    assert [r["township"] for r in reports_json(store)] == ["石桥镇"]
+
+
+def test_plain_output_says_which_file_a_copy_duplicates(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(sample_text(1), encoding="utf-8")
+    code, output = run("ingest", str(folder), "--store", str(store))
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if "b.txt" in line]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("unchanged")
+    assert "same text as" in lines[0] and str((folder / "a.txt").resolve()) in lines[0]
+
+    copy = tmp_path / "later" / "c.txt"
+    copy.parent.mkdir()
+    copy.write_text(sample_text(1), encoding="utf-8")
+    code, output = run("ingest", str(copy), "--store", str(store))
+    assert code == 0
+    assert f"unchanged {copy}: same text as" in output

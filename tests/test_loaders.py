@@ -31,15 +31,18 @@ from tests.fixture_files import (
     make_corrupt_docx,
     make_doc_as_docx,
     make_docx,
+    make_docx_bomb,
     make_empty,
     make_encrypted_pdf,
     make_gov_html,
     make_html_without_article,
     make_oversize,
     make_pdf,
+    make_pdf_bomb,
     make_scanned_pdf,
     make_truncated_pdf,
     make_undecodable_text,
+    make_untitled_gov_html,
     problems_heading_index,
     report_lines,
     sample_paths,
@@ -571,3 +574,136 @@ def test_find_report_files_explicit_files_and_duplicates(tmp_path: Path) -> None
             "open it in Word or WPS and save it as .docx",
         )
     ]
+
+
+def test_loaders_public_surface_is_pinned() -> None:
+    # Pipeline, settings and the web upload import these; the format modules stay internal.
+    import ingest.loaders
+
+    assert sorted(ingest.loaders.__all__) == [
+        "CELL_SEPARATOR",
+        "DEFAULT_MAX_BYTES",
+        "SUPPORTED_EXTENSIONS",
+        "find_report_files",
+        "load_document",
+    ]
+
+
+# Bombs: the limits scale with max_bytes (ten times it), so a 100 KB limit makes a 5 MB bomb
+# enough to test what a 300 MB one does at the default 20 MiB.
+SMALL_LIMIT = 100_000
+
+
+def test_docx_bomb_is_refused_naming_the_part_and_the_limit(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "bomb.docx", 5_000_000)
+    assert path.stat().st_size < SMALL_LIMIT
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "word/document.xml expands to 4.8 MB (limit 1.0 MB" in message
+    assert "zip bomb" in message
+
+
+def test_docx_bomb_whose_headers_lie_about_its_size_is_caught_unpacking(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "liar.docx", 5_000_000, declared=10_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "word/document.xml expands beyond 1.0 MB" in message
+    assert "corrupt" not in message
+
+
+def test_docx_part_that_unpacks_larger_than_declared_is_refused(tmp_path: Path) -> None:
+    path = make_docx_bomb(tmp_path / "liar.docx", 500_000, declared=10_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)
+    assert "declares 9.8 KB but unpacks to 488.3 KB" in assert_names_file(excinfo, path)
+
+
+def test_docx_part_compressed_a_thousand_times_is_refused_under_the_size_limit(
+    tmp_path: Path,
+) -> None:
+    path = make_docx_bomb(tmp_path / "dense.docx", 5_000_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path)  # 4.8 MB is under the default 200 MB: the ratio gives it away
+    assert "word/document.xml expands 9" in assert_names_file(excinfo, path)
+    assert "limit 100 times" in str(excinfo.value)
+
+
+def test_real_word_and_pdf_reports_pass_the_bomb_checks_at_a_small_limit(tmp_path: Path) -> None:
+    word = make_docx(sample_text(SHIQIAO), tmp_path / "shiqiao.docx")
+    pdf = make_pdf(sample_text(SHIQIAO), tmp_path / "shiqiao.pdf")
+    for path in (word, pdf):
+        doc = load_document(path, max_bytes=path.stat().st_size)
+        assert squash(SHIQIAO_PROBLEM) in squash(doc.text)
+
+
+def test_pdf_with_a_huge_flate_stream_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    path = make_pdf_bomb(tmp_path / "bomb.pdf", 5_000_000)
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(path, max_bytes=SMALL_LIMIT)
+    message = assert_names_file(excinfo, path)
+    assert "compressed stream in the PDF expands beyond 1.0 MB" in message
+
+
+def test_symlink_loops_and_broken_links_are_reasons_not_crashes(tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    good = folder / "good.txt"
+    good.parent.mkdir()
+    good.write_text(sample_text(0), encoding="utf-8")
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "back").symlink_to("..", target_is_directory=True)
+    (folder / "gone.txt").symlink_to("deleted.txt")
+    linked = tmp_path / "elsewhere"
+    (linked / "nested").mkdir(parents=True)
+    (linked / "nested" / "linked.txt").write_text(sample_text(1), encoding="utf-8")
+    (folder / "shared").symlink_to(linked, target_is_directory=True)
+
+    files, skipped = find_report_files([folder, folder / "a.txt"])
+    assert files == [good, folder / "shared" / "nested" / "linked.txt"]
+    reasons = {path.name: reason for path, reason in skipped}
+    assert sorted(reasons) == ["a.txt", "b.txt", "back", "gone.txt"], "each link reported once"
+    assert reasons["a.txt"].startswith("symlink loop")
+    assert reasons["b.txt"].startswith("symlink loop")
+    assert reasons["back"].startswith("symlink loop")
+    assert "broken symlink" in reasons["gone.txt"] and "deleted.txt" in reasons["gone.txt"]
+
+
+def test_web_page_names_its_report_in_breadcrumbs_and_meta_tags(tmp_path: Path) -> None:
+    path = make_untitled_gov_html(sample_text(SHIQIAO), tmp_path / "page.html")
+    doc = load_document(path)
+    assert doc.page_clues[:2] == [
+        "首页 > 镇街动态 > 龙颈镇",  # separators drawn as images: the links are the steps
+        "首页 > 乡镇动态 > 龙颈镇 > 法治政府",  # the label 当前位置 dropped
+    ]
+    assert doc.page_clues[2:] == [
+        "龙颈镇,法治政府建设,年度报告",
+        doc.page_clues[3],
+        "龙颈镇2025年法治政府建设年度报告",
+        "龙颈镇",  # ColumnName, given twice, kept once
+        "龙颈镇法治政府建设年度报告 - 从化区人民政府",
+    ]
+    assert doc.page_clues[3].startswith("2025年，龙颈镇坚持以习近平法治思想为指导")
+    assert all(len(clue) <= 200 for clue in doc.page_clues), "short strings, not the article"
+    assert not any("办事服务" in clue for clue in doc.page_clues), "the nav menu is no clue"
+    assert "龙颈镇" not in doc.text.splitlines()[0], "the text itself has no title"
+
+
+def test_gov_page_breadcrumb_is_a_clue_and_text_files_have_none(tmp_path: Path) -> None:
+    page = make_gov_html(sample_text(TANGFANG), tmp_path / "p.html", TANGFANG_TITLE, "2023-01-05")
+    clues = load_document(page).page_clues
+    assert clues[0] == "首页 > 街镇 > 塘坊镇人民政府 > 政务公开 > 法治政府建设年度报告"
+    assert {"巫溪县人民政府", "法治政府建设年度报告"} <= set(clues)  # SiteName, ColumnName
+    text = tmp_path / "r.txt"
+    text.write_text(sample_text(TANGFANG), encoding="utf-8")
+    assert load_document(text).page_clues == []
+
+
+def test_loading_a_symlink_loop_directly_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").symlink_to("b.txt")
+    (tmp_path / "b.txt").symlink_to("a.txt")
+    with pytest.raises(ReportLoadError) as excinfo:
+        load_document(tmp_path / "a.txt")
+    assert "symlink loop" in assert_names_file(excinfo, tmp_path / "a.txt")

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,48 +256,106 @@ class PassageStore:
     def add_reports(self, items: list[tuple[Report, str, np.ndarray]]) -> list[list[str]]:
         """Store several embedded reports (report, fingerprint, passage vectors) in a few writes.
 
-        New passages are written before old ones are deleted, so an interrupted replace leaves
-        the old version searchable; returns, per report, the ids of reports it replaced.
+        Passages first, then the reports, and only then are the versions they replace removed,
+        so a write killed at any point loses nothing: the next write rolls it back (before the
+        reports are stored) or finishes it (after). Returns, per report, the ids of the reports
+        it replaced.
         """
-        passages = [
-            (r, p, v) for r, _, vectors in items for p, v in zip(r.passages, vectors, strict=True)
-        ]
-        for i in range(0, len(passages), WRITE_PAGE):
-            page = passages[i : i + WRITE_PAGE]
-            self._passages.upsert(
-                ids=[p.id for _, p, _ in page],
-                embeddings=np.asarray([v for _, _, v in page], dtype=np.float32),
-                documents=[p.text for _, p, _ in page],
-                metadatas=[_passage_metadata(r, p) for r, p, _ in page],
-            )
-        replaced_per_report = []
         batch = {r.id for r, _, _ in items}
-        for report, _, _ in items:
-            # an old version whose text another report of this batch holds again stays
-            replaced = [r for r in self.report_ids_for_source(report.source) if r not in batch]
-            for old in replaced:
-                self.remove_report(old)
-            stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
-            leftover = sorted(set(stale) - {p.id for p in report.passages})
-            if leftover:
-                self._passages.delete(ids=leftover)
-            replaced_per_report.append(replaced)
-        if items:
-            self._reports.upsert(
-                ids=[r.id for r, _, _ in items],
-                documents=[r.text for r, _, _ in items],
-                metadatas=[_report_metadata(r, stamp) for r, stamp, _ in items],
-                embeddings=[[0.0]] * len(items),
-            )
-            self._changed()
-        return replaced_per_report
+        # an old version whose text another report of this batch holds again stays
+        plan = [
+            (r.id, [old for old in self.report_ids_for_source(r.source) if old not in batch])
+            for r, _, _ in items
+        ]
+        with self._recorded_write(plan):
+            passages = [
+                (r, p, v)
+                for r, _, vectors in items
+                for p, v in zip(r.passages, vectors, strict=True)
+            ]
+            for i in range(0, len(passages), WRITE_PAGE):
+                page = passages[i : i + WRITE_PAGE]
+                self._passages.upsert(
+                    ids=[p.id for _, p, _ in page],
+                    embeddings=np.asarray([v for _, _, v in page], dtype=np.float32),
+                    documents=[p.text for _, p, _ in page],
+                    metadatas=[_passage_metadata(r, p) for r, p, _ in page],
+                )
+            for report, _, _ in items:
+                stale = self._passages.get(where={"report_id": report.id}, include=[])["ids"]
+                leftover = sorted(set(stale) - {p.id for p in report.passages})
+                if leftover:
+                    self._passages.delete(ids=leftover)
+            if items:
+                self._reports.upsert(
+                    ids=[r.id for r, _, _ in items],
+                    documents=[r.text for r, _, _ in items],
+                    metadatas=[_report_metadata(r, stamp) for r, stamp, _ in items],
+                    embeddings=[[0.0]] * len(items),
+                )
+            for _, replaced in plan:
+                for old in replaced:
+                    self._delete_report(old)
+            if items:
+                self._changed()
+        return [replaced for _, replaced in plan]
 
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
-        self._passages.delete(where={"report_id": report.id})
-        self._reports.delete(ids=[report.id])
-        self._changed()
+        with self._recorded_write([(None, [report.id])]):
+            self._delete_report(report.id)
+            self._changed()
         return report
+
+    def _delete_report(self, report_id: str) -> None:
+        self._passages.delete(where={"report_id": report_id})
+        self._reports.delete(ids=[report_id])
+
+    # -- interrupted writes ------------------------------------------------------------------
+    # A write first records its plan (the reports it stores, each with the ones it replaces)
+    # and clears the record when done. A process killed in between leaves the record; the next
+    # write (never a read: a reader must not undo a live writer's work) settles it: a report
+    # not yet stored is rolled back (its passages deleted, what it replaces kept), a stored
+    # one is finished (what it replaces deleted).
+
+    @contextlib.contextmanager
+    def _recorded_write(self, plan: list[tuple[str | None, list[str]]]) -> Iterator[None]:
+        self.recover_interrupted_writes()
+        key = f"write:{uuid.uuid4().hex}"
+        record = {
+            "kind": "write",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": time.time(),
+            "plan": json.dumps(plan),
+        }
+        self._info.upsert(ids=[key], metadatas=[record], embeddings=[[0.0]])
+        _ACTIVE_WRITES.add(key)
+        try:
+            yield
+        finally:
+            _ACTIVE_WRITES.discard(key)  # a failed write's record stays, for the next to settle
+        self._info.delete(ids=[key])
+
+    def recover_interrupted_writes(self) -> list[str]:
+        """Settle the writes killed processes left half done; returns the report ids repaired."""
+        got = self._info.get(where={"kind": "write"}, include=["metadatas"])
+        repaired: list[str] = []
+        for key, record in zip(got["ids"], got["metadatas"], strict=True):
+            if not _writer_is_gone(key, record):
+                continue
+            for new, replaced in json.loads(str(record.get("plan", "[]"))):
+                if new is not None and not self._reports.get(ids=[new], include=[])["ids"]:
+                    self._passages.delete(where={"report_id": new})  # roll back
+                    repaired.append(new)
+                    continue
+                for old in replaced:  # finish
+                    self._delete_report(old)
+                    repaired.append(old)
+            self._info.delete(ids=[key])
+        if repaired:
+            self._changed()
+        return repaired
 
     # -- reading -----------------------------------------------------------------------------
     def report_ids_for_source(self, source: str) -> list[str]:
@@ -396,6 +457,30 @@ class PassageStore:
 
 
 WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
+# Writes this process has under way; its other write records are from writes that failed.
+_ACTIVE_WRITES: set[str] = set()
+# A writer on another machine (a shared Chroma server) cannot be asked if it is alive.
+FOREIGN_WRITE_EXPIRES = 24 * 3600
+
+
+def _writer_is_gone(key: str, record: dict[str, Any]) -> bool:
+    """Whether the process that began a write can no longer finish it."""
+    if record.get("host") != socket.gethostname():
+        return time.time() - float(record.get("started", 0)) > FOREIGN_WRITE_EXPIRES
+    pid = int(record.get("pid", 0))
+    if pid <= 0:
+        return True
+    if pid == os.getpid():
+        return key not in _ACTIVE_WRITES
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 GET_PAGE = 5000  # Chroma's SQLite refuses one `get` of ~100,000+ records ("too many SQL variables")
 
 
