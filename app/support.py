@@ -1,0 +1,160 @@
+"""Whether the passages an LLM sentence cites say what the sentence says: offline, by words.
+
+An LLM answer is checked sentence by sentence as it streams. A sentence with [n] markers is kept
+only when its cited passages (with their township, county and year) support it:
+
+- every number it states is in them, and every township it names is one of theirs;
+- a denial it makes (没有问题, 不存在…, 无需…) is the passages' own denial, not their opposite;
+- citing only passages about problems, it states a shortfall (不足, 有待, 没有…), not praise;
+- most of its words (weighted by length; words of the question and the report genre count
+  half; framing words such as 根据/资料/多数 not at all) are in them, whole or by their parts.
+
+A paraphrase that keeps a passage's terms passes; a claim the passage does not make fails. A
+sentence worded wholly unlike its passage (身兼数职 for 还兼政府其他业务) also fails: the check
+cannot see meaning, so it errs towards dropping. Sentences without a marker are left as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from app.retrieval import SHORTFALL
+from app.text import STOPWORDS, Tokenizer
+
+__all__ = ["SUPPORTED", "AnswerCheck", "SentenceStream", "support"]
+
+SUPPORTED = 0.6  # the share of a sentence's weighted words its passages must hold
+MARKER = re.compile(r"\[(\d{1,3})\]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# a sentence ends at one of these, and takes the [n] markers right after it ("没有问题。[1]")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{1,3}\])*[ \t]*\n*")
+_MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,3}\]?)*[ \t]*\n*")
+# denials: a sentence saying one must be restating its passage's own (没有经过…), not inventing it
+_DENIAL = re.compile(r"(?:没有|不存在|无需|无须|从未|并未|尚无|均无|毫无|未发现|不再|并无)")
+# how an answer frames what the reports say, not what they say
+_FRAMING_TEXT = """
+    根据 依据 资料 材料 来源 显示 表明 来看 可见 指出 提到 提及 表示 认为 承认 说明 写到 写明 报告
+    其中 此外 同时 另外 以及 包括 通过 方面 多数 大多数 少数 部分 一些 个别 普遍 分别 共同 主要
+    全年 全部 相关 情况 等等 已经
+"""
+_FRAMING = frozenset(_FRAMING_TEXT.split())
+
+
+@functools.cache
+def _tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+def support(
+    sentence: str, sources: list[str], places: Iterable[str] = (), *, problems: bool = False
+) -> float:
+    """How far `sources` support `sentence` (its [n] markers removed): 0.0 to 1.0.
+
+    `places` are the township names the answer may mention; one the sentence names must be in
+    `sources`, and place names do not otherwise count as support. `problems`: every source is
+    from a report's problems section.
+    """
+    claim = MARKER.sub("", sentence)
+    if problems and not (SHORTFALL.search(claim) or _DENIAL.search(claim) or "未" in claim):
+        return 0.0  # 执法能力强 over a passage saying 执法能力有待提升
+    text = "\n".join(sources)
+    named = sorted((p for p in set(places) if p and p in claim), key=len, reverse=True)
+    if any(p not in text for p in named):
+        return 0.0
+    if any(n not in text for n in _NUMBER.findall(claim)):
+        return 0.0
+    for denial in _DENIAL.finditer(claim):
+        phrase = claim[denial.start() : denial.end() + 2]  # 没有问题 → 没有问
+        if phrase not in text:
+            return 0.0
+    for place in named:
+        claim = claim.replace(place, " ")
+    # search-mode words: a compound and its parts, so one said in its parts earns part credit
+    words = dict.fromkeys(
+        w
+        for w in _tokenizer().words(claim)
+        if len(w) >= 2 and not w.isdigit() and w not in _FRAMING
+    )
+    if not words:
+        return 0.0  # nothing checkable: a marker on it asserts what no passage can be seen to say
+    total = found = 0.0
+    for word in words:
+        weight = len(word) * (0.5 if word in STOPWORDS else 1.0)
+        total += weight
+        found += weight if word in text else 0.0
+    return found / total
+
+
+@dataclass
+class AnswerCheck:
+    """Checks an LLM answer's sentences against the sources they cite, one sentence at a time."""
+
+    sources: dict[int, str]  # n → the text of source [n], with its township, county and year
+    places: frozenset[str] = frozenset()
+    problems: frozenset[int] = frozenset()  # the sources from a report's problems section
+    invalid: list[int] = field(default_factory=list)  # [n] markers that point at no source
+    dropped: list[str] = field(default_factory=list)  # marked sentences their sources do not say
+    supported: int = 0  # marked sentences kept
+
+    def sentence(self, raw: str) -> str:
+        """The sentence as it may stand in the answer: unknown markers removed, or "" if dropped."""
+
+        def known(match: re.Match[str]) -> str:
+            n = int(match.group(1))
+            if n in self.sources:
+                return match.group(0)
+            if n not in self.invalid:
+                self.invalid.append(n)
+            return ""
+
+        text = MARKER.sub(known, raw)
+        cited = list(dict.fromkeys(int(n) for n in MARKER.findall(text)))
+        if not cited:
+            if MARKER.search(raw):  # it cites only sources that do not exist
+                self.dropped.append(text.strip())
+                return ""
+            return text
+        score = support(
+            text,
+            [self.sources[n] for n in cited],
+            self.places,
+            problems=all(n in self.problems for n in cited),
+        )
+        if score < SUPPORTED:
+            self.dropped.append(MARKER.sub("", text).strip())
+            return ""
+        self.supported += 1
+        return text
+
+
+class SentenceStream:
+    """Cuts streamed text into whole sentences, each with the [n] markers that follow it."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, delta: str) -> Iterator[str]:
+        self._pending += delta
+        at = 0
+        for match in _SENTENCE.finditer(self._pending):
+            if match.start() != at:
+                break
+            rest = self._pending[match.end() :]
+            if _MAYBE_MARKERS.fullmatch(rest):
+                break  # a marker of this sentence may still be arriving
+            yield match.group(0)
+            at = match.end()
+        self._pending = self._pending[at:]
+
+    def close(self) -> Iterator[str]:
+        """The rest: its whole sentences, then any unfinished one."""
+        pending, self._pending = self._pending, ""
+        at = 0
+        for match in _SENTENCE.finditer(pending):
+            yield match.group(0)
+            at = match.end()
+        if pending[at:]:
+            yield pending[at:]
