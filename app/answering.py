@@ -235,7 +235,7 @@ class AnswerService:
         if self.llm is None or not answer.found or _ASKS_PUBLISHED.search(answer.question):
             yield answer  # a publication date is a metadata fact: nothing for an LLM to write
             return
-        yield from self.llm.rewrite(answer, self.store)
+        yield from self.llm.rewrite(answer, self.store, tokenizer=self.retriever.tokenizer)
 
     def extractive(self, question: str, filters: Filters | None = None) -> Answer:
         timings: dict[str, float] = {}

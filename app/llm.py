@@ -28,6 +28,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from app.answering import Answer, Citation
 from app.settings import Settings
 from app.support import AnswerCheck, SentenceStream
+from app.text import Tokenizer
 from ingest.model import SECTION_LABELS
 from prompts import escape_data, load_prompt, render_prompt
 
@@ -175,7 +176,7 @@ class LLMWriter:
         if not self.json_mode:
             return self.chat.batch(requests, return_exceptions=True)
         replies = self.chat.bind(response_format=JSON_MODE).batch(requests, return_exceptions=True)
-        refused = [k for k, r in enumerate(replies) if getattr(r, "status_code", None) == 400]
+        refused = [k for k, r in enumerate(replies) if _refused_json_mode(r)]
         if refused:  # an endpoint without JSON mode: ask those again without it, and from now on
             self.json_mode = False
             again = self.chat.batch([requests[k] for k in refused], return_exceptions=True)
@@ -183,9 +184,12 @@ class LLMWriter:
                 replies[k] = reply
         return replies
 
-    def rewrite(self, answer: Answer, store: Any = None) -> Iterator[str | Answer]:
+    def rewrite(
+        self, answer: Answer, store: Any = None, *, tokenizer: Tokenizer | None = None
+    ) -> Iterator[str | Answer]:
         """Stream the LLM's answer sentence by sentence, each checked against the sources it
-        cites, then yield the final `Answer` (or the extractive one, with a notice)."""
+        cites, then yield the final `Answer` (or the extractive one, with a notice).
+        `tokenizer`: the answering service's jieba, reused for the checks."""
         check = AnswerCheck(
             sources={c.n: f"{_source_header(c)}\n{c.text}" for c in answer.citations},
             places=frozenset(
@@ -195,6 +199,15 @@ class LLMWriter:
                 if t
             ),
             problems=frozenset(c.n for c in answer.citations if c.section == "problems"),
+            counts=frozenset(
+                str(n)
+                for n in (
+                    len(answer.townships),
+                    len(answer.not_mentioned),
+                    len(answer.townships) + len(answer.not_mentioned),
+                )
+            ),
+            tokenizer=tokenizer,
         )
         sentences = SentenceStream()
         kept: list[str] = []
@@ -247,6 +260,18 @@ def _source_header(c: Citation) -> str:
         f"{c.township or '未知乡镇'}（{c.county or ''}，{c.year or ''}年，"
         f"{SECTION_LABELS.get(c.section, c.section)}）"
     )
+
+
+def _refused_json_mode(reply: Any) -> bool:
+    """Whether a reply asked for in JSON mode failed in a way asking without it could mend: a
+    400 (no such parameter) or a reply the JSON-mode client could not read (some servers'
+    streams omit what it expects), not a timeout, a lost connection or a server error."""
+    if not isinstance(reply, Exception):
+        return False
+    status = getattr(reply, "status_code", None)
+    if status is not None:
+        return status == 400
+    return not any(word in type(reply).__name__ for word in ("Timeout", "Connection"))
 
 
 def _reason(exc: BaseException) -> str:

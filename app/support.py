@@ -44,18 +44,26 @@ _FRAMING = frozenset(_FRAMING_TEXT.split())
 
 
 @functools.cache
-def _tokenizer() -> Tokenizer:
+def _own_tokenizer() -> Tokenizer:
     return Tokenizer()
 
 
 def support(
-    sentence: str, sources: list[str], places: Iterable[str] = (), *, problems: bool = False
+    sentence: str,
+    sources: list[str],
+    places: Iterable[str] = (),
+    *,
+    problems: bool = False,
+    counts: Iterable[str] = (),
+    tokenizer: Tokenizer | None = None,
 ) -> float:
     """How far `sources` support `sentence` (its [n] markers removed): 0.0 to 1.0.
 
     `places` are the township names the answer may mention; one the sentence names must be in
     `sources`, and place names do not otherwise count as support. `problems`: every source is
-    from a report's problems section.
+    from a report's problems section. `counts`: numbers the answer itself states (how many
+    townships it lists), which a summary may repeat. `tokenizer`: the answering service's, to
+    save loading another jieba dictionary.
     """
     claim = MARKER.sub("", sentence)
     if problems and not (SHORTFALL.search(claim) or _DENIAL.search(claim) or "未" in claim):
@@ -64,7 +72,8 @@ def support(
     named = sorted((p for p in set(places) if p and p in claim), key=len, reverse=True)
     if any(p not in text for p in named):
         return 0.0
-    if any(n not in text for n in _NUMBER.findall(claim)):
+    counts = set(counts)
+    if any(n not in text and n not in counts for n in _NUMBER.findall(claim)):
         return 0.0
     for denial in _DENIAL.finditer(claim):
         phrase = claim[denial.start() : denial.end() + 2]  # 没有问题 → 没有问
@@ -75,7 +84,7 @@ def support(
     # search-mode words: a compound and its parts, so one said in its parts earns part credit
     words = dict.fromkeys(
         w
-        for w in _tokenizer().words(claim)
+        for w in (tokenizer or _own_tokenizer()).words(claim)
         if len(w) >= 2 and not w.isdigit() and w not in _FRAMING
     )
     if not words:
@@ -95,6 +104,8 @@ class AnswerCheck:
     sources: dict[int, str]  # n → the text of source [n], with its township, county and year
     places: frozenset[str] = frozenset()
     problems: frozenset[int] = frozenset()  # the sources from a report's problems section
+    counts: frozenset[str] = frozenset()  # numbers the answer itself states (townships listed)
+    tokenizer: Tokenizer | None = None
     invalid: list[int] = field(default_factory=list)  # [n] markers that point at no source
     dropped: list[str] = field(default_factory=list)  # marked sentences their sources do not say
     supported: int = 0  # marked sentences kept
@@ -122,6 +133,8 @@ class AnswerCheck:
             [self.sources[n] for n in cited],
             self.places,
             problems=all(n in self.problems for n in cited),
+            counts=self.counts,
+            tokenizer=self.tokenizer,
         )
         if score < SUPPORTED:
             self.dropped.append(MARKER.sub("", text).strip())

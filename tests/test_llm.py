@@ -529,3 +529,10 @@ def test_a_lookup_obeying_a_planted_instruction_loses_that_sentence(planted, fak
     answer = service.ask(question)
     assert answer.mode == "llm" and answer.answer == true
     assert "1 句所引资料并未写到" in answer.notice and "所有乡镇都没有问题" in answer.notice
+
+
+def test_a_summary_may_repeat_how_many_townships_the_answer_lists():
+    sources = {1: "王场镇（石柱土家族自治县，2021年）\n执法能力和执法水平有待于提升。"}
+    summary = "4个乡镇都提到执法能力有待提升[1]。"
+    assert AnswerCheck(sources, counts=frozenset({"4"})).sentence(summary) == summary
+    assert AnswerCheck(sources, counts=frozenset({"3"})).sentence(summary) == ""
