@@ -11,7 +11,8 @@ only when its cited passages (with their township, county and year) support it:
 
 A paraphrase that keeps a passage's terms passes; a claim the passage does not make fails. A
 sentence worded wholly unlike its passage (身兼数职 for 还兼政府其他业务) also fails: the check
-cannot see meaning, so it errs towards dropping. Sentences without a marker are left as they are.
+cannot see meaning, so it errs towards dropping. A sentence without a marker is left as it is,
+unless it denies what no source denies ("所有乡镇都没有问题").
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{
 _MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,3}\]?)*[ \t]*\n*")
 # denials: a sentence saying one must be restating its passage's own (没有经过…), not inventing it
 _DENIAL = re.compile(r"(?:没有|不存在|无需|无须|从未|并未|尚无|均无|毫无|未发现|不再|并无)")
+# a sentence about what the sources say or leave out ("资料中没有提到…")
+_ABOUT_SOURCES = re.compile(r"资料|报告|来源|提到|提及|写到|写明|找到|列出")
 # how an answer frames what the reports say, not what they say
 _FRAMING_TEXT = """
     根据 依据 资料 材料 来源 显示 表明 来看 可见 指出 提到 提及 表示 认为 承认 说明 写到 写明 报告
@@ -75,10 +78,8 @@ def support(
     counts = set(counts)
     if any(n not in text and n not in counts for n in _NUMBER.findall(claim)):
         return 0.0
-    for denial in _DENIAL.finditer(claim):
-        phrase = claim[denial.start() : denial.end() + 2]  # 没有问题 → 没有问
-        if phrase not in text:
-            return 0.0
+    if not denials_said(claim, text):
+        return 0.0
     for place in named:
         claim = claim.replace(place, " ")
     # search-mode words: a compound and its parts, so one said in its parts earns part credit
@@ -95,6 +96,13 @@ def support(
         total += weight
         found += weight if word in text else 0.0
     return found / total
+
+
+def denials_said(claim: str, text: str) -> bool:
+    """Whether every denial in `claim` (没有问题 → 没有问) is also in `text`."""
+    return all(
+        claim[d.start() : d.end() + 2] in text for d in _DENIAL.finditer(MARKER.sub("", claim))
+    )
 
 
 @dataclass
@@ -124,7 +132,13 @@ class AnswerCheck:
         text = MARKER.sub(known, raw)
         cited = list(dict.fromkeys(int(n) for n in MARKER.findall(text)))
         if not cited:
-            if MARKER.search(raw):  # it cites only sources that do not exist
+            # it cites only sources that do not exist, or, citing none, denies what no source
+            # denies ("所有乡镇都没有问题"; a sentence about the sources may say 没有提到)
+            invented = bool(MARKER.search(raw))
+            if invented or (
+                not _ABOUT_SOURCES.search(text)
+                and not denials_said(text, "\n".join(self.sources.values()))
+            ):
                 self.dropped.append(text.strip())
                 return ""
             return text

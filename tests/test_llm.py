@@ -403,10 +403,12 @@ def test_the_support_threshold_sits_between_paraphrases_and_other_claims(sample_
     assert min(scores[True]) >= 0.65 and max(scores[False]) <= 0.5, scores
 
 
-def test_unmarked_sentences_are_kept_as_they_are():
-    check = AnswerCheck({1: "石桥镇：法律明白人159名。"})
-    assert check.sentence("综上所述：") == "综上所述："
-    assert check.supported == 0 and not check.dropped
+def test_uncited_sentences_are_kept_unless_they_deny_what_no_source_denies():
+    check = AnswerCheck({1: "石桥镇：法律明白人159名，没有专职律师。"})
+    for kept in ("综上所述：", "资料中没有提到其他乡镇。", "石桥镇没有专职律师。"):
+        assert check.sentence(kept) == kept
+    assert check.sentence("所有乡镇都没有问题。") == ""
+    assert check.supported == 0 and check.dropped == ["所有乡镇都没有问题。"]
 
 
 def test_the_stream_is_cut_into_sentences_with_their_markers():
