@@ -30,6 +30,7 @@ __all__ = ["SUPPORTED", "AnswerCheck", "SentenceStream", "support"]
 SUPPORTED = 0.6  # the share of a sentence's weighted words its passages must hold
 MARKER = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # a sentence ends at one of these, and takes the [n] markers right after it ("没有问题。[1]")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{1,3}\])*[ \t]*\n*")
 _MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,3}\]?)*[ \t]*\n*")
@@ -82,11 +83,13 @@ def support(
         return 0.0
     for place in named:
         claim = claim.replace(place, " ")
-    # search-mode words: a compound and its parts, so one said in its parts earns part credit
+    # whole words (jieba's precise cut), each counted once; a compound missing as a whole
+    # earns part of its weight for the parts the sources have (执法记录仪 → 执法, 记录仪)
+    tokenizer = tokenizer or _own_tokenizer()
     words = dict.fromkeys(
         w
-        for w in (tokenizer or _own_tokenizer()).words(claim)
-        if len(w) >= 2 and not w.isdigit() and w not in _FRAMING
+        for w in tokenizer.cut(claim)
+        if len(w) >= 2 and _WORD.search(w) and not w.isdigit() and w not in _FRAMING
     )
     if not words:
         return 0.0  # nothing checkable: a marker on it asserts what no passage can be seen to say
@@ -94,7 +97,12 @@ def support(
     for word in words:
         weight = len(word) * (0.5 if word in STOPWORDS else 1.0)
         total += weight
-        found += weight if word in text else 0.0
+        if word in text:
+            found += weight
+            continue
+        parts = [p for p in tokenizer.words(word) if len(p) >= 2 and p != word]
+        if parts:
+            found += 0.75 * weight * sum(p in text for p in parts) / len(parts)
     return found / total
 
 

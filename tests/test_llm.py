@@ -377,7 +377,40 @@ SUPPORT_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("sentence, cited, supported", SUPPORT_TABLE)
+# written after the rule above was set, on passages the table does not use, and measured once
+# (12/12 kept, 9/10 dropped; the change to whole words with part credit came from this set)
+SUPPORT_LATER = [
+    ("王场镇组织全镇领导干部参加法治理论考试，通过率达到100%。", [("王场镇", 5)], True),
+    ("王场镇行政服务设有13个窗口，办理事项213项。", [("王场镇", 6)], True),
+    ("王场镇各村每月开展矛盾纠纷排查，全年摸排矛盾纠纷42余起。", [("王场镇", 9)], True),
+    ("塘坊镇建立了权力清单和责任清单管理制度。", [("塘坊镇", 3)], True),
+    ("塘坊镇以“镇村工作论坛”“政府新风大家评”为载体搭建交流平台。", [("塘坊镇", 6)], True),
+    ("石桥镇2023年召开会议研究部署法治建设工作12次。", [("石桥镇", 1)], True),
+    ("石桥镇组织开展法治集中宣传活动10余场，平安法治宣传活动80余次。", [("石桥镇", 6)], True),
+    ("石桥镇信访办接待来访事项175件，司法所调解案件40余起。", [("石桥镇", 7)], True),
+    ("西联镇邀请法律顾问召开法制报告会，为村民解答法律咨询。", [("西联镇", 1)], True),
+    ("西联镇成立村务监督委员会，推行“村帐镇管”。", [("西联镇", 2)], True),
+    ("万灵镇走访辖区经营主体300余家，举办企业家座谈会1次。", [("万灵镇", 4)], True),
+    ("万灵镇各村（社区）均配备1名法律顾问，提供法律援助和咨询315次。", [("万灵镇", 6)], True),
+    ("王场镇全年接访96件。", [("王场镇", 5)], False),
+    pytest.param(
+        "王场镇行政审批事项全部网上办理。",
+        [("王场镇", 6)],
+        False,
+        marks=pytest.mark.xfail(strict=True, reason="an overclaim in the passage's own words"),
+    ),
+    ("塘坊镇聘请了专职律师担任法律顾问。", [("塘坊镇", 3)], False),
+    ("塘坊镇推行“枫桥经验”化解土地纠纷。", [("塘坊镇", 6)], False),
+    ("石桥镇党委书记亲自担任调解员。", [("石桥镇", 1)], False),
+    ("石桥镇开展普法戏曲汇演50余次。", [("石桥镇", 6)], False),
+    ("西联镇建立了“贵和”调解工作制度。", [("西联镇", 1)], False),
+    ("西联镇已实现政务服务一网通办。", [("西联镇", 2)], False),
+    ("万灵镇的法治化营商环境排名全区第一。", [("万灵镇", 4)], False),
+    ("万灵镇法律顾问为企业开展合规审查。", [("万灵镇", 6)], False),
+]
+
+
+@pytest.mark.parametrize("sentence, cited, supported", SUPPORT_TABLE + SUPPORT_LATER)
 def test_a_cited_sentence_is_kept_only_when_its_passages_say_it(
     sample_reports, sentence, cited, supported
 ):
@@ -400,7 +433,7 @@ def test_the_support_threshold_sits_between_paraphrases_and_other_claims(sample_
     for sentence, cited, supported in SUPPORT_TABLE[:16] + SUPPORT_TABLE[28:34]:
         texts = [f"{t}\n{sample_reports[t].passages[k].text}" for t, k in cited]
         scores[supported].append(support(sentence, texts, sample_reports))
-    assert min(scores[True]) >= 0.65 and max(scores[False]) <= 0.5, scores
+    assert min(scores[True]) >= 0.69 and max(scores[False]) <= 0.46, scores
 
 
 def test_uncited_sentences_are_kept_unless_they_deny_what_no_source_denies():
