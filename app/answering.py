@@ -236,7 +236,7 @@ class AnswerService:
         if self.llm is None or not answer.found or _ASKS_PUBLISHED.search(answer.question):
             yield answer  # a publication date is a metadata fact: nothing for an LLM to write
             return
-        yield from self.llm.rewrite(answer, self.store)
+        yield from self.llm.rewrite(answer, self.store, tokenizer=self.retriever.tokenizer)
 
     def extractive(self, question: str, filters: Filters | None = None) -> Answer:
         timings: dict[str, float] = {}
@@ -687,8 +687,9 @@ class AnswerService:
             f"{h.passage.text}"
             for rid, h in shown.items()
         ]
-        verdict = self.llm.judge(parsed.text, sections, passages)
         numbered = dict(enumerate(shown, 1))
+        prior = [n for n, rid in numbered.items() if rid in decided]
+        verdict = self.llm.judge(parsed.text, sections, passages, prior=prior)
         unread = {numbered[n] for n in verdict.unread}
         judged = [
             rid
@@ -701,13 +702,19 @@ class AnswerService:
             evidence[hit.report_id] = hit
         self.retriever.mark_closest_sentences(added[:MEANING_QUOTES], vector)
         kept = [rid for rid in supported if rid not in shown]  # beyond judge_max
-        notice = None
+        notices = []
         if verdict.errors:
-            notice = (
-                f"大模型核对未完成（{len(unread)} 个乡镇：{verdict.errors[0][:160]}），"
+            notices.append(
+                f"大模型核对未完成：{len(unread)} 个乡镇未经核对（{verdict.errors[0][:160]}），"
                 "这些乡镇按摘录规则判断。"
             )
-        return [*judged, *kept], notice
+        if removed := [
+            labels.get(rid, rid) for rid in supported if rid in shown and rid not in judged
+        ]:
+            notices.append(
+                f"大模型核对后去掉了摘录规则找到的 {len(removed)} 个乡镇：{'、'.join(removed)}。"
+            )
+        return [*judged, *kept], " ".join(notices) or None
 
     # -- helpers -------------------------------------------------------------------------------
     def _citation(self, n: int, hit: Hit) -> Citation:

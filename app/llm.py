@@ -1,28 +1,41 @@
 """LLM mode: any OpenAI-compatible endpoint (DeepSeek, Qwen/DashScope, Ollama, vLLM) via LangChain.
 
-The LLM only writes prose over evidence fazhi already found and cited. Sources go in as numbered,
-delimited data; every [n] in the reply is checked against them and invented ones are removed.
-On timeout or error the extractive answer is returned with a notice.
+The LLM only writes prose over evidence fazhi already found and cited, and judges passages fazhi
+chose. Report text is data: it goes into every prompt escaped inside its delimiters
+(`prompts.escape_data`), so it can neither close them nor forge a numbered source. What comes
+back is checked, not trusted:
+
+- a judging reply must be exactly the JSON asked for, with one verdict for each passage asked
+  about; anything else leaves that batch's reports to the extractive rule, with a notice. A
+  verdict that changes the extractive decision is asked again with that passage alone, so one
+  report's text (an instruction planted in it) can change no other report's verdict;
+- every sentence of an answer that cites [n] is checked against source n (`app.support`) as it
+  streams; unsupported ones are dropped, invented [n] removed, and the notice says so. An answer
+  left with no supported sentence, a timeout or an error gives the extractive answer instead.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from app.answering import Answer
+from app.answering import Answer, Citation
 from app.settings import Settings
+from app.support import AnswerCheck, SentenceStream
+from app.text import Tokenizer
 from ingest.model import SECTION_LABELS
-from prompts import load_prompt, render_prompt
+from prompts import escape_data, load_prompt, render_prompt
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+_FENCED = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 JUDGE_BATCH = 10  # passages per judging request
+JSON_MODE = {"type": "json_object"}
 
 
 class JudgeError(Exception):
@@ -42,6 +55,7 @@ class LLMWriter:
     def __init__(self, chat: BaseChatModel, *, label: str = "llm") -> None:
         self.chat = chat
         self.label = label
+        self.json_mode = True  # ask judging replies for JSON until the endpoint refuses it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMWriter:
@@ -59,14 +73,14 @@ class LLMWriter:
         return cls(chat, label=settings.llm_model or "llm")
 
     def messages(self, answer: Answer) -> list[Any]:
-        sources = "\n\n".join(
-            f"[{c.n}] {c.township or '未知乡镇'}（{c.county or ''}，{c.year or ''}年，"
-            f"{SECTION_LABELS.get(c.section, c.section)}）\n{c.text}"
+        sources = "\n".join(
+            f'<source id="{c.n}">\n[{c.n}] {escape_data(_source_header(c))}\n'
+            f"{escape_data(c.text)}\n</source>"
             for c in answer.citations
         )
         values = {
-            "townships": "、".join(answer.townships) or "无",
-            "not_mentioned": "、".join(answer.not_mentioned) or "无",
+            "townships": escape_data("、".join(answer.townships) or "无"),
+            "not_mentioned": escape_data("、".join(answer.not_mentioned) or "无"),
         }
         if answer.kind == "corpus":
             instructions = render_prompt("instructions_corpus", **values)
@@ -79,70 +93,193 @@ class LLMWriter:
         )
         return [SystemMessage(load_prompt("system")), HumanMessage(user)]
 
-    def judge(self, question: str, sections: str, passages: list[str]) -> Verdict:
+    def judge(
+        self,
+        question: str,
+        sections: str,
+        passages: list[str],
+        prior: Sequence[int] | set[int] = (),
+    ) -> Verdict:
         """Which passages (numbered from 1) state what the question asks; one request a batch.
 
-        A batch whose request fails or whose reply is not the JSON asked for is `unread`.
+        `prior` is the extractive decision (passage numbers it approved). A batch whose request
+        fails or whose reply is not exactly the JSON asked for is `unread`. A passage the batch
+        judged otherwise than `prior` is judged again alone, and that verdict stands (unread if
+        it cannot be read): text planted in one passage cannot flip another's verdict.
         """
+        prior = set(prior)
         batches = [
-            range(start, min(start + JUDGE_BATCH, len(passages)))
+            list(range(start, min(start + JUDGE_BATCH, len(passages))))
             for start in range(0, len(passages), JUDGE_BATCH)
         ]
-        requests = [
-            [
-                SystemMessage(load_prompt("judge_system")),
-                HumanMessage(
-                    render_prompt(
-                        "judge",
-                        question=question,
-                        sections=sections,
-                        passages="\n\n".join(
-                            f"[{i - batch.start + 1}] {passages[i]}" for i in batch
-                        ),
-                    )
-                ),
-            ]
-            for batch in batches
-        ]
         verdict = Verdict()
-        replies = self.chat.batch(requests, return_exceptions=True)
+        changed: list[int] = []
+        for batch, result in zip(
+            batches, self._judge_batches(question, sections, passages, batches), strict=True
+        ):
+            if isinstance(result, Exception):
+                verdict.unread.update(i + 1 for i in batch)
+                verdict.errors.append(_reason(result))
+                continue
+            for i in batch:
+                if (i + 1 in result) != (i + 1 in prior):
+                    changed.append(i)
+                elif i + 1 in result:
+                    verdict.supported.add(i + 1)
+        alone = [[i] for i in changed]
+        for (i,), result in zip(
+            alone, self._judge_batches(question, sections, passages, alone), strict=True
+        ):
+            if isinstance(result, Exception):
+                verdict.unread.add(i + 1)
+                verdict.errors.append(_reason(result))
+            elif i + 1 in result:
+                verdict.supported.add(i + 1)
+        return verdict
+
+    def _judge_batches(
+        self, question: str, sections: str, passages: list[str], batches: list[list[int]]
+    ) -> list[set[int] | Exception]:
+        """Each batch's approved passage numbers (numbered from 1 over all `passages`), or why
+        its reply could not be used."""
+        if not batches:
+            return []
+        requests = []
+        for batch in batches:
+            ids = [i + 1 for i in batch]
+            body = "\n".join(
+                f'<passage id="{i + 1}">\n{escape_data(passages[i])}\n</passage>' for i in batch
+            )
+            user = render_prompt(
+                "judge",
+                question=question,
+                sections=sections,
+                passages=body,
+                count=str(len(ids)),
+                ids="、".join(str(n) for n in ids),
+            )
+            requests.append([SystemMessage(load_prompt("judge_system")), HumanMessage(user)])
+        replies = self._ask_json(requests)
+        results: list[set[int] | Exception] = []
         for batch, reply in zip(batches, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
                     raise reply
                 content = reply.content if isinstance(reply.content, str) else ""
-                numbers = supported_numbers(content)
+                results.append(supported_numbers(content, [i + 1 for i in batch]))
             except Exception as exc:  # JudgeError, network errors, timeouts from any provider
-                verdict.unread.update(i + 1 for i in batch)
-                verdict.errors.append(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
-                continue
-            # numbers outside the batch point at no passage and are ignored
-            verdict.supported.update(batch.start + n for n in numbers if 1 <= n <= len(batch))
-        return verdict
+                results.append(exc)
+        return results
 
-    def rewrite(self, answer: Answer, store: Any = None) -> Iterator[str | Answer]:
-        """Stream the LLM's answer, then yield the final `Answer` (validated citations)."""
-        pieces: list[str] = []
+    def _ask_json(self, requests: list[list[Any]]) -> list[Any]:
+        """Replies to `requests`, asking for a JSON object where the endpoint supports it."""
+        if not self.json_mode:
+            return self.chat.batch(requests, return_exceptions=True)
+        replies = self.chat.bind(response_format=JSON_MODE).batch(requests, return_exceptions=True)
+        refused = [k for k, r in enumerate(replies) if _refused_json_mode(r)]
+        if refused:  # an endpoint without JSON mode: ask those again without it, and from now on
+            self.json_mode = False
+            again = self.chat.batch([requests[k] for k in refused], return_exceptions=True)
+            for k, reply in zip(refused, again, strict=True):
+                replies[k] = reply
+        return replies
+
+    def rewrite(
+        self, answer: Answer, store: Any = None, *, tokenizer: Tokenizer | None = None
+    ) -> Iterator[str | Answer]:
+        """Stream the LLM's answer sentence by sentence, each checked against the sources it
+        cites, then yield the final `Answer` (or the extractive one, with a notice).
+        `tokenizer`: the answering service's jieba, reused for the checks."""
+        check = AnswerCheck(
+            sources={c.n: f"{_source_header(c)}\n{c.text}" for c in answer.citations},
+            places=frozenset(
+                t
+                for t in [*answer.townships, *answer.not_mentioned]
+                + [c.township or "" for c in answer.citations]
+                if t
+            ),
+            problems=frozenset(c.n for c in answer.citations if c.section == "problems"),
+            counts=frozenset(
+                str(n)
+                for n in (
+                    len(answer.townships),
+                    len(answer.not_mentioned),
+                    len(answer.townships) + len(answer.not_mentioned),
+                )
+            ),
+            tokenizer=tokenizer,
+        )
+        sentences = SentenceStream()
+        kept: list[str] = []
         try:
             for chunk in self.chat.stream(self.messages(answer)):
                 delta = chunk.content if isinstance(chunk.content, str) else ""
-                if delta:
-                    pieces.append(delta)
-                    yield delta
+                for sentence in sentences.feed(delta):
+                    if text := check.sentence(sentence):
+                        kept.append(text)
+                        yield text
+            for sentence in sentences.close():
+                if text := check.sentence(sentence):
+                    kept.append(text)
+                    yield text
         except Exception as exc:  # network errors, timeouts, HTTP errors from any provider
-            reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-            failed = f"大模型调用失败（{reason[:200]}），已改用摘录式回答。"
-            yield replace(answer, notice=f"{answer.notice} {failed}" if answer.notice else failed)
+            failed = f"大模型调用失败（{_reason(exc)[:200]}），已改用摘录式回答。"
+            yield replace(answer, notice=_join(answer.notice, failed))
             return
-        text, invalid = validate_markers("".join(pieces), len(answer.citations))
+        dropped = ""
+        if check.dropped:
+            examples = "；".join(f"“{d[:40]}”" for d in check.dropped[:2])
+            dropped = (
+                f"大模型回答中有 {len(check.dropped)} 句所引资料并未写到，已删除（{examples}"
+                f"{' 等' if len(check.dropped) > 2 else ''}）。"
+            )
+        if not check.supported:
+            fallback = (
+                "大模型的回答没有一句得到所引资料的支持，已改用摘录式回答。"
+                if check.dropped or kept
+                else "大模型没有给出回答，已改用摘录式回答。"
+            )
+            yield replace(answer, notice=_join(answer.notice, dropped, fallback))
+            return
         notice = answer.notice
-        if invalid:
-            removed = f"已删除大模型给出的无效引用编号：{'、'.join(f'[{n}]' for n in invalid)}。"
-            notice = f"{notice} {removed}" if notice else removed
+        if check.invalid:
+            removed = (
+                f"已删除大模型给出的无效引用编号：{'、'.join(f'[{n}]' for n in check.invalid)}。"
+            )
+            notice = _join(notice, removed)
+        text = "".join(kept).strip()
         if answer.kind in ("corpus", "practice"):
             # the enumeration stays: the LLM summarises it, it does not replace it
-            text = text.rstrip() + "\n\n" + answer.answer
-        yield replace(answer, mode="llm", answer=text, notice=notice)
+            text = text + "\n\n" + answer.answer
+        yield replace(answer, mode="llm", answer=text, notice=_join(notice, dropped))
+
+
+def _source_header(c: Citation) -> str:
+    """A source's township, county, year and section, as the LLM and the checks see them."""
+    return (
+        f"{c.township or '未知乡镇'}（{c.county or ''}，{c.year or ''}年，"
+        f"{SECTION_LABELS.get(c.section, c.section)}）"
+    )
+
+
+def _refused_json_mode(reply: Any) -> bool:
+    """Whether a reply asked for in JSON mode failed in a way asking without it could mend: a
+    400 (no such parameter) or a reply the JSON-mode client could not read (some servers'
+    streams omit what it expects), not a timeout, a lost connection or a server error."""
+    if not isinstance(reply, Exception):
+        return False
+    status = getattr(reply, "status_code", None)
+    if status is not None:
+        return status == 400
+    return not any(word in type(reply).__name__ for word in ("Timeout", "Connection"))
+
+
+def _reason(exc: BaseException) -> str:
+    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+
+
+def _join(*notices: str | None) -> str | None:
+    return " ".join(n for n in notices if n) or None
 
 
 def validate_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
@@ -160,17 +297,51 @@ def validate_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
     return _MARKER.sub(check, text), invalid
 
 
-def supported_numbers(reply: str) -> list[int]:
-    """The numbers of a judging reply's `{"supported": [...]}` object (anywhere in the reply)."""
-    decoder = json.JSONDecoder()
-    for start in (m.start() for m in re.finditer(r"\{", reply)):
-        try:
-            data, _ = decoder.raw_decode(reply, start)
-        except json.JSONDecodeError:
-            continue
-        values = data.get("supported") if isinstance(data, dict) else None
-        if isinstance(values, list) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values
+def supported_numbers(reply: str, ids: Sequence[int]) -> set[int]:
+    """The passage numbers a judging reply approves, if it is exactly the JSON asked for.
+
+    That is `{"verdicts": [{"id": 1, "supported": true}, ...]}` with one verdict for each of
+    `ids` and nothing else (a reply fenced as a ```json block is read too). JSON inside prose,
+    the prompt's example, missing, extra or repeated ids, or values of the wrong type raise
+    `JudgeError`: a reply that is not what was asked for is not half-trusted.
+    """
+    text = reply.strip()
+    fenced = _FENCED.fullmatch(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        data = json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except (json.JSONDecodeError, JudgeError) as exc:
+        raise JudgeError(f"the reply is not one JSON object ({exc}): {reply[:120]!r}") from None
+    if not isinstance(data, dict) or set(data) != {"verdicts"}:
+        raise JudgeError(f'the reply is not {{"verdicts": [...]}}: {reply[:120]!r}')
+    verdicts = data["verdicts"]
+    if not isinstance(verdicts, list):
+        raise JudgeError(f'"verdicts" is not a list: {reply[:120]!r}')
+    seen: dict[int, bool] = {}
+    for item in verdicts:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"id", "supported"}
+            or not isinstance(item["id"], int)
+            or isinstance(item["id"], bool)
+            or not isinstance(item["supported"], bool)
         ):
-            return list(values)
-    raise JudgeError(f'no {{"supported": [...]}} object in the reply: {reply[:120]!r}')
+            raise JudgeError(f'a verdict is not {{"id": <int>, "supported": <bool>}}: {item!r}')
+        if item["id"] in seen:
+            raise JudgeError(f"passage {item['id']} is judged twice")
+        seen[item["id"]] = item["supported"]
+    asked = set(ids)
+    if set(seen) != asked:
+        missing, extra = sorted(asked - set(seen)), sorted(set(seen) - asked)
+        raise JudgeError(
+            f"the verdicts do not match the passages asked: missing {missing}, extra {extra}"
+        )
+    return {n for n, ok in seen.items() if ok}
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise JudgeError(f"a key is repeated in {keys}")
+    return dict(pairs)

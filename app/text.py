@@ -148,6 +148,10 @@ class Tokenizer:
             if word:
                 self._jieba.add_word(word, freq=200000)
 
+    def cut(self, text: str) -> list[str]:
+        """Whole words (jieba's precise mode), punctuation included."""
+        return list(self._jieba.cut(text))
+
     def words(self, text: str) -> list[str]:
         """Search-mode tokens (long words plus their parts), without punctuation."""
         return [t for t in self._jieba.cut_for_search(text) if _TOKEN_OK.search(t)]

@@ -13,7 +13,18 @@ from ingest.errors import PromptTemplateError
 
 PROMPTS_DIR = Path(__file__).parent
 
-__all__ = ["PROMPTS_DIR", "load_prompt", "render_prompt", "template_variables"]
+__all__ = ["PROMPTS_DIR", "escape_data", "load_prompt", "render_prompt", "template_variables"]
+
+# Report text goes into prompts between <sources>/<passage> tags and under [n] headers. Its own
+# angle and square brackets become their full-width forms, so no report can close a delimiter,
+# open a new one or forge a numbered source, whatever it contains (unlike a random boundary,
+# this does not depend on the model noticing which boundary is the real one).
+_DATA_ESCAPES = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］"})
+
+
+def escape_data(text: str) -> str:
+    """Report text made safe to place inside a prompt's delimiters."""
+    return text.translate(_DATA_ESCAPES)
 
 
 def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> str:

@@ -334,7 +334,8 @@ def test_llm_mode_streams_an_inert_answer_with_citations(
     browser: sync_api.Browser, served: Served
 ) -> None:
     """LLM mode with a stand-in chat model (LangChain's fake) behind the real LLMWriter."""
-    reply = "石桥镇和王场镇都承认执法能力不足[1][2]。<script>window.__fzXss=4</script>[9]"
+    # an invented source's sentence is dropped (notice); an uncited one stays, inert
+    reply = "石桥镇和王场镇都承认执法能力不足[1][2]。另见[9]。<script>window.__fzXss=4</script>"
     chat = FakeListChatModel(responses=[reply], sleep=0.01)
     service = AnswerService(served.store, llm=LLMWriter(chat, label="fake"))
     app = build_app(served.settings, service)
