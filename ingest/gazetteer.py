@@ -126,15 +126,21 @@ class Gazetteer:
         self._by_name: dict[str, list[str]] = {}
         self._by_short: dict[str, list[str]] = {}
         self._children: dict[str, list[str]] = {}  # county/city/province code → township codes
+        # what reports often call a 街道 (Guangzhou's 黄石街 for 黄石街道): township codes
+        self._aliases: dict[str, list[str]] = {}
         for code, name in rows:
             self._by_name.setdefault(name, []).append(code)
             if len(code) == 9:
+                if name.endswith("街道") and len(name) >= 4:
+                    self._aliases.setdefault(name[:-1], []).append(code)
                 for parent in (code[:6], code[:4], code[:2]):
                     self._children.setdefault(parent, []).append(code)
             elif len(code) in (4, 6) and name not in _PLACEHOLDER_CITIES:
                 short = short_name(name)
                 if short != name:
                     self._by_short.setdefault(short, []).append(code)
+        for alias in [a for a in self._aliases if a in self._by_name]:
+            del self._aliases[alias]  # a real name is never read as another's short form
         self.longest_name = min(16, max(len(name) for name in self._by_name))
 
     # -- single look-ups ------------------------------------------------------------------------
@@ -168,13 +174,21 @@ class Gazetteer:
         if not codes:
             codes = list(self._by_short.get(name, []))
             codes += [c for c, n in self._provinces() if province_short(n) == name]
+        if not codes and len(name) > 2 and name[-1] in "县旗市区":
+            # the everyday name of an autonomous county: 屏边县 for 屏边苗族自治县
+            codes = [
+                c for c in self._by_short.get(name[:-1], []) if self._names[c].endswith(name[-1])
+            ]
         places = [self.place(code) for code in dict.fromkeys(codes)]
         return [p for p in places if p.name not in _PLACEHOLDER_CITIES]
 
     def townships(self, name: str, within: str | None = None) -> list[Place]:
-        """The township-level divisions called `name` (金龙街道 also finds 金龙街道办事处),
-        only those under `within` (a county, city or province, full or short name) if given."""
+        """The township-level divisions called `name` (金龙街道 also finds 金龙街道办事处, 黄石街
+        finds 黄石街道), only those under `within` (a county, city or province, full or short
+        name) if given."""
         places = self.lookup(name, "township") or self.lookup(name + "办事处", "township")
+        if not places and name in self._aliases:
+            places = [self.place(code) for code in self._aliases[name]]
         if within:
             codes = {a.code for a in self.areas(within)}
             places = [p for p in places if any(p.code.startswith(c) for c in codes)]
@@ -199,15 +213,18 @@ class Gazetteer:
         return difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
 
     # -- reading names off text -----------------------------------------------------------------
-    def names_in(self, text: str, level: Level) -> list[tuple[int, str]]:
+    def names_in(self, text: str, level: Level, *, aliases: bool = False) -> list[tuple[int, str]]:
         """(position, name) of every division name of `level` written in `text`, longest first
-        at each position; names inside a longer match are skipped."""
+        at each position; names inside a longer match are skipped. With `aliases`, a 街道's
+        short form (黄石街) counts too, as written."""
         found: list[tuple[int, str]] = []
         i, end_of_last = 0, 0
         while i < len(text):
             for size in range(min(self.longest_name, len(text) - i), 1, -1):
                 word = text[i : i + size]
-                codes = self._by_name.get(word)
+                codes = self._by_name.get(word) or (
+                    self._aliases.get(word) if aliases and level == "township" else None
+                )
                 if codes and any(LEVELS[len(c)] == level for c in codes) and i >= end_of_last:
                     found.append((i, word))
                     end_of_last = i + size

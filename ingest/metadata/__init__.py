@@ -73,7 +73,9 @@ def extract_metadata(
 
     header = "".join(lines)
     title_clues = [Clue("title", simplified(header))] if header else []
-    page = [page_title(title_hint) or "", *(page_clues or [])]
+    # the page's <title> (its site name after it names the county: …_武冈市人民政府) and the
+    # other clues the page holds
+    page = [page_title(title_hint) or "", title_hint or "", *(page_clues or [])]
     title_clues += [Clue("page", simplified(clue)) for clue in page if clue]
     signature = "\n".join(
         line
@@ -87,7 +89,8 @@ def extract_metadata(
         other_clues += [Clue("folder", simplified(part)) for part in _folders(source)]
     else:
         other_clues.append(Clue("file name", simplified(Path(source_name).stem)))
-    body = simplified(text[len(header) : len(header) + 3000] if header else text[:3000])
+    body_start = _offset_after_lines(text, len(lines))
+    body = simplified(text[body_start : body_start + 3000])
     read_places(meta, title_clues, other_clues, body, name)
 
     meta.published = publication_date(raw_text or text, published_hint)
@@ -124,6 +127,17 @@ def _read_year(
             meta.warnings.append(
                 f"year reported on guessed from the publication date {meta.published}; check it"
             )
+
+
+def _offset_after_lines(text: str, count: int) -> int:
+    """Where the body starts: after the first `count` non-empty lines."""
+    offset = 0
+    for line in text.split("\n"):
+        if count == 0:
+            break
+        offset += len(line) + 1
+        count -= bool(line)
+    return min(offset, len(text))
 
 
 def _names_report(clue: str) -> bool:

@@ -18,7 +18,9 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 _BODY_YEAR = re.compile(
     r"(?:^|\n)\s*(?:[一二三四五六七八九十]+、\s*)?((?:19|20)\d{2})\s*年"
     r"(?:度|以来|来|[，,、]|[^。\n]{0,8}(?:工作|情况|成效|举措|开展))"
-    r"|现将(?:我[镇乡]|本[镇乡]|[\u4e00-\u9fff]{1,8}?(?:镇|乡|街道|苏木))?((?:19|20)\d{2})\s*年"
+    r"|现将[^。\n]{0,12}?((?:19|20)\d{2})\s*年"
+    # anywhere in the opening, a year said of the whole report: 2022年度…, 2024年全镇…
+    r"|(?<![\d—\-－~至到])((?:19|20)\d{2})\s*年(?:度|以来|来，|[，,]|全[镇乡街区])"
 )
 _FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ISO_DATE = re.compile(
@@ -43,7 +45,7 @@ def year_in_body(body: str) -> int | None:
     match = _BODY_YEAR.search(arabic_years(body[:600]))
     if not match:
         return None
-    return int(match.group(1) or match.group(2))
+    return int(next(group for group in match.groups() if group))
 
 
 def year_in_file_name(name: str) -> int | None:

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.gazetteer import TOWNSHIP_SUFFIXES, Gazetteer, Place, gazetteer, province_short
+from ingest.metadata.traditional import simplified
 from ingest.model import FieldSource, ReportMeta
 
 # where a title's words end: a township name sits between two of these
@@ -30,6 +31,9 @@ _SCAFFOLDING = re.compile(
 )
 _GENERIC = frozenset({"街道", "城区", "城南", "农场", "林场", "盐场", "苗圃", "牛场", "新镇"})
 _PARTY = ("中国共产党", "中共")
+_SUBJECT_BEFORE = ("，", ",", "。", "\n", "年", "现将", "度", "：", ":")
+_PLACE_WORD = re.compile(r"[省市县区旗州盟]")
+_LISTING = ("、", "和", "及", "与", "等")
 _GENERIC_COUNTIES = frozenset({"城区", "郊区", "矿区", "东区", "西区"})
 # 2-character counties (和县, 新县) read as counties only where nothing joins them to a word
 _MIN_FREE_COUNTY = 3
@@ -56,11 +60,21 @@ class _Mentions:
     provinces: list[str] = field(default_factory=list)
     source: FieldSource | None = None
 
+    @property
+    def named(self) -> bool:
+        return bool(self.counties or self.cities or self.provinces)
+
     def add(self, other: _Mentions) -> None:
         for key in ("counties", "cities", "provinces"):
             mine = getattr(self, key)
             mine.extend(v for v in getattr(other, key) if v not in mine)
         self.source = self.source or other.source
+
+
+def _sourced(mentions: _Mentions, source: FieldSource) -> _Mentions:
+    if mentions.named:
+        mentions.source = source
+    return mentions
 
 
 def title_townships(text: str, *, known_only: bool = False) -> list[tuple[str, _Mentions]]:
@@ -129,7 +143,8 @@ def _is_township_shape(name: str) -> bool:
     core = name[: -len(suffix)]
     if not 1 <= len(core) <= 6 or not all("\u4e00" <= ch <= "\u9fff" for ch in core):
         return False
-    return not _SCAFFOLDING.search(core)
+    # a county, city or province word inside means places were not told apart (屏边县新华乡)
+    return not _SCAFFOLDING.search(name) and not _PLACE_WORD.search(core)
 
 
 def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
@@ -154,17 +169,35 @@ def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
 
 def body_townships(g: Gazetteer, text: str) -> list[str]:
     """Gazetteer townships a body names, most often first; one named once counts only where it
-    stands as the subject ("2025年，龙颈镇坚持…", "现将石桥镇…")."""
+    stands as the subject ("2025年，龙颈镇坚持…", "现将石桥镇…"), and so does a 街道's short
+    form (黄石街党工委…)."""
     counts: Counter[str] = Counter()
     subject: set[str] = set()
-    for position, name in g.names_in(text, "township"):
+    for position, name in g.names_in(text, "township", aliases=True):
         if len(name) < 3 or name in _GENERIC:
             continue
+        before = _without_places_at_end(g, text[max(0, position - 24) : position])
+        after = text[position + len(name) : position + len(name) + 1]
+        # the subject opens a clause; one of a list (石桥镇、闹店镇…) is not the report's own
+        at_subject = (not before or before.endswith(_SUBJECT_BEFORE)) and after not in _LISTING
+        if not g.lookup(name, "township") and not at_subject:
+            continue  # a short form (黄石街) only as the subject, never a street in passing
         counts[name] += 1
-        before = text[max(0, position - 2) : position]
-        if position == 0 or before.endswith(("，", ",", "。", "\n", "年", "现将", "度")):
+        if at_subject:
             subject.add(name)
     return [n for n, c in counts.most_common() if c >= 2 or n in subject]
+
+
+def _without_places_at_end(g: Gazetteer, text: str) -> str:
+    """`text` without the place names it ends with (2023年，宝丰县 → 2023年，)."""
+    stripped = True
+    while stripped and text:
+        stripped = False
+        for size in range(min(len(text), 12), 1, -1):
+            if g.areas(text[-size:]):
+                text, stripped = text[:-size], True
+                break
+    return text
 
 
 def file_townships(g: Gazetteer, text: str) -> list[str]:
@@ -180,39 +213,55 @@ def read_places(
     `other_clues`: file and folder names; `body`: the text's opening, in simplified characters.
     """
     g = gazetteer()
-    stated = _Mentions()
-    for clue in [*title_clues, *other_clues]:
-        found = mentions_in(clue.text)
-        if found.counties and stated.source is None:
-            found.source = clue.source
-        stated.add(found)
-    context = mentions_in(body[:3000], strict=False)
+    # places the title and page state; places the file and folder names give (a report filed
+    # under the wrong folder keeps its title's county); places the body mentions
+    stated, filed = _Mentions(), _Mentions()
+    for clue in title_clues:
+        stated.add(_sourced(mentions_in(clue.text), clue.source))
+    for clue in other_clues:
+        filed.add(_sourced(mentions_in(clue.text), clue.source))
+    context = _Mentions()
+    context.add(filed)
+    context.add(mentions_in(body[:3000], strict=False))
 
     township: str | None = None
+    readings = []  # every title-position name, with the places written before it
     for clue in title_clues:
         known_only = clue.source == "signature" or (
             clue.source == "page" and "报告" not in clue.text
         )
         for candidate, before in title_townships(clue.text, known_only=known_only):
-            stated.add(before)
-            township = candidate
-            _settle(meta, g, candidate, clue.source, stated, context, in_title=True, name=name)
-            break
-        if township:
-            break
-    if not township:
-        within = [t for t in body_townships(g, body) if _under(g, t, stated.counties)]
+            stated.add(before)  # 屏边县新华乡人民政府 names the county even where read second
+            readings.append((candidate, clue.source))
+    if readings:
+        township, source = readings[0]
+        _settle(meta, g, township, source, (stated, filed, context), in_title=True, name=name)
+    if not township and not _county_sends(simplified(meta.title or "")):
+        counties = stated.counties or filed.counties
+        within = [t for t in body_townships(g, body) if _under(g, t, counties)]
         clue_names = [(c.source, t) for c in other_clues for t in file_townships(g, c.text)]
-        clue_names = [(s, t) for s, t in clue_names if _under(g, t, stated.counties)]
+        clue_names = [(s, t) for s, t in clue_names if _under(g, t, counties)]
         if within:
             township = within[0]
-            _settle(meta, g, township, "body", stated, context, in_title=False, name=name)
+            _settle(meta, g, township, "body", (stated, filed, context), in_title=False, name=name)
         elif clue_names:
             source, township = clue_names[0]
-            _settle(meta, g, township, source, stated, context, in_title=False, name=name)
+            _settle(meta, g, township, source, (stated, filed, context), in_title=False, name=name)
     if not township:
-        _county_only(meta, g, stated, context, name)
+        _county_only(meta, g, stated if stated.named else filed, context, name)
         meta.warnings.insert(0, "township not found; " + _SIDECAR_HINT.format(name=name))
+
+
+_COUNTY_SENDER = re.compile(
+    r"^(?:中共)?([\u4e00-\u9fff]{2,12}?[县区市旗])(?:人民政府|政府|委员会|[\u4e00-\u9fff]{0,6}局)"
+)
+
+
+def _county_sends(title: str | None) -> bool:
+    """A title sent by a county government or department (宝丰县人民政府关于…, 宝丰县司法局…):
+    the townships its body names are not the report's own."""
+    match = _COUNTY_SENDER.match(title or "")
+    return bool(match and gazetteer().areas(match.group(1)))
 
 
 def _under(g: Gazetteer, township: str, counties: list[str]) -> bool:
@@ -227,12 +276,14 @@ def _settle(
     g: Gazetteer,
     township: str,
     source: FieldSource,
-    stated: _Mentions,
-    context: _Mentions,
+    places: tuple[_Mentions, _Mentions, _Mentions],
     *,
     in_title: bool,
     name: str,
 ) -> None:
+    """Take `township`; its county, city and province from the gazetteer, checked against the
+    places the title states, then narrowed by file/folder names and the body (`places`)."""
+    stated, filed, context = places
     candidates = g.townships(township)
     meta.township = candidates[0].name if candidates else township
     meta.sources["township"] = source
@@ -243,7 +294,7 @@ def _settle(
             f"township '{township}' is not in the gazetteer (2023 divisions): a new or misspelt "
             "name? " + _SIDECAR_HINT.format(name=name)
         )
-        _county_only(meta, g, stated, context, name)
+        _county_only(meta, g, stated if stated.named else filed, context, name)
         return
     if stated.counties:
         named = [p for p in candidates if p.county in stated.counties]
