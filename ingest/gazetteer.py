@@ -118,6 +118,14 @@ def short_name(name: str) -> str:
     return name
 
 
+def _stem(name: str) -> str:
+    """A name without its division word: 石桥镇 → 石桥, 普宁市 → 普宁."""
+    for suffix in TOWNSHIP_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return short_name(name)
+
+
 class Gazetteer:
     """Look-ups over the division table; `gazetteer()` gives the shared, lazily loaded one."""
 
@@ -204,13 +212,18 @@ class Gazetteer:
         return [self.place(code) for code in dict.fromkeys(codes)]
 
     def suggest(self, name: str, level: Level | None = None, n: int = 5) -> list[str]:
-        """Known names close to `name` (a typo, an old name), nearest first."""
+        """Known names close to `name` (a typo, an old name, the wrong division word), nearest
+        first: names with the same stem (普宁县 → 普宁市, 石桥 → 石桥镇, 石桥乡) before
+        spelling neighbours."""
         pool = [
             known
             for known, codes in self._by_name.items()
             if level is None or any(LEVELS[len(c)] == level for c in codes)
         ]
-        return difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+        stem = _stem(name)
+        same_stem = sorted(k for k in pool if _stem(k) == stem and k != name)
+        close = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+        return list(dict.fromkeys([*same_stem, *close]))[:n]
 
     # -- reading names off text -----------------------------------------------------------------
     def names_in(self, text: str, level: Level, *, aliases: bool = False) -> list[tuple[int, str]]:

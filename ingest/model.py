@@ -88,6 +88,18 @@ class ReportMeta:
         return any(value == "uncertain" for value in self.certainty.values())
 
 
+UNIDENTIFIED = "未识别乡镇"
+
+
+def township_label(township: str | None, source: str | Path) -> str:
+    """How a report's township is shown: its name, or 未识别乡镇（石桥2023.docx）, naming the file
+    rather than a guess, when metadata could not identify it."""
+    if township:
+        return township
+    name = Path(source).name if source else ""
+    return f"{UNIDENTIFIED}（{name}）" if name else UNIDENTIFIED
+
+
 @dataclass
 class Section:
     type: SectionType

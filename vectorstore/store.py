@@ -456,6 +456,9 @@ def _report_metadata(report: Report, fingerprint: str) -> dict[str, Any]:
         "passages": len(report.passages),
         "fingerprint": fingerprint,
         "warnings": json.dumps(meta.warnings, ensure_ascii=False),
+        # where each field was read and how sure that is (ReportMeta.sources / .certainty)
+        "sources": json.dumps(meta.sources, ensure_ascii=False),
+        "certainty": json.dumps(meta.certainty, ensure_ascii=False),
         "sections": json.dumps(
             [[s.type, s.heading, s.start, s.end] for s in report.sections], ensure_ascii=False
         ),
@@ -473,6 +476,8 @@ def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> Store
         title=m.get("title") or None,
         kind=m.get("kind", "annual_report"),
         warnings=json.loads(m.get("warnings") or "[]"),
+        sources=json.loads(m.get("sources") or "{}"),
+        certainty=json.loads(m.get("certainty") or "{}"),
     )
     sections = [
         Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ingest.metadata.traditional import simplified
 from ingest.model import ReportKind
 
 _HEADING_START = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
@@ -29,8 +30,12 @@ def header_lines(text: str, limit: int = 6) -> list[str]:
 def find_title(lines: list[str], hint: str | None = None) -> str | None:
     """The header line naming the report (with the sender line before a bare 关于… line)."""
     for i, line in enumerate(lines):
-        if any(word in line for word in _TITLE_WORDS):
-            if line.startswith("关于") and i > 0 and not lines[i - 1].startswith("关于"):
+        if any(word in simplified(line) for word in _TITLE_WORDS):
+            if (
+                simplified(line).startswith("关于")
+                and i > 0
+                and not lines[i - 1].startswith("关于")
+            ):
                 return lines[i - 1] + line
             return line
     return page_title(hint)
@@ -47,6 +52,7 @@ def page_title(hint: str | None) -> str | None:
 
 
 def report_kind(title: str | None) -> ReportKind:
+    title = simplified(title or "")
     if title and ("述职" in title or "述法" in title):
         return "duty_report"
     if title and "自查" in title:
