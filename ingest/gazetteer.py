@@ -150,6 +150,7 @@ class Gazetteer:
         for alias in [a for a in self._aliases if a in self._by_name]:
             del self._aliases[alias]  # a real name is never read as another's short form
         self.longest_name = min(16, max(len(name) for name in self._by_name))
+        self._name_indexes: dict[tuple[str, bool], tuple[set[str], dict[str, tuple[int, ...]]]] = {}
 
     # -- single look-ups ------------------------------------------------------------------------
     def place(self, code: str) -> Place:
@@ -230,20 +231,39 @@ class Gazetteer:
         """(position, name) of every division name of `level` written in `text`, longest first
         at each position; names inside a longer match are skipped. With `aliases`, a 街道's
         short form (黄石街) counts too, as written."""
+        names, sizes = self._name_index(level, aliases)
         found: list[tuple[int, str]] = []
-        i, end_of_last = 0, 0
-        while i < len(text):
-            for size in range(min(self.longest_name, len(text) - i), 1, -1):
-                word = text[i : i + size]
-                codes = self._by_name.get(word) or (
-                    self._aliases.get(word) if aliases and level == "township" else None
-                )
-                if codes and any(LEVELS[len(c)] == level for c in codes) and i >= end_of_last:
-                    found.append((i, word))
-                    end_of_last = i + size
+        i, end = 0, len(text)
+        while i < end:
+            for size in sizes.get(text[i], ()):
+                if i + size <= end and text[i : i + size] in names:
+                    found.append((i, text[i : i + size]))
+                    i += size - 1  # names inside this one are not names of their own
                     break
             i += 1
         return found
+
+    def _name_index(
+        self, level: Level, aliases: bool
+    ) -> tuple[set[str], dict[str, tuple[int, ...]]]:
+        """For `names_in`: the names of a level, and by first character the lengths of the
+        names starting with it, longest first (built once per level)."""
+        key = (level, aliases)
+        if key not in self._name_indexes:
+            names = {
+                name
+                for name, codes in self._by_name.items()
+                if any(LEVELS[len(c)] == level for c in codes)
+            }
+            if aliases and level == "township":
+                names |= set(self._aliases)
+            by_first: dict[str, set[int]] = {}
+            for name in names:
+                if 2 <= len(name) <= self.longest_name:
+                    by_first.setdefault(name[0], set()).add(len(name))
+            sizes = {ch: tuple(sorted(n, reverse=True)) for ch, n in by_first.items()}
+            self._name_indexes[key] = (names, sizes)
+        return self._name_indexes[key]
 
     def _provinces(self) -> list[tuple[str, str]]:
         return [(code, name) for code, name in self._names.items() if len(code) == 2]
