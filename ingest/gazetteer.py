@@ -5,6 +5,14 @@ The table is the National Bureau of Statistics' 2023 division codes, from the np
 division's code says its level (2 digits province, 4 city, 6 county, 9 township) and its prefix
 says its parents. Names created after 2023 are simply not found: callers treat "not in the
 gazetteer" as unknown, never as an error. Loaded once, on first use.
+
+    g = gazetteer()
+    g.townships("新田镇")                    # 8 places; within="万州区" (or 万州, 重庆) narrows
+    g.townships("黄石街")                    # Guangzhou's short form finds 黄石街道
+    g.areas("普宁")                          # [普宁市]; a shared name (鼓楼区) gives every one
+    g.townships_of("宝丰县")                 # its 13 township-level divisions
+    g.suggest("石桥真", level="township")    # near names, nearest first
+    g.names_in(text, "county")               # (position, name) of every county written in text
 """
 
 from __future__ import annotations
@@ -16,6 +24,17 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Literal
+
+__all__ = [
+    "MUNICIPALITIES",
+    "TOWNSHIP_SUFFIXES",
+    "Gazetteer",
+    "Level",
+    "Place",
+    "gazetteer",
+    "province_short",
+    "short_name",
+]
 
 Level = Literal["province", "city", "county", "township"]
 LEVELS: dict[int, Level] = {2: "province", 4: "city", 6: "county", 9: "township"}

@@ -178,3 +178,19 @@ def test_every_benchmark_case_records_where_its_township_came_from():
                 "folder",
             )
             assert meta.certainty["township"] in ("sure", "likely", "uncertain")
+
+
+def test_a_manifest_county_takes_its_city_and_province_from_the_gazetteer(tmp_path):
+    path = tmp_path / "r1.txt"
+    path.write_text(
+        "石桥镇工作总结\n\n" + "今年依法行政，开展普法宣传活动，化解矛盾纠纷。" * 5, "utf-8"
+    )
+    (tmp_path / "manifest.csv").write_text("file,county,year\nr1.txt,宝丰县,2023\n", "utf-8")
+    meta = build_report(path).meta
+    assert (meta.township, meta.county, meta.city, meta.province) == (
+        "石桥镇",
+        "宝丰县",
+        "平顶山市",
+        "河南省",
+    )
+    assert meta.sources["county"] == "manifest" and not meta.needs_review

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ingest.errors import SidecarError
-from ingest.metadata.places import fill_places_from_township
+from ingest.metadata.places import fill_places_from_county, fill_places_from_township
 from ingest.model import ReportMeta
 
 
@@ -83,6 +83,8 @@ def apply_override(meta: ReportMeta, override: MetadataOverride | None) -> Repor
         meta.certainty[key] = "sure"
     if "township" in values and "county" not in values:
         fill_places_from_township(meta, keep_county=False)
+    elif "county" in values and "province" not in values:
+        fill_places_from_county(meta)
     for key, prefix in (("township", "township"), ("year", "year"), ("province", "county")):
         if key in values or (key == "province" and meta.certainty.get("county") == "sure"):
             meta.warnings = [w for w in meta.warnings if not w.startswith(prefix)]

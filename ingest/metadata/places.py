@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.gazetteer import TOWNSHIP_SUFFIXES, Gazetteer, Place, gazetteer, province_short
+from ingest.gazetteer import TOWNSHIP_SUFFIXES, Gazetteer, Place, gazetteer
 from ingest.metadata.traditional import simplified
 from ingest.model import FieldSource, ReportMeta
 
@@ -389,4 +389,19 @@ def fill_places_from_township(meta: ReportMeta, *, keep_county: bool = True) -> 
         meta.warnings = [w for w in meta.warnings if not w.startswith("county")]
 
 
-__all__ = ["Clue", "fill_places_from_township", "province_short", "read_places"]
+def fill_places_from_county(meta: ReportMeta) -> None:
+    """City and province of a county set by hand, when the gazetteer has that name once."""
+    places = gazetteer().areas(meta.county or "")
+    if len(places) == 1 and places[0].level == "county":
+        meta.county, meta.city, meta.province = places[0].name, places[0].city, places[0].province
+        for key in ("city", "province"):
+            meta.sources[key], meta.certainty[key] = "gazetteer", "sure"
+        meta.warnings = [w for w in meta.warnings if not w.startswith("county")]
+
+
+__all__ = [
+    "Clue",
+    "fill_places_from_county",
+    "fill_places_from_township",
+    "read_places",
+]
