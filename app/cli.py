@@ -258,7 +258,7 @@ def reports(
     for row in rows:
         table.add_row(
             row["id"],
-            row["township"] or "未知",
+            row["township"] or "未识别",
             row["county"] or "未知",
             row["province"] or "未知",
             str(row["year"] or "未知"),

@@ -33,6 +33,7 @@ _GENERIC = frozenset({"街道", "城区", "城南", "农场", "林场", "盐场"
 _PARTY = ("中国共产党", "中共")
 _SUBJECT_BEFORE = ("，", ",", "。", "\n", "年", "现将", "度", "：", ":")
 _PLACE_WORD = re.compile(r"[省市县区旗州盟]")
+_OPENING = 400  # characters of the body whose places are the report's own
 _LISTING = ("、", "和", "及", "与", "等")
 _GENERIC_COUNTIES = frozenset({"城区", "郊区", "矿区", "东区", "西区"})
 # 2-character counties (和县, 新县) read as counties only where nothing joins them to a word
@@ -223,6 +224,12 @@ def read_places(
     context = _Mentions()
     context.add(filed)
     context.add(mentions_in(body[:3000], strict=False))
+    # the body's opening names the report's own county (在宝丰县委、县政府的领导下…) when it
+    # names exactly one: the last place to look when the title names none
+    opening = _sourced(mentions_in(body[:_OPENING], strict=False), "body")
+    if len(opening.counties) != 1:
+        opening = _Mentions()
+    said = next((m for m in (stated, filed, opening) if m.named), stated)
 
     township: str | None = None
     readings = []  # every title-position name, with the places written before it
@@ -235,7 +242,7 @@ def read_places(
             readings.append((candidate, clue.source))
     if readings:
         township, source = readings[0]
-        _settle(meta, g, township, source, (stated, filed, context), in_title=True, name=name)
+        _settle(meta, g, township, source, (stated, said, context), in_title=True, name=name)
     if not township and not _county_sends(simplified(meta.title or "")):
         counties = stated.counties or filed.counties
         within = [t for t in body_townships(g, body) if _under(g, t, counties)]
@@ -243,12 +250,12 @@ def read_places(
         clue_names = [(s, t) for s, t in clue_names if _under(g, t, counties)]
         if within:
             township = within[0]
-            _settle(meta, g, township, "body", (stated, filed, context), in_title=False, name=name)
+            _settle(meta, g, township, "body", (stated, said, context), in_title=False, name=name)
         elif clue_names:
             source, township = clue_names[0]
-            _settle(meta, g, township, source, (stated, filed, context), in_title=False, name=name)
+            _settle(meta, g, township, source, (stated, said, context), in_title=False, name=name)
     if not township:
-        _county_only(meta, g, stated if stated.named else filed, context, name)
+        _county_only(meta, g, said, context, name)
         meta.warnings.insert(0, "township not found; " + _SIDECAR_HINT.format(name=name))
 
 
@@ -282,8 +289,9 @@ def _settle(
     name: str,
 ) -> None:
     """Take `township`; its county, city and province from the gazetteer, checked against the
-    places the title states, then narrowed by file/folder names and the body (`places`)."""
-    stated, filed, context = places
+    places the title states, then narrowed by file/folder names and the body. `places`: what
+    the title states, what names a place first (title, file/folder, body opening), context."""
+    stated, said, context = places
     candidates = g.townships(township)
     meta.township = candidates[0].name if candidates else township
     meta.sources["township"] = source
@@ -294,7 +302,7 @@ def _settle(
             f"township '{township}' is not in the gazetteer (2023 divisions): a new or misspelt "
             "name? " + _SIDECAR_HINT.format(name=name)
         )
-        _county_only(meta, g, stated if stated.named else filed, context, name)
+        _county_only(meta, g, said, context, name)
         return
     if stated.counties:
         named = [p for p in candidates if p.county in stated.counties]
@@ -350,7 +358,7 @@ def _county_only(
         meta.sources["county"] = stated.source or "title"
         if len(places) == 1:
             meta.city, meta.province = places[0].city, places[0].province
-            meta.certainty["county"] = "sure"
+            meta.certainty["county"] = "likely" if stated.source == "body" else "sure"
             meta.sources["city"] = meta.sources["province"] = "gazetteer"
             return
         cities = "、".join(p.city or p.province for p in places)
