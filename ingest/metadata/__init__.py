@@ -73,9 +73,8 @@ def extract_metadata(
 
     header = "".join(lines)
     title_clues = [Clue("title", simplified(header))] if header else []
-    # the page's <title> (its site name after it names the county: …_武冈市人民政府) and the
-    # other clues the page holds
-    page = [page_title(title_hint) or "", title_hint or "", *(page_clues or [])]
+    # the page's <title> and the other clues the page holds
+    page = [page_title(title_hint) or "", *(page_clues or [])]
     title_clues += [Clue("page", simplified(clue)) for clue in page if clue]
     signature = "\n".join(
         line
@@ -84,6 +83,10 @@ def extract_metadata(
     )
     title_clues.append(Clue("signature", simplified(signature)))
     other_clues = []
+    site = (title_hint or "").replace(page_title(title_hint) or "", "")
+    if site.strip(" _-|｜—"):
+        # the site's name after the <title> (…_武冈市人民政府): weaker, like a folder name
+        other_clues.append(Clue("page", simplified(site)))
     if source is not None:
         other_clues.append(Clue("file name", simplified(Path(source).stem)))
         other_clues += [Clue("folder", simplified(part)) for part in _folders(source)]
