@@ -34,6 +34,9 @@ _PARTY = ("中国共产党", "中共")
 _SUBJECT_BEFORE = ("，", ",", "。", "\n", "年", "现将", "度", "：", ":")
 _PLACE_WORD = re.compile(r"[省市县区旗州盟]")
 _OPENING = 400  # characters of the body whose places are the report's own
+# outside a title, only names of the common kinds are read (a body's 经济开发区 or 良种场 is
+# rarely the report's own, and such names recur across counties)
+_PLAIN_SUFFIXES = ("镇", "乡", "街道", "苏木", "街")
 _LISTING = ("、", "和", "及", "与", "等")
 _GENERIC_COUNTIES = frozenset({"城区", "郊区", "矿区", "东区", "西区"})
 # 2-character counties (和县, 新县) read as counties only where nothing joins them to a word
@@ -96,10 +99,13 @@ def _read_segment(g: Gazetteer, segment: str, known_only: bool) -> tuple[str, _M
     # the longest tail the gazetteer knows, after nothing but place names (宝丰县, 徐闻, 中共)
     for start in range(len(segment) - 1):
         tail = segment[start:]
-        if tail in _GENERIC or not g.townships(tail):
+        places = [] if tail in _GENERIC else g.townships(tail)
+        if not places:
             continue
         mentions = _places_before(g, segment[:start])
-        if mentions is not None:
+        # the places written before a known name must hold it (徐闻下洋镇: 下洋镇 is in 徐闻县);
+        # else the name only ends the segment by chance (永安洲镇 is not 永安's 洲镇)
+        if mentions is not None and (not mentions.named or _holds(mentions, places)):
             return tail, mentions
     if known_only:
         return None
@@ -110,6 +116,15 @@ def _read_segment(g: Gazetteer, segment: str, known_only: bool) -> tuple[str, _M
         if mentions is not None and _is_township_shape(segment[start:]):
             return segment[start:], mentions
     return None
+
+
+def _holds(mentions: _Mentions, places: list[Place]) -> bool:
+    return any(
+        p.county in mentions.counties
+        or p.city in mentions.cities
+        or p.province in mentions.provinces
+        for p in places
+    )
 
 
 def _places_before(g: Gazetteer, prefix: str) -> _Mentions | None:
@@ -142,7 +157,9 @@ def _is_township_shape(name: str) -> bool:
     if suffix is None or name in _GENERIC:
         return False
     core = name[: -len(suffix)]
-    if not 1 <= len(core) <= 6 or not all("\u4e00" <= ch <= "\u9fff" for ch in core):
+    # a name the gazetteer does not know has a stem of 2+ characters (one-character stems such as
+    # 乌镇 are all long known)
+    if not 2 <= len(core) <= 6 or not all("\u4e00" <= ch <= "\u9fff" for ch in core):
         return False
     # a county, city or province word inside means places were not told apart (屏边县新华乡)
     return not _SCAFFOLDING.search(name) and not _PLACE_WORD.search(core)
@@ -175,7 +192,7 @@ def body_townships(g: Gazetteer, text: str) -> list[str]:
     counts: Counter[str] = Counter()
     subject: set[str] = set()
     for position, name in g.names_in(text, "township", aliases=True):
-        if len(name) < 3 or name in _GENERIC:
+        if len(name) < 3 or name in _GENERIC or not name.endswith(_PLAIN_SUFFIXES):
             continue
         before = _without_places_at_end(g, text[max(0, position - 24) : position])
         after = text[position + len(name) : position + len(name) + 1]
@@ -202,7 +219,11 @@ def _without_places_at_end(g: Gazetteer, text: str) -> str:
 
 
 def file_townships(g: Gazetteer, text: str) -> list[str]:
-    return [n for _, n in g.names_in(text, "township") if len(n) >= 3 and n not in _GENERIC]
+    return [
+        n
+        for _, n in g.names_in(text, "township")
+        if len(n) >= 3 and n not in _GENERIC and n.endswith(_PLAIN_SUFFIXES)
+    ]
 
 
 def read_places(
