@@ -99,7 +99,8 @@ def _read_segment(g: Gazetteer, segment: str, known_only: bool) -> tuple[str, _M
     # the longest tail the gazetteer knows, after nothing but place names (宝丰县, 徐闻, 中共)
     for start in range(len(segment) - 1):
         tail = segment[start:]
-        places = [] if tail in _GENERIC else g.townships(tail)
+        # a county's name is the county even where a township-level unit shares it (涧西区)
+        places = [] if tail in _GENERIC or g.areas(tail) else g.townships(tail)
         if not places:
             continue
         mentions = _places_before(g, segment[:start])
@@ -167,8 +168,9 @@ def _is_township_shape(name: str) -> bool:
 
 def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
     """Counties, cities and provinces named anywhere in `text`. A 2-character county (和县, 新县)
-    counts only in a clue (`strict`) and where no other word joins it (after a province or
-    city, or not after a Chinese character): "区委和县委" names no county."""
+    counts only where no other word joins it (after a province, a city, 在, or not after a
+    Chinese character), and in a body (not `strict`) only before 委/人民政府: "区委和县委" names
+    no county, "在冠县委…" names 冠县."""
     g = gazetteer()
     mentions = _Mentions()
     for level, key in _LEVEL_KEY.items():
@@ -177,7 +179,10 @@ def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
                 continue
             if len(name) < _MIN_FREE_COUNTY:
                 before = text[position - 1] if position else ""
-                if not strict or ("\u4e00" <= before <= "\u9fff" and before not in "省市州盟"):
+                after = text[position + len(name) : position + len(name) + 2]
+                joined = "\u4e00" <= before <= "\u9fff" and before not in "省市州盟在"
+                # in a body, only as the county's own committee or government (在冠县委…)
+                if joined or not (strict or after.startswith(("委", "人民", "政府"))):
                     continue
             values = getattr(mentions, key)
             if name not in values:
@@ -185,25 +190,31 @@ def mentions_in(text: str, *, strict: bool = True) -> _Mentions:
     return mentions
 
 
-def body_townships(g: Gazetteer, text: str) -> list[str]:
-    """Gazetteer townships a body names, most often first; one named once counts only where it
-    stands as the subject ("2025年，龙颈镇坚持…", "现将石桥镇…"), and so does a 街道's short
-    form (黄石街党工委…)."""
+def body_townships(g: Gazetteer, text: str) -> list[tuple[str, _Mentions]]:
+    """Gazetteer townships a body names, most often first, with the places written before the
+    name where it is the subject (2023年，冠县辛集镇坚持… → 冠县). One named once counts only
+    where it stands as the subject ("2025年，龙颈镇坚持…", "现将石桥镇…"), and so does a 街道's
+    short form (黄石街党工委…)."""
     counts: Counter[str] = Counter()
-    subject: set[str] = set()
+    subject: dict[str, _Mentions] = {}
     for position, name in g.names_in(text, "township", aliases=True):
         if len(name) < 3 or name in _GENERIC or not name.endswith(_PLAIN_SUFFIXES):
             continue
-        before = _without_places_at_end(g, text[max(0, position - 24) : position])
+        window = text[max(0, position - 24) : position]
+        before = _without_places_at_end(g, window)
         after = text[position + len(name) : position + len(name) + 1]
         # the subject opens a clause; one of a list (石桥镇、闹店镇…) is not the report's own
         at_subject = (not before or before.endswith(_SUBJECT_BEFORE)) and after not in _LISTING
         if not g.lookup(name, "township") and not at_subject:
             continue  # a short form (黄石街) only as the subject, never a street in passing
         counts[name] += 1
-        if at_subject:
-            subject.add(name)
-    return [n for n, c in counts.most_common() if c >= 2 or n in subject]
+        if at_subject and name not in subject:
+            subject[name] = _places_before(g, window[len(before) :]) or _Mentions()
+    return [
+        (n, subject.get(n) or _Mentions())
+        for n, c in counts.most_common()
+        if c >= 2 or n in subject
+    ]
 
 
 def _without_places_at_end(g: Gazetteer, text: str) -> str:
@@ -266,11 +277,12 @@ def read_places(
         _settle(meta, g, township, source, (stated, said, context), in_title=True, name=name)
     if not township and not _county_sends(simplified(meta.title or "")):
         counties = stated.counties or filed.counties
-        within = [t for t in body_townships(g, body) if _under(g, t, counties)]
+        within = [(t, m) for t, m in body_townships(g, body) if _under(g, t, counties)]
         clue_names = [(c.source, t) for c in other_clues for t in file_townships(g, c.text)]
         clue_names = [(s, t) for s, t in clue_names if _under(g, t, counties)]
         if within:
-            township = within[0]
+            township, before = within[0]
+            context.add(before)  # 冠县辛集镇: the county written just before the subject
             _settle(meta, g, township, "body", (stated, said, context), in_title=False, name=name)
         elif clue_names:
             source, township = clue_names[0]
@@ -353,7 +365,7 @@ def _settle(
     meta.certainty["county"] = "uncertain"
     meta.warnings.append(
         f"county unknown: '{township}' exists in {len(candidates)} counties ({counties}) and the "
-        "report names none of them; " + _SIDECAR_HINT.format(name=name)
+        "report does not say which; " + _SIDECAR_HINT.format(name=name)
     )
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from functools import cache
 
-# a simplified text converts to itself but for a few characters t2s also maps (乾 → 干):
-# convert only text where enough characters change to be traditional writing
+# a simplified text converts to itself but for a few characters t2s also maps, some of them
+# in place names (藉口镇 → 借口镇, 乾县 → 干县): convert only text where enough characters change
+# to be traditional writing (there, a third of the characters or more)
 _MIN_CHANGED = 2
+_MIN_SHARE = 0.1
 
 
 @cache
@@ -28,4 +30,6 @@ def simplified(text: str) -> str:
     if len(converted) != len(text):
         return converted
     changed = sum(1 for a, b in zip(text, converted, strict=True) if a != b)
-    return converted if changed >= _MIN_CHANGED else text
+    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    traditional = changed >= _MIN_CHANGED and changed >= _MIN_SHARE * chinese
+    return converted if traditional else text
