@@ -317,11 +317,14 @@ def show(
         return
     meta = report.meta
     out.print(
-        f"{report.id} · {meta.township or '未知'} · {meta.county or '未知'} · "
+        f"{report.id} · {meta.township or '未识别'} · {meta.county or '未知'} · "
         f"{meta.province or '未知'} · {meta.year or '未知'}年 · {Path(report.source).name}",
         markup=False,
         highlight=False,
     )
+    if meta.needs_review:
+        reasons = "; ".join(w.split(";")[0] for w in meta.warnings) or "uncertain metadata"
+        out.print(f"needs review: {reasons}", markup=False, highlight=False)
     for section in report.sections:
         out.print(
             f"[{section.start}:{section.end}] {section.type}（{SECTION_LABELS[section.type]}）"

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from app.answering import report_labels
 from app.cli import cli
 from bench.metadata import load_cases
+from ingest.clean import clean_text
 from ingest.model import ReportMeta
 from tests.fixture_files import make_docx
 from vectorstore.store import StoredReport
@@ -25,15 +26,14 @@ def _corpus(folder: Path) -> set[str]:
     seen: set[str] = set()
     cases = [c for c in load_cases() if not (c["title_hint"] or c["page_clues"] or c["published"])]
     for i, case in enumerate(cases):
-        if case["text"] in seen:
+        text = clean_text(case["text"])  # two files with one text are one report
+        if text in seen:
             continue
-        seen.add(case["text"])
+        seen.add(text)
         name = Path(case["file"])
-        suffix = (
-            (".txt", ".md", ".docx")[i % 3] if name.suffix in (".txt", ".html") else name.suffix
-        )
-        if name.suffix not in (".txt", ".md", ".docx"):
-            name = name.with_suffix(suffix)
+        # web pages and plain text become .txt, .md or .docx in turn; .docx names stay .docx
+        suffix = name.suffix if name.suffix == ".docx" else (".txt", ".md", ".docx")[i % 3]
+        name = name.with_suffix(suffix)
         if name.name == "report.txt":
             name = name.with_name(f"report-{case['id']}{suffix}")
         path = folder / case["id"] / name
