@@ -139,6 +139,8 @@ def ingest_paths(
             if report.source not in store.sources(report.id):
                 result.reason = _copy_reason(store, report)
                 copies.append((report, stamp, result))
+            else:  # a store made before fazhi recorded where each field came from gets it now
+                store.refresh_provenance(report)
             events.on_result(result)
             continue
         _queue(_Pending(report, stamp, existing, result), pending, store, events)

@@ -86,3 +86,25 @@ def test_an_unidentified_report_is_named_by_its_file():
         [stored("a", None, "/in/石桥2023.docx"), stored("b", "龙颈镇", "/in/b.txt")]
     )
     assert labels == {"a": "未识别乡镇（石桥2023.docx）", "b": "龙颈镇"}
+
+
+def test_reingesting_an_unchanged_report_fills_in_where_its_fields_came_from(fresh_store, tmp_path):
+    """A store made before fazhi recorded sources and certainty gets them on the next ingest,
+    without re-embedding a report whose metadata values are unchanged."""
+    from tests.conftest import ingest_into
+    from tests.fixture_files import sample_text
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "shiqiao.txt").write_text(sample_text(2), encoding="utf-8")
+    ingest_into(fresh_store, folder)
+    (report,) = fresh_store.list_reports()
+    assert report.meta.sources["township"] == "title"
+    old = fresh_store._reports.get(ids=[report.id], include=["metadatas"])["metadatas"][0]
+    fresh_store._reports.update(ids=[report.id], metadatas=[{**old, "sources": "{}"}])
+    assert fresh_store.get_report(report.id).meta.sources == {}
+
+    summary = ingest_into(fresh_store, folder)
+    assert summary.count("unchanged") == 1 and summary.passages == 0
+    assert fresh_store.get_report(report.id).meta.sources["township"] == "title"
+    assert fresh_store.list_reports()[0].meta.sources["county"] in ("title", "gazetteer")

@@ -289,6 +289,23 @@ class PassageStore:
             self._changed()
         return replaced_per_report
 
+    def refresh_provenance(self, report: Report) -> bool:
+        """Store where each of an unchanged report's fields came from and how sure that is, if
+        that is all that changed (e.g. a store made before fazhi recorded it); True if it did."""
+        got = self._reports.get(ids=[report.id], include=["metadatas"])
+        if not got["ids"]:
+            return False
+        stored = got["metadatas"][0]
+        fresh = {
+            "sources": json.dumps(report.meta.sources, ensure_ascii=False),
+            "certainty": json.dumps(report.meta.certainty, ensure_ascii=False),
+        }
+        if all(stored.get(key) == value for key, value in fresh.items()):
+            return False
+        self._reports.update(ids=[report.id], metadatas=[{**stored, **fresh}])
+        self._changed()
+        return True
+
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
         self._passages.delete(where={"report_id": report.id})
