@@ -194,3 +194,15 @@ def test_a_manifest_county_takes_its_city_and_province_from_the_gazetteer(tmp_pa
         "河南省",
     )
     assert meta.sources["county"] == "manifest" and not meta.needs_review
+
+
+def test_a_sites_name_narrows_a_shared_township_but_never_overrides():
+    text = "新田镇人民政府关于2023年度法治政府建设情况的报告\n2023年，新田镇坚持依法行政。"
+    other_county = meta_of(
+        text, "a.html", page_clues=["巫溪县人民政府", "首页 > 政务公开 > 法治政府建设年度报告"]
+    )
+    assert (other_county.township, other_county.county) == ("新田镇", None)  # 巫溪县 has none
+    assert other_county.needs_review
+    own_county = meta_of(text, "a.html", page_clues=["宣州区人民政府"])
+    assert (own_county.county, own_county.province) == ("宣州区", "安徽省")
+    assert own_county.sources["county"] == "gazetteer" and not own_county.needs_review

@@ -26,7 +26,7 @@ from ingest.metadata.dates import (
     year_in_title,
 )
 from ingest.metadata.overrides import MetadataOverride, apply_override, read_override
-from ingest.metadata.places import Clue, read_places
+from ingest.metadata.places import Clue, is_site_name, read_places
 from ingest.metadata.title import find_title, header_lines, page_title, report_kind
 from ingest.metadata.traditional import simplified
 from ingest.model import ReportMeta
@@ -74,18 +74,21 @@ def extract_metadata(
     header = "".join(lines)
     title_clues = [Clue("title", simplified(header))] if header else []
     # the page's <title> and the other clues the page holds
-    page = [page_title(title_hint) or "", *(page_clues or [])]
-    title_clues += [Clue("page", simplified(clue)) for clue in page if clue]
+    # a site's name (meta SiteName 巫溪县人民政府) is weaker, like a folder name: it narrows a shared
+    # township but never overrides the county a title states
+    clues = [simplified(clue) for clue in page_clues or [] if clue]
+    sites = [clue for clue in clues if is_site_name(clue)]
+    page = [simplified(page_title(title_hint) or ""), *(c for c in clues if c not in sites)]
+    title_clues += [Clue("page", clue) for clue in page if clue]
     signature = "\n".join(
         line
         for line in text.strip().split("\n")[-_SIGNATURE_LINES:]
         if len(line.strip()) <= _SIGNATURE_CHARS and not any(p in line for p in "。，,；")
     )
     title_clues.append(Clue("signature", simplified(signature)))
-    other_clues = []
+    other_clues = [Clue("page", site) for site in sites]
     site = (title_hint or "").replace(page_title(title_hint) or "", "")
-    if site.strip(" _-|｜—"):
-        # the site's name after the <title> (…_武冈市人民政府): weaker, like a folder name
+    if site.strip(" _-|｜—"):  # the site's name after the <title> (…_武冈市人民政府)
         other_clues.append(Clue("page", simplified(site)))
     if source is not None:
         other_clues.append(Clue("file name", simplified(Path(source).stem)))

@@ -304,6 +304,15 @@ def _county_sends(title: str | None) -> bool:
     return bool(match and gazetteer().areas(match.group(1)))
 
 
+_SITE = re.compile(r"^(.{2,15}?)(?:人民政府)?(?:门户网站|政府网站|政府网|网站|门户网|网|人民政府)$")
+
+
+def is_site_name(clue: str) -> bool:
+    """A county's, city's or province's site name (巫溪县人民政府, 宝丰县政府网), not a title."""
+    match = _SITE.match(clue.strip())
+    return bool(match and gazetteer().areas(match.group(1)))
+
+
 def _under(g: Gazetteer, township: str, counties: list[str]) -> bool:
     """True when the township lies in one of the named counties (or none is named)."""
     if not counties:
@@ -444,5 +453,6 @@ __all__ = [
     "Clue",
     "fill_places_from_county",
     "fill_places_from_township",
+    "is_site_name",
     "read_places",
 ]
