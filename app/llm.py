@@ -29,7 +29,7 @@ from app.answering import Answer, Citation
 from app.settings import Settings
 from app.support import AnswerCheck, SentenceStream
 from app.text import Tokenizer
-from ingest.model import SECTION_LABELS
+from ingest.model import SECTION_LABELS, township_label
 from prompts import escape_data, load_prompt, render_prompt
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -257,7 +257,7 @@ class LLMWriter:
 def _source_header(c: Citation) -> str:
     """A source's township, county, year and section, as the LLM and the checks see them."""
     return (
-        f"{c.township or '未知乡镇'}（{c.county or ''}，{c.year or ''}年，"
+        f"{township_label(c.township, c.source)}（{c.county or ''}，{c.year or ''}年，"
         f"{SECTION_LABELS.get(c.section, c.section)}）"
     )
 

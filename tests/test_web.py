@@ -538,3 +538,11 @@ def test_a_connection_error_from_elsewhere_is_not_a_store_outage(
     refused = httpx.ConnectError("[Errno 111] Connection refused")
     assert store_outage(fresh_store, "http://127.0.0.1:8000", refused) is None
     assert store_outage(fresh_store, None, refused) is None
+
+
+def test_a_source_card_names_an_unidentified_report_by_its_file(service):
+    answer = service.ask("哪些乡镇把执法能力不足列为存在的问题？").to_dict()
+    citation = dict(answer["citations"][0], township=None, source="/reports/石桥2023.docx")
+    card = source_card(citation, 0, [])
+    assert "<b>未识别乡镇（石桥2023.docx）</b>" in card
+    assert "未知乡镇" not in card

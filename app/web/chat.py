@@ -24,6 +24,7 @@ from app.web.filters import (
 from app.web.markup import esc, highlight, inert, open_spec, section_badge, term_spans
 from app.web.reports import ReportsTab
 from ingest.errors import FazhiError
+from ingest.model import township_label
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def source_card(c: dict[str, Any], turn: int, terms: list[str]) -> str:
     )
     return (
         f'<article class="fz-card" id="{cite_anchor(turn, c["n"])}">'
-        f'<header><span class="fz-n">[{c["n"]}]</span> <b>{esc(c.get("township") or "未知乡镇")}</b>'
+        f'<header><span class="fz-n">[{c["n"]}]</span> <b>{esc(township_label(c.get("township"), c.get("source", "")))}</b>'
         f" · {place} · {section_badge(c['section'])}</header>"
         f'<div class="fz-heading">{esc(c.get("heading"))}</div>'
         f'<div class="fz-passage">{highlight(text, spans)}</div>'
