@@ -18,7 +18,7 @@ from app.question import ParsedQuestion, parse_question
 from app.retrieval import INTENT_WORDS, SHORT_SENTENCE, SHORTFALL, Hit, HybridRetriever, Topic
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
-from ingest.model import SECTION_LABELS
+from ingest.model import SECTION_LABELS, township_label
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredReport
 
@@ -797,7 +797,7 @@ def report_labels(reports: list[StoredReport]) -> dict[str, str]:
     labels = {}
     for r in reports:
         if not r.meta.township:
-            labels[r.id] = f"未知乡镇（{Path(r.source).name}）"
+            labels[r.id] = township_label(None, r.source)
         elif counts[r.meta.township] > 1:
             labels[r.id] = f"{r.meta.township}（{r.meta.year or '年份未知'}年）"
         else:
@@ -818,7 +818,7 @@ def _overflow(reports: list[StoredReport]) -> str:
 
 
 def _place(c: Citation) -> str:
-    return f"{c.county or ''}{c.township or ''}"
+    return f"{c.county or ''}{township_label(c.township, c.source)}"
 
 
 def _practice_names(text: str, on_topic: Callable[[str], bool] | None = None) -> list[str]:

@@ -23,7 +23,7 @@ from app.indexing import FileResult, IngestEvents, ingest_paths
 from app.services import open_store
 from app.settings import Settings
 from ingest.errors import FazhiError
-from ingest.model import SECTION_LABELS
+from ingest.model import SECTION_LABELS, township_label
 from vectorstore import PassageStore, StoredReport
 from vectorstore.store import drop_store, make_client
 
@@ -95,6 +95,7 @@ def ingest(
                     "replaced": summary.count("replaced"),
                     "failed": summary.count("failed"),
                     "skipped": summary.count("skipped"),
+                    "needs_review": summary.needs_review,
                     "passages": summary.passages,
                     "seconds": round(summary.seconds, 2),
                 },
@@ -164,14 +165,22 @@ def run_ingest(
         if result.status == "unchanged" and result.reason:
             console.print(f"[cyan]unchanged[/cyan] {result.path}: {result.reason}", highlight=False)
     table = Table(title="ingest summary", show_header=True)
-    for column in ("added", "unchanged", "replaced", "failed", "skipped", "passages", "seconds"):
+    columns = ("added", "unchanged", "replaced", "failed", "skipped", "needs review", "passages")
+    for column in (*columns, "seconds"):
         table.add_column(column, justify="right")
     table.add_row(
         *(str(summary.count(s)) for s in ("added", "unchanged", "replaced", "failed", "skipped")),  # type: ignore[arg-type]
+        str(summary.needs_review),
         str(summary.passages),
         f"{summary.seconds:.1f}",
     )
     console.print(table)
+    if summary.needs_review:
+        console.print(
+            f"{summary.needs_review} report(s) need review (township or year unknown or "
+            "uncertain): `fazhi reports --needs-review` lists them.",
+            highlight=False,
+        )
     return summary
 
 
@@ -198,6 +207,9 @@ def report_row(report: StoredReport) -> dict[str, Any]:
         "passages": report.passage_count,
         "sections": report.section_types,
         "warnings": meta.warnings,
+        "needs_review": meta.needs_review,
+        "sources": meta.sources,
+        "certainty": meta.certainty,
     }
 
 
@@ -205,6 +217,13 @@ def report_row(report: StoredReport) -> dict[str, Any]:
 def reports(
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of reports.")] = False,
+    needs_review: Annotated[
+        bool,
+        typer.Option(
+            "--needs-review",
+            help="Only reports whose township or year is unknown or uncertain, with why.",
+        ),
+    ] = False,
 ) -> None:
     """List the reports in the store with township, county, province, year and sections."""
     settings = _settings(store=store)
@@ -212,13 +231,21 @@ def reports(
         rows = [report_row(r) for r in open_store(settings).list_reports()]
     except FazhiError as exc:
         fail(str(exc))
+    if needs_review:
+        rows = [row for row in rows if row["needs_review"]]
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
     if not rows:
+        where = settings.chroma_url or settings.store
         out.print(
-            f"No reports in {settings.chroma_url or settings.store}. Run `fazhi ingest PATH`."
+            f"No report in {where} needs review."
+            if needs_review
+            else f"No reports in {where}. Run `fazhi ingest PATH`."
         )
+        return
+    if needs_review:
+        _print_review_table(rows)
         return
     table = Table(show_header=True, header_style="bold")
     for column in (
@@ -235,7 +262,7 @@ def reports(
     for row in rows:
         table.add_row(
             row["id"],
-            row["township"] or "未知",
+            row["township"] or "未识别",
             row["county"] or "未知",
             row["province"] or "未知",
             str(row["year"] or "未知"),
@@ -244,6 +271,26 @@ def reports(
             Path(row["source"]).name,
         )
     out.print(table)
+
+
+def _print_review_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(show_header=True, header_style="bold")
+    for column in ("id", "township", "county", "year", "source", "why"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["township"] or "未识别",
+            row["county"] or "未知",
+            str(row["year"] or "未知"),
+            Path(row["source"]).name,
+            "; ".join(w.split(";")[0] for w in row["warnings"]) or "uncertain",
+        )
+    out.print(table)
+    out.print(
+        f"{len(rows)} report(s) need review. Fix one with a sidecar '<file>.meta.json' next to "
+        'the file (e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
+    )
 
 
 @cli.command()
@@ -274,11 +321,14 @@ def show(
         return
     meta = report.meta
     out.print(
-        f"{report.id} · {meta.township or '未知'} · {meta.county or '未知'} · "
+        f"{report.id} · {meta.township or '未识别'} · {meta.county or '未知'} · "
         f"{meta.province or '未知'} · {meta.year or '未知'}年 · {Path(report.source).name}",
         markup=False,
         highlight=False,
     )
+    if meta.needs_review:
+        reasons = "; ".join(w.split(";")[0] for w in meta.warnings) or "uncertain metadata"
+        out.print(f"needs review: {reasons}", markup=False, highlight=False)
     for section in report.sections:
         out.print(
             f"[{section.start}:{section.end}] {section.type}（{SECTION_LABELS[section.type]}）"
@@ -421,7 +471,7 @@ def ask(
         err.print(answer.notice, markup=False, highlight=False)
     for c in answer.citations:
         out.print(
-            f"[{c.n}] {c.township or '未知'}（{c.county or ''}{'，' + c.province if c.province else ''}，"
+            f"[{c.n}] {township_label(c.township, c.source)}（{c.county or ''}{'，' + c.province if c.province else ''}，"
             f"{c.year or '年份未知'}年，{SECTION_LABELS.get(c.section, c.section)}）{c.heading} "
             f"· {Path(c.source).name}，清洗后全文 [{c.start}:{c.end}]（`fazhi show {c.report_id[:8]}`）",
             markup=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.compare import CompareMatrix, CompareRow
-from ingest.model import SECTION_LABELS
+from ingest.model import SECTION_LABELS, township_label
 
 MODE_LABELS = {"extractive": "摘录式", "llm": "大模型"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
@@ -47,7 +47,7 @@ def describe_filters(filters: dict[str, Any]) -> str:
 def citation_reference(c: dict[str, Any]) -> str:
     """One line a researcher can cite: 石桥镇（河南省宝丰县），2023年度报告，“存在问题”部分。"""
     place = "".join(p for p in (c.get("province"), c.get("county")) if p)
-    township = c.get("township") or "未知乡镇"
+    township = township_label(c.get("township"), c.get("source") or "")
     year = f"{c['year']}年度" if c.get("year") else "年份不详的"
     heading = f"（{c['heading']}）" if c.get("heading") else ""
     return (

@@ -34,6 +34,7 @@ class FileResult:
     year: int | None = None
     passages: int = 0
     warnings: list[str] = field(default_factory=list)
+    needs_review: bool = False  # township or year unknown or uncertain
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +46,7 @@ class FileResult:
             "year": self.year,
             "passages": self.passages,
             "warnings": self.warnings,
+            "needs_review": self.needs_review,
         }
 
 
@@ -59,6 +61,16 @@ class IngestSummary:
     @property
     def passages(self) -> int:
         return sum(r.passages for r in self.results if r.status in ("added", "replaced"))
+
+    @property
+    def needs_review(self) -> int:
+        """Stored reports from this run whose township or year is unknown or uncertain (a file
+        whose text another file already holds is that one's report, not counted again)."""
+        return sum(
+            1
+            for r in self.results
+            if r.needs_review and r.status in ("added", "replaced", "unchanged") and not r.reason
+        )
 
     @property
     def failed(self) -> bool:
@@ -129,6 +141,8 @@ def ingest_paths(
             if report.source not in store.sources(report.id):
                 result.reason = _copy_reason(store, report)
                 copies.append((report, stamp, result))
+            else:  # a store made before fazhi recorded where each field came from gets it now
+                store.refresh_provenance(report)
             events.on_result(result)
             continue
         _queue(_Pending(report, stamp, existing, result), pending, store, events)
@@ -186,6 +200,7 @@ def _load(
         year=report.meta.year,
         passages=len(report.passages),
         warnings=list(report.meta.warnings),
+        needs_review=report.meta.needs_review,
     )
     return report, result
 

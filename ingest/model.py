@@ -29,6 +29,24 @@ SECTION_LABELS: dict[str, str] = {
 }
 
 ReportKind = Literal["annual_report", "duty_report", "self_inspection"]
+# Where a metadata field was read: a user's sidecar or manifest row, the report's title, the web
+# page around it (<title>, breadcrumb, meta tags), its body, its signature, its file or folder
+# name, its publication date, or the gazetteer (a county from its township).
+FieldSource = Literal[
+    "sidecar",
+    "manifest",
+    "title",
+    "page",
+    "body",
+    "signature",
+    "file name",
+    "folder",
+    "published",
+    "gazetteer",
+]
+# sure: stated where it belongs (a title) or given by the user; likely: read from a weaker clue
+# (body, file name) or inferred; uncertain: a guess a person should check (needs review).
+Certainty = Literal["sure", "likely", "uncertain"]
 
 
 @dataclass
@@ -57,6 +75,29 @@ class ReportMeta:
     title: str | None = None
     kind: ReportKind = "annual_report"
     warnings: list[str] = field(default_factory=list)
+    # Where each field was read (FieldSource) and how sure that reading is (Certainty), by field
+    # name: {"township": "title", "county": "gazetteer", ...}, {"township": "sure", ...}.
+    sources: dict[str, str] = field(default_factory=dict)
+    certainty: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def needs_review(self) -> bool:
+        """The township or year is unknown, or some field could not be settled for sure."""
+        if not self.township or not self.year:
+            return True
+        return any(value == "uncertain" for value in self.certainty.values())
+
+
+UNIDENTIFIED = "未识别乡镇"
+
+
+def township_label(township: str | None, source: str | Path) -> str:
+    """How a report's township is shown: its name, or 未识别乡镇（石桥2023.docx）, naming the file
+    rather than a guess, when metadata could not identify it."""
+    if township:
+        return township
+    name = Path(source).name if source else ""
+    return f"{UNIDENTIFIED}（{name}）" if name else UNIDENTIFIED
 
 
 @dataclass

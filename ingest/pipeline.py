@@ -55,6 +55,8 @@ def report_from_document(
         title_hint=document.title_hint,
         published_hint=document.published_hint,
         source_name=document.source.name,
+        source=document.source,
+        page_clues=document.page_clues,
     )
     meta = apply_override(meta, override)
     report_id = report_id_for(text)
@@ -73,9 +75,12 @@ def report_from_document(
 
 def fingerprint(report: Report, chunking: ChunkSettings | None = None) -> str:
     """Changes when anything stored for the report would change: text, metadata, chunking."""
+    # where each field came from and how sure it is change no stored passage: a report that
+    # differs only there is refreshed in place (PassageStore.refresh_provenance), not re-embedded
+    meta = {k: v for k, v in asdict(report.meta).items() if k not in ("sources", "certainty")}
     payload = {
         "id": report.id,
-        "meta": asdict(report.meta),
+        "meta": meta,
         "chunking": asdict(chunking or ChunkSettings()),
     }
     return hashlib.sha256(

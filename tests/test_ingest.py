@@ -32,6 +32,7 @@ def test_sample_metadata_is_right(sample_reports, key):
     meta = sample_reports[key].meta
     assert (meta.township, meta.county, meta.city, meta.province, meta.year) == EXPECTED[key]
     assert meta.warnings == []
+    assert not meta.needs_review and meta.sources["township"] == "title"
     assert meta.title and "报告" in meta.title
 
 

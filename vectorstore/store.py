@@ -300,6 +300,23 @@ class PassageStore:
                 self._changed()
         return [replaced for _, replaced in plan]
 
+    def refresh_provenance(self, report: Report) -> bool:
+        """Store where each of an unchanged report's fields came from and how sure that is, if
+        that is all that changed (e.g. a store made before fazhi recorded it); True if it did."""
+        got = self._reports.get(ids=[report.id], include=["metadatas"])
+        if not got["ids"]:
+            return False
+        stored = got["metadatas"][0]
+        fresh = {
+            "sources": json.dumps(report.meta.sources, ensure_ascii=False),
+            "certainty": json.dumps(report.meta.certainty, ensure_ascii=False),
+        }
+        if all(stored.get(key) == value for key, value in fresh.items()):
+            return False
+        self._reports.update(ids=[report.id], metadatas=[{**stored, **fresh}])
+        self._changed()
+        return True
+
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
         with self._recorded_write([(None, [report.id])]):
@@ -541,6 +558,9 @@ def _report_metadata(report: Report, fingerprint: str) -> dict[str, Any]:
         "passages": len(report.passages),
         "fingerprint": fingerprint,
         "warnings": json.dumps(meta.warnings, ensure_ascii=False),
+        # where each field was read and how sure that is (ReportMeta.sources / .certainty)
+        "sources": json.dumps(meta.sources, ensure_ascii=False),
+        "certainty": json.dumps(meta.certainty, ensure_ascii=False),
         "sections": json.dumps(
             [[s.type, s.heading, s.start, s.end] for s in report.sections], ensure_ascii=False
         ),
@@ -558,6 +578,8 @@ def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> Store
         title=m.get("title") or None,
         kind=m.get("kind", "annual_report"),
         warnings=json.loads(m.get("warnings") or "[]"),
+        sources=json.loads(m.get("sources") or "{}"),
+        certainty=json.loads(m.get("certainty") or "{}"),
     )
     sections = [
         Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])
