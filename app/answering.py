@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from app.places import no_reports_of
 from app.question import ParsedQuestion, parse_question
 from app.retrieval import INTENT_WORDS, SHORT_SENTENCE, SHORTFALL, Hit, HybridRetriever, Topic
 from ingest.errors import FazhiError
@@ -246,16 +247,12 @@ class AnswerService:
         scope = (filters or Filters()).apply(parsed)
         timings["parse_ms"] = _ms(t0)
         if parsed.unknown_places and not scope.townships:
-            return self._empty(
-                parsed,
-                scope,
-                timings,
-                f"{NOT_FOUND}：库中没有{'、'.join(parsed.unknown_places)}的报告。"
-                f"现有乡镇：{'、'.join(facets['township']) or '无'}。",
-            )
+            text = f"{NOT_FOUND}：{no_reports_of(parsed.unknown_places, facets, scope.counties)}"
+            return self._empty(parsed, scope, timings, text)
         in_scope = self.store.list_reports(scope)
         if not in_scope:
-            return self._empty(parsed, scope, timings, f"{NOT_FOUND}：筛选范围内没有报告。")
+            text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
+            return self._empty(parsed, scope, timings, text)
         t1 = time.perf_counter()
         vector = self.store.embeddings.embed_question(
             parsed.query if parsed.kind != "lookup" else parsed.text
@@ -766,6 +763,25 @@ class AnswerService:
             filters=filters,
             timings={},
         )
+
+    def _nothing_in_scope(self, scope: Scope) -> str:
+        """Which of the filters matched nothing, or what the named places do have."""
+        empty = [
+            value
+            for key in ("townships", "counties", "provinces")
+            for value in getattr(scope, key)
+            if not self.store.list_reports(Scope(**{key: [value]}))
+        ]
+        if empty:
+            return f"筛选范围内没有报告：库中没有{'、'.join(empty)}的报告。"
+        places = Scope(
+            townships=scope.townships, counties=scope.counties, provinces=scope.provinces
+        )
+        years = sorted({r.meta.year for r in self.store.list_reports(places) if r.meta.year})
+        if (scope.year_from is not None or scope.year_to is not None) and years:
+            named = "、".join([*scope.townships, *scope.counties, *scope.provinces]) or "库中"
+            return f"筛选范围内没有报告：{named}的报告只有{'、'.join(str(y) for y in years)}年的。"
+        return "筛选范围内没有报告。"
 
     def _empty(
         self, parsed: ParsedQuestion, scope: Scope, timings: dict[str, float], text: str

@@ -36,6 +36,8 @@ cli = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+COVERAGE_MISSING_SHOWN = 40  # a province's 1,000 townships without a report are a count
+
 StoreOption = Annotated[
     Path | None,
     typer.Option("--store", help="Store folder (default: $FAZHI_STORE or ./data/store)."),
@@ -291,6 +293,66 @@ def _print_review_table(rows: list[dict[str, Any]]) -> None:
         f"{len(rows)} report(s) need review. Fix one with a sidecar '<file>.meta.json' next to "
         'the file (e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
     )
+
+
+@cli.command()
+def coverage(
+    area: Annotated[
+        str,
+        typer.Argument(help="A county, city or province, e.g. 宝丰县, 普宁, 南京市鼓楼区, 河南."),
+    ],
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the coverage as JSON.")] = False,
+) -> None:
+    """Which townships of a county, city or province have reports in the store, for which years,
+    and which have none (townships from the gazetteer, NBS 2023 codes)."""
+    from app.coverage import coverage as area_coverage
+
+    settings = _settings(store=store)
+    try:
+        result = area_coverage(open_store(settings), area)
+    except FazhiError as exc:
+        fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    covered, total = len(result.covered), len(result.townships)
+    out.print(
+        f"{result.area.label}：{total} 个乡级行政区，{covered} 个有报告。",
+        markup=False,
+        highlight=False,
+    )
+    missing = result.missing
+    shown = result.covered + (missing if len(missing) <= COVERAGE_MISSING_SHOWN else [])
+    table = Table(show_header=True, header_style="bold")
+    for column in ("乡镇", "县区", "报告年份", "报告"):
+        table.add_column(column)
+    for entry in shown:
+        table.add_row(
+            entry.township,
+            entry.county or "",
+            "、".join(str(y) for y in entry.years) or "—",
+            str(len(entry.reports)) if entry.reports else "无",
+        )
+    out.print(table)
+    if len(shown) < len(result.townships):
+        out.print(
+            f"另有 {len(missing)} 个乡级行政区没有报告（完整名单：--json）。",
+            markup=False,
+        )
+    for title, rows in (
+        ("本区域内、未能对应到名录乡镇的报告", result.unlisted),
+        ("县区未知、可能属于本区域的报告", result.maybe),
+    ):
+        if rows:
+            out.print(f"{title}（{len(rows)}）：", markup=False)
+            for row in rows:
+                out.print(
+                    f"- {row.township} {row.report.year or '年份未知'} · "
+                    f"{Path(row.report.source).name} ({row.report.report_id[:8]}): {row.why}",
+                    markup=False,
+                    highlight=False,
+                )
 
 
 @cli.command()

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.places import places_in
 from ingest.gazetteer import province_short
 from vectorstore import Scope
 
@@ -117,34 +118,26 @@ class ParsedQuestion:
     query: str = ""
 
 
-def _match_names(question: str, names: list[str], short: bool) -> list[str]:
-    found = []
-    for name in names:
-        variants = {name}
-        if short:
-            variants.add(province_short(name))
-            for suffix in ("土家族自治县", "自治县", "县", "区", "市", "镇", "乡", "街道"):
-                if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-                    variants.add(name[: -len(suffix)])
-        if any(v and v in question for v in variants):
-            found.append(name)
-    return found
-
-
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     """Kind, section intent, scope and core topic of `question`; `facets` are the store's values."""
     q = question.strip()
     scope = Scope()
-    scope.townships = _match_names(q, facets.get("township", []), short=False)
-    scope.counties = _match_names(q, facets.get("county", []), short=True)
-    scope.provinces = _match_names(q, facets.get("province", []), short=True)
-    unknown = [
-        p
-        for p in _PLACE_LIKE.findall(q)
-        if p not in scope.townships
-        and not any(t in p for t in scope.townships)
-        and not _NOT_A_PLACE.search(p[:-1])
-    ]
+    places = places_in(q, facets)
+    scope.townships, scope.counties, scope.provinces = (
+        places.townships,
+        places.counties,
+        places.provinces,
+    )
+    unknown = (
+        places.unknown
+        + [
+            p  # a name like a township's that the gazetteer (2023) does not know either
+            for p in _PLACE_LIKE.findall(q)
+            if p not in scope.townships
+            and not any(w in p for w in (*places.written, *places.unknown))
+            and not _NOT_A_PLACE.search(p[:-1])
+        ]
+    )
     if m := _YEAR_RANGE.search(q):
         scope.year_from, scope.year_to = sorted((int(m.group(1)), int(m.group(2))))
     elif m := _YEAR_UNTIL.search(q):
@@ -182,7 +175,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         sections = ["measures", "innovations"]
 
     core = _SCOPE_NOTE.sub(" ", q)
-    for name in (*scope.townships, *scope.counties, *scope.provinces):
+    for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
     core = _YEAR_RANGE.sub("", core)

@@ -28,6 +28,7 @@ from app.text import PassageTokens, Tokenizer
 from ingest.passages import sentence_spans
 from ingest.sections import LEVEL1
 from vectorstore import PassageStore, Scope, StoredPassage
+from vectorstore.store import PLACE_ABOVE_TOWNSHIP
 
 # Paraphrases users type → words the reports use. Small and domain-specific on purpose.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -176,8 +177,13 @@ class Snapshot:
         keep = np.ones(n, dtype=bool)
         if scope is None:
             return keep
+        named = np.isin(self.meta_columns["township"], scope.townships)
         for key, values in scope.value_filters(with_sections=with_sections):
-            keep &= np.isin(self.meta_columns[key], values)
+            column = self.meta_columns[key]
+            allowed = np.isin(column, values)
+            if key in PLACE_ABOVE_TOWNSHIP and scope.townships:
+                allowed |= (column == "") & named  # the township named, its county unknown
+            keep &= allowed
         years = self.meta_columns["year"]
         if scope.year_from is not None:
             keep &= years >= scope.year_from

@@ -242,7 +242,12 @@ class Gazetteer:
         ]
         stem = _stem(name)
         same_stem = sorted(k for k in pool if _stem(k) == stem and k != name)
-        close = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+        # difflib ties are many among two- and three-character names (宝峰县: 宝丰县, 鹤峰县,
+        # 横峰县 all score 0.67); a name keeping the first character is the likelier typo
+        close = difflib.get_close_matches(name, pool, n=n * 8, cutoff=0.6)
+        close.sort(
+            key=lambda k: -difflib.SequenceMatcher(None, name, k).ratio() - 0.1 * (k[0] == name[0])
+        )
         return list(dict.fromkeys([*same_stem, *close]))[:n]
 
     # -- reading names off text -----------------------------------------------------------------

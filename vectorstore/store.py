@@ -47,6 +47,10 @@ REPORTS_SYNC_THRESHOLD = 10
 UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
 
 
+# a filter on these keeps a report of unknown county (or province) whose township is named
+PLACE_ABOVE_TOWNSHIP = ("county", "province")
+
+
 @dataclass
 class Scope:
     """Which reports and sections a question is about. Empty lists mean "all"."""
@@ -72,10 +76,13 @@ class Scope:
 
     def where(self, *, with_sections: bool = True) -> dict[str, Any] | None:
         """The filter as a Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = [
-            {key: {"$in": values}}
-            for key, values in self.value_filters(with_sections=with_sections)
-        ]
+        clauses: list[dict[str, Any]] = []
+        for key, values in self.value_filters(with_sections=with_sections):
+            clause: dict[str, Any] = {key: {"$in": values}}
+            if key in PLACE_ABOVE_TOWNSHIP and self.townships:
+                unknown = {"$and": [{key: UNKNOWN}, {"township": {"$in": self.townships}}]}
+                clause = {"$or": [clause, unknown]}
+            clauses.append(clause)
         if self.year_from is not None:
             clauses.append({"year": {"$gte": self.year_from}})
         if self.year_to is not None:
@@ -91,11 +98,18 @@ class Scope:
     def matcher(self) -> Callable[[dict[str, Any]], bool]:
         """`matches` with the filter prepared once, for testing many records."""
         filters = [(key, set(values)) for key, values in self.value_filters()]
+        townships = set(self.townships)
         year_from, year_to = self.year_from, self.year_to
 
         def matches(meta: dict[str, Any]) -> bool:
             for key, values in filters:
                 if key in meta and meta[key] not in values:
+                    if (
+                        key in PLACE_ABOVE_TOWNSHIP
+                        and not meta[key]
+                        and meta.get("township") in townships
+                    ):
+                        continue  # the township named matches; its county is unknown
                     return False
             year = meta.get("year")
             if year_from is not None and (not year or year < year_from):

@@ -1,0 +1,150 @@
+"""Places named in a question, read through the gazetteer and matched to the store's reports.
+
+"普宁那个镇" names 普宁市 (a short form, matched against the counties the store has); "涪陵增福镇"
+names 增福镇 of 涪陵区 (a township with its county written before it); "黄石街" names 黄石街道.
+A real place the store has no report of is `unknown`, so the answer can say so instead of
+answering from other places; `nearest` names the store's places closest to it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from ingest.gazetteer import gazetteer, province_short
+
+TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
+# short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
+_COUNTY_SUFFIXES = ("土家族自治县", "自治县", "县", "区", "市", "旗")
+_QUALIFIER_SPAN = 12  # how far before a township its county may be written (河南省平顶山市宝丰县)
+
+
+@dataclass
+class QuestionPlaces:
+    townships: list[str] = field(default_factory=list)  # the store's townships named
+    counties: list[str] = field(default_factory=list)  # counties named (full names)
+    provinces: list[str] = field(default_factory=list)  # the store's provinces named
+    unknown: list[str] = field(default_factory=list)  # real places the store has no report of
+    written: list[str] = field(default_factory=list)  # the text naming them, for the topic
+
+
+def _variants(name: str, *, short: bool) -> set[str]:
+    variants = {name}
+    if short:
+        variants.add(province_short(name))
+        for suffix in _COUNTY_SUFFIXES:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                variants.add(name[: -len(suffix)])
+    elif name.endswith("街道") and len(name) >= 4:
+        variants.add(name[:-1])  # 黄石街 for 黄石街道
+    return variants
+
+
+def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
+    """The store's names written in the question: name → the form written."""
+    found: dict[str, str] = {}
+    for name in names:
+        written = [v for v in _variants(name, short=short) if v and v in question]
+        if written:
+            found[name] = max(written, key=len)
+    return found
+
+
+def _is_township_word(name: str) -> bool:
+    """A township name as a question writes it: a stem of two or more characters and a
+    township ending (the table's stray rows such as 街道, 城区 or 农场 are not)."""
+    return any(name.endswith(e) and len(name) - len(e) >= 2 for e in TOWNSHIP_ENDINGS)
+
+
+def _full_township(name: str) -> str:
+    gaz = gazetteer()
+    if gaz.lookup(name, "township"):
+        return name
+    places = gaz.townships(name)
+    return places[0].name if places else name
+
+
+def _qualifier(question: str, at: int, township: str) -> tuple[str, str] | None:
+    """(county, as written) just before a township ("涪陵增福镇", "宝丰县石桥镇"), if any."""
+    gaz = gazetteer()
+    for start in range(max(0, at - _QUALIFIER_SPAN), at - 1):
+        written = question[start:at]
+        places = gaz.townships(township, within=written)
+        counties = {p.county for p in places if p.county}
+        if len(counties) == 1 and gaz.areas(written):
+            return next(iter(counties)), written
+    return None
+
+
+def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
+    """The places `question` names; `facets` are the store's townships, counties, provinces."""
+    gaz = gazetteer()
+    known_townships = list(facets.get("township", []))
+    found = QuestionPlaces()
+    townships = _named(question, known_townships, short=False)
+    counties = _named(question, list(facets.get("county", [])), short=True)
+    provinces = _named(question, list(facets.get("province", [])), short=True)
+    for at, name in gaz.names_in(question, "township", aliases=True):
+        if not _is_township_word(name):
+            continue
+        full = _full_township(name)
+        if full not in known_townships:
+            found.unknown.append(full)
+        found.written.append(name)
+        qualifier = _qualifier(question, at, full)
+        if qualifier is not None:
+            counties.setdefault(*qualifier)
+    store_counties = list(facets.get("county", []))
+    for _, name in gaz.names_in(question, "city"):
+        # a city is no filter of its own: it means the store's counties in it
+        inside = [c for c in store_counties if any(p.city == name for p in gaz.areas(c))]
+        for county in inside:
+            counties.setdefault(county, "")
+        if inside:
+            found.written.append(name)
+        else:
+            found.unknown.append(name)
+    for level in ("county", "province"):
+        for _, name in gaz.names_in(question, level):  # type: ignore[arg-type]
+            if len(name) < 3 or name in counties or name in provinces:
+                continue
+            if level == "county" and townships:
+                # 宝丰县下洋镇: a filter, which keeps the named township's reports of unknown county
+                counties[name] = name
+            else:
+                found.unknown.append(name)
+    found.townships = list(townships)
+    found.counties = list(counties)
+    found.provinces = list(provinces)
+    found.written += [*townships.values(), *counties.values(), *provinces.values()]
+    found.written = sorted({w for w in found.written if w}, key=len, reverse=True)
+    found.unknown = list(dict.fromkeys(found.unknown))
+    return found
+
+
+def nearest(
+    place: str, facets: dict[str, list], counties: list[str] | None = None, n: int = 5
+) -> list[str]:
+    """The store's townships closest to a place it has no report of: those of the county the
+    question names, or of the place's own county when its name is unique, else the closest
+    names."""
+    known = list(facets.get("township", []))
+    gaz = gazetteer()
+    counties = counties or sorted({p.county for p in gaz.townships(place) if p.county})
+    if len(counties) == 1:
+        same = [t for t in known if gaz.townships(t, within=counties[0])]
+        if same:
+            return same[:n]
+    return difflib.get_close_matches(place, known, n=n, cutoff=0.5)
+
+
+def no_reports_of(
+    places: list[str], facets: dict[str, list], counties: list[str] | None = None
+) -> str:
+    """ "库中没有周庄镇的报告。相近的…：石桥镇。", never the whole store's list of townships."""
+    text = f"库中没有{'、'.join(places)}的报告。"
+    near = [t for place in places for t in nearest(place, facets, counties)]
+    if near:
+        return text + f"相近的、库中有报告的乡镇：{'、'.join(dict.fromkeys(near[:5]))}。"
+    count = len(facets.get("township", []))
+    return text + (f"库中共有 {count} 个乡镇的报告。" if count else "库中还没有报告。")

@@ -1,0 +1,96 @@
+"""Places named in questions resolve through the gazetteer (issue #15, item 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.answering import NOT_FOUND
+from app.question import parse_question
+from tests.conftest import ingest_into
+from tests.fixture_files import sample_paths
+from vectorstore import Scope
+
+FACETS = {
+    "township": ["石桥镇", "王场镇", "塘坊镇", "西联镇", "万灵镇", "下洋镇", "黄石街道", "增福镇"],
+    "county": ["宝丰县", "石柱土家族自治县", "巫溪县", "普宁市", "荣昌区"],
+    "province": ["河南省", "重庆市", "广东省"],
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "townships", "counties", "unknown"),
+    [
+        ("普宁那个镇有法律顾问吗？", [], ["普宁市"], []),
+        ("涪陵增福镇的法律顾问是谁？", ["增福镇"], ["涪陵区"], []),
+        ("徐闻下洋镇2023年普法宣传做了多少场讲座？", ["下洋镇"], ["徐闻县"], []),
+        ("黄石街有多少名法律明白人？", ["黄石街道"], [], []),
+        ("石柱王场镇的法律顾问？", ["王场镇"], ["石柱土家族自治县"], []),
+        ("宝丰县周庄镇配了多少名法律明白人？", [], ["宝丰县"], ["周庄镇"]),
+        ("徐闻县的报告提到了什么问题？", [], [], ["徐闻县"]),
+        ("广州市有哪些街道提到法律顾问？", [], [], ["广州市"]),
+        # words that only look like places
+        ("有没有镇打算组织去学别的乡镇街道的好经验？", [], [], []),
+        ("平安建设方面哪些镇有做法？", [], [], []),
+    ],
+)
+def test_places_in_a_question(question, townships, counties, unknown):
+    parsed = parse_question(question, FACETS)
+    assert parsed.scope.townships == townships
+    assert parsed.scope.counties == counties
+    assert parsed.unknown_places == unknown
+    for place in (*townships, *counties):
+        assert place not in parsed.core
+
+
+def test_a_place_the_store_lacks_names_the_nearest_known_not_every_township(service):
+    answer = service.ask("宝丰县周庄镇配了多少名法律明白人？")
+    assert not answer.found and not answer.citations
+    assert answer.answer.startswith(f"{NOT_FOUND}：库中没有周庄镇的报告")
+    assert "相近的、库中有报告的乡镇：石桥镇" in answer.answer  # 石桥镇 is in 宝丰县
+    for township in ("王场镇", "万灵镇"):
+        assert township not in answer.answer
+
+
+def test_a_year_the_township_has_no_report_for_says_which_years_it_has(service):
+    answer = service.ask("石桥镇2024年全年办理了多少起赋权执法案件？")
+    assert not answer.found
+    assert "石桥镇的报告只有2023年的" in answer.answer
+
+
+def test_a_county_named_in_full_that_the_store_lacks_is_not_answered_from_others(service):
+    answer = service.ask("徐闻县的报告提到了什么问题？")
+    assert not answer.found and not answer.citations
+    assert "库中没有徐闻县的报告" in answer.answer
+
+
+def test_a_report_of_unknown_county_is_kept_when_its_township_is_named(fresh_store, tmp_path):
+    # 下洋镇 is in three counties; a title without its county leaves the county unknown
+    body = sample_paths()[2].read_text(encoding="utf-8").split("\n", 2)[2]
+    body = body.replace("宝丰县", "").replace("石桥镇", "下洋镇")
+    path = tmp_path / "下洋镇.txt"
+    path.write_text("下洋镇人民政府\n关于2023年法治政府建设情况的报告\n" + body, encoding="utf-8")
+    ingest_into(fresh_store, path)
+    [report] = fresh_store.list_reports()
+    assert (report.meta.township, report.meta.county) == ("下洋镇", None)
+
+    from app.answering import AnswerService
+
+    answer = AnswerService(fresh_store).ask("徐闻下洋镇2023年有多少名法律明白人？")
+    assert answer.found, answer.answer
+    assert answer.citations and {c.township for c in answer.citations} == {"下洋镇"}
+    assert "159名法律明白人" in answer.answer
+    # the county is unknown: it may as well be 永定区's 下洋镇, so it answers there too
+    answer = AnswerService(fresh_store).ask("永定区下洋镇2023年有多少名法律明白人？")
+    assert answer.found
+    # the same rule where Chroma filters the passages
+    scope = Scope(townships=["下洋镇"], counties=["永定区"])
+    assert {p.meta["township"] for p in fresh_store.passages(scope)} == {"下洋镇"}
+    assert fresh_store.passages(Scope(counties=["永定区"])) == []
+
+
+def test_a_county_filter_keeps_an_unknown_county_only_for_a_named_township():
+    named = Scope(townships=["下洋镇"], counties=["永定区"])
+    assert named.matches({"township": "下洋镇", "county": ""})
+    assert not named.matches({"township": "下洋镇", "county": "徐闻县"})
+    assert not named.matches({"township": "石桥镇", "county": ""})
+    assert not Scope(counties=["永定区"]).matches({"township": "下洋镇", "county": ""})
