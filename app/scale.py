@@ -30,8 +30,8 @@ from app.evaluate import GoldItem
 from ingest.errors import FazhiError
 from ingest.gazetteer import Place, gazetteer, province_short
 from ingest.model import LoadedDocument, Report
-from ingest.pipeline import fingerprint, report_from_document
 from ingest.passages import ChunkSettings
+from ingest.pipeline import fingerprint, report_from_document
 from vectorstore import PassageStore, StoredReport
 from vectorstore.store import PASSAGES, embedding_text
 
@@ -40,8 +40,10 @@ __all__ = [
     "ScaleError",
     "ScaleTally",
     "build_corpus",
+    "format_scale",
     "gold_truth",
     "grow",
+    "run_scale_eval",
     "score_scale",
 ]
 
@@ -127,6 +129,7 @@ class ScaleCorpus:
     reused: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _places: list[str] = field(default_factory=list)
+    _names_used: set[str] = field(default_factory=set)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def by_township(self) -> dict[str, SyntheticReport]:
@@ -170,10 +173,10 @@ def build_corpus(
         )
     corpus._vectors = _source_vectors(store, [r.id for r in stored])
     g = gazetteer()
-    taken = {r.township for r in corpus.reports}
-    codes = sorted(code for code in g._names if len(code) == 9)  # noqa: SLF001 (as bench/metadata)
+    codes = sorted(code for code in g._names if len(code) == 9)
     corpus._rng.shuffle(codes)
-    corpus._places = [c for c in codes if g.place(c).name not in taken]
+    corpus._places = codes
+    corpus._names_used = {r.township for r in corpus.reports}
     grow(corpus, size, progress=progress)
     return corpus
 
@@ -213,6 +216,8 @@ def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
     opening_only = rng.random() < corpus.opening_share
     while corpus._places:
         place = g.place(corpus._places.pop())
+        if place.name in corpus._names_used:
+            continue  # answers name townships: two reports of one name could not be told apart
         if len(g.townships(place.name, within=place.county)) != 1:
             continue  # 市中区永安镇: a county name several cities share cannot settle the name
         n = len(corpus.reports)
@@ -228,9 +233,8 @@ def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
         if (m.township, m.county) != (place.name, place.county):
             corpus.names_rejected += 1
             continue
-        return report, SyntheticReport(
-            report.id, place.name, m.county, m.province, m.year, sources
-        )
+        corpus._names_used.add(place.name)
+        return report, SyntheticReport(report.id, place.name, m.county, m.province, m.year, sources)
     raise ScaleError("the gazetteer has no more township names for the scale corpus")
 
 
@@ -288,9 +292,7 @@ def evidence_parts(item: GoldItem, corpus: ScaleCorpus) -> dict[str, Part] | Non
         at = text.find(ev.get("quote", "")) if text and ev.get("quote") else -1
         if source is None or at < 0:
             return None
-        section = next(
-            (s for s in source.stored.sections if s.start <= at < s.end), None
-        )
+        section = next((s for s in source.stored.sections if s.start <= at < s.end), None)
         if section is None:
             return None
         parts[source.township] = part_of(section.type)
@@ -430,3 +432,60 @@ def corpus_summary(corpus: ScaleCorpus) -> dict[str, Any]:
         "passages_reused": corpus.reused,
         "names_rejected": corpus.names_rejected,
     }
+
+
+# -- `fazhi eval --scale N` ----------------------------------------------------------------------
+def run_scale_eval(
+    service: AnswerService,
+    gold_path: Path,
+    sizes: list[int],
+    *,
+    seed: int = 16,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score `gold_path` over the bundled reports, then over the scale corpus grown to each of
+    `sizes` in the same store (which must hold exactly the bundled reports to begin with)."""
+    from app.evaluate import load_gold
+
+    gold, filters = load_gold(gold_path), load_filters(gold_path)
+    corpus = build_corpus(service.store, 0, seed=seed)
+    runs = []
+    for size in sorted({len(corpus.reports), *sizes}):
+        grow(corpus, size, progress=progress)
+        tally = score_scale(service, corpus, gold, filters)
+        runs.append(
+            {
+                "corpus": corpus_summary(corpus),
+                "fazhi": tally.metrics(),
+                "skipped": tally.skipped,
+                "failures": tally.failures,
+            }
+        )
+    return {"gold": str(gold_path), "questions": len(gold), "sizes": runs}
+
+
+SCALE_COLUMNS = (
+    ("township_precision", "precision", "{:.3f}"),
+    ("township_recall", "recall", "{:.3f}"),
+    ("township_f1", "F1", "{:.3f}"),
+    ("invented_townships_count", "invented", "{:.0f}"),
+    ("opening_only_listed_for_problems_plans", "opening-only listed (problems/plans)", "{:.0f}"),
+    ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),
+)
+
+
+def format_scale(result: dict[str, Any]) -> str:
+    """One Markdown table row per corpus size."""
+    head = "| reports | opening-only | " + " | ".join(c[1] for c in SCALE_COLUMNS) + " |"
+    lines = [head, "|" + " --- |" * (len(SCALE_COLUMNS) + 2)]
+    for run in result["sizes"]:
+        cells = [run["corpus"]["reports"], run["corpus"]["opening_only"]]
+        cells += [fmt.format(run["fazhi"][key]) for key, _, fmt in SCALE_COLUMNS]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    first = result["sizes"][0]
+    lines.append(
+        f"\n{first['fazhi']['scored_questions']:.0f} corpus/practice questions scored, "
+        f"{first['fazhi']['skipped_questions']:.0f} skipped (evidence not placed), "
+        "lookups not scored at scale"
+    )
+    return "\n".join(lines)
