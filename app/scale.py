@@ -15,6 +15,7 @@ in front (`embedding_text`), a few characters of a passage.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable
@@ -228,7 +229,7 @@ def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
             sources.update(problems=b.township, plans=c.township)
         text += _rename(a.signature, a, place)
         doc = LoadedDocument(source=Path(f"scale/{n:05d}.txt"), text=text, format="txt")
-        report = report_from_document(doc, chunking=ChunkSettings())
+        report = report_from_document(doc, chunking=_chunking(corpus.store))
         m = report.meta
         if (m.township, m.county) != (place.name, place.county):
             corpus.names_rejected += 1
@@ -236,6 +237,13 @@ def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
         corpus._names_used.add(place.name)
         return report, SyntheticReport(report.id, place.name, m.county, m.province, m.year, sources)
     raise ScaleError("the gazetteer has no more township names for the scale corpus")
+
+
+def _chunking(store: PassageStore) -> ChunkSettings:
+    """The chunk sizes the store was built with (recorded as `chunk_*` settings)."""
+    fields = ("target_chars", "max_chars", "min_chars")
+    sizes = {f: store.chunking[f"chunk_{f}"] for f in fields if f"chunk_{f}" in store.chunking}
+    return ChunkSettings(**sizes)
 
 
 def _rename(text: str, source: SourceReport, place: Place) -> str:
@@ -269,7 +277,7 @@ def _write(corpus: ScaleCorpus, pending: list[tuple[Report, SyntheticReport]]) -
         for (_, p), v in zip(missing, vectors, strict=True):
             corpus._vectors.setdefault(p.text, np.asarray(v, dtype=np.float32))
         corpus.embedded += len(missing)
-    chunking = ChunkSettings()
+    chunking = _chunking(corpus.store)
     items = []
     for report, _ in pending:
         vectors = np.stack([corpus._vectors[p.text] for p in report.passages])
@@ -360,8 +368,6 @@ class ScaleTally:
 
 def load_filters(path: Path) -> dict[str, dict[str, Any]]:
     """Each gold item's `filters` (the scope its wording states), by id."""
-    import json
-
     out: dict[str, dict[str, Any]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
