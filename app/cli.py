@@ -599,6 +599,19 @@ def eval_command(
         bool, typer.Option("--baseline/--no-baseline", help="Also run the naive baseline.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    scale: Annotated[
+        int | None,
+        typer.Option(
+            "--scale",
+            min=5,
+            help="Also score corpus-wide and practice questions over N reports recombined from "
+            "the bundled ones' sections (known truth), next to the 5-report figures; builds in "
+            "a temporary store, or in --store if it is empty. No baseline.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the --scale corpus (same seed, same corpus).")
+    ] = 16,
 ) -> None:
     """Run the gold set and print per-kind metrics, with a naive baseline for comparison."""
     import tempfile
@@ -610,6 +623,9 @@ def eval_command(
     gold_path = gold or GOLD_SET
     if not gold_path.is_file():
         fail(f"gold set {gold_path} not found")
+    if scale is not None:
+        _eval_at_scale(gold_path, scale, seed, store, as_json)
+        return
     with tempfile.TemporaryDirectory(prefix="fazhi-eval-") as tmp:
         settings = _settings(store=store or Path(tmp) / "store")
         if store is None:
@@ -627,6 +643,40 @@ def eval_command(
         out.print("\nMisses:", markup=False)
         for line in result["failures"]:
             out.print(f"- {line}", markup=False, highlight=False)
+
+
+def _eval_at_scale(
+    gold_path: Path, size: int, seed: int, store: Path | None, as_json: bool
+) -> None:
+    import tempfile
+
+    from app.scale import format_scale, run_scale_eval
+    from app.services import answer_service
+    from app.settings import SAMPLE_CORPUS
+
+    with tempfile.TemporaryDirectory(prefix="fazhi-eval-scale-") as tmp:
+        settings = _settings(store=store or Path(tmp) / "store")
+        settings.chroma_url = None
+        try:
+            if open_store(settings).list_reports():
+                fail(f"--scale builds its corpus in an empty store; {settings.store} holds reports")
+            run_ingest(settings, [SAMPLE_CORPUS], quiet=True)
+            console = Console(stderr=True, quiet=as_json)
+
+            def progress(done: int, total: int) -> None:
+                if total > 0:
+                    console.print(f"scale corpus: {done}/{total} reports added", highlight=False)
+
+            service = answer_service(settings, llm=False)
+            result = run_scale_eval(service, gold_path, [size], seed=seed, progress=progress)
+        except FazhiError as exc:
+            fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"gold set: {gold_path}\n" + format_scale(result), markup=False, highlight=False)
+    for line in result["sizes"][0]["skipped"]:
+        out.print(f"- skipped {line}", markup=False, highlight=False)
 
 
 @cli.command()

@@ -1,0 +1,502 @@
+"""A scale harness with known truth: `fazhi eval --scale N` and `bench/scale.py`.
+
+Larger corpora are recombined from the bundled reports' typed sections. A synthetic report is
+the opening of report A (its title and preamble, measures, innovations, duty sections), the
+problems sections of report B and the plans sections of report C, renamed to a real township of
+the gazetteer; an *opening-only* report has A's opening and nothing else. A gold question's
+truth for a synthetic report follows from where each gold township's evidence lies: the report
+is a gold township iff it took, from a gold township, the part holding that township's quote.
+
+Passages are cut per section, so a recombined report's passages are mostly the source's own
+texts and reuse their stored vectors; only passages that changed (the renamed title, sentences
+naming the township) are embedded. A reused vector was embedded with the source's township name
+in front (`embedding_text`), a few characters of a passage.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from app.answering import AnswerService
+from app.batch import BatchQuestion, answer_questions
+from app.evaluate import GoldItem
+from ingest.errors import FazhiError
+from ingest.gazetteer import Place, gazetteer, province_short
+from ingest.model import LoadedDocument, Report
+from ingest.passages import ChunkSettings
+from ingest.pipeline import fingerprint, report_from_document
+from vectorstore import PassageStore, StoredReport
+from vectorstore.store import PASSAGES, embedding_text
+
+__all__ = [
+    "ScaleCorpus",
+    "ScaleError",
+    "ScaleTally",
+    "build_corpus",
+    "format_scale",
+    "gold_truth",
+    "grow",
+    "run_scale_eval",
+    "score_scale",
+]
+
+Part = Literal["opening", "problems", "plans"]
+PARTS: tuple[Part, ...] = ("opening", "problems", "plans")
+OPENING_ONLY_SHARE = 0.4
+WRITE_BATCH = 50
+
+
+class ScaleError(FazhiError):
+    """The scale harness cannot run: the store is not the bundled corpus, or is not empty."""
+
+
+def part_of(section_type: str) -> Part:
+    """Which recombined part a section belongs to: problems, plans, or the report's opening."""
+    if section_type in ("problems", "plans"):
+        return section_type  # type: ignore[return-value]
+    return "opening"
+
+
+@dataclass
+class SourceReport:
+    """One bundled report, cut into the parts a synthetic report takes."""
+
+    stored: StoredReport
+    parts: dict[Part, str]  # each part's text, sections in report order
+    signature: str  # 落款, kept with the opening
+
+    @property
+    def township(self) -> str:
+        return self.stored.meta.township or ""
+
+    def names(self) -> list[str]:
+        """Its place names as written in its text, longest first (renamed in recombined text)."""
+        m = self.stored.meta
+        found = [n for n in (m.township, m.county, m.city, m.province) if n]
+        return sorted(set(found), key=len, reverse=True)
+
+
+def _source(stored: StoredReport) -> SourceReport:
+    text = stored.text or ""
+    parts: dict[Part, str] = {p: "" for p in PARTS}
+    signature = ""
+    for s in stored.sections:
+        chunk = text[s.start : s.end]
+        if not chunk.endswith("\n"):
+            chunk += "\n"
+        if s.heading == "落款":
+            signature += chunk
+        else:
+            parts[part_of(s.type)] += chunk
+    return SourceReport(stored, parts, signature)
+
+
+@dataclass
+class SyntheticReport:
+    """A report of the scale corpus and which source township gave each of its parts."""
+
+    report_id: str
+    township: str
+    county: str | None
+    province: str | None
+    year: int | None
+    sources: dict[Part, str]  # part → source township; a missing part was not taken
+    original: bool = False
+
+    @property
+    def opening_only(self) -> bool:
+        return "problems" not in self.sources and "plans" not in self.sources
+
+
+@dataclass
+class ScaleCorpus:
+    """The reports in a scale store, with what is needed to grow it further."""
+
+    store: PassageStore
+    seed: int
+    sources: list[SourceReport]
+    reports: list[SyntheticReport] = field(default_factory=list)
+    opening_share: float = OPENING_ONLY_SHARE
+    names_rejected: int = 0  # gazetteer names whose metadata did not read back as intended
+    embedded: int = 0  # passages embedded (new texts); the rest reused a source vector
+    reused: int = 0
+    _rng: random.Random = field(default_factory=random.Random)
+    _places: list[str] = field(default_factory=list)
+    _names_used: set[str] = field(default_factory=set)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def by_township(self) -> dict[str, SyntheticReport]:
+        return {r.township: r for r in self.reports}
+
+
+def build_corpus(
+    store: PassageStore,
+    size: int,
+    *,
+    seed: int = 16,
+    opening_share: float = OPENING_ONLY_SHARE,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScaleCorpus:
+    """A scale corpus of `size` reports over a store holding exactly the bundled reports."""
+    stored = [store.get_report(r.id) for r in store.list_reports()]
+    if not stored or any(not r.meta.township for r in stored):
+        raise ScaleError(
+            f"the store at {store.location} must hold only the bundled sample reports, each with "
+            "its township; use an empty --store (or none) for `fazhi eval --scale`"
+        )
+    corpus = ScaleCorpus(
+        store=store,
+        seed=seed,
+        sources=[_source(r) for r in stored],
+        opening_share=opening_share,
+        _rng=random.Random(seed),
+    )
+    for r in stored:
+        m = r.meta
+        corpus.reports.append(
+            SyntheticReport(
+                r.id,
+                m.township or "",
+                m.county,
+                m.province,
+                m.year,
+                {p: m.township or "" for p in PARTS},
+                original=True,
+            )
+        )
+    corpus._vectors = _source_vectors(store, [r.id for r in stored])
+    g = gazetteer()
+    codes = sorted(code for code in g._names if len(code) == 9)
+    corpus._rng.shuffle(codes)
+    corpus._places = codes
+    corpus._names_used = {r.township for r in corpus.reports}
+    grow(corpus, size, progress=progress)
+    return corpus
+
+
+def _source_vectors(store: PassageStore, report_ids: list[str]) -> dict[str, np.ndarray]:
+    got = store.client.get_collection(PASSAGES).get(
+        where={"report_id": {"$in": report_ids}}, include=["documents", "embeddings"]
+    )
+    return {
+        text: np.asarray(vector, dtype=np.float32)
+        for text, vector in zip(got["documents"], got["embeddings"], strict=True)
+    }
+
+
+def grow(
+    corpus: ScaleCorpus, size: int, *, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Add recombined reports until the corpus holds `size` (a smaller corpus is a prefix of a
+    larger one with the same seed)."""
+    pending: list[tuple[Report, SyntheticReport]] = []
+    start = len(corpus.reports)
+    while len(corpus.reports) + len(pending) < size:
+        report, synthetic = _next_report(corpus)
+        pending.append((report, synthetic))
+        if len(pending) >= WRITE_BATCH:
+            _write(corpus, pending)
+            if progress:
+                progress(len(corpus.reports) - start, size - start)
+    _write(corpus, pending)
+    if progress:
+        progress(len(corpus.reports) - start, size - start)
+
+
+def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
+    rng, g = corpus._rng, gazetteer()
+    a, b, c = (rng.choice(corpus.sources) for _ in range(3))
+    opening_only = rng.random() < corpus.opening_share
+    while corpus._places:
+        place = g.place(corpus._places.pop())
+        if place.name in corpus._names_used:
+            continue  # answers name townships: two reports of one name could not be told apart
+        if len(g.townships(place.name, within=place.county)) != 1:
+            continue  # 市中区永安镇: a county name several cities share cannot settle the name
+        n = len(corpus.reports)
+        text = _rename(a.parts["opening"], a, place)
+        sources: dict[Part, str] = {"opening": a.township}
+        if not opening_only:
+            text += _rename(b.parts["problems"], b, place) + _rename(c.parts["plans"], c, place)
+            sources.update(problems=b.township, plans=c.township)
+        text += _rename(a.signature, a, place)
+        doc = LoadedDocument(source=Path(f"scale/{n:05d}.txt"), text=text, format="txt")
+        report = report_from_document(doc, chunking=_chunking(corpus.store))
+        m = report.meta
+        if (m.township, m.county) != (place.name, place.county):
+            corpus.names_rejected += 1
+            continue
+        corpus._names_used.add(place.name)
+        return report, SyntheticReport(report.id, place.name, m.county, m.province, m.year, sources)
+    raise ScaleError("the gazetteer has no more township names for the scale corpus")
+
+
+def _chunking(store: PassageStore) -> ChunkSettings:
+    """The chunk sizes the store was built with (recorded as `chunk_*` settings)."""
+    fields = ("target_chars", "max_chars", "min_chars")
+    sizes = {f: store.chunking[f"chunk_{f}"] for f in fields if f"chunk_{f}" in store.chunking}
+    return ChunkSettings(**sizes)
+
+
+def _rename(text: str, source: SourceReport, place: Place) -> str:
+    """`text` with the source's place names replaced by the new township's (one pass)."""
+    wanted = {
+        source.stored.meta.township: place.name,
+        source.stored.meta.county: place.county,
+        source.stored.meta.city: place.city or place.province,
+        source.stored.meta.province: place.province,
+    }
+    names = [n for n in source.names() if wanted.get(n)]
+    if not names:
+        return text
+    pattern = re.compile("|".join(re.escape(n) for n in names))
+    return pattern.sub(lambda m: wanted[m.group()] or m.group(), text)
+
+
+def _write(corpus: ScaleCorpus, pending: list[tuple[Report, SyntheticReport]]) -> None:
+    if not pending:
+        return
+    missing = [
+        (report, p)
+        for report, _ in pending
+        for p in report.passages
+        if p.text not in corpus._vectors
+    ]
+    if missing:
+        vectors = corpus.store.embeddings.embed_passages(
+            [embedding_text(report.meta, p) for report, p in missing]
+        )
+        for (_, p), v in zip(missing, vectors, strict=True):
+            corpus._vectors.setdefault(p.text, np.asarray(v, dtype=np.float32))
+        corpus.embedded += len(missing)
+    chunking = _chunking(corpus.store)
+    items = []
+    for report, _ in pending:
+        vectors = np.stack([corpus._vectors[p.text] for p in report.passages])
+        items.append((report, fingerprint(report, chunking), vectors))
+    corpus.reused += sum(len(r.passages) for r, _ in pending) - len(missing)
+    corpus.store.add_reports(items)
+    corpus.reports.extend(s for _, s in pending)
+    pending.clear()
+
+
+# -- truth ---------------------------------------------------------------------------------------
+def evidence_parts(item: GoldItem, corpus: ScaleCorpus) -> dict[str, Part] | None:
+    """For each gold township of `item`, the part its evidence quote lies in; None when some
+    gold township's evidence cannot be placed in its report's stored text."""
+    by_township = {s.township: s for s in corpus.sources}
+    parts: dict[str, Part] = {}
+    for ev in item.evidence:
+        source = by_township.get(ev.get("township", ""))
+        text = source.stored.text if source else None
+        at = text.find(ev.get("quote", "")) if text and ev.get("quote") else -1
+        if source is None or at < 0:
+            return None
+        section = next((s for s in source.stored.sections if s.start <= at < s.end), None)
+        if section is None:
+            return None
+        parts[source.township] = part_of(section.type)
+    if set(item.townships) - set(parts):
+        return None  # a gold township without placeable evidence
+    return parts
+
+
+def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
+    year = report.year or 0
+    if "year" in filters and year != filters["year"]:
+        return False
+    if "year_min" in filters and year < filters["year_min"]:
+        return False
+    if "year_max" in filters and year > filters["year_max"]:
+        return False
+    if "province" in filters and province_short(report.province or "") != province_short(
+        filters["province"]
+    ):
+        return False
+    return "county" not in filters or report.county == filters["county"]
+
+
+def gold_truth(item: GoldItem, corpus: ScaleCorpus, filters: dict[str, Any]) -> set[str] | None:
+    """The townships of the scale corpus that answer `item`, or None if it cannot be placed."""
+    parts = evidence_parts(item, corpus)
+    if parts is None:
+        return None
+    return {
+        r.township
+        for r in corpus.reports
+        if _in_scope(r, filters) and any(r.sources.get(p) == t for t, p in parts.items())
+    }
+
+
+# -- scoring -------------------------------------------------------------------------------------
+@dataclass
+class ScaleTally:
+    questions: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    fp_sharing_a_gold_source: int = 0  # listed, not truth, but holds another part of a gold report
+    opening_only_listed: int = 0  # on questions whose evidence lies only in problems/plans
+    none_questions: int = 0
+    invented: int = 0
+    skipped: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float]:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "township_precision": precision,
+            "township_recall": recall,
+            "township_f1": f1,
+            "invented_townships_count": float(self.invented),
+            "opening_only_listed_for_problems_plans": float(self.opening_only_listed),
+            "false_positives_sharing_a_gold_source": float(self.fp_sharing_a_gold_source),
+            "scored_questions": float(self.questions),
+            "skipped_questions": float(len(self.skipped)),
+        }
+
+
+def load_filters(path: Path) -> dict[str, dict[str, Any]]:
+    """Each gold item's `filters` (the scope its wording states), by id."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            data = json.loads(line)
+            out[data["id"]] = dict(data.get("filters") or {})
+    return out
+
+
+def score_scale(
+    service: AnswerService,
+    corpus: ScaleCorpus,
+    gold: list[GoldItem],
+    filters: dict[str, dict[str, Any]],
+) -> ScaleTally:
+    """Township precision and recall of the corpus-wide and practice questions over the corpus,
+    invented townships on unanswerable ones. Lookups are not scored here (`fazhi eval` does)."""
+    tally = ScaleTally()
+    new_names = [r.township for r in corpus.reports if not r.original]
+    scored: list[tuple[GoldItem, set[str], bool]] = []
+    for item in gold:
+        if item.kind == "none":
+            if any(name in item.question for name in new_names):
+                # 宝丰县周庄镇… is unanswerable only while no report of 周庄镇 is in the store
+                tally.skipped.append(f"{item.id}: names a township of the scale corpus")
+            else:
+                scored.append((item, set(), False))
+            continue
+        if item.kind not in ("corpus", "practice"):
+            continue
+        truth = gold_truth(item, corpus, filters.get(item.id, {}))
+        if truth is None:
+            tally.skipped.append(f"{item.id}: evidence not found in its report's text")
+            continue
+        parts = set((evidence_parts(item, corpus) or {}).values())
+        scored.append((item, truth, bool(parts) and parts <= {"problems", "plans"}))
+    reports = corpus.by_township()
+    questions = [BatchQuestion(item.question, id=item.id) for item, _, _ in scored]
+    for (item, truth, later_parts), result in zip(
+        scored, answer_questions(service, questions), strict=True
+    ):
+        if result.answer is None:
+            raise ScaleError(f"gold item {item.id}: {result.error}")
+        got = set(result.answer.townships)
+        if item.kind == "none":
+            tally.none_questions += 1
+            tally.invented += len(got)
+            continue
+        tally.questions += 1
+        tally.tp += len(got & truth)
+        tally.fp += len(got - truth)
+        tally.fn += len(truth - got)
+        gold_sources = set(item.townships)
+        for name in got - truth:
+            report = reports.get(name)
+            if report and gold_sources & set(report.sources.values()):
+                tally.fp_sharing_a_gold_source += 1
+            if later_parts and report and report.opening_only:
+                tally.opening_only_listed += 1
+        if got != truth:
+            tally.failures.append(
+                f"{item.id} +{len(got - truth)} / missing {len(truth - got)} "
+                f"(truth {len(truth)}): {item.question}"
+            )
+    return tally
+
+
+def corpus_summary(corpus: ScaleCorpus) -> dict[str, Any]:
+    return {
+        "reports": len(corpus.reports),
+        "opening_only": sum(r.opening_only for r in corpus.reports),
+        "seed": corpus.seed,
+        "passages_embedded": corpus.embedded,
+        "passages_reused": corpus.reused,
+        "names_rejected": corpus.names_rejected,
+    }
+
+
+# -- `fazhi eval --scale N` ----------------------------------------------------------------------
+def run_scale_eval(
+    service: AnswerService,
+    gold_path: Path,
+    sizes: list[int],
+    *,
+    seed: int = 16,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score `gold_path` over the bundled reports, then over the scale corpus grown to each of
+    `sizes` in the same store (which must hold exactly the bundled reports to begin with)."""
+    from app.evaluate import load_gold
+
+    gold, filters = load_gold(gold_path), load_filters(gold_path)
+    corpus = build_corpus(service.store, 0, seed=seed)
+    runs = []
+    for size in sorted({len(corpus.reports), *sizes}):
+        grow(corpus, size, progress=progress)
+        tally = score_scale(service, corpus, gold, filters)
+        runs.append(
+            {
+                "corpus": corpus_summary(corpus),
+                "fazhi": tally.metrics(),
+                "skipped": tally.skipped,
+                "failures": tally.failures,
+            }
+        )
+    return {"gold": str(gold_path), "questions": len(gold), "sizes": runs}
+
+
+SCALE_COLUMNS = (
+    ("township_precision", "precision", "{:.3f}"),
+    ("township_recall", "recall", "{:.3f}"),
+    ("township_f1", "F1", "{:.3f}"),
+    ("invented_townships_count", "invented", "{:.0f}"),
+    ("opening_only_listed_for_problems_plans", "opening-only listed (problems/plans)", "{:.0f}"),
+    ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),
+)
+
+
+def format_scale(result: dict[str, Any]) -> str:
+    """One Markdown table row per corpus size."""
+    head = "| reports | opening-only | " + " | ".join(c[1] for c in SCALE_COLUMNS) + " |"
+    lines = [head, "|" + " --- |" * (len(SCALE_COLUMNS) + 2)]
+    for run in result["sizes"]:
+        cells = [run["corpus"]["reports"], run["corpus"]["opening_only"]]
+        cells += [fmt.format(run["fazhi"][key]) for key, _, fmt in SCALE_COLUMNS]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    first = result["sizes"][0]
+    lines.append(
+        f"\n{first['fazhi']['scored_questions']:.0f} corpus/practice questions scored, "
+        f"{first['fazhi']['skipped_questions']:.0f} skipped (listed below), "
+        "lookups not scored at scale"
+    )
+    return "\n".join(lines)
