@@ -226,13 +226,26 @@ def reports(
             help="Only reports whose township or year is unknown or uncertain, with why.",
         ),
     ] = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="Write every report's metadata to FILE as a manifest.csv ingest reads back "
+            "('-' prints it).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List the reports in the store with township, county, province, year and sections."""
     settings = _settings(store=store)
     try:
-        rows = [report_row(r) for r in open_store(settings).list_reports()]
+        stored = open_store(settings).list_reports()
     except FazhiError as exc:
         fail(str(exc))
+    if manifest is not None:
+        _export_manifest(stored, manifest)
+        return
+    rows = [report_row(r) for r in stored]
     if needs_review:
         rows = [row for row in rows if row["needs_review"]]
     if as_json:
@@ -275,6 +288,35 @@ def reports(
     out.print(table)
 
 
+def _export_manifest(reports: list[StoredReport], path: Path) -> None:
+    from app.manifest import shared_file_names, write_manifest
+
+    if str(path) == "-":
+        write_manifest(reports, sys.stdout)
+        count = len(reports)
+    else:
+        try:
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                count = write_manifest(reports, fh)
+        except OSError as exc:
+            fail(f"cannot write the manifest to {path}: {exc.strerror or exc}")
+        err.print(
+            f"Wrote {count} report(s) to {path}. Put it beside the report files as "
+            "manifest.csv and `fazhi ingest` reads it back.",
+            markup=False,
+            highlight=False,
+        )
+    shared = shared_file_names(reports)
+    if shared:
+        err.print(
+            f"warning: {len(shared)} file name(s) belong to reports in different folders "
+            f"({', '.join(shared[:5])}); a manifest describes the files of its own folder, so "
+            "split those rows by folder.",
+            markup=False,
+            highlight=False,
+        )
+
+
 def _print_review_table(rows: list[dict[str, Any]]) -> None:
     table = Table(show_header=True, header_style="bold")
     for column in ("id", "township", "county", "year", "source", "why"):
@@ -290,8 +332,9 @@ def _print_review_table(rows: list[dict[str, Any]]) -> None:
         )
     out.print(table)
     out.print(
-        f"{len(rows)} report(s) need review. Fix one with a sidecar '<file>.meta.json' next to "
-        'the file (e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
+        f"{len(rows)} report(s) need review. Fix one with `fazhi meta ID --township 石桥镇 "
+        "--year 2023`, or a sidecar '<file>.meta.json' next to the file "
+        '(e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
     )
 
 
