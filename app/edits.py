@@ -104,7 +104,9 @@ def _checked_values(changes: dict[str, Any]) -> dict[str, Any]:
                 f"年份「{changes['year']}」不是 {FIRST_YEAR} 至 {this_year} 之间的年份。",
             )
         fields["year"] = year
-    if "published" in changes:
+    if changes.get("published") == "":
+        fields["published"] = None
+    elif "published" in changes:
         try:
             fields["published"] = dt.date.fromisoformat(str(changes["published"])).isoformat()
         except ValueError:
