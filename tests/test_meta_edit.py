@@ -241,3 +241,29 @@ def test_the_manifest_export_is_read_back_by_ingest(corpus, tmp_path):
 
     assert metadata(new_store) == metadata(store)
     assert rows["shiqiao.txt"]["township"] == "石桥镇"
+
+
+def test_only_the_admin_may_edit_in_the_web_app_when_one_is_set(corpus, tmp_path, embeddings):
+    from types import SimpleNamespace
+
+    from app.web.context import WebContext
+    from app.web.reports import ReportsTab
+
+    store, rid = ingested(corpus, tmp_path)
+    settings = Settings(_env_file=None, store=Path(store), auth="alice:a,bob:b", admin_user="alice")
+    tab = ReportsTab(WebContext(settings, AnswerService(open_store(settings, embeddings))))
+    form = ["龙颈镇", "", "", "", "2025", "", "", "annual_report", False, False]
+
+    bob = SimpleNamespace(username="bob")
+    notice, button = tab.form.notice(bob)
+    assert "只有管理员（alice）" in notice.value and button.interactive is False
+    status, *_ = tab.save(rid, *form, request=bob)
+    assert "只有管理员（alice）可以修改" in status
+    assert cli_json("meta", rid, "--store", store)["fields"]["township"]["value"] is None
+
+    alice = SimpleNamespace(username="alice")
+    assert tab.form.notice(alice)[1].interactive is True
+    status, rows, summary, *_ = tab.save(rid, *form, request=alice)
+    assert "已更新：龙颈镇（清新区，广东省） 2025年" in status
+    assert "元数据均已确认" in summary and any(row[0] == "龙颈镇" for row in rows)
+    assert cli_json("meta", rid, "--store", store)["fields"]["township"]["source"] == "edited"
