@@ -267,3 +267,16 @@ def test_only_the_admin_may_edit_in_the_web_app_when_one_is_set(corpus, tmp_path
     assert "已更新：龙颈镇（清新区，广东省） 2025年" in status
     assert "元数据均已确认" in summary and any(row[0] == "龙颈镇" for row in rows)
     assert cli_json("meta", rid, "--store", store)["fields"]["township"]["source"] == "edited"
+
+
+def test_an_edit_wins_over_a_sidecar_on_the_next_ingest(corpus, tmp_path):
+    store, rid = ingested(corpus, tmp_path)
+    cli_json("meta", rid, "--township", "龙颈镇", "--store", store)
+    sidecar = corpus / "untitled.txt.meta.json"
+    sidecar.write_text(json.dumps({"township": "石桥镇", "year": 2024}), encoding="utf-8")
+    again = cli_json("ingest", str(corpus), "--store", store)
+    assert again["replaced"] == 1  # the sidecar's year is new; the township stays edited
+    shown = cli_json("meta", rid, "--store", store)["fields"]
+    assert shown["township"] == {"value": "龙颈镇", "source": "edited", "certainty": "sure"}
+    assert shown["year"] == {"value": 2024, "source": "sidecar", "certainty": "sure"}
+    assert shown["county"]["value"] == "清新区"

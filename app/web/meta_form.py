@@ -38,8 +38,9 @@ def review_reasons(meta: ReportMeta) -> list[str]:
             reasons.append(f"{label}未识别")
         elif meta.certainty.get(key) == "uncertain":
             reasons.append(f"{label}不确定")
+    labels = dict(FORM_FIELDS)
     reasons += [
-        f"{key}不确定"
+        f"{labels.get(key, key)}不确定"
         for key, value in meta.certainty.items()
         if value == "uncertain" and key not in FIELD_LABELS
     ]
