@@ -433,7 +433,12 @@ def show(
     )
     if meta.needs_review:
         reasons = "; ".join(w.split(";")[0] for w in meta.warnings) or "uncertain metadata"
-        out.print(f"needs review: {reasons}", markup=False, highlight=False)
+        out.print(
+            f"needs review: {reasons} (fix it with `fazhi meta {report.id[:8]} --township … "
+            "--year …`)",
+            markup=False,
+            highlight=False,
+        )
     for section in report.sections:
         out.print(
             f"[{section.start}:{section.end}] {section.type}（{SECTION_LABELS[section.type]}）"

@@ -169,6 +169,8 @@ def test_bad_values_are_refused_and_a_bad_id_names_the_fix(corpus, tmp_path, fla
     result = runner.invoke(cli, ["meta", rid, *flags, "--store", store])
     if message is None:  # no field: the metadata is shown, nothing changes
         assert result.exit_code == 0 and "needs review" in result.output
+        shown = runner.invoke(cli, ["show", rid, "--store", store]).output
+        assert f"fix it with `fazhi meta {rid[:8]} --township" in shown
         missing = runner.invoke(cli, ["meta", "ffffffff", "--year", "2024", "--store", store])
         assert missing.exit_code == 1 and "`fazhi reports` lists the ids" in missing.output
         return
