@@ -226,13 +226,26 @@ def reports(
             help="Only reports whose township or year is unknown or uncertain, with why.",
         ),
     ] = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="Write every report's metadata to FILE as a manifest.csv ingest reads back "
+            "('-' prints it).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List the reports in the store with township, county, province, year and sections."""
     settings = _settings(store=store)
     try:
-        rows = [report_row(r) for r in open_store(settings).list_reports()]
+        stored = open_store(settings).list_reports()
     except FazhiError as exc:
         fail(str(exc))
+    if manifest is not None:
+        _export_manifest(stored, manifest)
+        return
+    rows = [report_row(r) for r in stored]
     if needs_review:
         rows = [row for row in rows if row["needs_review"]]
     if as_json:
@@ -275,6 +288,35 @@ def reports(
     out.print(table)
 
 
+def _export_manifest(reports: list[StoredReport], path: Path) -> None:
+    from app.manifest import shared_file_names, write_manifest
+
+    if str(path) == "-":
+        write_manifest(reports, sys.stdout)
+        count = len(reports)
+    else:
+        try:
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                count = write_manifest(reports, fh)
+        except OSError as exc:
+            fail(f"cannot write the manifest to {path}: {exc.strerror or exc}")
+        err.print(
+            f"Wrote {count} report(s) to {path}. Put it beside the report files as "
+            "manifest.csv and `fazhi ingest` reads it back.",
+            markup=False,
+            highlight=False,
+        )
+    shared = shared_file_names(reports)
+    if shared:
+        err.print(
+            f"warning: {len(shared)} file name(s) belong to reports in different folders "
+            f"({', '.join(shared[:5])}); a manifest describes the files of its own folder, so "
+            "split those rows by folder.",
+            markup=False,
+            highlight=False,
+        )
+
+
 def _print_review_table(rows: list[dict[str, Any]]) -> None:
     table = Table(show_header=True, header_style="bold")
     for column in ("id", "township", "county", "year", "source", "why"):
@@ -290,8 +332,9 @@ def _print_review_table(rows: list[dict[str, Any]]) -> None:
         )
     out.print(table)
     out.print(
-        f"{len(rows)} report(s) need review. Fix one with a sidecar '<file>.meta.json' next to "
-        'the file (e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
+        f"{len(rows)} report(s) need review. Fix one with `fazhi meta ID --township 石桥镇 "
+        "--year 2023`, or a sidecar '<file>.meta.json' next to the file "
+        '(e.g. {"township": "石桥镇", "year": 2023}) and run `fazhi ingest` again.'
     )
 
 
@@ -390,7 +433,12 @@ def show(
     )
     if meta.needs_review:
         reasons = "; ".join(w.split(";")[0] for w in meta.warnings) or "uncertain metadata"
-        out.print(f"needs review: {reasons}", markup=False, highlight=False)
+        out.print(
+            f"needs review: {reasons} (fix it with `fazhi meta {report.id[:8]} --township … "
+            "--year …`)",
+            markup=False,
+            highlight=False,
+        )
     for section in report.sections:
         out.print(
             f"[{section.start}:{section.end}] {section.type}（{SECTION_LABELS[section.type]}）"
@@ -400,6 +448,115 @@ def show(
         )
     out.print()
     out.print(text, markup=False, highlight=False)
+
+
+def _option(help_text: str) -> Any:
+    return typer.Option(help=help_text, show_default=False)
+
+
+@cli.command()
+def meta(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id (or a unique prefix), from `fazhi reports`.")
+    ],
+    township: Annotated[
+        str | None, _option("Township (乡镇/街道), checked in the gazetteer.")
+    ] = None,
+    county: Annotated[
+        str | None, _option("County (县区); its city and province come from the gazetteer.")
+    ] = None,
+    city: Annotated[str | None, _option("City (市), to tell apart a shared county name.")] = None,
+    province: Annotated[str | None, _option("Province (省).")] = None,
+    year: Annotated[int | None, _option("Year the report is about.")] = None,
+    published: Annotated[str | None, _option("Publication date, YYYY-MM-DD.")] = None,
+    title: Annotated[str | None, _option("Title.")] = None,
+    kind: Annotated[
+        str | None, _option("Kind: annual_report, duty_report or self_inspection.")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Accept a place the gazetteer lacks (created after 2023)."),
+    ] = False,
+    store: StoreOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report's metadata as JSON.")
+    ] = False,
+) -> None:
+    """Show a report's metadata with where each field came from, or edit it.
+
+    An edit is checked against the gazetteer (a township must exist under the county given or
+    stored; near names are suggested), applies to the report and all its passages at once, and
+    is kept when the same file is ingested again. Use "" to clear a field.
+    """
+    from app.edits import edit_report, field_rows
+
+    settings = _settings(store=store)
+    changes = {
+        "township": township,
+        "county": county,
+        "city": city,
+        "province": province,
+        "year": year,
+        "published": published,
+        "title": title,
+        "kind": kind,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    notes: list[str] = []
+    try:
+        opened = open_store(settings)
+        if changes:
+            result = edit_report(
+                opened, report_id, changes, chunking=settings.chunking, force=force
+            )
+            report, notes = result.report, result.notes
+        else:
+            report = opened.get_report(report_id, with_text=False)
+    except FazhiError as exc:
+        fail(str(exc))
+    rows = field_rows(report.meta)
+    if as_json:
+        payload = {
+            "id": report.id,
+            "source": report.source,
+            "fields": {
+                r["field"]: {k: r[k] for k in ("value", "source", "certainty")} for r in rows
+            },
+            "needs_review": report.meta.needs_review,
+            "warnings": report.meta.warnings,
+            "edited": sorted(result.fields) if changes else [],
+            "passages": result.passages if changes else report.passage_count,
+        }
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    for note in notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    if changes:
+        out.print(
+            f"Updated {report.id} and its {result.passages} passages "
+            f"({', '.join(sorted(result.fields))}); kept when {Path(report.source).name} is "
+            "ingested again.",
+            markup=False,
+            highlight=False,
+        )
+    table = Table(show_header=True, header_style="bold")
+    for column in ("field", "value", "source", "certainty"):
+        table.add_column(column)
+    for row in rows:
+        value = row["value"]
+        table.add_row(
+            row["field"],
+            "" if value is None else str(value),
+            row["source"] or "",
+            row["certainty"] or "",
+        )
+    out.print(f"{report.id} · {Path(report.source).name}", markup=False, highlight=False)
+    out.print(table)
+    if report.meta.needs_review:
+        reasons = "; ".join(w.split(";")[0] for w in report.meta.warnings) or (
+            "township or year unknown or uncertain"
+        )
+        out.print(f"needs review: {reasons}", markup=False, highlight=False)
 
 
 @cli.command()

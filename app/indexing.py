@@ -18,6 +18,7 @@ from ingest import (
     find_report_files,
     fingerprint,
 )
+from ingest.metadata.overrides import apply_edit
 from vectorstore import PassageStore, embedding_text
 from vectorstore.embeddings import EMBED_WINDOW  # reports are embedded a window at a time
 
@@ -128,6 +129,7 @@ def ingest_paths(
             events.on_result(loaded)
             continue
         report, result = loaded
+        _apply_stored_edit(store, report, result)
         existing = store.report_ids_for_source(report.source)
         if _touches(report, existing, pending):
             # the same text as a queued report, or text a queued replace is about to delete:
@@ -203,6 +205,18 @@ def _load(
         needs_review=report.meta.needs_review,
     )
     return report, result
+
+
+def _apply_stored_edit(store: PassageStore, report: Report, result: FileResult) -> None:
+    """What a user set by hand for this file (or this text) wins, as a sidecar would: the
+    report then matches what is stored and is not embedded again."""
+    edit = store.edit_for(report.source, report.id)
+    if not edit:
+        return
+    apply_edit(report.meta, edit)
+    result.township, result.year = report.meta.township, report.meta.year
+    result.warnings = list(report.meta.warnings)
+    result.needs_review = report.meta.needs_review
 
 
 def _copy_reason(store: PassageStore, report: Report) -> str:

@@ -51,3 +51,13 @@ class PromptTemplateError(FazhiError):
 
 class LLMError(FazhiError):
     """The configured OpenAI-compatible endpoint failed or timed out."""
+
+
+class MetadataEditError(FazhiError):
+    """A metadata edit was refused: a place not in the gazetteer, an ambiguous county, a bad
+    year or date. `suggestions` are near names the user may have meant."""
+
+    def __init__(self, message: str, chinese: str, suggestions: list[str] | None = None) -> None:
+        self.chinese = chinese  # the same message for the web app
+        self.suggestions = suggestions or []
+        super().__init__(message)

@@ -31,8 +31,10 @@ SECTION_LABELS: dict[str, str] = {
 ReportKind = Literal["annual_report", "duty_report", "self_inspection"]
 # Where a metadata field was read: a user's sidecar or manifest row, the report's title, the web
 # page around it (<title>, breadcrumb, meta tags), its body, its signature, its file or folder
-# name, its publication date, or the gazetteer (a county from its township).
+# name, its publication date, the gazetteer (a county from its township), or a user's edit
+# (`fazhi meta`, the web app's 报告 tab).
 FieldSource = Literal[
+    "edited",
     "sidecar",
     "manifest",
     "title",

@@ -11,7 +11,7 @@ from ingest.clean import DEFAULT_CLEANERS, Cleaner, clean_text
 from ingest.errors import ReportLoadError
 from ingest.loaders import DEFAULT_MAX_BYTES, load_document
 from ingest.metadata import MetadataOverride, apply_override, extract_metadata, read_override
-from ingest.model import LoadedDocument, Report
+from ingest.model import LoadedDocument, Report, ReportMeta
 from ingest.passages import ChunkSettings, split_passages
 from ingest.sections import split_sections
 
@@ -75,12 +75,19 @@ def report_from_document(
 
 def fingerprint(report: Report, chunking: ChunkSettings | None = None) -> str:
     """Changes when anything stored for the report would change: text, metadata, chunking."""
+    return meta_fingerprint(report.id, report.meta, chunking)
+
+
+def meta_fingerprint(
+    report_id: str, meta: ReportMeta, chunking: ChunkSettings | None = None
+) -> str:
+    """`fingerprint` of a report given by its id and metadata (a stored one, edited)."""
     # where each field came from and how sure it is change no stored passage: a report that
     # differs only there is refreshed in place (PassageStore.refresh_provenance), not re-embedded
-    meta = {k: v for k, v in asdict(report.meta).items() if k not in ("sources", "certainty")}
+    meta_values = {k: v for k, v in asdict(meta).items() if k not in ("sources", "certainty")}
     payload = {
-        "id": report.id,
-        "meta": meta,
+        "id": report_id,
+        "meta": meta_values,
         "chunking": asdict(chunking or ChunkSettings()),
     }
     return hashlib.sha256(

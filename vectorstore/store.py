@@ -7,13 +7,16 @@ Four collections:
   and checked in context;
 - `fazhi_store`: the settings that built the index (embedding model, chunking), checked on open;
 - `fazhi_words`: embeddings of the corpus vocabulary (one record per word), a cache for finding
-  the reports' words for a question's paraphrase.
+  the reports' words for a question's paraphrase;
+- `fazhi_edits`: metadata users set by hand (`fazhi meta`, the 报告 tab), one record per report
+  file, applied again whenever that file is ingested (kept by `fazhi ingest --rebuild`).
 Works on a local folder (`PersistentClient`) or a Chroma server (`HttpClient`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -39,6 +42,7 @@ PASSAGES = "fazhi_passages"
 REPORTS = "fazhi_reports"
 STORE_INFO = "fazhi_store"
 WORDS = "fazhi_words"
+EDITS = "fazhi_edits"
 # Chroma keeps a collection's writes in its log until it next saves the vector index (every
 # 1,000 records by default), and every write costs more the longer that log is: with whole
 # report texts in it, storing 9 reports grew from 50 ms to 1.8 s (BENCHMARKS.md). The reports'
@@ -184,7 +188,8 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
 
 
 def drop_store(client: chromadb.ClientAPI) -> None:
-    """Delete fazhi's collections (for `fazhi ingest --rebuild`)."""
+    """Delete fazhi's collections (for `fazhi ingest --rebuild`); users' metadata edits stay,
+    to be applied to their reports as they are ingested again."""
     for name in (PASSAGES, REPORTS, STORE_INFO, WORDS):
         with contextlib.suppress(Exception):  # a missing collection: nothing to delete
             client.delete_collection(name)
@@ -228,6 +233,7 @@ class PassageStore:
             )
         self._info = self.client.get_or_create_collection(STORE_INFO)
         self._words = self.client.get_or_create_collection(WORDS)
+        self._edits = self.client.get_or_create_collection(EDITS)
         self._report_cache: _Catalogue | None = None
         self._check_settings()
 
@@ -330,6 +336,61 @@ class PassageStore:
         self._reports.update(ids=[report.id], metadatas=[{**stored, **fresh}])
         self._changed()
         return True
+
+    # -- metadata edits ----------------------------------------------------------------------
+    def record_edit(self, source: str, report_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Remember fields a user set for the report in file `source` (merged with earlier
+        edits of it); ingest applies them whenever that file, or the same text, comes again.
+        Returns every field edited so far."""
+        key = _edit_key(source)
+        got = self._edits.get(ids=[key], include=["metadatas"])
+        merged = {**(json.loads(got["metadatas"][0]["fields"]) if got["ids"] else {}), **fields}
+        record = {
+            "source": source,
+            "report_id": report_id,
+            "fields": json.dumps(merged, ensure_ascii=False),
+            "edited": time.time(),
+        }
+        self._edits.upsert(ids=[key], metadatas=[record], embeddings=[[0.0]])
+        return merged
+
+    def edit_for(self, source: str, report_id: str) -> dict[str, Any] | None:
+        """The fields a user edited for file `source`, else for the same text stored from
+        another file; None if never edited."""
+        got = self._edits.get(ids=[_edit_key(source)], include=["metadatas"])
+        if not got["ids"]:
+            got = self._edits.get(where={"report_id": report_id}, include=["metadatas"], limit=1)
+        return json.loads(got["metadatas"][0]["fields"]) if got["ids"] else None
+
+    def update_metadata(self, report_id: str, meta: ReportMeta, fingerprint: str) -> int:
+        """Give a stored report and every one of its passages new metadata; returns how many
+        passages. Passages whose township changed are embedded again (the township's name is
+        part of what is embedded), so the store holds what ingesting the file would give.
+
+        Passages are written before the report: a process killed in between leaves the old
+        fingerprint, so the next `fazhi ingest` of the file stores it whole again."""
+        stored = self.get_report(report_id, with_text=False)
+        got = _get_all(self._passages, {"report_id": stored.id}, ["documents", "metadatas"])
+        ids, texts, old = got["ids"], got["documents"], got["metadatas"]
+        places = _place_fields(meta)
+        vectors = None
+        if (meta.township or "") != (stored.meta.township or ""):
+            framed = [f"{meta.township}：{t}" if meta.township else t for t in texts]
+            vectors = self.embeddings.embed_passages(framed)
+        for i in range(0, len(ids), WRITE_PAGE):
+            page = slice(i, i + WRITE_PAGE)
+            self._passages.update(
+                ids=ids[page],
+                metadatas=[{**m, **places, "title": meta.title or UNKNOWN} for m in old[page]],
+                embeddings=None if vectors is None else np.asarray(vectors[page], np.float32),
+            )
+        record = self._reports.get(ids=[stored.id], include=["metadatas"])["metadatas"][0]
+        self._reports.update(
+            ids=[stored.id],
+            metadatas=[{**record, **_meta_fields(meta), "fingerprint": fingerprint}],
+        )
+        self._changed()  # answers, filters and the matrix read the new metadata from now on
+        return len(ids)
 
     def remove_report(self, report_id: str) -> StoredReport:
         report = self.get_report(report_id, with_text=False)  # resolves a unique id prefix
@@ -537,15 +598,40 @@ def embedding_text(meta: ReportMeta, passage: Passage) -> str:
     return f"{meta.township or ''}：{passage.text}" if meta.township else passage.text
 
 
-def _passage_metadata(report: Report, passage: Passage) -> dict[str, Any]:
-    meta = report.meta
+def _edit_key(source: str) -> str:
+    return "edit:" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
+def _place_fields(meta: ReportMeta) -> dict[str, Any]:
+    """What passages and reports hold of a report's place and year, for filters."""
     return {
-        "report_id": report.id,
         "township": meta.township or UNKNOWN,
         "county": meta.county or UNKNOWN,
         "city": meta.city or UNKNOWN,
         "province": meta.province or UNKNOWN,
         "year": meta.year or 0,
+    }
+
+
+def _meta_fields(meta: ReportMeta) -> dict[str, Any]:
+    """A report record's metadata fields (without its file, sections and fingerprint)."""
+    return {
+        **_place_fields(meta),
+        "published": meta.published or UNKNOWN,
+        "title": meta.title or UNKNOWN,
+        "kind": meta.kind,
+        "warnings": json.dumps(meta.warnings, ensure_ascii=False),
+        # where each field was read and how sure that is (ReportMeta.sources / .certainty)
+        "sources": json.dumps(meta.sources, ensure_ascii=False),
+        "certainty": json.dumps(meta.certainty, ensure_ascii=False),
+    }
+
+
+def _passage_metadata(report: Report, passage: Passage) -> dict[str, Any]:
+    meta = report.meta
+    return {
+        "report_id": report.id,
+        **_place_fields(meta),
         "section": passage.section,
         "heading": " > ".join(passage.heading_path),
         "start": passage.start,
@@ -557,24 +643,12 @@ def _passage_metadata(report: Report, passage: Passage) -> dict[str, Any]:
 
 
 def _report_metadata(report: Report, fingerprint: str) -> dict[str, Any]:
-    meta = report.meta
     return {
-        "township": meta.township or UNKNOWN,
-        "county": meta.county or UNKNOWN,
-        "city": meta.city or UNKNOWN,
-        "province": meta.province or UNKNOWN,
-        "year": meta.year or 0,
-        "published": meta.published or UNKNOWN,
-        "title": meta.title or UNKNOWN,
-        "kind": meta.kind,
+        **_meta_fields(report.meta),
         "source": report.source,
         "format": report.format,
         "passages": len(report.passages),
         "fingerprint": fingerprint,
-        "warnings": json.dumps(meta.warnings, ensure_ascii=False),
-        # where each field was read and how sure that is (ReportMeta.sources / .certainty)
-        "sources": json.dumps(meta.sources, ensure_ascii=False),
-        "certainty": json.dumps(meta.certainty, ensure_ascii=False),
         "sections": json.dumps(
             [[s.type, s.heading, s.start, s.end] for s in report.sections], ensure_ascii=False
         ),

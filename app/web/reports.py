@@ -1,26 +1,44 @@
-"""The 报告 tab: every report in a table, its full text beside it; and the full-text viewer
-that citation cards and matrix marks open (a server function the browser calls)."""
+"""The 报告 tab: every report in a table (marked when it needs review), its full text beside it,
+a form to fix its metadata and a coverage view; and the full-text viewer that citation cards
+and matrix marks open (a server function the browser calls)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from app.web.context import WebContext, static_text
+from app.web.coverage_view import CoverageView
 from app.web.markup import KIND_LABELS, esc, report_html
+from app.web.meta_form import FORM_FIELDS, KIND_CHOICES, MetaForm, review_mark, review_summary
 from ingest.errors import FazhiError
 
-REPORT_HEADERS = ["乡镇", "县区", "省份", "年份", "类型", "段落数", "来源文件", "编号"]
+REPORT_HEADERS = ["乡镇", "县区", "省份", "年份", "类型", "段落数", "来源文件", "核对", "编号"]
+
+
+@dataclass
+class ReportsControls:
+    """What the app refreshes after an upload or an edit."""
+
+    table: gr.Dataframe
+    summary: gr.Markdown
+    review_only: gr.Checkbox
+    notice: gr.Markdown
+    save: gr.Button
+    saved: Any  # the save event, for the app to chain its refresh on
 
 
 class ReportsTab:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
+        self.form = MetaForm(ctx)
+        self.coverage = CoverageView(ctx)
 
-    def rows(self) -> list[list[Any]]:
+    def rows(self, review_only: bool = False) -> list[list[Any]]:
         return [
             [
                 r.meta.township or "",
@@ -30,10 +48,18 @@ class ReportsTab:
                 KIND_LABELS.get(r.meta.kind, r.meta.kind),
                 r.passage_count,
                 Path(r.source).name,
+                review_mark(r.meta),
                 r.id,
             ]
             for r in self.ctx.store.list_reports()
+            if r.meta.needs_review or not review_only
         ]
+
+    def summary(self) -> str:
+        return review_summary(self.ctx.store.list_reports())
+
+    def table_and_summary(self, review_only: bool) -> tuple[list[list[Any]], str]:
+        return self.rows(review_only), self.summary()
 
     def open_report(self, args: list[Any] | str) -> str:
         """Server function for the browser: full report HTML with the cited span marked."""
@@ -48,16 +74,48 @@ class ReportsTab:
             return self._outage_html(exc)
         return report_html(report, cited=(start, end, qs, qe))
 
-    def show_report(self, evt: gr.SelectData) -> str:
+    def show_report(self, evt: gr.SelectData) -> list[Any]:
+        """The report's full text, and the metadata form filled with its fields."""
         row = evt.row_value or []
         if not row:
-            return ""
+            return ["", *self.form.values(None)]
         try:
-            return report_html(self.ctx.store.get_report(str(row[-1])))
+            report = self.ctx.store.get_report(str(row[-1]))
         except FazhiError as exc:
-            return f'<p class="fz-error">{esc(exc)}</p>'
+            return [f'<p class="fz-error">{esc(exc)}</p>', *self.form.values(None)]
         except Exception as exc:
-            return self._outage_html(exc)
+            return [self._outage_html(exc), *self.form.values(None)]
+        return [report_html(report), *self.form.values(report)]
+
+    def save(
+        self,
+        report_id: str,
+        township: str,
+        county: str,
+        city: str,
+        province: str,
+        year: str,
+        published: str,
+        title: str,
+        kind: str,
+        force: bool,
+        review_only: bool,
+        request: gr.Request,
+    ) -> list[Any]:
+        """Apply the form; the status, the table (as filtered), the count and the report."""
+        typed = (township, county, city, province, year, published, title)
+        status, report = self.form.save(report_id, *typed, kind, force, request=request)
+        try:
+            rows, summary = self.table_and_summary(bool(review_only))
+            viewer = report_html(self.ctx.store.get_report(report.id)) if report else gr.skip()
+        except Exception as exc:
+            message = self.ctx.outage(exc)
+            if message is None:
+                raise
+            return [f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>', *[gr.skip()] * 13]
+        # a saved edit shows what the gazetteer filled in (county, city, province)
+        form = self.form.values(report) if report else [gr.skip()] * 10
+        return [status, rows, summary, viewer, *form]
 
     def _outage_html(self, exc: Exception) -> str:
         message = self.ctx.outage(exc)
@@ -76,12 +134,14 @@ class ReportsTab:
             elem_id=elem_id,
         )
 
-    def build(self) -> gr.Dataframe:
+    def build(self) -> ReportsControls:
         gr.Markdown("点击表格中的一行查看报告全文；用表头的 ⋮ 菜单排序，用搜索框筛选。")
+        summary = gr.Markdown(self.summary(), elem_id="fz-review-count")
+        review_only = gr.Checkbox(False, label="只看待核对的报告", elem_id="fz-review-only")
         table = gr.Dataframe(
             self.rows(),
             headers=REPORT_HEADERS,
-            datatype=["str", "str", "str", "number", "str", "number", "str", "str"],
+            datatype=["str", "str", "str", "number", "str", "number", "str", "str", "str"],
             interactive=False,
             show_search="search",
             latex_delimiters=[],
@@ -89,14 +149,51 @@ class ReportsTab:
             max_height=360,
             elem_id="fz-reports",
         )
+        with gr.Accordion("修改元数据", open=False, elem_id="fz-meta-edit"):
+            notice = gr.Markdown()
+            report_id = gr.Textbox(label="报告编号（点击表格中的一行）", interactive=False)
+            with gr.Row():
+                inputs = [
+                    gr.Textbox(label=label, elem_id=f"fz-meta-{key}", min_width=120)
+                    for key, label in FORM_FIELDS
+                    if key != "title"
+                ]
+            title = gr.Textbox(label="标题", elem_id="fz-meta-title")
+            with gr.Row():
+                kind = gr.Dropdown(KIND_CHOICES, value="annual_report", label="类型")
+                force = gr.Checkbox(
+                    False, label="强制（名录中没有的新设乡镇、县区）", elem_id="fz-meta-force"
+                )
+            save = gr.Button("保存修改", variant="primary", elem_id="fz-meta-save")
+            status = gr.HTML("", apply_default_css=False, elem_id="fz-meta-status")
+        with gr.Accordion("覆盖情况", open=False, elem_id="fz-coverage"):
+            gr.Markdown(
+                "输入县区、市或省，查看其下各乡镇（2023 年区划）有哪些年份的报告、哪些没有。"
+            )
+            with gr.Row():
+                area = gr.Textbox(
+                    label="县区、市或省", placeholder="例如：宝丰县、普宁、河南", scale=3
+                )
+                show = gr.Button("查看覆盖情况", scale=1, elem_id="fz-coverage-run")
+            coverage = gr.HTML("", apply_default_css=False, elem_id="fz-coverage-view")
         viewer = gr.HTML(
             '<p class="fz-empty">选择一份报告查看全文。</p>',
             apply_default_css=False,
             js_on_load=None,
             elem_id="fz-report-view",
         )
-        table.select(self.show_report, outputs=viewer, api_visibility="private")
-        return table
+        form = [report_id, *inputs[:4], inputs[4], inputs[5], title, kind, force]
+        table.select(self.show_report, outputs=[viewer, *form], api_visibility="private")
+        review_only.change(self.rows, inputs=review_only, outputs=table, api_visibility="private")
+        saved = save.click(
+            self.save,
+            inputs=[*form, review_only],
+            outputs=[status, table, summary, viewer, *form],
+            api_visibility="private",
+        )
+        show.click(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
+        area.submit(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
+        return ReportsControls(table, summary, review_only, notice, save, saved)
 
 
 def _open_report_fn(tab: ReportsTab) -> Callable[[list[Any]], str]:

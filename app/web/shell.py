@@ -114,29 +114,44 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
             with gr.Tab("问答", id="chat"):
                 chat_filters = chat.build(facets)
             with gr.Tab("报告", id="reports"):
-                table = reports.build()
+                listing = reports.build()
             with gr.Tab("对比", id="compare"):
                 compare_filters = comparison.build(facets)
             with gr.Tab("上传", id="upload"):
                 upload_button, upload_event, notice = upload.build(app)
 
-        def refresh() -> tuple[Any, ...]:
-            """New choices for every filter, the report table and the banner (after an upload);
-            while the Chroma server is down, the banner says so and the rest stays as it was."""
+        def refresh(review_only: bool = False) -> tuple[Any, ...]:
+            """New choices for every filter, the report table and its review count and the banner
+            (after an upload or an edit); while the Chroma server is down, the banner says so and
+            the rest stays as it was."""
             try:
                 facets = ctx.store.facet_values()
                 dropdowns = filter_choices(facets) * 2  # chat tab, compare tab
-                return (*dropdowns, reports.rows(), banner(ctx.store))
+                rows, summary = reports.table_and_summary(bool(review_only))
+                return (*dropdowns, rows, summary, banner(ctx.store))
             except Exception as exc:
                 message = ctx.outage(exc)
                 if message is None:
                     raise
-                return (*[gr.skip()] * 11, banner(None, problem=message))
+                return (*[gr.skip()] * (len(refresh_outputs) - 1), banner(None, problem=message))
 
-        refresh_outputs = [*chat_filters.components(), *compare_filters.components(), table, top]
-        upload_event.then(refresh, outputs=refresh_outputs, api_visibility="private")
-        app.load(refresh, outputs=refresh_outputs, api_visibility="private")
+        refresh_outputs = [
+            *chat_filters.components(),
+            *compare_filters.components(),
+            listing.table,
+            listing.summary,
+            top,
+        ]
+        refresh_inputs = [listing.review_only]
+        for event in (upload_event, listing.saved):
+            event.then(
+                refresh, inputs=refresh_inputs, outputs=refresh_outputs, api_visibility="private"
+            )
+        app.load(refresh, inputs=refresh_inputs, outputs=refresh_outputs, api_visibility="private")
         app.load(upload.notice, outputs=[notice, upload_button], api_visibility="private")
+        app.load(
+            reports.form.notice, outputs=[listing.notice, listing.save], api_visibility="private"
+        )
         gr.api(chat.api_ask, api_name="ask", api_description=ASK_DESCRIPTION)
     return app
 

@@ -89,3 +89,23 @@ def apply_override(meta: ReportMeta, override: MetadataOverride | None) -> Repor
         if key in values or (key == "province" and meta.certainty.get("county") == "sure"):
             meta.warnings = [w for w in meta.warnings if not w.startswith(prefix)]
     return meta
+
+
+# Fields an edit (`fazhi meta`, the 报告 tab) may set, and the warnings each one settles.
+EDITABLE_FIELDS = tuple(MetadataOverride.model_fields)
+_SETTLES = {"township": "township", "year": "year", "county": "county", "province": "county"}
+
+
+def apply_edit(meta: ReportMeta, fields: dict[str, Any]) -> ReportMeta:
+    """Set the fields a user edited, as given (None clears one): no gazetteer look-up here, the
+    editor resolved county, city and province already, so applying an edit again (after a
+    re-ingest) gives exactly the same metadata."""
+    for key, value in fields.items():
+        if key not in EDITABLE_FIELDS:
+            continue  # an edit recorded by a newer fazhi; its other fields still apply
+        setattr(meta, key, value)
+        meta.sources[key] = "edited"
+        meta.certainty[key] = "sure"
+    settled = {prefix for key, prefix in _SETTLES.items() if key in fields}
+    meta.warnings = [w for w in meta.warnings if not any(w.startswith(p) for p in settled)]
+    return meta

@@ -1,0 +1,83 @@
+"""The 报告 tab's coverage view: which townships of a county, city or province have reports,
+for which years, and which have none (`app/coverage.py`, as `fazhi coverage` prints it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.coverage import AreaError, Coverage, coverage
+from app.web.context import WebContext
+from app.web.markup import esc
+from ingest.gazetteer import gazetteer
+
+MISSING_SHOWN = 40  # a province's 1,000 townships without a report are a count
+
+
+def coverage_html(result: Coverage) -> str:
+    covered, total = len(result.covered), len(result.townships)
+    missing = result.missing
+    shown = result.covered + (missing if len(missing) <= MISSING_SHOWN else [])
+    rows = "".join(
+        f"<tr><th scope='row'>{esc(t.township)}</th><td>{esc(t.county or '')}</td>"
+        f"<td>{esc('、'.join(str(y) for y in t.years) or '—')}</td>"
+        f"<td>{len(t.reports) if t.reports else '无'}</td></tr>"
+        for t in shown
+    )
+    parts = [
+        f'<p class="fz-cov-total">{esc(result.area.label)}：{total} 个乡级行政区，'
+        f"{covered} 个有报告。</p>",
+        '<div class="fz-scroll"><table class="fz-coverage-table"><thead><tr><th>乡镇</th>'
+        f"<th>县区</th><th>报告年份</th><th>报告</th></tr></thead><tbody>{rows}</tbody></table></div>",
+    ]
+    if len(shown) < total:
+        names = "、".join(t.township for t in missing)
+        parts.append(
+            f'<details class="fz-cov-missing"><summary>另有 {len(missing)} 个乡级行政区没有报告'
+            f"</summary><p>{esc(names)}</p></details>"
+        )
+    for title, entries in (
+        ("本区域内、未能对应到名录乡镇的报告", result.unlisted),
+        ("县区未知、可能属于本区域的报告", result.maybe),
+    ):
+        if entries:
+            items = "".join(
+                f"<li>{esc(e.township)} {esc(e.report.year or '年份未知')} · "
+                f"{esc(Path(e.report.source).name)}（{esc(e.report.report_id[:8])}）</li>"
+                for e in entries
+            )
+            parts.append(f"<p>{esc(title)}（{len(entries)}）：</p><ul>{items}</ul>")
+    return f'<div class="fz-coverage">{"".join(parts)}</div>'
+
+
+def area_problem(name: str) -> str:
+    """What to write instead, in Chinese, for an area name the gazetteer cannot settle."""
+    g = gazetteer()
+    places = g.areas(name)
+    if len(places) > 1:
+        labels = "、".join(p.label for p in places[:8])
+        return f"「{name}」有 {len(places)} 处（{labels}），请写上所属市或省，例如「{places[0].label}」。"
+    near = [n for level in ("county", "city", "province") for n in g.suggest(name, level, n=4)]
+    hint = "、".join(dict.fromkeys(near))
+    return f"名录中没有叫「{name}」的县区、市或省" + (f"，是否是：{hint}？" if hint else "。")
+
+
+class CoverageView:
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+
+    def show(self, area: str) -> str:
+        area = (area or "").strip()
+        if not area:
+            return '<p class="fz-empty">请输入县区、市或省的名称，例如 宝丰县、普宁、河南。</p>'
+        try:
+            return coverage_html(coverage(self.ctx.store, area))
+        except AreaError:
+            return f'<p class="fz-error">⚠ {esc(area_problem(area))}</p>'
+        except Exception as exc:
+            message = self.ctx.outage(exc)
+            if message is None:
+                raise
+            return f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>'
+
+
+__all__ = ["CoverageView", "coverage_html"]
