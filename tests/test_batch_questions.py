@@ -46,9 +46,7 @@ def test_each_answer_equals_the_single_question_answer(sample_store_dir, tmp_pat
     questions = tmp_path / "q.txt"
     questions.write_text(FLAGSHIP + "\n", encoding="utf-8")
     _, [batch], _ = ask_many(sample_store_dir, questions)
-    single = CliRunner().invoke(
-        cli, ["ask", FLAGSHIP, "--json", "--store", str(sample_store_dir)]
-    )
+    single = CliRunner().invoke(cli, ["ask", FLAGSHIP, "--json", "--store", str(sample_store_dir)])
     alone = json.loads(single.stdout)
     for key in ("answer", "townships", "not_mentioned", "citations"):
         assert batch[key] == alone[key]
