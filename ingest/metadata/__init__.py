@@ -26,7 +26,7 @@ from ingest.metadata.dates import (
     year_in_title,
 )
 from ingest.metadata.overrides import MetadataOverride, apply_override, read_override
-from ingest.metadata.places import Clue, is_site_name, read_places
+from ingest.metadata.places import FIX_HINT, Clue, is_site_name, read_places
 from ingest.metadata.title import find_title, header_lines, page_title, report_kind
 from ingest.metadata.traditional import simplified
 from ingest.model import ReportMeta
@@ -40,10 +40,6 @@ __all__ = [
     "read_override",
 ]
 
-_SIDECAR_HINT = (
-    "set it in a sidecar file '{name}.meta.json' next to the report, "
-    'e.g. {{"township": "石桥镇", "year": 2023}}'
-)
 _SIGNATURE_LINES = 4
 _SIGNATURE_CHARS = 30  # a signature line: 石桥镇人民政府, a date
 
@@ -102,7 +98,7 @@ def extract_metadata(
     meta.published = publication_date(raw_text or text, published_hint)
     _read_year(meta, header, page, body, other_clues)
     if meta.year is None:
-        meta.warnings.append("year reported on not found; " + _SIDECAR_HINT.format(name=name))
+        meta.warnings.append("year reported on not found; " + FIX_HINT.format(name=name))
     return meta
 
 

@@ -37,14 +37,15 @@ _OPENING = 400  # characters of the body whose places are the report's own
 # outside a title, only names of the common kinds are read (a body's 经济开发区 or 良种场 is
 # rarely the report's own, and such names recur across counties)
 _PLAIN_SUFFIXES = ("镇", "乡", "街道", "苏木", "街")
+# How a warning says to fix a field, in both places a field can be wrong (township, year)
+FIX_HINT = (
+    "fix it with `fazhi meta REPORT_ID --township … --year …` after ingest, or in a sidecar "
+    'file \'{name}.meta.json\' next to the report, e.g. {{"township": "石桥镇", "year": 2023}}'
+)
 _LISTING = ("、", "和", "及", "与", "等")
 _GENERIC_COUNTIES = frozenset({"城区", "郊区", "矿区", "东区", "西区"})
 # 2-character counties (和县, 新县) read as counties only where nothing joins them to a word
 _MIN_FREE_COUNTY = 3
-_SIDECAR_HINT = (
-    "set it in a sidecar file '{name}.meta.json' next to the report, "
-    'e.g. {{"township": "石桥镇", "year": 2023}}'
-)
 
 
 @dataclass
@@ -289,7 +290,7 @@ def read_places(
             _settle(meta, g, township, source, (stated, said, context), in_title=False, name=name)
     if not township:
         _county_only(meta, g, said, context, name)
-        meta.warnings.insert(0, "township not found; " + _SIDECAR_HINT.format(name=name))
+        meta.warnings.insert(0, "township not found; " + FIX_HINT.format(name=name))
 
 
 _COUNTY_SENDER = re.compile(
@@ -342,7 +343,7 @@ def _settle(
         meta.certainty["township"] = "uncertain"
         meta.warnings.append(
             f"township '{township}' is not in the gazetteer (2023 divisions): a new or misspelt "
-            "name? " + _SIDECAR_HINT.format(name=name)
+            "name? " + FIX_HINT.format(name=name)
         )
         _county_only(meta, g, said, context, name)
         return
@@ -353,7 +354,7 @@ def _settle(
             where = "、".join(dict.fromkeys(f"{p.county}" for p in candidates))
             meta.warnings.append(
                 f"township '{township}' is not under {'、'.join(stated.counties)} in the "
-                f"gazetteer (it is under {where}); " + _SIDECAR_HINT.format(name=name)
+                f"gazetteer (it is under {where}); " + FIX_HINT.format(name=name)
             )
             _county_only(meta, g, stated, context, name)
             return
@@ -374,7 +375,7 @@ def _settle(
     meta.certainty["county"] = "uncertain"
     meta.warnings.append(
         f"county unknown: '{township}' exists in {len(candidates)} counties ({counties}) and the "
-        "report does not say which; " + _SIDECAR_HINT.format(name=name)
+        "report does not say which; " + FIX_HINT.format(name=name)
     )
 
 
@@ -407,7 +408,7 @@ def _county_only(
         meta.certainty["county"] = "uncertain"
         meta.warnings.append(
             f"county '{county}' exists in several cities ({cities}) and the report names none "
-            "of them; province left unknown — " + _SIDECAR_HINT.format(name=name)
+            "of them; province left unknown — " + FIX_HINT.format(name=name)
         )
         return
     for city in stated.cities:
