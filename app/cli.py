@@ -911,3 +911,7 @@ def main() -> None:
     except FazhiError as exc:  # anything a command did not catch itself
         err.print(f"Error: {exc}", markup=False, highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":  # python -m app.cli, as the fazhi script
+    main()
