@@ -97,7 +97,7 @@ def resolve_area(name: str) -> Place:
     """The one county, city or province `name` means; an `AreaError` says what to write else."""
     gaz = gazetteer()
     name = name.strip()
-    places = gaz.areas(name) or _compound(name)
+    places = _without_twins(gaz.areas(name) or _compound(name))
     if len(places) == 1:
         return places[0]
     if places:
@@ -128,13 +128,22 @@ def _compound(name: str) -> list[Place]:
     return list(found.values())
 
 
+def _without_twins(places: list[Place]) -> list[Place]:
+    """A city without counties (东莞市, 嘉峪关市) is listed again as its own county: keep the city."""
+    cities = {p.code: p.name for p in places if p.level == "city"}
+    return [p for p in places if not (p.level == "county" and cities.get(p.code[:4]) == p.name)]
+
+
 def _in_area(report: StoredReport, area: Place) -> bool:
     meta = report.meta
+    if meta.province != area.province and area.level != "province":
+        return False
     if area.level == "province":
         return meta.province == area.name
     if area.level == "city":
         return meta.city == area.name
-    return meta.county == area.name and meta.province == area.province
+    # 鼓楼区 is in 南京市 and 徐州市, both in 江苏省: the city tells them apart
+    return meta.county == area.name and meta.city == area.city
 
 
 def coverage(store: PassageStore, area_name: str) -> Coverage:

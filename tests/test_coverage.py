@@ -93,3 +93,23 @@ def test_reports_the_gazetteer_cannot_place_are_listed_apart(fresh_store, tmp_pa
     assert "not a township of 宝丰县" in unlisted.why
     [maybe] = result.maybe
     assert maybe.township == "石桥镇" and maybe.report.source.endswith("b.txt")
+
+
+def test_a_city_without_counties_is_the_city():
+    for name in ("东莞", "东莞市", "广东省东莞市"):
+        place = resolve_area(name)
+        assert (place.label, place.level) == ("广东省东莞市", "city")
+
+
+def test_a_county_name_two_cities_of_one_province_share_is_told_apart_by_city():
+    from app.coverage import _in_area
+    from ingest.model import ReportMeta
+    from vectorstore import StoredReport
+
+    def report(city: str) -> StoredReport:
+        meta = ReportMeta(township="x镇", county="鼓楼区", city=city, province="江苏省", year=2023)
+        return StoredReport("r", "/r.txt", "txt", meta, [], 1, fingerprint="")
+
+    nanjing = resolve_area("南京市鼓楼区")
+    assert _in_area(report("南京市"), nanjing)
+    assert not _in_area(report("徐州市"), nanjing)
