@@ -59,6 +59,14 @@ def page(url: str) -> Iterator[sync_api.Page]:
         browser.close()
 
 
+def type_into(box: sync_api.Locator, text: str) -> None:
+    """Fill a Gradio textbox and leave it, so the app has its value before a button is clicked
+    (on a loaded machine a click right after fill() could send the old value)."""
+    box.fill(text)
+    box.blur()
+    expect(box).to_have_value(text)
+
+
 def test_review_is_marked_and_an_edit_shows_in_the_table_and_in_answers(page) -> None:
     page.get_by_role("tab", name="报告").click()
     expect(page.locator("#fz-review-count")).to_contain_text("共 6 份报告，其中 1 份待核对")
@@ -75,14 +83,14 @@ def test_review_is_marked_and_an_edit_shows_in_the_table_and_in_answers(page) ->
     township = page.locator("#fz-meta-township textarea, #fz-meta-township input").first
     expect(page.locator("#fz-meta-year input, #fz-meta-year textarea").first).to_have_value("2025")
     # the gazetteer's check, in Chinese, with near names; nothing is changed
-    township.fill("石桥真")
+    type_into(township, "石桥真")
     page.locator("#fz-meta-save").click()
     status = page.locator("#fz-meta-status")
     expect(status).to_contain_text("名录中没有「石桥真」")
     expect(status).to_contain_text("是否是：石桥镇")
     expect(rows.first).to_contain_text("乡镇未识别")
 
-    township.fill("龙颈镇")
+    type_into(township, "龙颈镇")
     page.locator("#fz-meta-save").click()
     expect(status).to_contain_text("已更新：龙颈镇（清新区，广东省） 2025年")
     county = page.locator("#fz-meta-county textarea, #fz-meta-county input").first
@@ -109,19 +117,19 @@ def test_coverage_view_lists_an_areas_townships(page) -> None:
     page.get_by_role("tab", name="报告").click()
     page.locator("#fz-coverage").get_by_text("覆盖情况").first.click()
     area = page.locator("#fz-coverage textarea, #fz-coverage input").first
-    area.fill("宝丰县")
+    type_into(area, "宝丰县")
     page.locator("#fz-coverage-run").click()
     view = page.locator("#fz-coverage-view")
     expect(view).to_contain_text("河南省平顶山市宝丰县：13 个乡级行政区，1 个有报告。")
     expect(view.locator("tbody tr").filter(has_text="石桥镇")).to_contain_text("2023")
     expect(view.locator("tbody tr")).to_have_count(13)
 
-    area.fill("河南省")  # 2,000+ townships: those without a report are a count
+    type_into(area, "河南省")  # 2,000+ townships: those without a report are a count
     page.locator("#fz-coverage-run").click()
     expect(view.locator("details.fz-cov-missing summary")).to_contain_text("个乡级行政区没有报告")
     expect(view.locator("tbody tr")).to_have_count(1)
 
-    area.fill("鼓楼区")
+    type_into(area, "鼓楼区")
     page.locator("#fz-coverage-run").click()
     expect(view).to_contain_text("「鼓楼区」有 4 处")
     shot(page, "reports-coverage")
