@@ -375,8 +375,7 @@ class PassageStore:
         places = _place_fields(meta)
         vectors = None
         if (meta.township or "") != (stored.meta.township or ""):
-            framed = [f"{meta.township}：{t}" if meta.township else t for t in texts]
-            vectors = self.embeddings.embed_passages(framed)
+            vectors = self.embeddings.embed_passages([framed(meta, t) for t in texts])
         for i in range(0, len(ids), WRITE_PAGE):
             page = slice(i, i + WRITE_PAGE)
             self._passages.update(
@@ -595,7 +594,11 @@ def _get_all(
 
 def embedding_text(meta: ReportMeta, passage: Passage) -> str:
     """What is embedded: the township's name in front of the passage helps place questions."""
-    return f"{meta.township or ''}：{passage.text}" if meta.township else passage.text
+    return framed(meta, passage.text)
+
+
+def framed(meta: ReportMeta, text: str) -> str:
+    return f"{meta.township}：{text}" if meta.township else text
 
 
 def _edit_key(source: str) -> str:
