@@ -32,7 +32,6 @@ from app.text import Tokenizer
 from ingest.model import SECTION_LABELS, township_label
 from prompts import escape_data, load_prompt, render_prompt
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _FENCED = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 JUDGE_BATCH = 10  # passages per judging request
 JSON_MODE = {"type": "json_object"}
@@ -280,21 +279,6 @@ def _reason(exc: BaseException) -> str:
 
 def _join(*notices: str | None) -> str | None:
     return " ".join(n for n in notices if n) or None
-
-
-def validate_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
-    """Remove [n] markers that point at no source; return the text and the removed numbers."""
-    invalid: list[int] = []
-
-    def check(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        if 1 <= n <= n_sources:
-            return match.group(0)
-        if n not in invalid:
-            invalid.append(n)
-        return ""
-
-    return _MARKER.sub(check, text), invalid
 
 
 def supported_numbers(reply: str, ids: Sequence[int]) -> set[int]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from app.answering import NOT_FOUND, Answer, AnswerService
 from app.cli import cli
-from app.llm import JudgeError, LLMWriter, supported_numbers, validate_markers
+from app.llm import JudgeError, LLMWriter, supported_numbers
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from app.support import AnswerCheck, SentenceStream, support
@@ -167,10 +167,6 @@ def test_cli_uses_the_llm_when_configured(sample_store_dir, fake_llm, monkeypatc
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["mode"] == "llm" and data["answer"] == fake_llm.script.reply
-
-
-def test_validate_markers():
-    assert validate_markers("甲[1]乙[2][7]丙[0]", 2) == ("甲[1]乙[2]丙", [7, 0])
 
 
 def test_prompt_templates_name_missing_and_unknown_variables():
