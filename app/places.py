@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from ingest.gazetteer import gazetteer, province_short
+from ingest.gazetteer import gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
 # short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
@@ -31,7 +31,7 @@ class QuestionPlaces:
 def _variants(name: str, *, short: bool) -> set[str]:
     variants = {name}
     if short:
-        variants.add(province_short(name))
+        variants |= {province_short(name), short_name(name)}  # 屏边, 浦东, 神农架
         for suffix in _COUNTY_SUFFIXES:
             if name.endswith(suffix) and len(name) - len(suffix) >= 2:
                 variants.add(name[: -len(suffix)])
