@@ -47,6 +47,7 @@ def edit_report(
     """Check `changes` (field → value; REPORT_ID may be a unique prefix), then apply them to the
     report and its passages and remember them for re-ingest. Raises `MetadataEditError` saying
     what is wrong and what to give instead; `ReportNotFoundError` for an unknown id."""
+    store.recover_interrupted_writes()  # edit the report as it stands, not a half-written one
     report = store.get_report(report_id, with_text=False)
     changes = {k: _clean(v) for k, v in changes.items() if v is not None}
     unknown = [k for k in changes if k not in EDITABLE_FIELDS]

@@ -110,6 +110,9 @@ def ingest_paths(
     events = events or IngestEvents()
     started = time.perf_counter()
     summary = IngestSummary()
+    # a write a killed process left half done is settled before anything is compared with the
+    # store: an unchanged file would otherwise write nothing, and never settle it
+    store.recover_interrupted_writes()
     files, skipped = find_report_files([Path(p) for p in paths])
     for path, reason in skipped:
         # a path that does not exist, or a link that loops or leads nowhere, is a mistake worth
