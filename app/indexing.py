@@ -125,6 +125,7 @@ def ingest_paths(
     pending: list[_Pending] = []
     # unchanged files whose text is stored for another file
     copies: list[tuple[Report, str, FileResult]] = []
+    outdated: list[str] = []  # old versions of files that are copies now
     for path in files:
         loaded = _load(path, max_bytes, chunking)
         if isinstance(loaded, FileResult):
@@ -146,12 +147,19 @@ def ingest_paths(
             if report.source not in store.sources(report.id):
                 result.reason = _copy_reason(store, report)
                 copies.append((report, stamp, result))
+                # the text this file held before is not its text any more
+                outdated += [rid for rid in existing if rid != report.id]
             else:  # a store made before fazhi recorded where each field came from gets it now
                 store.refresh_provenance(report)
             events.on_result(result)
             continue
         _queue(_Pending(report, stamp, existing, result), pending, store, events)
     _store_pending(pending, store, events)
+    # b.txt changed from X to Y, which a.txt already holds: b.txt is a copy now, and X goes
+    # (a copy of X elsewhere is stored again as its own file's, just below)
+    for rid in dict.fromkeys(outdated):
+        if store.fingerprint(rid) is not None:
+            store.remove_report(rid)
     # a copy of a report that a later file's replace removed in this run (a.txt changed from
     # X to Y, 0c.txt still holds X) is stored again, as its own file's
     for report, stamp, result in copies:

@@ -351,3 +351,23 @@ def test_plain_output_says_which_file_a_copy_duplicates(tmp_path):
     code, output = run("ingest", str(copy), "--store", str(store))
     assert code == 0
     assert f"unchanged {copy}: same text as" in output
+
+
+def test_a_file_changed_into_a_copy_of_another_leaves_no_old_version(tmp_path):
+    store = tmp_path / "store"
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "b.txt").write_text(sample_text(1), encoding="utf-8")  # 塘坊镇
+    (folder / "c.txt").write_text(sample_text(1), encoding="utf-8")  # a copy of b.txt
+    code, output = run("ingest", str(folder), "--store", str(store))
+    assert code == 0, output
+    # b.txt now holds what a new a.txt (read first) holds: b's old text lives on in c.txt only
+    (folder / "a.txt").write_text(sample_text(2), encoding="utf-8")  # 石桥镇
+    (folder / "b.txt").write_text(sample_text(2), encoding="utf-8")
+    code, output = run("ingest", str(folder), "--store", str(store), "--json")
+    assert code == 0, output
+    rows = reports_json(store)
+    assert sorted((r["township"], Path(r["source"]).name) for r in rows) == [
+        ("塘坊镇", "c.txt"),
+        ("石桥镇", "a.txt"),
+    ]
