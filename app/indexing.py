@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -221,13 +221,38 @@ def _load(
 def _apply_stored_edit(store: PassageStore, report: Report, result: FileResult) -> None:
     """What a user set by hand for this file (or this text) wins, as a sidecar would: the
     report then matches what is stored and is not embedded again."""
-    edit = store.edit_for(report.source, report.id)
-    if not edit:
+    found = store.edit_for(report.source, report.id)
+    if not found:
         return
+    edit, edited_text = found
+    if edited_text != report.id:
+        edit = _still_fitting(report, edit)
     apply_edit(report.meta, edit)
     result.township, result.year = report.meta.township, report.meta.year
     result.warnings = list(report.meta.warnings)
     result.needs_review = report.meta.needs_review
+
+
+def _still_fitting(report: Report, edit: dict[str, Any]) -> dict[str, Any]:
+    """An edit made for an earlier text of this file applies where this text does not say
+    otherwise: web uploads reuse file names (法治政府建设情况报告.docx), so a field this text
+    states differently (another township, next year's report) keeps this text's value."""
+    meta = report.meta
+    clashing = [
+        key
+        for key, value in edit.items()
+        if key in ("township", "year")
+        and getattr(meta, key) not in (None, value)
+        and meta.certainty.get(key) != "uncertain"
+    ]
+    if not clashing:
+        return edit
+    said = "、".join(f"{key} {edit[key]}→{getattr(meta, key)}" for key in clashing)
+    meta.warnings.append(
+        f"an edit made for an earlier text of this file was not applied ({said}): this text "
+        "says otherwise; check it with `fazhi show`, and `fazhi meta` if needed"
+    )
+    return {}
 
 
 def _copy_reason(store: PassageStore, report: Report) -> str:

@@ -282,3 +282,21 @@ def test_an_edit_wins_over_a_sidecar_on_the_next_ingest(corpus, tmp_path):
     assert shown["township"] == {"value": "龙颈镇", "source": "edited", "certainty": "sure"}
     assert shown["year"] == {"value": 2024, "source": "sidecar", "certainty": "sure"}
     assert shown["county"]["value"] == "清新区"
+
+
+def test_an_edit_is_not_applied_to_another_townships_report_under_the_same_file_name(
+    corpus, tmp_path
+):
+    # web uploads reuse names: next time 法治政府建设情况报告.docx may be another township's
+    store, _ = ingested(corpus, tmp_path)
+    rows = {Path(r["source"]).name: r for r in cli_json("reports", "--store", store)}
+    cli_json("meta", rows["shiqiao.txt"]["id"], "--year", "2022", "--store", store)
+    (corpus / "shiqiao.txt").write_text(sample_text(1), encoding="utf-8")  # 塘坊镇, 2022
+    cli_json("ingest", str(corpus), "--store", store)
+    (corpus / "shiqiao.txt").write_text(sample_text(4), encoding="utf-8")  # 万灵镇, 2024
+    cli_json("ingest", str(corpus), "--store", store)
+    rows = {Path(r["source"]).name: r for r in cli_json("reports", "--store", store)}
+    now = rows["shiqiao.txt"]
+    assert (now["township"], now["year"]) == ("万灵镇", 2024)
+    assert now["sources"]["year"] != "edited"
+    assert any("an edit made for an earlier text of this file" in w for w in now["warnings"])

@@ -354,13 +354,16 @@ class PassageStore:
         self._edits.upsert(ids=[key], metadatas=[record], embeddings=[[0.0]])
         return merged
 
-    def edit_for(self, source: str, report_id: str) -> dict[str, Any] | None:
+    def edit_for(self, source: str, report_id: str) -> tuple[dict[str, Any], str] | None:
         """The fields a user edited for file `source`, else for the same text stored from
-        another file; None if never edited."""
+        another file, with the id of the text they were made for; None if never edited."""
         got = self._edits.get(ids=[_edit_key(source)], include=["metadatas"])
         if not got["ids"]:
             got = self._edits.get(where={"report_id": report_id}, include=["metadatas"], limit=1)
-        return json.loads(got["metadatas"][0]["fields"]) if got["ids"] else None
+        if not got["ids"]:
+            return None
+        record = got["metadatas"][0]
+        return json.loads(record["fields"]), str(record.get("report_id", ""))
 
     def update_metadata(self, report_id: str, meta: ReportMeta, fingerprint: str) -> int:
         """Give a stored report and every one of its passages new metadata; returns how many
