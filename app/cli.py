@@ -210,6 +210,7 @@ def report_row(report: StoredReport) -> dict[str, Any]:
         "sections": report.section_types,
         "warnings": meta.warnings,
         "needs_review": meta.needs_review,
+        "review_reason": meta.review_reason,
         "sources": meta.sources,
         "certainty": meta.certainty,
     }
@@ -328,7 +329,7 @@ def _print_review_table(rows: list[dict[str, Any]]) -> None:
             row["county"] or "未知",
             str(row["year"] or "未知"),
             Path(row["source"]).name,
-            "; ".join(w.split(";")[0] for w in row["warnings"]) or "uncertain",
+            row["review_reason"],
         )
     out.print(table)
     out.print(
@@ -432,9 +433,8 @@ def show(
         highlight=False,
     )
     if meta.needs_review:
-        reasons = "; ".join(w.split(";")[0] for w in meta.warnings) or "uncertain metadata"
         out.print(
-            f"needs review: {reasons} (fix it with `fazhi meta {report.id[:8]} --township … "
+            f"needs review: {meta.review_reason} (fix it with `fazhi meta {report.id[:8]} --township … "
             "--year …`)",
             markup=False,
             highlight=False,
@@ -553,10 +553,7 @@ def meta(
     out.print(f"{report.id} · {Path(report.source).name}", markup=False, highlight=False)
     out.print(table)
     if report.meta.needs_review:
-        reasons = "; ".join(w.split(";")[0] for w in report.meta.warnings) or (
-            "township or year unknown or uncertain"
-        )
-        out.print(f"needs review: {reasons}", markup=False, highlight=False)
+        out.print(f"needs review: {report.meta.review_reason}", markup=False, highlight=False)
 
 
 @cli.command()

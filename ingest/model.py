@@ -89,6 +89,14 @@ class ReportMeta:
             return True
         return any(value == "uncertain" for value in self.certainty.values())
 
+    @property
+    def review_reason(self) -> str:
+        """Why it needs review, in short: each warning's first clause ("" if it does not)."""
+        if not self.needs_review:
+            return ""
+        reasons = "; ".join(w.split(";")[0] for w in self.warnings)
+        return reasons or "township or year unknown or uncertain"
+
 
 UNIDENTIFIED = "未识别乡镇"
 

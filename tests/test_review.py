@@ -108,3 +108,13 @@ def test_reingesting_an_unchanged_report_fills_in_where_its_fields_came_from(fre
     assert summary.count("unchanged") == 1 and summary.passages == 0
     assert fresh_store.get_report(report.id).meta.sources["township"] == "title"
     assert fresh_store.list_reports()[0].meta.sources["county"] in ("title", "gazetteer")
+
+
+def test_why_a_report_needs_review_is_said_once_for_every_view():
+    from ingest.model import ReportMeta
+
+    meta = ReportMeta(township=None, year=2023, warnings=["township not found; fix it with …"])
+    assert meta.needs_review and meta.review_reason == "township not found"
+    assert ReportMeta(township="石桥镇", year=2023).review_reason == ""
+    uncertain = ReportMeta(township="石桥镇", year=2023, certainty={"year": "uncertain"})
+    assert uncertain.review_reason == "township or year unknown or uncertain"
