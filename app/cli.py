@@ -36,8 +36,6 @@ cli = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-COVERAGE_MISSING_SHOWN = 40  # a province's 1,000 townships without a report are a count
-
 StoreOption = Annotated[
     Path | None,
     typer.Option("--store", help="Store folder (default: $FAZHI_STORE or ./data/store)."),
@@ -366,8 +364,7 @@ def coverage(
         markup=False,
         highlight=False,
     )
-    missing = result.missing
-    shown = result.covered + (missing if len(missing) <= COVERAGE_MISSING_SHOWN else [])
+    missing, shown = result.missing, result.shown
     table = Table(show_header=True, header_style="bold")
     for column in ("乡镇", "县区", "报告年份", "报告"):
         table.add_column(column)

@@ -18,9 +18,15 @@ from ingest.gazetteer import Place, gazetteer
 from ingest.model import township_label
 from vectorstore import PassageStore, StoredReport
 
+MISSING_SHOWN = 40  # more townships without a report than this are shown as a count
+
 
 class AreaError(FazhiError):
     """An area name the gazetteer does not know, or knows several of."""
+
+    def __init__(self, message: str, chinese: str) -> None:
+        self.chinese = chinese  # the same message for the web app
+        super().__init__(message)
 
 
 @dataclass
@@ -72,6 +78,12 @@ class Coverage:
     def missing(self) -> list[TownshipCoverage]:
         return [t for t in self.townships if not t.reports]
 
+    @property
+    def shown(self) -> list[TownshipCoverage]:
+        """The rows a reader sees: those with reports, and those without while they are few."""
+        missing = self.missing
+        return self.covered + (missing if len(missing) <= MISSING_SHOWN else [])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "area": asdict(self.area) | {"label": self.area.label},
@@ -104,13 +116,15 @@ def resolve_area(name: str) -> Place:
         labels = "、".join(p.label for p in places[:8])
         raise AreaError(
             f"'{name}' names {len(places)} places ({labels}); write the city or province too, "
-            f"e.g. '{places[0].label}'"
+            f"e.g. '{places[0].label}'",
+            f"「{name}」有 {len(places)} 处（{labels}），请写上所属市或省，例如「{places[0].label}」。",
         )
     near = [n for level in ("county", "city", "province") for n in gaz.suggest(name, level, n=4)]
     hint = "、".join(dict.fromkeys(near))
     raise AreaError(
         f"'{name}' is not a county, city or province in the gazetteer (NBS 2023 codes)"
-        + (f"; did you mean {hint}?" if hint else "")
+        + (f"; did you mean {hint}?" if hint else ""),
+        f"名录中没有叫「{name}」的县区、市或省" + (f"，是否是：{hint}？" if hint else "。"),
     )
 
 

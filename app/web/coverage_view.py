@@ -8,15 +8,11 @@ from pathlib import Path
 from app.coverage import AreaError, Coverage, coverage
 from app.web.context import WebContext
 from app.web.markup import esc
-from ingest.gazetteer import gazetteer
-
-MISSING_SHOWN = 40  # a province's 1,000 townships without a report are a count
 
 
 def coverage_html(result: Coverage) -> str:
     covered, total = len(result.covered), len(result.townships)
-    missing = result.missing
-    shown = result.covered + (missing if len(missing) <= MISSING_SHOWN else [])
+    missing, shown = result.missing, result.shown
     rows = "".join(
         f"<tr><th scope='row'>{esc(t.township)}</th><td>{esc(t.county or '')}</td>"
         f"<td>{esc('、'.join(str(y) for y in t.years) or '—')}</td>"
@@ -49,18 +45,6 @@ def coverage_html(result: Coverage) -> str:
     return f'<div class="fz-coverage">{"".join(parts)}</div>'
 
 
-def area_problem(name: str) -> str:
-    """What to write instead, in Chinese, for an area name the gazetteer cannot settle."""
-    g = gazetteer()
-    places = g.areas(name)
-    if len(places) > 1:
-        labels = "、".join(p.label for p in places[:8])
-        return f"「{name}」有 {len(places)} 处（{labels}），请写上所属市或省，例如「{places[0].label}」。"
-    near = [n for level in ("county", "city", "province") for n in g.suggest(name, level, n=4)]
-    hint = "、".join(dict.fromkeys(near))
-    return f"名录中没有叫「{name}」的县区、市或省" + (f"，是否是：{hint}？" if hint else "。")
-
-
 class CoverageView:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
@@ -71,8 +55,8 @@ class CoverageView:
             return '<p class="fz-empty">请输入县区、市或省的名称，例如 宝丰县、普宁、河南。</p>'
         try:
             return coverage_html(coverage(self.ctx.store, area))
-        except AreaError:
-            return f'<p class="fz-error">⚠ {esc(area_problem(area))}</p>'
+        except AreaError as exc:
+            return f'<p class="fz-error">⚠ {esc(exc.chinese)}</p>'
         except Exception as exc:
             message = self.ctx.outage(exc)
             if message is None:
