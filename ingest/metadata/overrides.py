@@ -71,16 +71,21 @@ def _validation_reason(exc: ValidationError) -> str:
     )
 
 
+def _set_fields(meta: ReportMeta, values: dict[str, Any], origin: str) -> None:
+    """What a user said wins: each field set, recorded as coming from `origin`, for sure."""
+    for key, value in values.items():
+        setattr(meta, key, value)
+        meta.sources[key] = origin
+        meta.certainty[key] = "sure"
+
+
 def apply_override(meta: ReportMeta, override: MetadataOverride | None) -> ReportMeta:
     """Set what the sidecar or manifest says; a township given without its county takes its
     county, city and province from the gazetteer when the name is unique there."""
     if override is None:
         return meta
     values: dict[str, Any] = override.model_dump(exclude_none=True)
-    for key, value in values.items():
-        setattr(meta, key, value)
-        meta.sources[key] = override._origin
-        meta.certainty[key] = "sure"
+    _set_fields(meta, values, override._origin)
     if "township" in values and "county" not in values:
         fill_places_from_township(meta, keep_county=False)
     elif "county" in values and "province" not in values:
@@ -100,12 +105,8 @@ def apply_edit(meta: ReportMeta, fields: dict[str, Any]) -> ReportMeta:
     """Set the fields a user edited, as given (None clears one): no gazetteer look-up here, the
     editor resolved county, city and province already, so applying an edit again (after a
     re-ingest) gives exactly the same metadata."""
-    for key, value in fields.items():
-        if key not in EDITABLE_FIELDS:
-            continue  # an edit recorded by a newer fazhi; its other fields still apply
-        setattr(meta, key, value)
-        meta.sources[key] = "edited"
-        meta.certainty[key] = "sure"
+    # a field an edit recorded by a newer fazhi may hold is skipped; the others still apply
+    _set_fields(meta, {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}, "edited")
     settled = {prefix for key, prefix in _SETTLES.items() if key in fields}
     meta.warnings = [w for w in meta.warnings if not any(w.startswith(p) for p in settled)]
     return meta
