@@ -10,10 +10,27 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from app.answers.listing import (
+    Entry,
+    counts_lead,
+    entry_lines,
+    not_mentioned_line,
+    related_block,
+)
+from app.answers.models import (
+    MENTIONED,
+    NOT_MENTIONED,
+    RELATED,
+    Answer,
+    Citation,
+    Grade,
+    Related,
+    Verdict,
+)
 from app.places import no_reports_of
 from app.question import ParsedQuestion, parse_question
 from app.retrieval import INTENT_WORDS, SHORT_SENTENCE, SHORTFALL, Hit, HybridRetriever, Topic
@@ -23,7 +40,6 @@ from ingest.model import SECTION_LABELS, township_label
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredReport
 
-Mode = Literal["extractive", "llm"]
 NOT_FOUND = "资料中未找到"
 OVERVIEW_REPORTS = 10  # a section overview lists at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and this many passages of each
@@ -90,78 +106,53 @@ class Filters(Scope):
 
 
 @dataclass
-class Citation:
-    n: int
-    township: str | None
-    county: str | None
-    province: str | None
-    year: int | None
-    section: str
-    heading: str
-    text: str  # exactly report.text[start:end]
-    report_id: str
-    source: str
-    start: int
-    end: int
-    quote: str  # the key sentence inside the passage, exactly report.text[quote_start:quote_end]
-    quote_start: int
-    quote_end: int
-
-
-@dataclass
-class Answer:
-    question: str
-    kind: str
-    mode: Mode
-    answer: str
-    found: bool
-    townships: list[str]
-    not_mentioned: list[str]
-    citations: list[Citation]
-    filters: dict[str, Any]
-    timings: dict[str, float]
-    notice: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class TownshipSupport:
     township: str
     report_id: str
     year: int | None
-    supported: bool
-    citation: Citation | None
+    grade: Grade
+    citation: Citation | None  # for 明确提到 and 相关
+
+    @property
+    def supported(self) -> bool:
+        return self.grade == MENTIONED
 
 
 @dataclass
 class DecisionRule:
-    """When a report counts as supporting a corpus-wide claim. Calibrated on the gold set.
+    """How a report's verdict on a corpus-wide claim is graded, from its own passages alone.
 
-    Two ways in. By words: the key sentence says enough of the topic's words (or their listed
-    or corpus-found paraphrases). By meaning, for questions worded unlike the reports
-    ("身兼数职" for "还兼政府其他业务"): a passage as close in meaning (cosine, plus a little
-    BM25) as the best-supported report's, that shares some words with the question; when no
-    report is supported by words, the closest must also clear an absolute floor.
+    No threshold compares a report with the others, so adding reports never changes a
+    report's verdict (the words' weights come from the whole corpus, which moves them a
+    little). The cosine floors are calibrated for the default embedding model on the tuning
+    gold sets and the scale harness (EVAL.md); another model may need other floors.
+
+    明确提到, by words: the best sentence of a passage in the asked-about sections holds
+    enough of the topic's weighted words (required ones included) in a passage close in
+    meaning; or by meaning, for questions worded unlike the reports ("身兼数职" for "还兼政府
+    其他业务"): a passage very close in meaning that shares words with the question.
+    相关: a sentence with part of the topic's words, or a passage close in meaning, in the
+    asked-about sections, or in any section for a question that asks about one section.
     """
 
     min_coverage: float = 0.4  # weighted share of the topic's terms in the key sentence
-    coverage_ratio: float = 0.4  # ...relative to the best township's coverage
-    dense_margin: float = 0.05  # within this cosine of the best township
+    dense_floor: float = 0.82  # ...in a passage at least this close (cosine) to the question
     lookup_min_coverage: float = 0.4
     per_report: int = 3
-    meaning_margin: float = 0.01  # closeness within this of the anchor report's
-    meaning_floor: float = 0.90  # the anchor's closeness when no report is supported by words
+    meaning_floor: float = 0.92  # closeness of a passage stating the claim in other words
     meaning_lexical: float = 0.5  # BM25 at least this share of the best passage's in scope
     meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
-    # ...and with no report supported by words, a question most of whose weight is in words no
-    # report uses (法治辅导员) is about something the reports do not contain
+    # ...and a question most of whose weight is in words no report uses (法治辅导员) is about
+    # something the reports do not contain: nothing is stated by meaning alone
     meaning_known_share: float = 0.3
-    # LLM mode: the decided reports and the near misses (closeness within judge_margin of the
-    # closest report's), at most judge_max of them, are judged by the LLM in batches
-    judge_margin: float = 0.03
-    judge_max: int = 30
+    related_coverage: float = 0.3  # 相关: this share of the topic's words in a sentence...
+    related_closeness: float = 0.86  # ...or a passage this close, in the asked-about sections
+    related_elsewhere: float = 0.87  # ...or this close in another section
+    # "哪些镇没有提到X" lists the reports with nothing on X: only a passage this close, or
+    # X's words, make a report not surely silent on it
+    negation_closeness: float = 0.9
+    # LLM mode: every 明确提到 and 相关 report is judged, at most judge_max of them
+    judge_max: int = 300
 
 
 def question_topic(
@@ -270,7 +261,7 @@ class AnswerService:
         elif parsed.kind == "lookup":
             answer = self._lookup(parsed, scope, vector, topic)
         else:
-            answer = self._enumerate(parsed, scope, vector, topic, report_labels(in_scope))
+            answer = self._enumerate(parsed, scope, vector, topic, in_scope)
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
@@ -357,17 +348,41 @@ class AnswerService:
         scope: Scope,
         vector: Any,
         topic: Topic,
-        labels: dict[str, str],
+        reports: list[StoredReport],
     ) -> Answer:
-        section_scope = replace(scope, sections=parsed.sections)
+        labels = report_labels(reports)
+        query = " ".join(topic.terms) or parsed.core
+        if parsed.claim == "negation":
+            parsed.sections = []  # "没有提到X": X said in any section counts
         per_report, evidence = self._gather(
-            vector, " ".join(topic.terms) or parsed.core, section_scope, topic
+            vector, query, replace(scope, sections=parsed.sections), topic
         )
-        supported = self.decide(evidence, per_report, vector, topic)
+        mentioned = self.decide(evidence, per_report, vector, topic)
+        elsewhere = (
+            self._gather(vector, query, replace(scope, sections=[]), topic)
+            if parsed.sections
+            else None
+        )
+        related = self.relate(
+            per_report,
+            evidence,
+            mentioned,
+            elsewhere,
+            topic,
+            closeness=self.rule.negation_closeness if parsed.claim == "negation" else None,
+        )
         notice = None
-        if self.llm is not None and supported:
-            supported, notice = self._judge(
-                parsed, per_report, evidence, supported, vector, topic, labels
+        if parsed.claim == "relation" and self.llm is None:
+            # a sentence naming both things rarely says how they relate: none is stated for sure
+            related.update({rid: evidence[rid] for rid in mentioned})
+            mentioned = []
+            notice = (
+                "这个问题问的是两件事之间的关系或对比，摘录方式无法确认哪份报告明确这样写："
+                "提到相关内容的乡镇都列为“相关”，请核对引文（配置大模型后可逐份核查）。"
+            )
+        if self.llm is not None and (mentioned or related):
+            mentioned, related, notice = self._judge(
+                parsed, evidence, mentioned, related, vector, topic, labels
             )
 
         def says_topic(text: str) -> bool:
@@ -379,20 +394,18 @@ class AnswerService:
             return _practice_names(hit.passage.text, None if says_topic(heading) else says_topic)
 
         citations: list[Citation] = []
-        lines: list[str] = []
-        townships: list[str] = []
-        for rid in sorted(supported, key=lambda r: -(evidence[r].coverage + evidence[r].dense)):
-            hit = evidence[rid]
+        cited_at: dict[str, int] = {}  # each listed report's first citation
+
+        def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
             citation = self._citation(len(citations) + 1, hit)
             citations.append(citation)
-            name = labels.get(rid, rid)
-            townships.append(name)
+            cited_at[rid] = citation.n
             label = SECTION_LABELS.get(citation.section, citation.section)
-            practice, markers = "", f"[{citation.n}]"
-            if parsed.kind == "practice":
+            practice, cited = "", [citation]
+            if with_practices:
                 # named practices from on-topic passages of this report, each of them cited
-                cited, names = [citation], names_of(hit)
-                for other in per_report[rid]:
+                names = names_of(hit)
+                for other in per_report.get(rid, []):
                     on_topic = other is not hit and other.coverage >= self.rule.min_coverage
                     if on_topic and (more := names_of(other)):
                         cited.append(self._citation(len(citations) + 1, other))
@@ -400,48 +413,141 @@ class AnswerService:
                         names.extend(more)
                 names = _unique(names)[:6]
                 practice = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
-                markers = " ".join(f"[{c.n}]" for c in cited)
-            lines.append(
-                f"- **{name}**（{citation.county or '县区未知'}，{citation.year or '年份未知'}年，{label}）："
-                f"{practice}“{_inline(citation.quote)}” {markers}"
+            markers = " ".join(f"[{c.n}]" for c in cited)
+            return Entry(
+                labels.get(rid, rid),
+                citation.county,
+                citation.province,
+                f"{citation.year or '年份未知'}年，{label}）：{practice}“{_inline(citation.quote)}” {markers}",
             )
-        all_townships = list(labels.values())
-        asserted = set(townships)
-        not_mentioned = [t for t in all_townships if t not in asserted]
-        topic = parsed.core
-        if not citations:
-            text = f"{NOT_FOUND}：范围内 {len(all_townships)} 份报告都没有明确提到“{topic}”。"
-            answer = self._answer(
-                parsed,
-                scope,
-                text,
-                found=False,
-                citations=[],
-                townships=[],
-                not_mentioned=not_mentioned,
+
+        def strength(rid: str) -> float:
+            return evidence_of(rid).coverage + evidence_of(rid).dense
+
+        def evidence_of(rid: str) -> Hit:
+            return related[rid] if rid in related else evidence[rid]
+
+        practice = parsed.kind == "practice"
+        mentioned = sorted(mentioned, key=lambda r: -strength(r))
+        stated = [entry(rid, evidence[rid], with_practices=practice) for rid in mentioned]
+        related_ids = sorted(related, key=lambda r: -strength(r))
+        nearby = [entry(rid, related[rid], with_practices=False) for rid in related_ids]
+        verdicts = self._verdicts(reports, labels, mentioned, related, evidence, cited_at)
+        townships = [labels.get(rid, rid) for rid in mentioned]
+        not_mentioned = [v.township for v in verdicts if v.grade == NOT_MENTIONED]
+        total = len(reports)
+        if parsed.claim == "negation":
+            return self._absent(
+                parsed, scope, reports, labels, stated, nearby, verdicts, citations, cited_at
             )
-            answer.notice = notice
-            return answer
-        if parsed.kind == "practice":
-            lead = f"在范围内的 {len(all_townships)} 份报告中，{len(townships)} 个乡镇有相关做法可供参考："
+        if not stated:
+            text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{parsed.core}”。"
         else:
-            lead = (
-                f"在范围内的 {len(all_townships)} 份报告中，{len(townships)} 个乡镇提到了这一点："
+            text = "\n".join(
+                [
+                    counts_lead(total, len(stated), len(nearby), practice=practice),
+                    "",
+                    *entry_lines(stated),
+                ]
             )
-        text = "\n".join([lead, "", *lines])
-        if not_mentioned:
-            text += f"\n\n未提及：{'、'.join(not_mentioned)}。"
+        text = "\n".join(
+            [text, *related_block(nearby, practice=practice), *not_mentioned_line(not_mentioned)]
+        )
         answer = self._answer(
             parsed,
             scope,
             text,
-            found=True,
+            found=bool(stated),
             citations=citations,
             townships=townships,
             not_mentioned=not_mentioned,
         )
+        answer.related = [Related(labels.get(rid, rid), rid, cited_at[rid]) for rid in related_ids]
+        answer.verdicts = verdicts
         answer.notice = notice
         return answer
+
+    def _absent(
+        self,
+        parsed: ParsedQuestion,
+        scope: Scope,
+        reports: list[StoredReport],
+        labels: dict[str, str],
+        stated: list[Entry],
+        nearby: list[Entry],
+        verdicts: list[Verdict],
+        citations: list[Citation],
+        cited_at: dict[str, int],
+    ) -> Answer:
+        """ "哪些镇没有提到X": the reports with nothing on X are the answer; those on the topic
+        are not sure (listed, quoted); those stating X are shown with their quotes, as why they
+        are left out. `verdicts` keep the grades of X itself."""
+        absent = [v.township for v in verdicts if v.grade == NOT_MENTIONED]
+        lead = (
+            f"在范围内的 {len(reports)} 份报告中：{len(absent)} 个乡镇没有提到“{parsed.core}”，"
+            f"{len(nearby)} 个提到相关内容（不能确定），{len(stated)} 个明确提到了。"
+        )
+        lines = [lead]
+        if absent:
+            lines += [
+                "",
+                f"没有提到（{len(absent)} 个，找不到可引用的段落）：{'、'.join(absent)}。",
+            ]
+        if nearby:
+            lines += ["", f"提到相关内容、不能确定的 {len(nearby)} 个乡镇（请核对引文）：", ""]
+            lines += entry_lines(nearby)
+        if stated:
+            lines += ["", f"明确提到了的 {len(stated)} 个乡镇（因此不在答案中）：", ""]
+            lines += entry_lines(stated)
+        answer = self._answer(
+            parsed,
+            scope,
+            "\n".join(lines),
+            found=bool(absent),
+            citations=citations,
+            townships=absent,
+            not_mentioned=[],
+        )
+        answer.related = [
+            Related(v.township, v.report_id, cited_at[v.report_id])
+            for v in verdicts
+            if v.grade == RELATED
+        ]
+        answer.verdicts = verdicts
+        answer.notice = "这是一个否定问题：答案是没有提到该内容的报告；verdicts 里的等级是各报告对该内容本身的判断。"
+        return answer
+
+    def _verdicts(
+        self,
+        reports: list[StoredReport],
+        labels: dict[str, str],
+        mentioned: list[str],
+        related: dict[str, Hit],
+        evidence: dict[str, Hit],
+        cited_at: dict[str, int],
+    ) -> list[Verdict]:
+        """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
+        grades: dict[str, Grade] = {rid: RELATED for rid in related}
+        grades.update({rid: MENTIONED for rid in mentioned})
+        out = []
+        for report in reports:
+            hit = related.get(report.id) or evidence.get(report.id)
+            meta = report.meta
+            out.append(
+                Verdict(
+                    report_id=report.id,
+                    township=labels.get(report.id, report.id),
+                    county=meta.county,
+                    province=meta.province,
+                    year=meta.year,
+                    grade=grades.get(report.id, NOT_MENTIONED),
+                    score=round(hit.coverage + hit.dense, 4) if hit else 0.0,
+                    citation=cited_at.get(report.id),
+                )
+            )
+        order = {MENTIONED: 0, RELATED: 1, NOT_MENTIONED: 2}
+        out.sort(key=lambda v: (order[v.grade], -v.score))
+        return out
 
     def _publication(
         self, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
@@ -521,10 +627,10 @@ class AnswerService:
     def support(
         self, topic: str, sections: list[str], filters: Filters | None = None
     ) -> list[TownshipSupport]:
-        """For every report in scope: does it say something about `topic` in these sections?
+        """For every report in scope: its grade on `topic` in these sections, with its passage.
 
-        The building block of the township × topic comparison; same decision rule as
-        corpus-wide answers.
+        The building block of the township × topic comparison; same graded verdicts as
+        corpus-wide answers, looking only at these sections.
         """
         parsed = parse_question(topic, self.store.facet_values())
         parsed.core = topic
@@ -534,18 +640,26 @@ class AnswerService:
         words = question_topic(self.retriever, parsed)
         vector = self.store.embeddings.embed_question(topic)
         per_report, evidence = self._gather(vector, " ".join(words.terms) or topic, scope, words)
-        supported = set(self.decide(evidence, per_report, vector, words, quote_by_meaning=False))
+        mentioned = set(self.decide(evidence, per_report, vector, words, quote_by_meaning=False))
+        related = self.relate(per_report, evidence, list(mentioned), None, words)
         labels = report_labels(reports)
         rows = []
         for report in reports:
-            hit = evidence.get(report.id)
+            grade: Grade = (
+                MENTIONED
+                if report.id in mentioned
+                else RELATED
+                if report.id in related
+                else NOT_MENTIONED
+            )
+            hit = related.get(report.id) or evidence.get(report.id)
             rows.append(
                 TownshipSupport(
                     township=labels[report.id],
                     report_id=report.id,
                     year=report.meta.year,
-                    supported=report.id in supported,
-                    citation=self._citation(1, hit) if hit and report.id in supported else None,
+                    grade=grade,
+                    citation=self._citation(1, hit) if hit and grade != NOT_MENTIONED else None,
                 )
             )
         return rows
@@ -560,7 +674,7 @@ class AnswerService:
             scope,
             topic,
             per_report=self.rule.per_report,
-            coverage_floor=self.rule.min_coverage,
+            coverage_floor=min(self.rule.min_coverage, self.rule.related_coverage),
         )
         evidence = {
             rid: max(hits, key=lambda h: (h.coverage, h.dense))
@@ -578,9 +692,9 @@ class AnswerService:
         *,
         quote_by_meaning: bool = True,
     ) -> list[str]:
-        """Reports that support the claim, by words or by meaning (see `DecisionRule`).
+        """Reports that state the claim (明确提到), by words or by meaning (see `DecisionRule`).
 
-        A report supported by meaning only gets, as its evidence, its closest passage
+        A report stating it by meaning only gets, as its evidence, its closest passage
         (`evidence` is updated in place). With `quote_by_meaning`, the first MEANING_QUOTES of
         those are quoted at the sentence closest to the question (embedded now); the rest at
         their best-covering sentence.
@@ -596,46 +710,66 @@ class AnswerService:
         return [*by_words, *by_meaning]
 
     def decide_by_words(self, evidence: dict[str, Hit]) -> list[str]:
-        """Reports whose key sentence covers the topic's words: near the best one, above a floor."""
-        if not evidence:
-            return []
+        """Reports whose key sentence holds enough of the topic's words, in a close passage."""
         rule = self.rule
-        best_cov = max(h.coverage for h in evidence.values())
-        best_dense = max(h.dense for h in evidence.values())
-        if best_cov < rule.min_coverage:
-            return []
         return [
             rid
             for rid, h in evidence.items()
-            if h.coverage >= max(rule.min_coverage, best_cov * rule.coverage_ratio)
-            and h.dense >= best_dense - rule.dense_margin
+            if h.coverage >= rule.min_coverage and h.dense >= rule.dense_floor
         ]
 
     def decide_by_meaning(
         self, per_report: dict[str, list[Hit]], by_words: list[str], topic: Topic
     ) -> dict[str, Hit]:
-        """Further reports whose closest passage is as close in meaning as the anchor's."""
+        """Further reports with a passage very close in meaning that shares the question's words."""
         rule = self.rule
-        closeness = self.closeness
-        closest = self._closest(per_report)
-        if not closest:
+        if self.retriever.known_share(topic) < rule.meaning_known_share:
             return {}
-        if by_words:
-            anchor = max(closeness(closest[rid]) for rid in by_words if rid in closest)
-        else:
-            anchor = max(closeness(h) for h in closest.values())
-            if anchor < rule.meaning_floor or (
-                self.retriever.known_share(topic) < rule.meaning_known_share
-            ):
-                return {}
         decided = set(by_words)
         return {
             rid: hit
-            for rid, hit in closest.items()
+            for rid, hit in self._closest(per_report).items()
             if rid not in decided
-            and closeness(hit) >= anchor - rule.meaning_margin
+            and self.closeness(hit) >= rule.meaning_floor
             and hit.lexical >= rule.meaning_lexical
         }
+
+    def relate(
+        self,
+        per_report: dict[str, list[Hit]],
+        evidence: dict[str, Hit],
+        mentioned: list[str],
+        elsewhere: tuple[dict[str, list[Hit]], dict[str, Hit]] | None,
+        topic: Topic,
+        *,
+        closeness: float | None = None,
+    ) -> dict[str, Hit]:
+        """Reports on the topic that do not state the claim (相关), each with its passage.
+
+        `elsewhere` is every section's passages, for a question asking about some sections: a
+        problems question's topic met only among the measures is related, not 未提及.
+        """
+        rule = self.rule
+        decided = set(mentioned)
+        related: dict[str, Hit] = {}
+
+        def on_topic(
+            hits: dict[str, list[Hit]], best: dict[str, Hit], closeness_floor: float
+        ) -> None:
+            for rid, closest in self._closest(hits).items():
+                if rid in decided or rid in related:
+                    continue
+                hit = best.get(rid)
+                if hit is not None and hit.coverage >= rule.related_coverage:
+                    related[rid] = hit
+                elif self.closeness(closest) >= closeness_floor:
+                    self.retriever.mark_best_sentence(closest, topic)
+                    related[rid] = closest
+
+        on_topic(per_report, evidence, closeness or rule.related_closeness)
+        if elsewhere is not None:
+            on_topic(*elsewhere, closeness or rule.related_elsewhere)
+        return related
 
     def closeness(self, hit: Hit) -> float:
         """How close a passage is in meaning: cosine, plus a little of its BM25 share."""
@@ -648,35 +782,28 @@ class AnswerService:
     def _judge(
         self,
         parsed: ParsedQuestion,
-        per_report: dict[str, list[Hit]],
         evidence: dict[str, Hit],
-        supported: list[str],
+        mentioned: list[str],
+        related: dict[str, Hit],
         vector: Any,
         topic: Topic,
         labels: dict[str, str],
-    ) -> tuple[list[str], str | None]:
-        """LLM mode: the LLM judges the decided reports, then the near misses, in batches.
-
-        Reports beyond `judge_max`, and those of a batch whose reply could not be read, keep
-        the extractive decision; the notice says when a batch could not be read.
+    ) -> tuple[list[str], dict[str, Hit], str | None]:
+        """LLM mode: the LLM judges every 明确提到 and 相关 report (at most `judge_max`), each
+        on its own passage, in batches: what it says states the claim is 明确提到, the rest
+        related. Reports beyond the cap, and those of a batch whose reply could not be read,
+        keep their extractive grade; the notice says so.
         """
-        rule = self.rule
-        closest = self._closest(per_report)
-        decided = set(supported)
-        top = max((self.closeness(h) for h in closest.values()), default=0.0)
-        near = [
-            rid
-            for rid, h in closest.items()
-            if rid not in decided and self.closeness(h) >= top - rule.judge_margin
-        ]
+        decided = set(mentioned)
 
-        def by_closeness(rid: str) -> float:
-            return -self.closeness(closest[rid])
+        def strength(rid: str) -> float:
+            hit = evidence[rid] if rid in decided else related[rid]
+            return -(hit.coverage + hit.dense)
 
-        candidates = [*sorted(supported, key=by_closeness), *sorted(near, key=by_closeness)]
+        candidates = [*sorted(mentioned, key=strength), *sorted(related, key=strength)]
         shown = {
-            rid: evidence[rid] if rid in decided else closest[rid]
-            for rid in candidates[: rule.judge_max]
+            rid: evidence[rid] if rid in decided else related[rid]
+            for rid in candidates[: self.rule.judge_max]
         }
         sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
         passages = [
@@ -688,30 +815,36 @@ class AnswerService:
         prior = [n for n, rid in numbered.items() if rid in decided]
         verdict = self.llm.judge(parsed.text, sections, passages, prior=prior)
         unread = {numbered[n] for n in verdict.unread}
-        judged = [
+        stated = [
             rid
             for n, rid in numbered.items()
             if n in verdict.supported or (rid in unread and rid in decided)
         ]
-        added = [shown[rid] for rid in judged if rid not in decided]
-        for hit in added:
-            self.retriever.mark_best_sentence(hit, topic)
-            evidence[hit.report_id] = hit
-        self.retriever.mark_closest_sentences(added[:MEANING_QUOTES], vector)
-        kept = [rid for rid in supported if rid not in shown]  # beyond judge_max
+        promoted = [shown[rid] for rid in stated if rid not in decided]
+        for hit in promoted:
+            evidence[hit.report_id] = related.pop(hit.report_id)
+        self.retriever.mark_closest_sentences(promoted[:MEANING_QUOTES], vector)
+        demoted = [rid for rid in mentioned if rid in shown and rid not in stated]
+        for rid in demoted:
+            related[rid] = evidence[rid]
+        beyond = [rid for rid in mentioned if rid not in shown]
         notices = []
+        if len(candidates) > len(shown):
+            notices.append(
+                f"大模型核对了 {len(shown)} 个乡镇，其余 {len(candidates) - len(shown)} 个"
+                "按摘录规则判断。"
+            )
         if verdict.errors:
             notices.append(
                 f"大模型核对未完成：{len(unread)} 个乡镇未经核对（{verdict.errors[0][:160]}），"
                 "这些乡镇按摘录规则判断。"
             )
-        if removed := [
-            labels.get(rid, rid) for rid in supported if rid in shown and rid not in judged
-        ]:
+        if demoted:
+            names = "、".join(labels.get(rid, rid) for rid in demoted)
             notices.append(
-                f"大模型核对后去掉了摘录规则找到的 {len(removed)} 个乡镇：{'、'.join(removed)}。"
+                f"大模型核对后，摘录规则找到的 {len(demoted)} 个乡镇改列为“相关”：{names}。"
             )
-        return [*judged, *kept], " ".join(notices) or None
+        return [*stated, *beyond], related, " ".join(notices) or None
 
     # -- helpers -------------------------------------------------------------------------------
     def _citation(self, n: int, hit: Hit) -> Citation:

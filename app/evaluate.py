@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,8 @@ class Tally:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    fn_with_related: int = 0  # gold townships neither 明确提到 nor 相关
+    related: int = 0  # townships listed as 相关
     citations: int = 0
     valid_citations: int = 0
     none_questions: int = 0
@@ -113,6 +116,12 @@ class Tally:
             "township_f1": 2 * precision * recall / (precision + recall)
             if precision + recall
             else 0.0,
+            # 明确提到 ∪ 相关: how many gold townships a reader finds in either list
+            "township_recall_with_related": (self.tp + self.fn - self.fn_with_related)
+            / (self.tp + self.fn)
+            if self.tp + self.fn
+            else 1.0,
+            "related_per_question": self.related / max(self.enum_questions, 1),
             "citation_validity": self.valid_citations / self.citations if self.citations else 1.0,
             "no_answer_accuracy": self.none_correct / max(self.none_questions, 1),
             "invented_townships_count": float(self.invented),
@@ -157,7 +166,7 @@ def evaluate_fazhi(service: AnswerService, gold: list[GoldItem]) -> Tally:
                 tally.failures.append(f"{item.id} lookup miss: {item.question}")
         elif item.kind in ("corpus", "practice"):
             tally.latencies.setdefault("corpus", []).append(elapsed)
-            _score_townships(item, answer.townships, tally)
+            _score_townships(item, answer.townships, tally, [r.township for r in answer.related])
         elif item.kind == "none":
             tally.latencies.setdefault("none", []).append(elapsed)
             tally.none_questions += 1
@@ -171,12 +180,16 @@ def evaluate_fazhi(service: AnswerService, gold: list[GoldItem]) -> Tally:
     return tally
 
 
-def _score_townships(item: GoldItem, predicted: list[str], tally: Tally) -> None:
+def _score_townships(
+    item: GoldItem, predicted: list[str], tally: Tally, related: Sequence[str] = ()
+) -> None:
     gold, got = set(item.townships), set(predicted)
     tally.enum_questions += 1
     tally.tp += len(gold & got)
     tally.fp += len(got - gold)
     tally.fn += len(gold - got)
+    tally.fn_with_related += len(gold - got - set(related))
+    tally.related += len(set(related))
     if gold != got:
         extra = "、".join(sorted(got - gold)) or "-"
         missing = "、".join(sorted(gold - got)) or "-"

@@ -16,6 +16,17 @@ from ingest.gazetteer import province_short
 from vectorstore import Scope
 
 QuestionKind = Literal["corpus", "lookup", "practice"]
+# what a corpus-wide question claims: one thing a sentence can state (plain); a relation between
+# two things a sentence rarely states whole ("书记和镇长共同担任组长", "是司法所而不是律师",
+# "既…又…"); or the absence of something ("没有提到执法记录仪")
+Claim = Literal["plain", "relation", "negation"]
+_NEGATION = re.compile(
+    r"(?:根本|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)(?:提到|提及|涉及|写到|写|说到|谈到|讲到|提|说)(?:过)?"
+)
+_RELATION = re.compile(
+    r"共同(?:担任|负责|牵头|任)|一起(?:担任|负责)|双组长|双牵头|而(?:不是|非)|不是[^，,。？?]{1,12}而是"
+    r"|既[^，,。？?]{1,20}(?:又|也|还)|同时(?:担任|兼任)"
+)
 
 _AGGREGATE = re.compile(
     r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
@@ -29,9 +40,11 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
         "problems",
         re.compile(
             r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|没跟上|不高|不强|有待|检讨|反思"
+            r"|承认|坦承|坦言|自认|缺少|缺乏|淡薄|滞后"
         ),
     ),
-    # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word
+    # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word;
+    # a bare 将 is also the preposition 把 ("将学法纳入考核")
     (
         "plans",
         re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划"),
@@ -116,6 +129,7 @@ class ParsedQuestion:
     # what is embedded for corpus-wide questions: the question without its scaffolding (the
     # meaning rule's margins were calibrated on these vectors)
     query: str = ""
+    claim: Claim = "plain"
 
 
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
@@ -174,7 +188,14 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         # "普法人手不够，别的镇是怎么…的？": the shortfall is the asker's, practices are measures
         sections = ["measures", "innovations"]
 
+    claim: Claim = "plain"
+    if kind != "lookup" and _NEGATION.search(q):
+        claim = "negation"
+    elif kind != "lookup" and _RELATION.search(q):
+        claim = "relation"
     core = _SCOPE_NOTE.sub(" ", q)
+    if claim == "negation":
+        core = _NEGATION.sub(" ", core)
     for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
@@ -192,4 +213,5 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         core=core or q,
         unknown_places=unknown,
         query=query or q,
+        claim=claim,
     )

@@ -343,6 +343,7 @@ class ScaleTally:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    fn_with_related: int = 0  # truth townships neither 明确提到 nor 相关
     fp_sharing_a_gold_source: int = 0  # listed, not truth, but holds another part of a gold report
     opening_only_listed: int = 0  # on questions whose evidence lies only in problems/plans
     none_questions: int = 0
@@ -358,6 +359,10 @@ class ScaleTally:
             "township_precision": precision,
             "township_recall": recall,
             "township_f1": f1,
+            "township_recall_with_related": (self.tp + self.fn - self.fn_with_related)
+            / (self.tp + self.fn)
+            if self.tp + self.fn
+            else 1.0,
             "invented_townships_count": float(self.invented),
             "opening_only_listed_for_problems_plans": float(self.opening_only_listed),
             "false_positives_sharing_a_gold_source": float(self.fp_sharing_a_gold_source),
@@ -419,6 +424,7 @@ def score_scale(
         tally.tp += len(got & truth)
         tally.fp += len(got - truth)
         tally.fn += len(truth - got)
+        tally.fn_with_related += len(truth - got - {r.township for r in result.answer.related})
         gold_sources = set(item.townships)
         for name in got - truth:
             report = reports.get(name)
@@ -479,6 +485,7 @@ SCALE_COLUMNS = (
     ("township_precision", "precision", "{:.3f}"),
     ("township_recall", "recall", "{:.3f}"),
     ("township_f1", "F1", "{:.3f}"),
+    ("township_recall_with_related", "recall with 相关", "{:.3f}"),
     ("invented_townships_count", "invented", "{:.0f}"),
     ("opening_only_listed_for_problems_plans", "opening-only listed (problems/plans)", "{:.0f}"),
     ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),

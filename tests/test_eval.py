@@ -49,12 +49,13 @@ def test_eval_meets_the_quality_floor(service):
 
 
 def test_questions_worded_unlike_the_reports_keep_their_measured_quality(service):
-    """Session 2's held-out set, on which the meaning-based decision was developed (EVAL.md):
-    recall was 0.375 with words alone, 0.750 now; the floor leaves room for one township at the
-    margin flipping with the encoder's batch noise."""
+    """Session 2's held-out set, on which the graded verdicts were tuned (EVAL.md): what is
+    明确提到 is mostly right, and a reader finds nearly every township that says it among
+    明确提到 and 相关; the floors leave room for one township at the margin."""
     ours = run_eval(service, HELDOUT_GOLD_SET, baseline=False)["fazhi"]
     assert ours["citation_validity"] == 1.0
-    assert ours["township_recall"] >= 0.7 and ours["township_precision"] >= 0.8
+    assert ours["township_precision"] >= 0.8 and ours["township_recall"] >= 0.55
+    assert ours["township_recall_with_related"] >= 0.95
     assert ours["lookup_recall_at_5"] == 1.0
 
 

@@ -1,0 +1,75 @@
+"""How a corpus-wide answer reads: counts first, then who states it, who is related, who is not.
+
+Long lists are grouped by province and county (Markdown headings); 未提及 is a count with the
+names only when they are few. `--json` and the exports keep every list whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP_OVER = 10  # a list longer than this, spanning several counties, is grouped by county
+RELATED_SHOWN = 20  # related townships quoted in the answer text; the JSON holds them all
+NAMES_SHOWN = 12  # 未提及 names written out when there are at most this many
+
+
+@dataclass
+class Entry:
+    """One township's line in a list: where it is, what it says, and its citation markers."""
+
+    township: str
+    county: str | None
+    province: str | None
+    line: str  # the rest of the line after the township's name
+
+
+def counts_lead(total: int, mentioned: int, related: int, *, practice: bool) -> str:
+    said = "有可借鉴的具体做法" if practice else "明确提到"
+    return (
+        f"在范围内的 {total} 份报告中：{mentioned} 个乡镇{said}，"
+        f"{related} 个提到相关内容，{total - mentioned - related} 个未提及。"
+    )
+
+
+def entry_lines(entries: list[Entry]) -> list[str]:
+    """Bulleted lines, under province/county headings when the list is long and spread out."""
+    counties = {(e.province or "", e.county or "") for e in entries}
+    if len(entries) <= GROUP_OVER or len(counties) < 2:
+        return [_bullet(e, with_county=True) for e in entries]
+    lines: list[str] = []
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for e in entries:
+        groups.setdefault((e.province or "", e.county or ""), []).append(e)
+    for (province, county), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        place = " ".join(p for p in (province, county) if p) or "省份、县区未知"
+        lines += ["", f"**{place}**（{len(members)}）", ""]
+        lines += [_bullet(e, with_county=False) for e in members]
+    return lines
+
+
+def related_block(entries: list[Entry], *, practice: bool) -> list[str]:
+    if not entries:
+        return []
+    what = "有相关举措，但没有具名的做法" if practice else "提到相关内容，但未明确说到这一点"
+    lines = ["", f"另有 {len(entries)} 个乡镇{what}（请核对引文）：", ""]
+    lines += entry_lines(entries[:RELATED_SHOWN])
+    if len(entries) > RELATED_SHOWN:
+        rest = len(entries) - RELATED_SHOWN
+        lines += ["", f"（其余 {rest} 个见 JSON 的 related 字段或导出文件。）"]
+    return lines
+
+
+def not_mentioned_line(names: list[str]) -> list[str]:
+    if not names:
+        return []
+    if len(names) <= NAMES_SHOWN:
+        return ["", f"未提及（{len(names)} 个）：{'、'.join(names)}。"]
+    return [
+        "",
+        f"未提及：{len(names)} 个乡镇（完整名单见 JSON 的 not_mentioned 字段或导出文件）。",
+    ]
+
+
+def _bullet(e: Entry, *, with_county: bool) -> str:
+    where = f"{e.county or '县区未知'}，" if with_county else ""
+    return f"- **{e.township}**（{where}{e.line}"
