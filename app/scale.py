@@ -345,6 +345,9 @@ class ScaleTally:
     fn: int = 0
     fn_with_related: int = 0  # truth townships neither 明确提到 nor 相关
     fp_sharing_a_gold_source: int = 0  # listed, not truth, but holds another part of a gold report
+    # ...and cited from that part's own text: whether that part also states the claim, the gold
+    # set (one quote per township) cannot say; at 5 reports such a passage lists a gold township
+    fp_cited_from_a_gold_source: int = 0
     opening_only_listed: int = 0  # on questions whose evidence lies only in problems/plans
     none_questions: int = 0
     invented: int = 0
@@ -355,8 +358,10 @@ class ScaleTally:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        decidable = self.tp + self.fp - self.fp_cited_from_a_gold_source
         return {
             "township_precision": precision,
+            "township_precision_decidable": self.tp / decidable if decidable else 1.0,
             "township_recall": recall,
             "township_f1": f1,
             "township_recall_with_related": (self.tp + self.fn - self.fn_with_related)
@@ -366,6 +371,7 @@ class ScaleTally:
             "invented_townships_count": float(self.invented),
             "opening_only_listed_for_problems_plans": float(self.opening_only_listed),
             "false_positives_sharing_a_gold_source": float(self.fp_sharing_a_gold_source),
+            "false_positives_cited_from_a_gold_source": float(self.fp_cited_from_a_gold_source),
             "scored_questions": float(self.questions),
             "skipped_questions": float(len(self.skipped)),
         }
@@ -426,10 +432,13 @@ def score_scale(
         tally.fn += len(truth - got)
         tally.fn_with_related += len(truth - got - {r.township for r in result.answer.related})
         gold_sources = set(item.townships)
+        quotes = {c.township: c.quote for c in reversed(result.answer.citations)}
         for name in got - truth:
             report = reports.get(name)
             if report and gold_sources & set(report.sources.values()):
                 tally.fp_sharing_a_gold_source += 1
+                if _cited_from_gold(quotes.get(name, ""), report, gold_sources, corpus):
+                    tally.fp_cited_from_a_gold_source += 1
             if later_parts and report and report.opening_only:
                 tally.opening_only_listed += 1
         if got != truth:
@@ -438,6 +447,17 @@ def score_scale(
                 f"(truth {len(truth)}): {item.question}"
             )
     return tally
+
+
+def _cited_from_gold(
+    quote: str, report: SyntheticReport, gold: set[str], corpus: ScaleCorpus
+) -> bool:
+    """Whether the quote lies in a part the report took from a gold township."""
+    sources = {s.township: s for s in corpus.sources}
+    return bool(quote) and any(
+        township in gold and township in sources and quote in sources[township].parts[part]
+        for part, township in report.sources.items()
+    )
 
 
 def corpus_summary(corpus: ScaleCorpus) -> dict[str, Any]:
@@ -483,12 +503,14 @@ def run_scale_eval(
 
 SCALE_COLUMNS = (
     ("township_precision", "precision", "{:.3f}"),
+    ("township_precision_decidable", "precision (decidable)", "{:.3f}"),
     ("township_recall", "recall", "{:.3f}"),
     ("township_f1", "F1", "{:.3f}"),
     ("township_recall_with_related", "recall with 相关", "{:.3f}"),
     ("invented_townships_count", "invented", "{:.0f}"),
     ("opening_only_listed_for_problems_plans", "opening-only listed (problems/plans)", "{:.0f}"),
     ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),
+    ("false_positives_cited_from_a_gold_source", "…cited from it", "{:.0f}"),
 )
 
 

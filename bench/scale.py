@@ -22,7 +22,14 @@ from app.scale import SCALE_COLUMNS, build_corpus, corpus_summary, grow, load_fi
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 
-GOLD_SETS = ["gold", "gold_heldout", "gold_heldout2", "gold_heldout3", "gold_heldout4"]
+GOLD_SETS = [
+    "gold",
+    "gold_heldout",
+    "gold_heldout2",
+    "gold_heldout3",
+    "gold_heldout4",
+    "gold_heldout5",
+]
 
 
 def main() -> None:

@@ -39,7 +39,9 @@ def test_corpus_wide_question_lists_townships_with_problem_citations(service):
     assert "另有 1 个乡镇提到相关内容" in answer.answer
     grades = {v.township: v.grade for v in answer.verdicts}
     assert grades == {**{t: "明确提到" for t in answer.townships}, "塘坊镇": "相关"}
-    assert answer.answer.startswith("在范围内的 5 份报告中：4 个乡镇明确提到，1 个提到相关内容，0 个未提及")
+    assert answer.answer.startswith(
+        "在范围内的 5 份报告中：4 个乡镇明确提到，1 个提到相关内容，0 个未提及"
+    )
     for c in answer.citations:
         assert c.section == "problems"
     by_township = {c.township: c for c in answer.citations}

@@ -96,8 +96,11 @@ def test_ask_corpus_wide_returns_cited_townships(
     assert result["kind"] == "corpus" and result["found"]
     assert result["mode"] == "extractive"
     assert len(result["townships"]) >= 3
-    assert {c["township"] for c in result["citations"]} == set(result["townships"])
+    related = {r["township"] for r in result["related"]}
+    assert {c["township"] for c in result["citations"]} == set(result["townships"]) | related
     assert all(c["section"] == "problems" for c in result["citations"])
+    grades = {v["township"]: v["grade"] for v in result["verdicts"]}
+    assert {t for t, g in grades.items() if g == "明确提到"} == set(result["townships"])
     check_citations(result, sample_store)
 
 
