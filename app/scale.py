@@ -28,6 +28,7 @@ import numpy as np
 from app.answering import AnswerService
 from app.batch import BatchQuestion, answer_questions
 from app.evaluate import GoldItem
+from app.question import parse_question
 from ingest.errors import FazhiError
 from ingest.gazetteer import Place, gazetteer, province_short
 from ingest.model import LoadedDocument, Report
@@ -407,6 +408,10 @@ def score_scale(
                 scored.append((item, set(), False))
             continue
         if item.kind not in ("corpus", "practice"):
+            continue
+        if parse_question(item.question, {}).claim == "negation":
+            # "哪些镇没有提到X": where a quote lies says nothing of which reports lack X
+            tally.skipped.append(f"{item.id}: a negation question (its truth is not placed)")
             continue
         truth = gold_truth(item, corpus, filters.get(item.id, {}))
         if truth is None:
