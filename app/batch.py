@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.answering import Answer, AnswerService, Filters
+from app.answers.models import Answer
+from app.answers.service import AnswerService, Filters
 from ingest.errors import FazhiError
 from ingest.model import SECTION_TYPES
 

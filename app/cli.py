@@ -632,7 +632,7 @@ def ask(
     Extractive (quotes the reports) unless FAZHI_LLM_BASE_URL and FAZHI_LLM_MODEL point at an
     OpenAI-compatible endpoint.
     """
-    from app.answering import Filters
+    from app.answers.service import Filters
     from app.services import answer_service
     from ingest.model import SECTION_TYPES
 

@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.answering import AnswerService, Citation, Filters
+from app.answers.models import Citation
+from app.answers.service import AnswerService, Filters
 from ingest.errors import FazhiError
 
 TOPIC_PRESETS: tuple[str, ...] = (

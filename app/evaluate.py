@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from app.answering import Answer, AnswerService, question_topic
+from app.answers.evidence import question_topic
+from app.answers.models import Answer
+from app.answers.service import AnswerService
 from app.batch import BatchQuestion, answer_questions
 from app.question import parse_question
 from ingest.errors import FazhiError

@@ -25,7 +25,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from app.answering import Answer, Citation
+from app.answers.models import Answer, Citation
 from app.settings import Settings
 from app.support import AnswerCheck, SentenceStream
 from app.text import Tokenizer

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.answering import AnswerService
+from app.answers.service import AnswerService
 from app.batch import BatchQuestion, answer_questions
 from app.evaluate import GoldItem
 from app.question import parse_question

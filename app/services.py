@@ -34,7 +34,7 @@ def open_store(
 
 def answer_service(settings: Settings, *, llm: bool = True):  # type: ignore[no-untyped-def]
     """The answering service over the configured store, with the LLM when one is configured."""
-    from app.answering import AnswerService
+    from app.answers.service import AnswerService
 
     writer = None
     if llm and settings.llm_configured:

@@ -1,7 +1,11 @@
-"""The answer engine's parts, following a question's data: the shared models (citations,
-verdicts, answers), the graded verdicts of corpus-wide questions, and the answer text.
+"""The answer engine, one module per step of a question's data.
 
-`app.answering.AnswerService` is the one service the CLI, the web app and the API call.
+question → scope (`service.Filters`) → evidence (`evidence`: topic words, each report's best
+passages) → verdicts (`verdicts`: 明确提到, 相关, 未提及 by `rule.DecisionRule`) → answer text
+(`listing`, `citations`). Each kind of question is one function: `corpus.answer` (corpus-wide
+and peer practices, with `practice` naming the practices), `lookup.answer`,
+`publication.answer`, `overview.answer`. `service.AnswerService` is the one service the CLI,
+the web app and the API call; `models` holds what an answer is made of.
 """
 
 from app.answers.models import (
@@ -14,6 +18,7 @@ from app.answers.models import (
     Grade,
     Mode,
     Related,
+    TownshipSupport,
     Verdict,
 )
 
@@ -27,5 +32,6 @@ __all__ = [
     "Grade",
     "Mode",
     "Related",
+    "TownshipSupport",
     "Verdict",
 ]

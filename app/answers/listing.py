@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vectorstore import StoredReport
+
 GROUP_OVER = 10  # a list longer than this, spanning several counties, is grouped by county
 RELATED_SHOWN = 20  # related townships quoted in the answer text; the JSON holds them all
 NAMES_SHOWN = 12  # 未提及 names written out when there are at most this many
+OVERVIEW_REPORTS = 10  # a section overview or a list of dates shows at most this many reports...
+OVERVIEW_PASSAGES = 3  # ...and an overview this many passages of each
 
 
 @dataclass
@@ -68,6 +72,13 @@ def not_mentioned_line(names: list[str]) -> list[str]:
         "",
         f"未提及：{len(names)} 个乡镇（完整名单见 JSON 的 not_mentioned 字段或导出文件）。",
     ]
+
+
+def overflow(reports: list[StoredReport]) -> str:
+    """The line saying an overview lists only the first OVERVIEW_REPORTS reports, if it does."""
+    if len(reports) <= OVERVIEW_REPORTS:
+        return ""
+    return f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
 
 
 def _bullet(e: Entry, *, with_county: bool) -> str:

@@ -60,6 +60,21 @@ class Related:
 
 
 @dataclass
+class TownshipSupport:
+    """One report's grade on a topic in some sections: a cell of the township × topic matrix."""
+
+    township: str
+    report_id: str
+    year: int | None
+    grade: Grade
+    citation: Citation | None  # for 明确提到 and 相关
+
+    @property
+    def supported(self) -> bool:
+        return self.grade == MENTIONED
+
+
+@dataclass
 class Answer:
     question: str
     kind: str

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.answering import Answer
+from app.answers.models import Answer
 from app.export import MODE_LABELS, answer_markdown, describe_filters
 from app.web.context import WebContext
 from app.web.filters import (

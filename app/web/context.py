@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.answering import AnswerService
+from app.answers.service import AnswerService
 from app.settings import Settings
 from app.web.outage import store_outage
 from vectorstore import PassageStore

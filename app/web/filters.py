@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.answering import Filters
+from app.answers.service import Filters
 from ingest.errors import FazhiError
 from ingest.model import SECTION_LABELS, SECTION_TYPES
 

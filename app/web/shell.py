@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.answering import AnswerService
+from app.answers.service import AnswerService
 from app.indexing import FileResult, IngestEvents, IngestSummary, ingest_paths
 from app.settings import SAMPLE_CORPUS, Settings
 from app.web.chat import ASK_DESCRIPTION, ChatTab

@@ -1,0 +1,61 @@
+"""From a retrieved passage to what an answer shows of it: the citation, the report's name, the quote."""
+
+from __future__ import annotations
+
+from app.answers.models import Citation
+from app.retrieval import Hit
+from ingest.model import township_label
+from vectorstore import StoredReport
+
+
+def cite(n: int, hit: Hit) -> Citation:
+    """Citation `n` of a passage, quoting its key sentence (the whole passage if none is marked)."""
+    meta = hit.passage.meta
+    start, end = int(meta["start"]), int(meta["end"])
+    qs, qe = hit.sentence or (start, end)
+    text = hit.passage.text
+    return Citation(
+        n=n,
+        township=meta.get("township") or None,
+        county=meta.get("county") or None,
+        province=meta.get("province") or None,
+        year=int(meta.get("year") or 0) or None,
+        section=str(meta.get("section")),
+        heading=str(meta.get("heading", "")),
+        text=text,
+        report_id=str(meta["report_id"]),
+        source=str(meta.get("source", "")),
+        start=start,
+        end=end,
+        quote=text[qs - start : qe - start],
+        quote_start=qs,
+        quote_end=qe,
+    )
+
+
+def report_labels(reports: list[StoredReport]) -> dict[str, str]:
+    """How answers name each report: its township, with the year when a township has several
+    reports in scope, or the file name when the township is unknown."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        if r.meta.township:
+            counts[r.meta.township] = counts.get(r.meta.township, 0) + 1
+    labels = {}
+    for r in reports:
+        if not r.meta.township:
+            labels[r.id] = township_label(None, r.source)
+        elif counts[r.meta.township] > 1:
+            labels[r.id] = f"{r.meta.township}（{r.meta.year or '年份未知'}年）"
+        else:
+            labels[r.id] = r.meta.township
+    return labels
+
+
+def inline(quote: str) -> str:
+    """A quotation on one line for the answer text (the citation keeps the exact text)."""
+    return " ".join(line.strip() for line in quote.splitlines() if line.strip())
+
+
+def place(c: Citation) -> str:
+    """Where a citation's report is from: county and township (or the file name)."""
+    return f"{c.county or ''}{township_label(c.township, c.source)}"

@@ -1,0 +1,23 @@
+"""Counts: a question asking how many (多少起, 几名), and a sentence stating a number that counts."""
+
+from __future__ import annotations
+
+import re
+
+# a question asking for a count ("哪几个镇", "几个方面" ask for something else)
+_COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
+ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数")
+# what is not a count: years and year ranges (2021年, 2019—2021年, 2022—2025), document numbers
+# (〔2021〕5号), dates and times (2023-02-08, 12月4日), ordinals (第3季度)
+_NOT_A_COUNT = re.compile(
+    r"(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?"
+    r"|[〔\[(（]?(?:19|20)\d{2}[〕\])）]?\s*(?:年|[-/.—–～~至到、〕]|\d*号)"
+    r"|(?<=[—–～~至到-])(?:19|20)\d{2}"
+    r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
+)
+_COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
+
+
+def states_count(sentence: str) -> bool:
+    """Whether a sentence holds a number that counts something (三次, 20件, 二十余名)."""
+    return bool(_COUNT.search(_NOT_A_COUNT.sub(" ", sentence)))

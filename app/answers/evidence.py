@@ -1,0 +1,69 @@
+"""The evidence for a question about many reports: its topic words, and each report's best passages.
+
+Every report's passages are gathered on their own (`gather`), so what one report holds never
+changes what is found in another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.answers.counts import ASKS_COUNT, states_count
+from app.answers.engine import Engine
+from app.answers.rule import DecisionRule
+from app.question import ParsedQuestion
+from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
+from vectorstore import Scope
+
+PerReport = dict[str, list[Hit]]  # report id → its best passages
+Evidence = dict[str, Hit]  # report id → the passage whose key sentence covers the topic best
+
+
+def question_topic(
+    retriever: HybridRetriever,
+    parsed: ParsedQuestion,
+    *,
+    known_only: bool = False,
+    require: bool = True,
+) -> Topic:
+    """The words that carry the question's topic, without words that only restate its section."""
+    groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
+    cue = None
+    if parsed.sections == ["problems"]:
+        cue = SHORTFALL.search
+    elif parsed.kind == "lookup" and ASKS_COUNT.search(parsed.text):
+        cue = states_count  # "多少件信访": the sentence with the count, not the one naming the work
+    return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
+
+
+def gather(
+    engine: Engine, vector: Any, query_text: str, scope: Scope, topic: Topic
+) -> tuple[PerReport, Evidence]:
+    """Each report's best passages, and the one whose key sentence covers the topic best."""
+    rule = engine.rule
+    per_report = engine.retriever.best_per_report(
+        vector,
+        query_text,
+        scope,
+        topic,
+        per_report=rule.per_report,
+        coverage_floor=min(rule.min_coverage, rule.related_coverage),
+    )
+    evidence = {
+        rid: max(hits, key=lambda h: (h.coverage, h.dense))
+        for rid, hits in per_report.items()
+        if hits
+    }
+    return per_report, evidence
+
+
+def closeness(hit: Hit, rule: DecisionRule) -> float:
+    """How close a passage is in meaning: cosine, plus a little of its BM25 share."""
+    return hit.dense + rule.meaning_lexical_weight * hit.lexical
+
+
+def closest(per_report: PerReport, rule: DecisionRule) -> Evidence:
+    """Each report's passage closest in meaning to the question."""
+    return {
+        rid: max(hits, key=lambda h: closeness(h, rule)) for rid, hits in per_report.items() if hits
+    }

@@ -1,0 +1,42 @@
+"""The thresholds that grade a report on a question: one object, so a caller can pass another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class DecisionRule:
+    """How a report's verdict on a corpus-wide claim is graded, from its own passages alone.
+
+    No threshold compares a report with the others, so adding reports never changes a
+    report's verdict (the words' weights come from the whole corpus, which moves them a
+    little). The cosine floors are calibrated for the default embedding model on the tuning
+    gold sets and the scale harness (EVAL.md); another model may need other floors.
+
+    明确提到, by words: the best sentence of a passage in the asked-about sections holds
+    enough of the topic's weighted words (required ones included) in a passage close in
+    meaning; or by meaning, for questions worded unlike the reports ("身兼数职" for "还兼政府
+    其他业务"): a passage very close in meaning that shares words with the question.
+    相关: a sentence with part of the topic's words, or a passage close in meaning, in the
+    asked-about sections, or in any section for a question that asks about one section.
+    """
+
+    min_coverage: float = 0.4  # weighted share of the topic's terms in the key sentence
+    dense_floor: float = 0.82  # ...in a passage at least this close (cosine) to the question
+    lookup_min_coverage: float = 0.4
+    per_report: int = 3
+    meaning_floor: float = 0.92  # closeness of a passage stating the claim in other words
+    meaning_lexical: float = 0.5  # BM25 at least this share of the best passage's in scope
+    meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
+    # ...and a question most of whose weight is in words no report uses (法治辅导员) is about
+    # something the reports do not contain: nothing is stated by meaning alone
+    meaning_known_share: float = 0.3
+    related_coverage: float = 0.3  # 相关: this share of the topic's words in a sentence...
+    related_closeness: float = 0.86  # ...or a passage this close, in the asked-about sections
+    related_elsewhere: float = 0.87  # ...or this close in another section
+    # "哪些镇没有提到X" lists the reports with nothing on X: only a passage this close, or
+    # X's words, make a report not surely silent on it
+    negation_closeness: float = 0.9
+    # LLM mode: every 明确提到 and 相关 report is judged, at most judge_max of them
+    judge_max: int = 300

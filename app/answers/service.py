@@ -1,0 +1,231 @@
+"""The answering service: one `Answer` object for the CLI, the web app and the API.
+
+Extractive mode (the default) quotes the reports' own sentences, cited; LLM mode (when an
+OpenAI-compatible endpoint is configured) writes the prose over the same evidence and falls back
+to extractive on any error.
+
+A question's path: parse it and its scope (`Filters`), embed it, find its topic words, then
+hand it to its kind: `publication` (a report's date), `overview` (a section without a topic),
+`lookup` (one fact) or `corpus` (every report graded; peer practices too).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.answers import corpus, lookup, overview, publication
+from app.answers.citations import cite, report_labels
+from app.answers.engine import NOT_FOUND, Engine, not_found
+from app.answers.evidence import gather, question_topic
+from app.answers.models import NOT_MENTIONED, Answer, TownshipSupport
+from app.answers.publication import ASKS_PUBLISHED
+from app.answers.rule import DecisionRule
+from app.answers.verdicts import decide, grade_of, relate
+from app.places import no_reports_of
+from app.question import ParsedQuestion, parse_question
+from app.retrieval import HybridRetriever
+from ingest.errors import FazhiError
+from ingest.gazetteer import province_short
+from vectorstore import PassageStore, Scope
+
+
+@dataclass
+class Filters(Scope):
+    """Explicit filters from the caller (CLI flags, UI controls, API); they win over the question."""
+
+    def apply(self, parsed: ParsedQuestion) -> Scope:
+        scope = parsed.scope
+        for key in ("townships", "counties", "provinces"):
+            if getattr(self, key):
+                setattr(scope, key, list(getattr(self, key)))
+        if self.year_from is not None or self.year_to is not None:
+            scope.year_from, scope.year_to = self.year_from, self.year_to
+        if self.sections:  # a hard filter, unlike the sections a question's wording leans to
+            parsed.sections = list(self.sections)
+            scope.sections = list(self.sections)
+        return scope
+
+
+class AnswerService:
+    def __init__(
+        self,
+        store: PassageStore,
+        *,
+        llm: Any | None = None,
+        rule: DecisionRule | None = None,
+    ) -> None:
+        self.engine = Engine(store, HybridRetriever(store), rule or DecisionRule(), llm)
+
+    @property
+    def store(self) -> PassageStore:
+        return self.engine.store
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.engine.retriever
+
+    @property
+    def rule(self) -> DecisionRule:
+        return self.engine.rule
+
+    @property
+    def llm(self) -> Any | None:
+        return self.engine.llm
+
+    def warm_up(self) -> None:
+        """Load the embedding model and the in-memory index now, not on the first question."""
+        self.store.embeddings.embed_question("预热")
+        self.retriever.snapshot()
+
+    def resolve(self, filters: Filters) -> Filters:
+        """Map what a user typed (重庆, 宝丰) to the store's values (重庆市, 宝丰县)."""
+        facets = self.store.facet_values()
+        resolved = Filters(
+            year_from=filters.year_from, year_to=filters.year_to, sections=list(filters.sections)
+        )
+        for attr, facet, label in (
+            ("townships", "township", "township"),
+            ("counties", "county", "county"),
+            ("provinces", "province", "province"),
+        ):
+            values = []
+            for value in getattr(filters, attr):
+                match = _match_facet(value, facets[facet])
+                if match is None:
+                    known = "、".join(facets[facet]) or "none yet"
+                    raise FazhiError(
+                        f"unknown {label} '{value}' in filters; the store has: {known}"
+                    )
+                values.append(match)
+            setattr(resolved, attr, values)
+        return resolved
+
+    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, filters):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yields text deltas (LLM mode) and finally the complete `Answer`."""
+        answer = self.extractive(question, filters)
+        if self.llm is None or not answer.found or ASKS_PUBLISHED.search(answer.question):
+            yield answer  # a publication date is a metadata fact: nothing for an LLM to write
+            return
+        yield from self.llm.rewrite(answer, self.store, tokenizer=self.retriever.tokenizer)
+
+    def extractive(self, question: str, filters: Filters | None = None) -> Answer:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        facets = self.store.facet_values()
+        parsed = parse_question(question, facets)
+        scope = (filters or Filters()).apply(parsed)
+        timings["parse_ms"] = _ms(t0)
+        if parsed.unknown_places and not scope.townships:
+            text = f"{NOT_FOUND}：{no_reports_of(parsed.unknown_places, facets, scope.counties)}"
+            return _empty(parsed, scope, timings, text)
+        in_scope = self.store.list_reports(scope)
+        if not in_scope:
+            text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
+            return _empty(parsed, scope, timings, text)
+        t1 = time.perf_counter()
+        vector = self.store.embeddings.embed_question(
+            parsed.query if parsed.kind != "lookup" else parsed.text
+        )
+        timings["embed_ms"] = _ms(t1)
+        t_topic = time.perf_counter()
+        topic = question_topic(self.retriever, parsed)
+        timings["topic_ms"] = _ms(t_topic)
+        t2 = time.perf_counter()
+        if ASKS_PUBLISHED.search(parsed.text):
+            answer = publication.answer(self.engine, parsed, scope, in_scope)
+        elif parsed.sections and not topic:
+            # "西联镇存在什么问题？": no topic beyond the section itself — show that section
+            answer = overview.answer(self.engine, parsed, scope, in_scope)
+        elif parsed.kind == "lookup":
+            answer = lookup.answer(self.engine, parsed, scope, vector, topic)
+        else:
+            answer = corpus.answer(self.engine, parsed, scope, vector, topic, in_scope)
+        timings["retrieve_ms"] = _ms(t2)
+        timings["total_ms"] = _ms(t0)
+        answer.timings = timings
+        return answer
+
+    def support(
+        self, topic: str, sections: list[str], filters: Filters | None = None
+    ) -> list[TownshipSupport]:
+        """For every report in scope: its grade on `topic` in these sections, with its passage.
+
+        The building block of the township × topic comparison; same graded verdicts as
+        corpus-wide answers, looking only at these sections.
+        """
+        engine = self.engine
+        parsed = parse_question(topic, self.store.facet_values())
+        parsed.core = topic
+        scope = (filters or Filters()).apply(parsed)
+        scope.sections = parsed.sections = list(sections)
+        reports = self.store.list_reports(replace(scope, sections=[]))
+        words = question_topic(self.retriever, parsed)
+        vector = self.store.embeddings.embed_question(topic)
+        per_report, evidence = gather(engine, vector, " ".join(words.terms) or topic, scope, words)
+        mentioned = set(decide(engine, evidence, per_report, vector, words, quote_by_meaning=False))
+        related = relate(engine, per_report, evidence, list(mentioned), None, words)
+        labels = report_labels(reports)
+        rows = []
+        for report in reports:
+            grade = grade_of(report.id, mentioned, related)
+            hit = related.get(report.id) or evidence.get(report.id)
+            rows.append(
+                TownshipSupport(
+                    township=labels[report.id],
+                    report_id=report.id,
+                    year=report.meta.year,
+                    grade=grade,
+                    citation=cite(1, hit) if hit and grade != NOT_MENTIONED else None,
+                )
+            )
+        return rows
+
+    def _nothing_in_scope(self, scope: Scope) -> str:
+        """Which of the filters matched nothing, or what the named places do have."""
+        empty = [
+            value
+            for key in ("townships", "counties", "provinces")
+            for value in getattr(scope, key)
+            if not self.store.list_reports(Scope(**{key: [value]}))
+        ]
+        if empty:
+            return f"筛选范围内没有报告：库中没有{'、'.join(empty)}的报告。"
+        places = Scope(
+            townships=scope.townships, counties=scope.counties, provinces=scope.provinces
+        )
+        years = sorted({r.meta.year for r in self.store.list_reports(places) if r.meta.year})
+        if (scope.year_from is not None or scope.year_to is not None) and years:
+            named = "、".join([*scope.townships, *scope.counties, *scope.provinces]) or "库中"
+            return f"筛选范围内没有报告：{named}的报告只有{'、'.join(str(y) for y in years)}年的。"
+        return "筛选范围内没有报告。"
+
+
+def _empty(parsed: ParsedQuestion, scope: Scope, timings: dict[str, float], text: str) -> Answer:
+    answer = not_found(parsed, scope, text)
+    answer.timings = timings
+    return answer
+
+
+def _match_facet(value: str, known: list[str]) -> str | None:
+    value = value.strip()
+    if value in known:
+        return value
+    for name in known:
+        if province_short(name) == value or name.startswith(value):
+            return name
+    return None
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)

@@ -1,0 +1,213 @@
+"""Grading each report on a corpus-wide question: 明确提到, 相关 or 未提及, from its own passages.
+
+`decide` finds the reports that state the claim, `relate` those on its topic, `judge` (LLM mode)
+re-reads both lists report by report, and `verdict_list` is every report with its grade. The
+thresholds are the engine's `DecisionRule`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.answers.engine import Engine
+from app.answers.evidence import Evidence, PerReport, closest
+from app.answers.evidence import closeness as closeness_of
+from app.answers.models import MENTIONED, NOT_MENTIONED, RELATED, Grade, Verdict
+from app.question import ParsedQuestion
+from app.retrieval import Hit, Topic
+from ingest.model import SECTION_LABELS
+from vectorstore import StoredReport
+
+MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
+
+
+def decide(
+    engine: Engine,
+    evidence: Evidence,
+    per_report: PerReport,
+    vector: Any,
+    topic: Topic,
+    *,
+    quote_by_meaning: bool = True,
+) -> list[str]:
+    """Reports that state the claim (明确提到), by words or by meaning (see `DecisionRule`).
+
+    A report stating it by meaning only gets, as its evidence, its closest passage
+    (`evidence` is updated in place). With `quote_by_meaning`, the first MEANING_QUOTES of
+    those are quoted at the sentence closest to the question (embedded now); the rest at
+    their best-covering sentence.
+    """
+    by_words = decide_by_words(engine, evidence)
+    by_meaning = decide_by_meaning(engine, per_report, by_words, topic)
+    for hit in by_meaning.values():
+        engine.retriever.mark_best_sentence(hit, topic)
+    evidence.update(by_meaning)
+    if quote_by_meaning:
+        closest_first = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
+        engine.retriever.mark_closest_sentences(closest_first, vector)
+    return [*by_words, *by_meaning]
+
+
+def decide_by_words(engine: Engine, evidence: Evidence) -> list[str]:
+    """Reports whose key sentence holds enough of the topic's words, in a close passage."""
+    rule = engine.rule
+    return [
+        rid
+        for rid, h in evidence.items()
+        if h.coverage >= rule.min_coverage and h.dense >= rule.dense_floor
+    ]
+
+
+def decide_by_meaning(
+    engine: Engine, per_report: PerReport, by_words: list[str], topic: Topic
+) -> dict[str, Hit]:
+    """Further reports with a passage very close in meaning that shares the question's words."""
+    rule = engine.rule
+    if engine.retriever.known_share(topic) < rule.meaning_known_share:
+        return {}
+    decided = set(by_words)
+    return {
+        rid: hit
+        for rid, hit in closest(per_report, rule).items()
+        if rid not in decided
+        and closeness_of(hit, rule) >= rule.meaning_floor
+        and hit.lexical >= rule.meaning_lexical
+    }
+
+
+def relate(
+    engine: Engine,
+    per_report: PerReport,
+    evidence: Evidence,
+    mentioned: list[str],
+    elsewhere: tuple[PerReport, Evidence] | None,
+    topic: Topic,
+    *,
+    closeness: float | None = None,
+) -> dict[str, Hit]:
+    """Reports on the topic that do not state the claim (相关), each with its passage.
+
+    `elsewhere` is every section's passages, for a question asking about some sections: a
+    problems question's topic met only among the measures is related, not 未提及.
+    """
+    rule = engine.rule
+    decided = set(mentioned)
+    related: dict[str, Hit] = {}
+
+    def on_topic(hits: PerReport, best: Evidence, floor: float) -> None:
+        for rid, nearest in closest(hits, rule).items():
+            if rid in decided or rid in related:
+                continue
+            hit = best.get(rid)
+            if hit is not None and hit.coverage >= rule.related_coverage:
+                related[rid] = hit
+            elif closeness_of(nearest, rule) >= floor:
+                engine.retriever.mark_best_sentence(nearest, topic)
+                related[rid] = nearest
+
+    on_topic(per_report, evidence, closeness or rule.related_closeness)
+    if elsewhere is not None:
+        on_topic(*elsewhere, closeness or rule.related_elsewhere)
+    return related
+
+
+def judge(
+    engine: Engine,
+    parsed: ParsedQuestion,
+    evidence: Evidence,
+    mentioned: list[str],
+    related: dict[str, Hit],
+    vector: Any,
+    topic: Topic,
+    labels: dict[str, str],
+) -> tuple[list[str], dict[str, Hit], str | None]:
+    """LLM mode: the LLM judges every 明确提到 and 相关 report (at most `judge_max`), each
+    on its own passage, in batches: what it says states the claim is 明确提到, the rest
+    related. Reports beyond the cap, and those of a batch whose reply could not be read,
+    keep their extractive grade; the notice says so.
+    """
+    decided = set(mentioned)
+
+    def strength(rid: str) -> float:
+        hit = evidence[rid] if rid in decided else related[rid]
+        return -(hit.coverage + hit.dense)
+
+    candidates = [*sorted(mentioned, key=strength), *sorted(related, key=strength)]
+    shown = {
+        rid: evidence[rid] if rid in decided else related[rid]
+        for rid in candidates[: engine.rule.judge_max]
+    }
+    sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
+    passages = [
+        f"{labels.get(rid, rid)}（{SECTION_LABELS.get(str(h.passage.meta.get('section')), '')}）："
+        f"{h.passage.text}"
+        for rid, h in shown.items()
+    ]
+    numbered = dict(enumerate(shown, 1))
+    prior = [n for n, rid in numbered.items() if rid in decided]
+    verdict = engine.llm.judge(parsed.text, sections, passages, prior=prior)
+    unread = {numbered[n] for n in verdict.unread}
+    stated = [
+        rid
+        for n, rid in numbered.items()
+        if n in verdict.supported or (rid in unread and rid in decided)
+    ]
+    promoted = [shown[rid] for rid in stated if rid not in decided]
+    for hit in promoted:
+        evidence[hit.report_id] = related.pop(hit.report_id)
+    engine.retriever.mark_closest_sentences(promoted[:MEANING_QUOTES], vector)
+    demoted = [rid for rid in mentioned if rid in shown and rid not in stated]
+    for rid in demoted:
+        related[rid] = evidence[rid]
+    beyond = [rid for rid in mentioned if rid not in shown]
+    notices = []
+    if len(candidates) > len(shown):
+        notices.append(
+            f"大模型核对了 {len(shown)} 个乡镇，其余 {len(candidates) - len(shown)} 个"
+            "按摘录规则判断。"
+        )
+    if verdict.errors:
+        notices.append(
+            f"大模型核对未完成：{len(unread)} 个乡镇未经核对（{verdict.errors[0][:160]}），"
+            "这些乡镇按摘录规则判断。"
+        )
+    if demoted:
+        names = "、".join(labels.get(rid, rid) for rid in demoted)
+        notices.append(f"大模型核对后，摘录规则找到的 {len(demoted)} 个乡镇改列为“相关”：{names}。")
+    return [*stated, *beyond], related, " ".join(notices) or None
+
+
+def grade_of(report_id: str, mentioned: list[str] | set[str], related: dict[str, Hit]) -> Grade:
+    if report_id in mentioned:
+        return MENTIONED
+    return RELATED if report_id in related else NOT_MENTIONED
+
+
+def verdict_list(
+    reports: list[StoredReport],
+    labels: dict[str, str],
+    mentioned: list[str],
+    related: dict[str, Hit],
+    evidence: Evidence,
+    cited_at: dict[str, int],
+) -> list[Verdict]:
+    """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
+    out = []
+    for report in reports:
+        hit = related.get(report.id) or evidence.get(report.id)
+        meta = report.meta
+        out.append(
+            Verdict(
+                report_id=report.id,
+                township=labels.get(report.id, report.id),
+                county=meta.county,
+                province=meta.province,
+                year=meta.year,
+                grade=grade_of(report.id, mentioned, related),
+                score=round(hit.coverage + hit.dense, 4) if hit else 0.0,
+                citation=cited_at.get(report.id),
+            )
+        )
+    order = {MENTIONED: 0, RELATED: 1, NOT_MENTIONED: 2}
+    out.sort(key=lambda v: (order[v.grade], -v.score))
+    return out

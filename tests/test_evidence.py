@@ -1,0 +1,59 @@
+"""A question's evidence (app.answers.evidence): its topic words and each report's best passages."""
+
+from __future__ import annotations
+
+from app.answers.counts import ASKS_COUNT, states_count
+from app.answers.evidence import closeness, closest, gather, question_topic
+from app.answers.rule import DecisionRule
+from app.question import parse_question
+from app.retrieval import SHORTFALL, Hit
+from tests.conftest import SAMPLE_TOWNSHIPS
+from vectorstore import Scope, StoredPassage
+
+
+def hit(rid: str, dense: float, lexical: float) -> Hit:
+    meta = {"report_id": rid, "start": 0, "end": 2}
+    return Hit(StoredPassage(f"{rid}:{dense}", "文本", meta), dense, dense, lexical)
+
+
+def test_closeness_is_the_cosine_plus_a_little_of_the_bm25_share():
+    rule = DecisionRule(meaning_lexical_weight=0.1)
+    assert closeness(hit("r", 0.8, 0.5), rule) == 0.8 + 0.1 * 0.5
+    near, lexical = hit("r", 0.90, 0.0), hit("r", 0.85, 1.0)
+    assert closest({"r": [near, lexical], "empty": []}, rule) == {"r": lexical}
+
+
+def test_the_topic_cue_follows_what_the_question_asks_for(service):
+    facets = service.store.facet_values()
+    problems = parse_question("哪些乡镇承认执法能力不足？", facets)
+    assert problems.sections == ["problems"]
+    assert question_topic(service.retriever, problems).cue == SHORTFALL.search
+    count = parse_question("石桥镇有多少名法律明白人？", facets)
+    assert count.kind == "lookup" and question_topic(service.retriever, count).cue is states_count
+
+
+def test_how_many_is_a_count_question_which_ones_is_not():
+    assert ASKS_COUNT.search("有多少名法律明白人") and ASKS_COUNT.search("开展了几次培训")
+    assert not ASKS_COUNT.search("哪几个镇提到了法律顾问")
+    assert not ASKS_COUNT.search("从几个方面推进")
+
+
+def test_every_report_gets_its_own_best_passages_and_the_best_covering_one(service):
+    parsed = parse_question("哪些乡镇提到了法律顾问？", service.store.facet_values())
+    topic = question_topic(service.retriever, parsed)
+    vector = service.store.embeddings.embed_question(parsed.query)
+    rule = service.rule
+    per_report, evidence = gather(service.engine, vector, " ".join(topic.terms), Scope(), topic)
+    townships = {hits[0].passage.meta["township"] for hits in per_report.values()}
+    assert townships == set(SAMPLE_TOWNSHIPS)
+    for rid, hits in per_report.items():
+        assert 0 < len(hits) <= rule.per_report
+        assert all(h.report_id == rid for h in hits)
+        best = max(h.coverage for h in hits)
+        assert evidence[rid] in hits and evidence[rid].coverage == best
+    # one report's passages are the same whether or not the others are in scope
+    alone_id = next(iter(per_report))
+    alone, _ = gather(
+        service.engine, vector, " ".join(topic.terms), Scope(report_ids=[alone_id]), topic
+    )
+    assert [h.passage.id for h in alone[alone_id]] == [h.passage.id for h in per_report[alone_id]]
