@@ -268,7 +268,8 @@ def test_alternatives_in_a_question_are_either_or(service):
     assert set(answer.townships) == {"王场镇", "塘坊镇", "石桥镇", "万灵镇"}
     assert "西联镇" not in answer.townships
     for c in answer.citations:
-        assert "执法记录仪" in c.quote or "法律明白人" in c.quote
+        if c.township in answer.townships:
+            assert "执法记录仪" in c.quote or "法律明白人" in c.quote
     assert_citations_round_trip(service, answer)
 
 
