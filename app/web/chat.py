@@ -4,7 +4,6 @@ API endpoint, which returns the same object as `fazhi ask --json`."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,18 @@ from app.web.filters import (
     filter_controls,
     to_filters,
 )
-from app.web.markup import esc, highlight, inert, open_spec, section_badge, term_spans
+from app.web.markup import (
+    answer_html,
+    cite_anchor,
+    esc,
+    highlight,
+    inert,
+    open_spec,
+    section_badge,
+    term_spans,
+)
 from app.web.reports import ReportsTab
+from app.web.verdicts import corpus_answer_html
 from ingest.errors import FazhiError
 from ingest.model import township_label
 
@@ -44,51 +53,8 @@ ASK_DESCRIPTION = (
     "Returns the same JSON object as `fazhi ask --json`."
 )
 
-_BOLD = re.compile(r"&#42;&#42;(.+?)&#42;&#42;")
-_MARKER = re.compile(r"&#91;(\d{1,3})&#93;")
-_HEADING = re.compile(r"^(?:&#35;)+\s*")
-
 
 # -- chat messages -----------------------------------------------------------------------------
-def cite_anchor(turn: int, n: int) -> str:
-    return f"fz-a{turn}-c{n}"
-
-
-def _inline(line: str, turn: int, valid: set[int]) -> str:
-    text = _BOLD.sub(r"<strong>\1</strong>", inert(line))
-
-    def link(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        if n not in valid:
-            return match.group(0)
-        return f'<a class="fz-cite" href="#{cite_anchor(turn, n)}" title="查看引文 {n}">[{n}]</a>'
-
-    return _MARKER.sub(link, text)
-
-
-def answer_html(text: str, turn: int, valid: set[int]) -> str:
-    """The answer's own light Markdown (bullets, bold, [n]) as HTML, everything else inert."""
-    blocks: list[str] = []
-    items: list[str] = []
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if line.startswith(("- ", "* ", "• ")):
-            items.append(f"<li>{_inline(line[2:], turn, valid)}</li>")
-            continue
-        if items:
-            blocks.append(f"<ul>{''.join(items)}</ul>")
-            items = []
-        if line:
-            body = _inline(line, turn, valid)
-            heading = _HEADING.match(body)
-            if heading:
-                body = f"<strong>{body[heading.end() :]}</strong>"
-            blocks.append(f"<p>{body}</p>")
-    if items:
-        blocks.append(f"<ul>{''.join(items)}</ul>")
-    return "".join(blocks)
-
-
 def answer_meta(answer: dict[str, Any]) -> str:
     mode = MODE_LABELS.get(answer["mode"], answer["mode"])
     ms = (answer.get("timings") or {}).get("total_ms")
@@ -106,7 +72,7 @@ def answer_message(answer: dict[str, Any], turn: int) -> str:
     notice = (
         f'<div class="fz-notice">⚠ {inert(answer["notice"])}</div>' if answer.get("notice") else ""
     )
-    body = answer_html(answer["answer"], turn, valid)
+    body = corpus_answer_html(answer, turn, valid) or answer_html(answer["answer"], turn, valid)
     return f'<div class="fz-msg">{notice}{body}{answer_meta(answer)}</div>'
 
 

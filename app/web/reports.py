@@ -123,13 +123,15 @@ class ReportsTab:
             raise exc
         return f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>'
 
-    def viewer_html(self, value: str, elem_id: str, label: str | None = None) -> gr.HTML:
+    def viewer_html(
+        self, value: str, elem_id: str, label: str | None = None, extra_js: str = ""
+    ) -> gr.HTML:
         """A gr.HTML whose `[data-fz-open]` buttons open a report's full text in the viewer."""
         return gr.HTML(
             value,
             label=label,
             apply_default_css=False,
-            js_on_load=static_text("open-report.js"),
+            js_on_load=static_text("open-report.js") + extra_js,
             server_functions=[_open_report_fn(self)],
             elem_id=elem_id,
         )
