@@ -125,6 +125,8 @@ def _groups(verdicts: list[dict[str, Any]]) -> tuple[Groups, bool]:
         parts = (v.get("province"), v.get("county")) if by_county else (v.get("province"),)
         place = " ".join(p for p in parts if p) or UNKNOWN_PLACE
         groups.setdefault(place, []).append(v)
+    if len(groups) > len(verdicts) / 2:  # mostly one township a place: a plain list reads better
+        return [], True
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])), by_county
 
 
