@@ -165,7 +165,7 @@ def chart(data: ChartData) -> alt.Chart | alt.FacetChart:
                 y=alt.Y(f"{level}:N", sort=None, title=None),
                 color=alt.Color(
                     "占比:Q",
-                    scale=alt.Scale(domain=[0, 1], scheme="reds"),
+                    scale=alt.Scale(domain=[0, 1], range=["#f8f8f8", "#991b1b"]),
                     legend=alt.Legend(format=".0%", title="占比"),
                 ),
                 tooltip=[

@@ -120,7 +120,9 @@ def test_a_corpus_wide_answer_leads_with_counts_and_folds_the_long_lists(
     assert folded.evaluate("e => !e.open")
     expect(folded.locator("p").first).to_be_hidden()  # no wall of names
     related = message.locator("details.fz-related")
-    expect(related.locator(":scope > summary")).to_contain_text(f"另有 {len(answer['related'])} 个乡镇")
+    expect(related.locator(":scope > summary")).to_contain_text(
+        f"另有 {len(answer['related'])} 个乡镇"
+    )
     assert related.evaluate("e => !e.open")
     first.scroll_into_view_if_needed()
     shot(page, "scale-chat-answer", full_page=False)

@@ -154,13 +154,20 @@ class CompareTab:
         matrix = compare(service, topics, filters, progress=report)
         stem = self.ctx.export_stem("fazhi-compare")
         csv_path = write_csv(matrix, stem.with_suffix(".csv"))
-        xlsx_path = write_xlsx(matrix, stem.with_suffix(".xlsx"))
         return (
             matrix_html(matrix),
             gr.DownloadButton(value=str(csv_path), visible=True),
-            gr.DownloadButton(value=str(xlsx_path), visible=True),
+            gr.DownloadButton(value=None, visible=False),  # written once the views are shown
             matrix,
         )
+
+    def workbook(self, matrix: CompareMatrix | None) -> gr.DownloadButton:
+        """The XLSX download, written after the table and the charts are on screen (at 200
+        townships × 10 topics it takes longer than both together: BENCHMARKS.md)."""
+        if matrix is None:
+            return gr.DownloadButton(value=None, visible=False)
+        path = write_xlsx(matrix, self.ctx.export_stem("fazhi-compare").with_suffix(".xlsx"))
+        return gr.DownloadButton(value=str(path), visible=True)
 
     def charts(self, matrix: CompareMatrix | None) -> list[Any]:
         """Each chart of the matrix and its data as CSV; a chart the matrix has not (by year,
@@ -224,5 +231,7 @@ class CompareTab:
             [matrix, csv_button, xlsx_button, shown],
             api_name="compare",
             api_visibility="undocumented",
-        ).then(self.charts, shown, plots, api_visibility="private")
+        ).then(self.charts, shown, plots, api_visibility="private").then(
+            self.workbook, shown, xlsx_button, api_visibility="private"
+        )
         return controls
