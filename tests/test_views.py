@@ -340,3 +340,24 @@ def test_grade_marks_are_buttons_that_open_the_passage(grade: Grade) -> None:
         )
     )
     assert re.search(r'<button type="button" class="fz-mark [^"]*" data-fz-open="r001\|', html)
+
+
+def test_an_llm_answer_shows_its_summary_once_between_the_counts_and_the_lists() -> None:
+    answer = long_answer(2, 3, 20)
+    stated = [v for v in answer["verdicts"] if v["grade"] == MENTIONED]
+    enumeration = "\n".join(
+        [
+            "在范围内的 25 份报告中：2 个乡镇明确提到，3 个提到相关内容，20 个未提及。",
+            "",
+            *(
+                f"- **{v['township']}**（{v['county']}，2023年，存在问题）：“原文” [{v['citation']}]"
+                for v in stated
+            ),
+        ]
+    )
+    answer |= {"mode": "llm", "answer": f"两个乡镇都承认执法能力不足[1][2]。\n\n{enumeration}"}
+    html = corpus_answer_html(answer, 0, {1, 2, 3, 4, 5}) or ""
+    assert html.index("fz-lead") < html.index("两个乡镇都承认") < html.index(stated[0]["township"])
+    assert html.count("两个乡镇都承认") == 1 and html.count("在范围内的 25 份报告中") == 1
+    assert html.count(f"<strong>{stated[0]['township']}</strong>") == 1
+    assert html.count('class="fz-cite"') == 2 + 2 + 3  # the summary's, the stated, the related

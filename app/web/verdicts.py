@@ -14,6 +14,7 @@ from app.export import section_label
 from app.web.markup import answer_html, answer_inline, esc
 
 _BULLET = re.compile(r"^- \*\*(.+?)\*\*（(.*)$")
+_ENUMERATION = re.compile(r"\n\n(?=在范围内的 \d+ 份报告中|资料中未找到)")
 UNKNOWN_PLACE = "地点未知"
 OPEN_ALL = 30  # a grouped list up to this long shows every group open
 OPEN_FIRST = 3  # ...a longer one its largest groups; the others fold under their counts
@@ -29,18 +30,18 @@ def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> st
     related = [v for v in verdicts if v["grade"] == RELATED]
     absent = [v for v in verdicts if v["grade"] == NOT_MENTIONED]
     practice = answer.get("kind") == "practice"
-    text = answer.get("answer") or ""
+    prose, text = _llm_split(answer)
     if stated:
         lead = counts_lead(len(verdicts), len(stated), len(related), practice=practice)
     else:  # the answer's own "资料中未找到：…" line, then what there is
         first = text.strip().split("\n", 1)[0]
         lead = f"{first} {len(related)} 个提到相关内容，{len(absent)} 个未提及。"
     blocks = [f'<p class="fz-lead">{answer_inline(lead, turn, valid)}</p>']
+    if prose:  # the LLM's summary, then the lists it summarises
+        blocks.append(f'<div class="fz-llm">{answer_html(prose, turn, valid)}</div>')
     lines = _text_lines(text)
     by_n = {c["n"]: c for c in answer.get("citations") or []}
-    if answer.get("mode") == "llm":  # the LLM's prose is the list; the grades fold below it
-        blocks.append(answer_html(text, turn, valid))
-    elif stated:
+    if stated:
         blocks.append(_entries(stated, lines, by_n, turn, valid))
     if related:
         what = "有相关举措，但没有具名的做法" if practice else "提到相关内容，但未明确说到这一点"
@@ -51,6 +52,18 @@ def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> st
         )
     blocks.append(_absent(absent))
     return "".join(blocks)
+
+
+def _llm_split(answer: dict[str, Any]) -> tuple[str, str]:
+    """(the LLM's summary, the extractive answer text it was given): in LLM mode the answer is
+    the summary followed by the extractive enumeration (`app.llm`)."""
+    text = answer.get("answer") or ""
+    if answer.get("mode") != "llm":
+        return "", text
+    match = _ENUMERATION.search(text)
+    if match is None:
+        return text, ""
+    return text[: match.start()].strip(), text[match.start() :].strip()
 
 
 def _text_lines(text: str) -> dict[str, str]:
