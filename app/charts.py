@@ -35,6 +35,7 @@ GRADE_COLORS = ("#b91c1c", "#15803d", "#d4a017")
 ASPECTS = ("列为存在问题", "有举措")
 MAX_COUNTIES = 40  # more counties than this (a national corpus) are drawn by province
 UNKNOWN_AREA = "未知"
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)  # townships are whole
 CHART_NAMES = ("grades", "areas", "years")
 CHART_SHORT = {"grades": "按等级", "areas": "按地区", "years": "按年份"}
 CHART_TITLES = {
@@ -144,7 +145,7 @@ def chart(data: ChartData) -> alt.Chart | alt.FacetChart:
             .mark_bar()
             .encode(
                 y=alt.Y("主题:N", sort=None, title=None),
-                x=alt.X("乡镇数:Q", stack="zero", title="乡镇数"),
+                x=alt.X("乡镇数:Q", stack="zero", title="乡镇数", axis=COUNT_AXIS),
                 color=alt.Color(
                     "等级:N",
                     scale=alt.Scale(domain=list(GRADE_BARS), range=list(GRADE_COLORS)),
@@ -183,7 +184,7 @@ def chart(data: ChartData) -> alt.Chart | alt.FacetChart:
         .mark_line(point=True)
         .encode(
             x=alt.X("年份:O", title=None),
-            y=alt.Y("乡镇数:Q", title="乡镇数"),
+            y=alt.Y("乡镇数:Q", title="乡镇数", axis=COUNT_AXIS),
             color=alt.Color("主题:N", sort=None, legend=alt.Legend(title=None)),
             tooltip=["主题", "年份", "方面", "乡镇数", "报告数"],
         )
