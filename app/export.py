@@ -1,4 +1,6 @@
-"""Exports for researchers: an answer with its citations as Markdown, a comparison as CSV/XLSX.
+"""Exports for researchers: an answer with its citations as Markdown, and its verdicts (every
+report in scope, with its grade and quote) and a comparison as CSV/XLSX. Exports hold every list
+whole, however long: the views shorten, the files do not.
 
 Report text is untrusted: in Markdown, characters that would form links, HTML or emphasis are
 backslash-escaped; in CSV/XLSX, cells that a spreadsheet would run as a formula are quoted.
@@ -12,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.compare import CompareMatrix, CompareRow
+from app.answers import GRADES, NOT_MENTIONED
+from app.compare import KINDS, CompareMatrix, CompareRow
 from ingest.model import SECTION_LABELS, township_label
 
 MODE_LABELS = {"extractive": "摘录式", "llm": "大模型"}
@@ -69,6 +72,7 @@ def answer_markdown(answer: dict[str, Any], *, now: datetime | None = None) -> s
     if answer.get("notice"):
         lines.append(f"- 提示：{md_inert(answer['notice'])}")
     lines += ["", "## 回答", "", _answer_body(answer["answer"]), ""]
+    lines += _full_lists(answer)
     citations = answer.get("citations") or []
     if citations:
         lines += ["## 引文", ""]
@@ -88,6 +92,43 @@ def answer_markdown(answer: dict[str, Any], *, now: datetime | None = None) -> s
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _full_lists(answer: dict[str, Any]) -> list[str]:
+    """Every report in scope by grade: 明确提到 and 相关 with their quotes, 未提及 by place."""
+    verdicts = answer.get("verdicts") or []
+    if not verdicts:
+        return []
+    by_n = {c["n"]: c for c in answer.get("citations") or []}
+    lines = ["## 完整名单", ""]
+    for grade in GRADES:
+        members = [v for v in verdicts if v["grade"] == grade]
+        lines += [f"### {grade}（{len(members)} 个）", ""]
+        if not members:
+            lines.append("（无）")
+        elif grade == NOT_MENTIONED:
+            for place, names in _by_place(members):
+                lines.append(f"- {md_inert(place)}：{md_inert('、'.join(names))}")
+        else:
+            lines += [_verdict_line(v, by_n.get(v.get("citation"))) for v in members]
+        lines.append("")
+    return lines
+
+
+def _verdict_line(v: dict[str, Any], c: dict[str, Any] | None) -> str:
+    place = "，".join(str(p) for p in (v.get("county"), v.get("province")) if p) or "地点未知"
+    year = f"，{v['year']}年" if v.get("year") else ""
+    quote = f"：“{md_inert(_one_line(c.get('quote') or c['text']))}” [{c['n']}]" if c else ""
+    return f"- **{md_inert(v['township'])}**（{md_inert(place)}{year}）{quote}"
+
+
+def _by_place(verdicts: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Township names grouped by province and county, the largest groups first."""
+    groups: dict[str, list[str]] = {}
+    for v in verdicts:
+        place = " ".join(p for p in (v.get("province"), v.get("county")) if p) or "地点未知"
+        groups.setdefault(place, []).append(v["township"])
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
 def _answer_body(text: str) -> str:
     """The answer inert, but keeping its own bold names and plain [n] citation markers."""
     body = md_inert(text).replace("\\*\\*", "**")
@@ -96,6 +137,56 @@ def _answer_body(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+# -- an answer's verdicts -----------------------------------------------------------------------
+VERDICT_HEADERS = [
+    "等级",
+    "乡镇",
+    "县区",
+    "省份",
+    "年份",
+    "部分",
+    "引文",
+    "引文编号",
+    "得分",
+    "报告编号",
+]
+
+
+def verdict_table(answer: dict[str, Any]) -> list[list[Any]]:
+    """Every report in scope of a corpus-wide answer: its grade, place and quote (if any)."""
+    by_n = {c["n"]: c for c in answer.get("citations") or []}
+    rows: list[list[Any]] = [VERDICT_HEADERS]
+    for v in answer.get("verdicts") or []:
+        c = by_n.get(v.get("citation")) or {}
+        rows.append(
+            [
+                v["grade"],
+                v["township"],
+                v.get("county") or "",
+                v.get("province") or "",
+                v.get("year") or "",
+                section_label(c["section"]) if c else "",
+                _one_line(c.get("quote") or c.get("text") or ""),
+                c.get("n", ""),
+                v.get("score", ""),
+                v["report_id"],
+            ]
+        )
+    return rows
+
+
+def write_answer_csv(answer: dict[str, Any], path: Path) -> Path:
+    return _write_csv(verdict_table(answer), path)
+
+
+def write_answer_xlsx(answer: dict[str, Any], path: Path) -> Path:
+    """One sheet per grade holding all its reports, and 全部 with every report in scope."""
+    table = verdict_table(answer)
+    sheets = [("全部", table)]
+    sheets += [(grade, [table[0], *(r for r in table[1:] if r[0] == grade)]) for grade in GRADES]
+    return _write_xlsx(sheets, path)
 
 
 # -- comparison tables -------------------------------------------------------------------------
@@ -110,7 +201,16 @@ DETAIL_HEADERS = [
     "有举措或创新",
     "举措引文",
     "报告编号",
+    "问题等级",
+    "举措等级",
+    "问题相关引文",
+    "举措相关引文",
 ]
+TOTALS_LABELS = (
+    ("problems", "合计：列为存在问题"),
+    ("measures", "合计：有举措"),
+    ("related", "合计：仅相关"),
+)
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -121,10 +221,13 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def matrix_table(matrix: CompareMatrix) -> list[list[Any]]:
-    """Wide table: one row per report, one column per topic."""
+    """Wide table: one row per report, one column per topic, then the totals rows."""
     rows: list[list[Any]] = [["乡镇", "县区", "省份", "年份", *matrix.topics]]
     for row in matrix.rows:
         rows.append([*_row_head(row), *(row.cells[t].label for t in matrix.topics)])
+    totals = matrix.totals()
+    for key, label in TOTALS_LABELS:
+        rows.append([label, "", "", "", *(getattr(t, key) for t in totals)])
     return rows
 
 
@@ -143,6 +246,8 @@ def detail_table(matrix: CompareMatrix) -> list[list[Any]]:
                     "是" if cell.measure else "否",
                     cell.measure.quote if cell.measure else "",
                     row.report_id,
+                    *(cell.grade(kind) for kind in KINDS),
+                    *(c.quote if (c := getattr(cell, f"{kind}_related")) else "" for kind in KINDS),
                 ]
             )
     return rows
@@ -154,20 +259,27 @@ def _row_head(row: CompareRow) -> list[Any]:
 
 def write_csv(matrix: CompareMatrix, path: Path) -> Path:
     """The long table as UTF-8 CSV with a BOM, so Excel opens the Chinese correctly."""
+    return _write_csv(detail_table(matrix), path)
+
+
+def write_xlsx(matrix: CompareMatrix, path: Path) -> Path:
+    """Two sheets: 对比矩阵 (wide, with the totals rows) and 明细 (long, with quotations)."""
+    return _write_xlsx([("对比矩阵", matrix_table(matrix)), ("明细", detail_table(matrix))], path)
+
+
+def _write_csv(table: list[list[Any]], path: Path) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        for row in detail_table(matrix):
+        for row in table:
             writer.writerow([spreadsheet_safe(v) for v in row])
     return path
 
 
-def write_xlsx(matrix: CompareMatrix, path: Path) -> Path:
-    """Two sheets: 对比矩阵 (wide) and 明细 (long, with quotations)."""
+def _write_xlsx(sheets: list[tuple[str, list[list[Any]]]], path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     book = Workbook()
-    sheets = [("对比矩阵", matrix_table(matrix)), ("明细", detail_table(matrix))]
     for index, (title, table) in enumerate(sheets):
         sheet = book.active if index == 0 else book.create_sheet()
         assert sheet is not None

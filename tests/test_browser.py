@@ -208,8 +208,12 @@ def test_compare_matrix_opens_passages_and_downloads_csv(
     expect(table).to_be_visible()
     reports = served.store.list_reports()
     expect(table.locator("tbody tr")).to_have_count(len(reports))
-    topics = table.locator("thead th").all_inner_texts()[1:]
+    header = table.locator("thead tr").first.locator("th").all_inner_texts()
+    assert header[:3] == ["乡镇", "县区", "年份"]
+    topics = header[3:]
     assert topics == ["执法能力", "普法宣传", "法律顾问", "矛盾纠纷化解"]
+    expect(table.locator("tr.fz-totals")).to_contain_text("合计")
+    assert "fz-group-row" not in table.inner_html()  # five townships: nothing grouped
 
     problems = table.locator("button.fz-problem")
     assert problems.count() >= 2 and table.locator("button.fz-measure").count() >= 5
@@ -227,7 +231,7 @@ def test_compare_matrix_opens_passages_and_downloads_csv(
     assert {r["乡镇"] for r in rows} == {r.meta.township for r in reports}
     for township_row in table.locator("tbody tr").all():
         name = township_row.locator("th").inner_text().splitlines()[0]
-        cells = township_row.locator("td").all()
+        cells = township_row.locator("td").all()[2:]  # after the county and the year
         for topic, cell in zip(topics, cells, strict=True):
             (row,) = [r for r in rows if r["乡镇"] == name and r["主题"] == topic]
             has_problem = cell.locator("button.fz-problem").count() == 1

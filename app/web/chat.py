@@ -4,7 +4,6 @@ API endpoint, which returns the same object as `fazhi ask --json`."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,13 @@ from typing import Any
 import gradio as gr
 
 from app.answers.models import Answer
-from app.export import MODE_LABELS, answer_markdown, describe_filters
+from app.export import (
+    MODE_LABELS,
+    answer_markdown,
+    describe_filters,
+    write_answer_csv,
+    write_answer_xlsx,
+)
 from app.web.context import WebContext
 from app.web.filters import (
     SECTION_CHOICES,
@@ -21,8 +26,18 @@ from app.web.filters import (
     filter_controls,
     to_filters,
 )
-from app.web.markup import esc, highlight, inert, open_spec, section_badge, term_spans
+from app.web.markup import (
+    answer_html,
+    cite_anchor,
+    esc,
+    highlight,
+    inert,
+    open_spec,
+    section_badge,
+    term_spans,
+)
 from app.web.reports import ReportsTab
+from app.web.verdicts import corpus_answer_html
 from ingest.errors import FazhiError
 from ingest.model import township_label
 
@@ -44,51 +59,11 @@ ASK_DESCRIPTION = (
     "Returns the same JSON object as `fazhi ask --json`."
 )
 
-_BOLD = re.compile(r"&#42;&#42;(.+?)&#42;&#42;")
-_MARKER = re.compile(r"&#91;(\d{1,3})&#93;")
-_HEADING = re.compile(r"^(?:&#35;)+\s*")
+
+LISTS_SKIP = (gr.skip(), gr.skip())  # the two list downloads, until the answer is ready
 
 
 # -- chat messages -----------------------------------------------------------------------------
-def cite_anchor(turn: int, n: int) -> str:
-    return f"fz-a{turn}-c{n}"
-
-
-def _inline(line: str, turn: int, valid: set[int]) -> str:
-    text = _BOLD.sub(r"<strong>\1</strong>", inert(line))
-
-    def link(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        if n not in valid:
-            return match.group(0)
-        return f'<a class="fz-cite" href="#{cite_anchor(turn, n)}" title="查看引文 {n}">[{n}]</a>'
-
-    return _MARKER.sub(link, text)
-
-
-def answer_html(text: str, turn: int, valid: set[int]) -> str:
-    """The answer's own light Markdown (bullets, bold, [n]) as HTML, everything else inert."""
-    blocks: list[str] = []
-    items: list[str] = []
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if line.startswith(("- ", "* ", "• ")):
-            items.append(f"<li>{_inline(line[2:], turn, valid)}</li>")
-            continue
-        if items:
-            blocks.append(f"<ul>{''.join(items)}</ul>")
-            items = []
-        if line:
-            body = _inline(line, turn, valid)
-            heading = _HEADING.match(body)
-            if heading:
-                body = f"<strong>{body[heading.end() :]}</strong>"
-            blocks.append(f"<p>{body}</p>")
-    if items:
-        blocks.append(f"<ul>{''.join(items)}</ul>")
-    return "".join(blocks)
-
-
 def answer_meta(answer: dict[str, Any]) -> str:
     mode = MODE_LABELS.get(answer["mode"], answer["mode"])
     ms = (answer.get("timings") or {}).get("total_ms")
@@ -106,7 +81,7 @@ def answer_message(answer: dict[str, Any], turn: int) -> str:
     notice = (
         f'<div class="fz-notice">⚠ {inert(answer["notice"])}</div>' if answer.get("notice") else ""
     )
-    body = answer_html(answer["answer"], turn, valid)
+    body = corpus_answer_html(answer, turn, valid) or answer_html(answer["answer"], turn, valid)
     return f'<div class="fz-msg">{notice}{body}{answer_meta(answer)}</div>'
 
 
@@ -189,7 +164,7 @@ class ChatTab:
         question = (question or "").strip()
         if not question:
             gr.Warning("请输入问题。")
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *LISTS_SKIP
             return
         turns = [*turns, {"question": question, "answer": None, "terms": []}]
         turn = turns[-1]
@@ -201,9 +176,9 @@ class ChatTab:
             if message is None:
                 raise
             turn["error"] = message
-            yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+            yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
             return
-        yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+        yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
         final: Answer | None = None
         try:
             for event in self.service.stream(question, filters):
@@ -211,7 +186,7 @@ class ChatTab:
                     final = event
                 else:
                     turn["partial"] = turn.get("partial", "") + event
-                    yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+                    yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
         except Exception as exc:  # show it in the chat rather than leave "正在检索…" hanging
             final = None
             outage = self.ctx.outage(exc)
@@ -220,11 +195,12 @@ class ChatTab:
             turn["error"] = outage or f"回答出错：{type(exc).__name__}: {exc}"
         if final is None:
             turn.setdefault("error", "没有得到回答。")
-            yield turn_messages(turns), gr.skip(), turns, "", gr.skip()
+            yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
             return
         turn["answer"] = final.to_dict()
         turn["terms"] = self.service.retriever.tokenizer.content_words(question)
-        export = self.ctx.export_stem(f"fazhi-answer-{len(turns)}").with_suffix(".md")
+        stem = self.ctx.export_stem(f"fazhi-answer-{len(turns)}")
+        export = stem.with_suffix(".md")
         export.write_text(answer_markdown(turn["answer"]), encoding="utf-8")
         yield (
             turn_messages(turns),
@@ -232,10 +208,24 @@ class ChatTab:
             turns,
             "",
             gr.DownloadButton(value=str(export), visible=True),
+            *self.list_exports(turn["answer"], stem),
         )
 
+    @staticmethod
+    def list_exports(answer: dict[str, Any], stem: Path) -> list[gr.DownloadButton]:
+        """Every report's grade and quote as CSV and XLSX, for an answer that grades them."""
+        if not answer.get("verdicts"):
+            return [gr.DownloadButton(value=None, visible=False)] * 2
+        csv_path = write_answer_csv(answer, stem.with_suffix(".csv"))
+        xlsx_path = write_answer_xlsx(answer, stem.with_suffix(".xlsx"))
+        return [
+            gr.DownloadButton(value=str(csv_path), visible=True),
+            gr.DownloadButton(value=str(xlsx_path), visible=True),
+        ]
+
     def clear(self) -> tuple[Any, ...]:
-        return [], sources_html([]), [], gr.DownloadButton(value=None, visible=False)
+        hidden = gr.DownloadButton(value=None, visible=False)
+        return [], sources_html([]), [], hidden, hidden, hidden
 
     def api_ask(
         self,
@@ -307,6 +297,12 @@ class ChatTab:
                     export = gr.DownloadButton(
                         "导出回答（Markdown）", visible=False, size="sm", elem_id="fz-export-md"
                     )
+                    lists_csv = gr.DownloadButton(
+                        "导出名单（CSV）", visible=False, size="sm", elem_id="fz-export-csv"
+                    )
+                    lists_xlsx = gr.DownloadButton(
+                        "导出名单（Excel）", visible=False, size="sm", elem_id="fz-export-xlsx"
+                    )
                     clear = gr.Button("清空对话", size="sm")
             with gr.Column(scale=2, min_width=300):
                 with gr.Accordion("筛选（作用于下一个问题）", open=True):
@@ -316,12 +312,16 @@ class ChatTab:
                     )
                 sources = self.reports.viewer_html(sources_html([]), "fz-sources", label="引文")
         inputs = [question, turns, *controls.components(), sections]
-        outputs = [chatbot, sources, turns, question, export]
+        outputs = [chatbot, sources, turns, question, export, lists_csv, lists_xlsx]
         for trigger in (question.submit, send.click):
             trigger(self.on_question, inputs, outputs, api_visibility="private")
         for button, (_, text) in zip(examples, EXAMPLES, strict=True):
             button.click(lambda t=text: t, outputs=question, api_visibility="private").then(
                 self.on_question, inputs, outputs, api_visibility="private"
             )
-        clear.click(self.clear, outputs=[chatbot, sources, turns, export], api_visibility="private")
+        clear.click(
+            self.clear,
+            outputs=[chatbot, sources, turns, export, lists_csv, lists_xlsx],
+            api_visibility="private",
+        )
         return controls

@@ -37,6 +37,52 @@ def inert(value: object) -> str:
     return ("" if value is None else str(value)).translate(_INERT)
 
 
+_BOLD = re.compile(r"&#42;&#42;(.+?)&#42;&#42;")
+_MARKER = re.compile(r"&#91;(\d{1,3})&#93;")
+_HEADING = re.compile(r"^(?:&#35;)+\s*")
+
+
+def cite_anchor(turn: int, n: int) -> str:
+    """The id of a chat turn's citation card, which [n] markers link to."""
+    return f"fz-a{turn}-c{n}"
+
+
+def answer_inline(line: str, turn: int, valid: set[int]) -> str:
+    """A line of an answer inert, with its own **bold** and [n] markers linking to the cards."""
+    text = _BOLD.sub(r"<strong>\1</strong>", inert(line))
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in valid:
+            return match.group(0)
+        return f'<a class="fz-cite" href="#{cite_anchor(turn, n)}" title="查看引文 {n}">[{n}]</a>'
+
+    return _MARKER.sub(link, text)
+
+
+def answer_html(text: str, turn: int, valid: set[int]) -> str:
+    """The answer's own light Markdown (bullets, bold, [n]) as HTML, everything else inert."""
+    blocks: list[str] = []
+    items: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line.startswith(("- ", "* ", "• ")):
+            items.append(f"<li>{answer_inline(line[2:], turn, valid)}</li>")
+            continue
+        if items:
+            blocks.append(f"<ul>{''.join(items)}</ul>")
+            items = []
+        if line:
+            body = answer_inline(line, turn, valid)
+            heading = _HEADING.match(body)
+            if heading:
+                body = f"<strong>{body[heading.end() :]}</strong>"
+            blocks.append(f"<p>{body}</p>")
+    if items:
+        blocks.append(f"<ul>{''.join(items)}</ul>")
+    return "".join(blocks)
+
+
 # -- highlighting ------------------------------------------------------------------------------
 Span = tuple[int, int, str]
 

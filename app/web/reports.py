@@ -15,6 +15,7 @@ from app.web.context import WebContext, static_text
 from app.web.coverage_view import CoverageView
 from app.web.markup import KIND_LABELS, esc, report_html
 from app.web.meta_form import FORM_FIELDS, KIND_CHOICES, MetaForm, review_mark, review_summary
+from app.web.report_facets import FACETS, Selection, facet_choices, matches, selection
 from ingest.errors import FazhiError
 
 REPORT_HEADERS = ["乡镇", "县区", "省份", "年份", "类型", "段落数", "来源文件", "核对", "编号"]
@@ -30,6 +31,7 @@ class ReportsControls:
     notice: gr.Markdown
     save: gr.Button
     saved: Any  # the save event, for the app to chain its refresh on
+    facets: list[gr.Dropdown]
 
 
 class ReportsTab:
@@ -38,7 +40,7 @@ class ReportsTab:
         self.form = MetaForm(ctx)
         self.coverage = CoverageView(ctx)
 
-    def rows(self, review_only: bool = False) -> list[list[Any]]:
+    def rows(self, review_only: bool = False, chosen: Selection | None = None) -> list[list[Any]]:
         return [
             [
                 r.meta.township or "",
@@ -52,14 +54,26 @@ class ReportsTab:
                 r.id,
             ]
             for r in self.ctx.store.list_reports()
-            if r.meta.needs_review or not review_only
+            if (r.meta.needs_review or not review_only) and matches(r, chosen or {})
         ]
 
     def summary(self) -> str:
         return review_summary(self.ctx.store.list_reports())
 
-    def table_and_summary(self, review_only: bool) -> tuple[list[list[Any]], str]:
-        return self.rows(review_only), self.summary()
+    def table_and_summary(
+        self, review_only: bool, chosen: Selection | None = None
+    ) -> tuple[list[list[Any]], str]:
+        return self.rows(review_only, chosen), self.summary()
+
+    def facet_updates(self, chosen: Selection) -> list[gr.Dropdown]:
+        """Each facet's choices with their counts under the other facets' choices."""
+        choices = facet_choices(self.ctx.store.list_reports(), chosen)
+        return [gr.Dropdown(choices=choices[key]) for key, _ in FACETS]
+
+    def filter(self, review_only: bool, *values: list[str]) -> list[Any]:
+        """The table under the facets and the review filter, and the facets' new counts."""
+        chosen = selection(list(values))
+        return [self.rows(bool(review_only), chosen), *self.facet_updates(chosen)]
 
     def open_report(self, args: list[Any] | str) -> str:
         """Server function for the browser: full report HTML with the cited span marked."""
@@ -100,13 +114,19 @@ class ReportsTab:
         kind: str,
         force: bool,
         review_only: bool,
+        provinces: list[str],
+        counties: list[str],
+        years: list[str],
+        kinds: list[str],
         request: gr.Request,
     ) -> list[Any]:
         """Apply the form; the status, the table (as filtered), the count and the report."""
         typed = (township, county, city, province, year, published, title)
         status, report = self.form.save(report_id, *typed, kind, force, request=request)
         try:
-            rows, summary = self.table_and_summary(bool(review_only))
+            rows, summary = self.table_and_summary(
+                bool(review_only), selection([provinces, counties, years, kinds])
+            )
             viewer = report_html(self.ctx.store.get_report(report.id)) if report else gr.skip()
         except Exception as exc:
             message = self.ctx.outage(exc)
@@ -123,13 +143,15 @@ class ReportsTab:
             raise exc
         return f'<p class="fz-error fz-outage">⚠ {esc(message)}</p>'
 
-    def viewer_html(self, value: str, elem_id: str, label: str | None = None) -> gr.HTML:
+    def viewer_html(
+        self, value: str, elem_id: str, label: str | None = None, extra_js: str = ""
+    ) -> gr.HTML:
         """A gr.HTML whose `[data-fz-open]` buttons open a report's full text in the viewer."""
         return gr.HTML(
             value,
             label=label,
             apply_default_css=False,
-            js_on_load=static_text("open-report.js"),
+            js_on_load=static_text("open-report.js") + extra_js,
             server_functions=[_open_report_fn(self)],
             elem_id=elem_id,
         )
@@ -137,7 +159,22 @@ class ReportsTab:
     def build(self) -> ReportsControls:
         gr.Markdown("点击表格中的一行查看报告全文；用表头的 ⋮ 菜单排序，用搜索框筛选。")
         summary = gr.Markdown(self.summary(), elem_id="fz-review-count")
-        review_only = gr.Checkbox(False, label="只看待核对的报告", elem_id="fz-review-only")
+        initial = facet_choices(self.ctx.store.list_reports(), {})
+        with gr.Row(equal_height=True, elem_id="fz-report-facets"):
+            facets = [
+                gr.Dropdown(
+                    initial[key],
+                    value=[],
+                    multiselect=True,
+                    label=label,
+                    min_width=140,
+                    elem_id=f"fz-facet-{key}",
+                )
+                for key, label in FACETS
+            ]
+            review_only = gr.Checkbox(
+                False, label="只看待核对的报告", elem_id="fz-review-only", min_width=140
+            )
         table = gr.Dataframe(
             self.rows(),
             headers=REPORT_HEADERS,
@@ -184,16 +221,22 @@ class ReportsTab:
         )
         form = [report_id, *inputs[:4], inputs[4], inputs[5], title, kind, force]
         table.select(self.show_report, outputs=[viewer, *form], api_visibility="private")
-        review_only.change(self.rows, inputs=review_only, outputs=table, api_visibility="private")
+        for control in (review_only, *facets):
+            control.change(
+                self.filter,
+                inputs=[review_only, *facets],
+                outputs=[table, *facets],
+                api_visibility="private",
+            )
         saved = save.click(
             self.save,
-            inputs=[*form, review_only],
+            inputs=[*form, review_only, *facets],
             outputs=[status, table, summary, viewer, *form],
             api_visibility="private",
         )
         show.click(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
         area.submit(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
-        return ReportsControls(table, summary, review_only, notice, save, saved)
+        return ReportsControls(table, summary, review_only, notice, save, saved, facets)
 
 
 def _open_report_fn(tab: ReportsTab) -> Callable[[list[Any]], str]:

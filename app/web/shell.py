@@ -19,6 +19,7 @@ from app.web.compare import CompareTab
 from app.web.context import WebContext, static_text
 from app.web.filters import filter_choices
 from app.web.markup import esc
+from app.web.report_facets import FACETS, selection
 from app.web.reports import ReportsTab
 from app.web.upload import STATUS_LABELS, UploadTab
 from ingest.errors import FazhiError
@@ -120,15 +121,17 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
             with gr.Tab("上传", id="upload"):
                 upload_button, upload_event, notice = upload.build(app)
 
-        def refresh(review_only: bool = False) -> tuple[Any, ...]:
+        def refresh(review_only: bool = False, *facet_values: list[str]) -> tuple[Any, ...]:
             """New choices for every filter, the report table and its review count and the banner
             (after an upload or an edit); while the Chroma server is down, the banner says so and
             the rest stays as it was."""
             try:
                 facets = ctx.store.facet_values()
                 dropdowns = filter_choices(facets) * 2  # chat tab, compare tab
-                rows, summary = reports.table_and_summary(bool(review_only))
-                return (*dropdowns, rows, summary, banner(ctx.store))
+                chosen = selection(list(facet_values) or [[]] * len(FACETS))
+                rows, summary = reports.table_and_summary(bool(review_only), chosen)
+                counts = reports.facet_updates(chosen)
+                return (*dropdowns, rows, summary, *counts, banner(ctx.store))
             except Exception as exc:
                 message = ctx.outage(exc)
                 if message is None:
@@ -140,9 +143,10 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
             *compare_filters.components(),
             listing.table,
             listing.summary,
+            *listing.facets,
             top,
         ]
-        refresh_inputs = [listing.review_only]
+        refresh_inputs = [listing.review_only, *listing.facets]
         for event in (upload_event, listing.saved):
             event.then(
                 refresh, inputs=refresh_inputs, outputs=refresh_outputs, api_visibility="private"
