@@ -137,6 +137,7 @@ def run_ingest(
             console.print(f"[yellow]warning[/yellow] {result.path}: {warning}", highlight=False)
         progress.advance(files_task)
 
+    version = store.version()
     with progress:
         files_task = progress.add_task("files", total=None)
         passages_task = progress.add_task("embedding", total=0)
@@ -175,6 +176,8 @@ def run_ingest(
         f"{summary.seconds:.1f}",
     )
     console.print(table)
+    if store.version() != version:
+        _update_index_snapshot(store, console)
     if summary.needs_review:
         console.print(
             f"{summary.needs_review} report(s) need review (township or year unknown or "
@@ -182,6 +185,25 @@ def run_ingest(
             highlight=False,
         )
     return summary
+
+
+def _update_index_snapshot(store: PassageStore, console: Console) -> None:
+    """Build the index snapshot for the store as it is now, so the next `fazhi ask` maps it."""
+    import time
+
+    from app.retrieval import HybridRetriever
+
+    started = time.perf_counter()
+    try:
+        snap = HybridRetriever(store).snapshot()
+    except FazhiError as exc:  # the store is fine; the next question builds the index instead
+        console.print(f"[yellow]warning[/yellow] index snapshot not updated: {exc}")
+        return
+    console.print(
+        f"index snapshot updated: {len(snap.passages)} passages "
+        f"({time.perf_counter() - started:.1f}s)",
+        highlight=False,
+    )
 
 
 def _open_for_rebuild(settings: Settings) -> PassageStore:

@@ -3,7 +3,8 @@
 An in-memory snapshot of the store (passage vectors, BM25 index, metadata) is scored whole for
 every question, so filters apply identically to both retrievers, and corpus-wide questions can
 look at every report in scope without a per-report model call. The snapshot reloads when the
-store changes.
+store changes; it is saved beside the store (`app/index_snapshot.py`), so a new process maps it
+instead of building it again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gc
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from app import index_snapshot
 from app.text import PassageTokens, Tokenizer
 from ingest.passages import sentence_spans
 from ingest.sections import LEVEL1
@@ -60,7 +62,8 @@ INTENT_WORDS = frozenset(_INTENT_TEXT.split())
 
 
 SHORT_SENTENCE = 24
-TOKEN_CACHE = "fazhi_tokens.json"  # in a local store's folder
+TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder
+SNAPSHOTS = "snapshot"  # in the store's index folder: one folder per store version
 # When no report uses a question word, a report word the embedding model puts this close to it
 # counts as a paraphrase (毗邻 for 邻近, 戏曲 for 文艺演出), for part of the word's weight.
 NEIGHBOUR_SIMILARITY = 0.91
@@ -141,7 +144,7 @@ class Hit:
 
 @dataclass
 class Snapshot:
-    passages: list[StoredPassage]
+    passages: Sequence[StoredPassage]  # an index_snapshot.PassageTable
     vectors: np.ndarray
     bm25: bm25s.BM25 | None
     version: str
@@ -170,6 +173,8 @@ class Snapshot:
             for i in ids:
                 found[indices[indptr[i] : indptr[i + 1]]] = True
             return int(found.sum())
+        if isinstance(self.passages, index_snapshot.PassageTable):
+            return self.passages.count_containing(variants)
         return sum(1 for p in self.passages if any(v in p.text for v in variants))
 
     def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
@@ -199,8 +204,11 @@ class HybridRetriever:
         self.store = store
         self.lexical_weight = lexical_weight
         self.tokenizer = Tokenizer()
-        cache = store.local_dir / TOKEN_CACHE if store.local_dir else None
-        self.passage_tokens = PassageTokens(self.tokenizer, cache)
+        folder = store.index_dir
+        self.passage_tokens = PassageTokens(
+            self.tokenizer, folder / TOKEN_CACHE if folder else None
+        )
+        self.snapshots = folder / SNAPSHOTS if folder else None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -210,7 +218,7 @@ class HybridRetriever:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = None  # let the old one go before the new one is built
-                self._snapshot = self._build(version)
+                self._snapshot = self._open(version)
                 # A snapshot is ~10 objects per passage, kept until the store changes; Python's
                 # cycle collector rescanned them all (0.2-0.5 s pauses at 10,000 reports), so
                 # what is alive now is exempted from it (and what was exempted is reviewed).
@@ -219,12 +227,27 @@ class HybridRetriever:
                 gc.freeze()
             return self._snapshot
 
-    def _build(self, version: str) -> Snapshot:
+    def _open(self, version: str) -> Snapshot:
+        """The snapshot saved for this store version, else one built now (and saved)."""
         facets = self.store.facet_values()
+        places = [*facets["township"], *facets["county"]]  # words for the tokenizer
+        identity = {"tokenizer": self.passage_tokens.identity()}
+        if self.snapshots is not None:
+            saved = index_snapshot.read(self.snapshots, version, identity)
+            if saved is not None:
+                self.passage_tokens.add_words(places)  # questions are cut as the passages were
+                return saved
+        snap = self._build(version, places)
+        if self.snapshots is not None and snap.passages:
+            folder = index_snapshot.write(self.snapshots, snap, identity)
+            saved = index_snapshot.read(self.snapshots, version, identity) if folder else None
+            if saved is not None:  # the mapped copy: its pages are shared with other processes
+                return saved
+        return snap
+
+    def _build(self, version: str, places: list[str]) -> Snapshot:
         passages = self.store.passages(with_embeddings=True)
-        tokens = self.passage_tokens.tokens(
-            [(p.id, p.text) for p in passages], [*facets["township"], *facets["county"]]
-        )
+        tokens = self.passage_tokens.tokens([(p.id, p.text) for p in passages], places)
         vocabulary: list[str] = []
         if passages:
             vectors = np.vstack([p.embedding for p in passages]).astype(np.float32)
@@ -234,16 +257,12 @@ class HybridRetriever:
         else:
             vectors, bm25 = np.zeros((0, 1), dtype=np.float32), None
         word_vectors = self.store.word_vectors(vocabulary)
-        columns = {
-            key: np.array([p.meta.get(key, "") for p in passages], dtype=object)
-            for key in ("township", "county", "province", "report_id", "section")
-        }
-        columns["year"] = np.array([int(p.meta.get("year") or 0) for p in passages], dtype=np.int32)
+        columns = index_snapshot.columns_of(passages)
         _, report_index = np.unique(columns["report_id"].astype(str), return_inverse=True)
         for p in passages:
             p.embedding = None  # the matrix holds them; don't keep two copies
         return Snapshot(
-            passages,
+            index_snapshot.PassageTable.of(passages),
             vectors,
             bm25,
             version,

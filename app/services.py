@@ -6,6 +6,7 @@ from chromadb.api import ClientAPI
 
 from app.settings import Settings
 from vectorstore import FazhiEmbeddings, PassageStore
+from vectorstore.store import index_folder
 
 
 def make_embeddings(settings: Settings) -> FazhiEmbeddings:
@@ -29,6 +30,9 @@ def open_store(
         url=settings.chroma_url,
         chunking=settings.chunking.as_metadata(),
         client=client,
+        index_dir=index_folder(settings.chroma_url, settings.index_cache)
+        if settings.chroma_url
+        else None,
     )
 
 

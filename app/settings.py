@@ -22,6 +22,11 @@ def default_store() -> Path:
     return Path.cwd() / "data" / "store"
 
 
+def default_index_cache() -> Path:
+    """Where a Chroma server store's index snapshot is kept: beside the models' cache."""
+    return default_model_cache().parent / "stores"
+
+
 class Settings(BaseSettings):
     """Every knob in one place. Env vars are FAZHI_<NAME>; CLI flags override them."""
 
@@ -29,6 +34,11 @@ class Settings(BaseSettings):
 
     store: Path = Field(default_factory=default_store, description="Chroma folder")
     chroma_url: str | None = Field(None, description="Chroma server URL instead of a folder")
+    index_cache: Path = Field(
+        default_factory=default_index_cache,
+        description="where the index snapshot of a Chroma server store is kept (a local "
+        "store keeps it in its folder)",
+    )
     embedding_model: str = Field(DEFAULT_MODEL, description="model name or local path")
     model_cache: Path = Field(default_factory=default_model_cache)
     model_weights: Path | None = Field(

@@ -241,9 +241,7 @@ class PassageTokens:
 
     def tokens(self, passages: list[tuple[str, str]], words: Iterable[str]) -> list[list[str]]:
         """Tokens of each (id, text), with `words` (place names) in the tokenizer's dictionary."""
-        words = {w for w in words if w}
-        self.tokenizer.add_words(words - self._words)
-        self._words |= words
+        self.add_words(words)
         if not self._loaded:
             self._loaded = True
             self._load()
@@ -273,7 +271,13 @@ class PassageTokens:
             self._save()
         return out
 
-    def _identity(self) -> str:
+    def add_words(self, words: Iterable[str]) -> None:
+        """Put `words` (place names) in the tokenizer's dictionary."""
+        words = {w for w in words if w}
+        self.tokenizer.add_words(words - self._words)
+        self._words |= words
+
+    def identity(self) -> str:
         """Changes when fazhi's own dictionary or jieba does (tokens made before are stale)."""
         payload = "\n".join([jieba.__version__, *DOMAIN_TERMS, *sorted(_CATEGORY)])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -283,7 +287,7 @@ class PassageTokens:
             return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != self.FORMAT or data.get("tokenizer") != self._identity():
+            if data.get("format") != self.FORMAT or data.get("tokenizer") != self.identity():
                 return
             self._cached = {pid: t.split(_SEP) if t else [] for pid, t in data["passages"].items()}
             self._cached_words = set(data["words"])
@@ -296,7 +300,7 @@ class PassageTokens:
             return
         data = {
             "format": self.FORMAT,
-            "tokenizer": self._identity(),
+            "tokenizer": self.identity(),
             "words": sorted(self._cached_words),
             "passages": {pid: _SEP.join(tokens) for pid, tokens in self._cached.items()},
         }

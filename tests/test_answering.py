@@ -499,6 +499,7 @@ def test_a_new_service_on_a_stored_corpus_answers_the_same_from_its_token_cache(
     assert all(len(t) < 40 for t in tokenised)  # the question's words, not the corpus's passages
     uncached = AnswerService(sample_store)
     uncached.retriever.passage_tokens = PassageTokens(uncached.retriever.tokenizer)  # no file
+    uncached.retriever.snapshots = None  # built from the store, not read from its snapshot
     expected = uncached.ask(EXAMPLE)
     assert answer.townships == expected.townships and answer.answer == expected.answer
 

@@ -187,6 +187,12 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 
 
+def index_folder(url: str, root: Path) -> Path:
+    """The folder under `root` for a Chroma server store's derived files, one per server URL."""
+    key = hashlib.sha256(f"{url.rstrip('/')}|{PASSAGES}".encode()).hexdigest()[:16]
+    return root / key
+
+
 def drop_store(client: chromadb.ClientAPI) -> None:
     """Delete fazhi's collections (for `fazhi ingest --rebuild`); users' metadata edits stay,
     to be applied to their reports as they are ingested again."""
@@ -206,11 +212,15 @@ class PassageStore:
         url: str | None = None,
         chunking: dict[str, int] | None = None,
         client: chromadb.ClientAPI | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         self.embeddings = embeddings
         self.location = url or str(path)
         # a local store's folder, where fazhi may keep files of its own beside Chroma's
         self.local_dir = Path(path) if path is not None and not url else None
+        # where fazhi keeps what it derives from the store (index snapshot, token cache): the
+        # store's folder, or for a Chroma server a folder of this machine (`index_folder`)
+        self.index_dir = Path(index_dir) if index_dir is not None else self.local_dir
         self.client = client or make_client(path, url)
         self.chunking = chunking or {}
         self.vectorstore = Chroma(

@@ -1,0 +1,305 @@
+"""The retrieval index on disk, so a new process answers without rebuilding it from the store.
+
+A folder per store version under the store's index folder (`snapshot/<version>/`, see
+`PassageStore.index_dir`): passage vectors and word vectors as .npy files, the BM25 index in
+bm25s's own files, passage texts and metadata as one byte file each with offsets, the metadata
+columns filters use. Everything large is memory-mapped on load, so opening it costs
+milliseconds and processes on one machine share its pages.
+
+A folder is written whole into a temporary folder and renamed into place, and it is only ever
+used for the store version it is named after: a store that changed since (an ingest, a removal, a
+metadata edit) has another version, and the index is built again. A folder that fails to load
+(a missing or truncated file) is logged and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import mmap
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import bm25s
+import numpy as np
+
+from vectorstore import StoredPassage
+
+if TYPE_CHECKING:
+    from app.retrieval import Snapshot
+
+FORMAT = 1
+STAMP = "snapshot.json"  # written last: a folder without it is incomplete
+STRING_COLUMNS = ("township", "county", "province", "report_id", "section")
+_SEP = b"\x1f"  # between passage texts, so no search string spans two passages
+_TEMP_PREFIX = ".building-"
+_TEMP_EXPIRES = 3600  # a temporary folder this old is from a writer that died
+_log = logging.getLogger(__name__)
+
+
+class PassageTable(Sequence[StoredPassage]):
+    """The snapshot's passages, made into `StoredPassage`s when first asked for.
+
+    Texts and metadata stay encoded in two byte buffers (memory-mapped files, or bytes for a
+    snapshot that could not be saved); `text_starts[i]` is where passage i's text begins and
+    `text_starts[i + 1] - 1` where it ends (a separator byte follows each text).
+    """
+
+    def __init__(
+        self,
+        texts: bytes | mmap.mmap,
+        text_starts: np.ndarray,
+        records: bytes | mmap.mmap,
+        record_starts: np.ndarray,
+    ) -> None:
+        self.texts = texts
+        self.text_starts = text_starts
+        self.records = records
+        self.record_starts = record_starts
+        self._made: list[StoredPassage | None] = [None] * (len(text_starts) - 1)
+
+    @classmethod
+    def of(cls, passages: Sequence[StoredPassage]) -> PassageTable:
+        texts = [p.text.encode("utf-8") for p in passages]
+        records = [json.dumps([p.id, p.meta], ensure_ascii=False).encode("utf-8") for p in passages]
+        table = cls(
+            _SEP.join([*texts, b""]),
+            _starts(texts),
+            b"\n".join([*records, b""]),
+            _starts(records),
+        )
+        table._made = list(passages)
+        return table
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, i: int) -> StoredPassage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[StoredPassage]: ...
+    def __getitem__(self, i: int | slice) -> StoredPassage | list[StoredPassage]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        made = self._made[i]
+        if made is None:
+            pid, meta = json.loads(self._slice(self.records, self.record_starts, i))
+            made = StoredPassage(pid, self.text(i), meta)
+            self._made[i] = made
+        return made
+
+    def __iter__(self) -> Iterator[StoredPassage]:
+        return (self[i] for i in range(len(self)))
+
+    def text(self, i: int) -> str:
+        return self._slice(self.texts, self.text_starts, i).decode("utf-8")
+
+    @staticmethod
+    def _slice(buffer: bytes | mmap.mmap, starts: np.ndarray, i: int) -> bytes:
+        return buffer[int(starts[i]) : int(starts[i + 1]) - 1]
+
+    def count_containing(self, variants: Sequence[str]) -> int:
+        """How many passages contain any of the strings (a scan of the text bytes)."""
+        if any(not v for v in variants):
+            return len(self)
+        found: set[int] = set()
+        ends = self.text_starts
+        for variant in variants:
+            needle = variant.encode("utf-8")
+            at = self.texts.find(needle)
+            while at >= 0:
+                i = int(np.searchsorted(ends, at, side="right")) - 1
+                found.add(i)
+                at = self.texts.find(needle, int(ends[i + 1]))  # on in the next passage
+        return len(found)
+
+
+def _starts(chunks: list[bytes]) -> np.ndarray:
+    """Start offsets of chunks joined with one separator byte after each (and the end)."""
+    starts = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum([len(c) + 1 for c in chunks], out=starts[1:])
+    return starts
+
+
+def columns_of(passages: Sequence[StoredPassage]) -> dict[str, np.ndarray]:
+    """The metadata columns filters use: strings (object arrays) and the year (int32)."""
+    columns = {
+        key: np.array([p.meta.get(key, "") for p in passages], dtype=object)
+        for key in STRING_COLUMNS
+    }
+    columns["year"] = np.array([int(p.meta.get("year") or 0) for p in passages], dtype=np.int32)
+    return columns
+
+
+# -- on disk ---------------------------------------------------------------------------------
+def write(root: Path, snap: Snapshot, identity: dict[str, Any]) -> Path | None:
+    """Save `snap` as `root/<version>/`, atomically; None (and a log line) if it cannot be.
+
+    `identity` says what else the index depends on (the tokenizer); a folder whose identity
+    differs is not used.
+    """
+    target = root / snap.version
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        work = root / f"{_TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        work.mkdir()
+    except OSError as exc:
+        _log.warning("cannot save the index snapshot in %s (%s); it is kept in memory", root, exc)
+        return None
+    try:
+        _write_files(work, snap, identity)
+        with contextlib.suppress(FileNotFoundError):
+            # a folder of the same version there is one that failed to load: move it aside
+            os.replace(target, root / f"{_TEMP_PREFIX}old-{uuid.uuid4().hex[:8]}")
+        os.replace(work, target)
+    except OSError as exc:
+        _log.warning("cannot save the index snapshot in %s (%s); it is kept in memory", root, exc)
+        shutil.rmtree(work, ignore_errors=True)
+        return None
+    _remove_others(root, keep=target.name)
+    return target
+
+
+def _write_files(work: Path, snap: Snapshot, identity: dict[str, Any]) -> None:
+    table = snap.passages if isinstance(snap.passages, PassageTable) else None
+    if table is None:
+        table = PassageTable.of(snap.passages)
+    (work / "texts.bin").write_bytes(bytes(table.texts))
+    np.save(work / "text_starts.npy", table.text_starts)
+    (work / "records.bin").write_bytes(bytes(table.records))
+    np.save(work / "record_starts.npy", table.record_starts)
+    np.save(work / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32))
+    np.save(work / "report_index.npy", np.asarray(snap.report_index, dtype=np.int64))
+    np.save(work / "word_vectors.npy", np.asarray(snap.word_vectors, dtype=np.float32))
+    labels: dict[str, list[str]] = {}
+    for key in STRING_COLUMNS:
+        values, codes = np.unique(snap.meta_columns[key].astype(str), return_inverse=True)
+        labels[key] = values.tolist()
+        np.save(work / f"column_{key}.npy", codes.astype(np.int32))
+    np.save(work / "column_year.npy", snap.meta_columns["year"].astype(np.int32))
+    if snap.bm25 is not None:
+        snap.bm25.save(work / "bm25", show_progress=False)
+    _write_json(work / "labels.json", labels)
+    _write_json(work / "vocabulary.json", snap.vocabulary)
+    files = {
+        str(p.relative_to(work)): p.stat().st_size for p in sorted(work.rglob("*")) if p.is_file()
+    }
+    stamp = {
+        "format": FORMAT,
+        "version": snap.version,
+        "passages": len(snap.passages),
+        **identity,
+        "files": files,
+    }
+    _write_json(work / STAMP, stamp)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+
+
+def _remove_others(root: Path, *, keep: str) -> None:
+    """Delete the folders of other versions (stale now) and abandoned temporary folders.
+
+    A process still using an older version keeps its memory-mapped files until it lets go.
+    """
+    now = time.time()
+    for entry in root.iterdir():
+        if entry.name == keep or not entry.is_dir():
+            continue
+        building = entry.name.startswith(_TEMP_PREFIX) and not entry.name.startswith(
+            f"{_TEMP_PREFIX}old-"
+        )
+        with contextlib.suppress(OSError):
+            if building and now - entry.stat().st_mtime < _TEMP_EXPIRES:
+                continue  # another process is writing it
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def read(root: Path, version: str, identity: dict[str, Any]) -> Snapshot | None:
+    """The snapshot saved for store `version`, memory-mapped; None if there is none to use.
+
+    A folder for this version that does not load (a file missing, truncated or unreadable) is
+    logged and ignored, to be written again.
+    """
+    folder = root / version
+    stamp_path = folder / STAMP
+    if not stamp_path.is_file():
+        return None
+    try:
+        stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+        if stamp.get("format") != FORMAT or any(stamp.get(k) != v for k, v in identity.items()):
+            return None  # made by another fazhi or tokenizer: rebuilt, not an error
+        if stamp["version"] != version:
+            raise ValueError(f"it is stamped with store version {stamp['version']}")
+        for name, size in stamp["files"].items():
+            got = (folder / name).stat().st_size
+            if got != size:
+                raise ValueError(f"{name} has {got} bytes, {size} were written")
+        return _read_files(folder, stamp)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        _log.warning(
+            "the index snapshot in %s is unusable (%s: %s); rebuilding it",
+            folder,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+
+
+def _read_files(folder: Path, stamp: dict[str, Any]) -> Snapshot:
+    from app.retrieval import Snapshot
+
+    def array(name: str) -> np.ndarray:
+        # np.asarray: a plain ndarray over the mapped pages (results of arithmetic on it too)
+        try:
+            return np.asarray(np.load(folder / name, mmap_mode="r", allow_pickle=False))
+        except ValueError:  # an empty array cannot be mapped
+            return np.load(folder / name, allow_pickle=False)
+
+    n = int(stamp["passages"])
+    table = PassageTable(
+        _map(folder / "texts.bin"),
+        array("text_starts.npy"),
+        _map(folder / "records.bin"),
+        array("record_starts.npy"),
+    )
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    columns = {
+        key: np.asarray(labels[key] or [""], dtype=object)[array(f"column_{key}.npy")]
+        for key in STRING_COLUMNS
+    }
+    columns["year"] = array("column_year.npy")
+    vectors = array("vectors.npy")
+    report_index = array("report_index.npy")
+    if not (len(table) == len(vectors) == len(report_index) == n):
+        raise ValueError(f"its files disagree on the number of passages ({n} stamped)")
+    bm25 = None
+    if (folder / "bm25").is_dir():
+        bm25 = bm25s.BM25.load(folder / "bm25", mmap=True, show_progress=False)
+    return Snapshot(
+        table,
+        vectors,
+        bm25,
+        str(stamp["version"]),
+        columns,
+        report_index,
+        vocabulary=json.loads((folder / "vocabulary.json").read_text(encoding="utf-8")),
+        word_vectors=array("word_vectors.npy"),
+    )
+
+
+def _map(path: Path) -> bytes | mmap.mmap:
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""  # an empty file cannot be mapped
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -1,0 +1,172 @@
+"""The index snapshot saved beside the store: used only for the store version it was made for."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app import index_snapshot
+from app.answering import AnswerService
+from app.cli import cli
+from app.retrieval import SNAPSHOTS, HybridRetriever
+from app.services import open_store
+from app.settings import SAMPLE_CORPUS, Settings
+from vectorstore import FazhiEmbeddings, PassageStore
+from vectorstore.store import index_folder
+
+LOOKUP = "石桥镇有多少名法律明白人？"
+CORPUS_WIDE = "哪些乡镇把执法能力不足列为存在的问题？"
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, sample_store_dir: Path, sample_store: PassageStore) -> Path:
+    """A copy of the sample store, with its snapshot saved, for a test that changes it."""
+    HybridRetriever(sample_store).snapshot()  # the copy starts with a current snapshot
+    copy = tmp_path / "store"
+    shutil.copytree(sample_store_dir, copy)
+    return copy
+
+
+def reopen(path: Path, embeddings: FazhiEmbeddings) -> AnswerService:
+    """A service as a new process has it: nothing in memory from earlier questions."""
+    return AnswerService(open_store(Settings(_env_file=None, store=path), embeddings))
+
+
+def forbid_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    def build(*_args, **_kwargs):
+        raise AssertionError("the index was built again instead of read from its snapshot")
+
+    monkeypatch.setattr(HybridRetriever, "_build", build)
+
+
+def folders(path: Path) -> list[str]:
+    return sorted(p.name for p in (path / SNAPSHOTS).iterdir())
+
+
+def test_a_saved_snapshot_answers_a_new_service_without_building_and_identically(
+    store_dir, embeddings, service, monkeypatch
+):
+    fresh = reopen(store_dir, embeddings)
+    assert folders(store_dir) == [fresh.store.version()]
+    forbid_build(monkeypatch)
+    snap = fresh.retriever.snapshot()
+    assert isinstance(snap.passages, index_snapshot.PassageTable)
+    assert isinstance(fresh.retriever.snapshot().vectors.base, np.memmap)
+    for question in (LOOKUP, CORPUS_WIDE):
+        got, want = fresh.ask(question), service.ask(question)
+        assert got.answer == want.answer
+        assert [c.quote for c in got.citations] == [c.quote for c in want.citations]
+
+
+def test_a_missing_snapshot_is_built_and_saved(store_dir, embeddings):
+    shutil.rmtree(store_dir / SNAPSHOTS)
+    fresh = reopen(store_dir, embeddings)
+    assert fresh.ask(LOOKUP).found
+    assert folders(store_dir) == [fresh.store.version()]
+
+
+def test_a_stale_snapshot_is_never_used_and_is_replaced(store_dir, embeddings, monkeypatch):
+    before = reopen(store_dir, embeddings)
+    old_version = before.store.version()
+    shitiao = next(r for r in before.store.list_reports() if r.meta.township == "石桥镇")
+    before.store.remove_report(shitiao.id)
+    assert before.store.version() != old_version
+    identity = {"tokenizer": before.retriever.passage_tokens.identity()}
+    assert index_snapshot.read(store_dir / SNAPSHOTS, before.store.version(), identity) is None
+
+    after = reopen(store_dir, embeddings)
+    answer = after.ask(CORPUS_WIDE)
+    assert "石桥镇" not in answer.townships and "石桥镇" not in answer.not_mentioned
+    assert folders(store_dir) == [after.store.version()]  # the stale one is gone
+
+    # a folder stamped for another version than its name says is not used either
+    stamp_path = store_dir / SNAPSHOTS / after.store.version() / index_snapshot.STAMP
+    stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+    stamp_path.write_text(json.dumps({**stamp, "version": old_version}), encoding="utf-8")
+    assert index_snapshot.read(store_dir / SNAPSHOTS, after.store.version(), identity) is None
+
+
+def test_ingest_and_removal_show_in_a_new_process_and_ingest_saves_the_snapshot(
+    tmp_path, store_dir, embeddings, monkeypatch
+):
+    runner = CliRunner()
+    monkeypatch.setenv("FAZHI_STORE", str(store_dir))
+    shitiao = next(
+        r for r in reopen(store_dir, embeddings).store.list_reports() if r.meta.township == "石桥镇"
+    )
+    removed = runner.invoke(cli, ["remove", shitiao.id])
+    assert removed.exit_code == 0, removed.output
+    answer = json.loads(runner.invoke(cli, ["ask", CORPUS_WIDE, "--json"]).output)
+    assert "石桥镇" not in answer["townships"] and "石桥镇" not in answer["not_mentioned"]
+
+    source = SAMPLE_CORPUS / Path(shitiao.source).name
+    copy = tmp_path / "in" / source.name
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    ingested = runner.invoke(cli, ["ingest", str(copy.parent)])
+    assert ingested.exit_code == 0, ingested.output
+    assert "index snapshot updated" in ingested.output
+    version = reopen(store_dir, embeddings).store.version()
+    assert folders(store_dir) == [version]  # saved by ingest, for the store as it is now
+    forbid_build(monkeypatch)
+    answer = json.loads(runner.invoke(cli, ["ask", CORPUS_WIDE, "--json"]).output)
+    assert "石桥镇" in answer["townships"]
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("vectors.npy", lambda p: p.write_bytes(p.read_bytes()[:-100])),
+        ("texts.bin", lambda p: p.unlink()),
+        (index_snapshot.STAMP, lambda p: p.write_text("{", encoding="utf-8")),
+        ("bm25/vocab.index.json", lambda p: p.write_text("[1, 2", encoding="utf-8")),
+    ],
+)
+def test_a_damaged_snapshot_is_rebuilt_with_a_log_line(
+    store_dir, embeddings, service, caplog, name, damage
+):
+    fresh = reopen(store_dir, embeddings)
+    folder = store_dir / SNAPSHOTS / fresh.store.version()
+    damage(folder / name)
+    with caplog.at_level(logging.WARNING, logger="app.index_snapshot"):
+        answer = fresh.ask(CORPUS_WIDE)
+    assert answer.answer == service.ask(CORPUS_WIDE).answer
+    assert f"the index snapshot in {folder} is unusable" in caplog.text
+    assert "rebuilding it" in caplog.text
+    assert index_snapshot.read(
+        store_dir / SNAPSHOTS,
+        fresh.store.version(),
+        {"tokenizer": fresh.retriever.passage_tokens.identity()},
+    )
+
+
+def test_a_chroma_server_store_keeps_its_snapshot_in_the_index_cache(tmp_path):
+    settings = Settings(_env_file=None, chroma_url="http://db.example:8000", index_cache=tmp_path)
+    folder = index_folder(settings.chroma_url or "", settings.index_cache)
+    assert folder.parent == tmp_path
+    assert folder != index_folder("http://other.example:8000", tmp_path)
+    assert folder == index_folder("http://db.example:8000/", tmp_path)
+
+
+def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
+    passages = sample_store.passages()
+    table = index_snapshot.PassageTable.of(passages)
+    mapped = index_snapshot.PassageTable(
+        table.texts, table.text_starts, table.records, table.record_starts
+    )
+    assert len(mapped) == len(passages)
+    for i in (0, len(passages) // 2, len(passages) - 1, -1):
+        assert (mapped[i].id, mapped[i].text, mapped[i].meta) == (
+            passages[i].id,
+            passages[i].text,
+            passages[i].meta,
+        )
+    for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
+        want = sum(1 for p in passages if any(v in p.text for v in variants))
+        assert mapped.count_containing(variants) == want
