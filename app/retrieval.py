@@ -15,7 +15,7 @@ import gc
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +121,23 @@ class Topic:
 
     def __bool__(self) -> bool:
         return bool(self.groups)
+
+    @functools.cached_property
+    def strings(self) -> tuple[str, ...]:
+        """Every string whose presence counts for a group: its words, their paraphrases, and
+        the parts of its compounds. A text's coverage depends only on which of these it holds."""
+        found = [n for needles in self.needles for n in needles]
+        parts = [p for word_parts in self.parts for sub, _ in word_parts for p in sub]
+        return tuple(dict.fromkeys([*found, *parts]))
+
+    def found_in(self, text: str, among: Iterable[str] | None = None) -> frozenset[str]:
+        """The topic's strings (or those of `among`) that `text` contains."""
+        return frozenset(s for s in (self.strings if among is None else among) if s in text)
+
+    @functools.cached_property
+    def coverages(self) -> dict[tuple[frozenset[str], bool], float]:
+        """Coverage by the set of strings found (and partial): few sets recur over a corpus."""
+        return {}
 
 
 def _is_heading(text: str, a: int, b: int) -> bool:
@@ -340,7 +357,6 @@ class HybridRetriever:
         hold a sentence that covers more, so its sentences are not scored (speed at scale).
         """
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
-        needles = self._needles(topic)
         candidates = np.nonzero(mask)[0]
         # each report's best `per_report` passages, chosen with numpy (10,000s of reports)
         groups = snap.report_index[candidates]
@@ -351,11 +367,11 @@ class HybridRetriever:
         out: dict[str, list[Hit]] = {}
         for i in candidates:
             hit = Hit(snap.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
-            text = hit.passage.text
-            if any(n in text for n in needles) and (
-                coverage_floor <= 0 or self.coverage(text, topic, partial=False) >= coverage_floor
+            found = topic.found_in(hit.passage.text)
+            if found and (
+                coverage_floor <= 0 or self._coverage(found, topic, False) >= coverage_floor
             ):
-                self.mark_best_sentence(hit, topic)
+                self.mark_best_sentence(hit, topic, found)
             out.setdefault(hit.report_id, []).append(hit)
         return out
 
@@ -453,15 +469,6 @@ class HybridRetriever:
             snap.document_frequency[term] = snap.count_containing(SYNONYMS.get(term, (term,)))
         return snap.document_frequency[term]
 
-    def _needles(self, topic: Topic) -> list[str]:
-        """Every string whose presence could make a group match (variants and compound parts)."""
-        needles: list[str] = []
-        for found, parts in zip(topic.needles, topic.parts, strict=True):
-            needles.extend(found)
-            for word_parts, _ in parts:
-                needles.extend(word_parts)
-        return needles
-
     def coverage(self, sentence: str, topic: Topic, *, partial: bool = True) -> float:
         """Weighted share of the topic's word groups the sentence says (or paraphrases).
 
@@ -469,21 +476,32 @@ class HybridRetriever:
         without, only whole words count (deciding whether the report says it at all), and a
         sentence missing one of the topic's required words covers nothing.
         """
+        return self._coverage(topic.found_in(sentence), topic, partial)
+
+    def _coverage(self, found: frozenset[str], topic: Topic, partial: bool) -> float:
+        """`coverage` of a text holding exactly the topic strings `found` (memoised)."""
+        key = (found, partial)
+        if key not in topic.coverages:
+            topic.coverages[key] = self._score(found, topic, partial)
+        return topic.coverages[key]
+
+    @staticmethod
+    def _score(found: frozenset[str], topic: Topic, partial: bool) -> float:
         total = sum(topic.weights)
         if total <= 0:
             return 0.0
         got = 0.0
         required = topic.required
         for g, weight in enumerate(topic.weights):
-            credit = max((c for n, c in topic.needles[g].items() if n in sentence), default=0.0)
+            credit = max((c for n, c in topic.needles[g].items() if n in found), default=0.0)
             for parts, share in topic.parts[g]:
                 if not parts or credit >= share:
                     continue
-                found = sum(p in sentence for p in parts)
-                if found == len(parts):
+                held = sum(p in found for p in parts)
+                if held == len(parts):
                     credit = share
                 elif partial:
-                    credit = max(credit, 0.5 * share * found / len(parts))
+                    credit = max(credit, 0.5 * share * held / len(parts))
             if credit == 0 and not partial and g in required:
                 return 0.0
             got += weight * credit
@@ -498,7 +516,9 @@ class HybridRetriever:
             w for w in dict.fromkeys(self.tokenizer.words(term)) if 2 <= len(w) < len(term)
         )
 
-    def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
+    def mark_best_sentence(
+        self, hit: Hit, topic: Topic, found: frozenset[str] | None = None
+    ) -> None:
         """Find the passage's sentence that best covers the topic (sets coverage and sentence).
 
         Sentences rank by the share of the topic's whole words they hold, then by partial
@@ -506,16 +526,20 @@ class HybridRetriever:
         职责。" + the sentence). With a topic cue (a shortfall for problems questions, a count
         for count lookups), a sentence that says it is quoted first if it touches the topic at
         all, while the coverage that decides support stays the passage's best sentence's (the
-        passage sits in the asked-for section).
+        passage sits in the asked-for section). `found`: the topic's strings in the passage.
         """
         base = int(hit.passage.meta["start"])
         text = hit.passage.text
         best: tuple[tuple[bool, bool, float, float, bool], int, int] | None = None
         coverage = 0.0
+        in_passage = topic.found_in(text) if found is None else found
         for a, b, joined in _quotable_spans(text):
             sentence = text[a:b]
-            rank = self.coverage(sentence, topic) if topic else 0.0
-            strict = self.coverage(sentence, topic, partial=False) if topic else 0.0
+            held = topic.found_in(
+                sentence, in_passage
+            )  # a sentence holds only what its passage does
+            rank = self._coverage(held, topic, True) if topic else 0.0
+            strict = self._coverage(held, topic, False) if topic else 0.0
             coverage = max(coverage, strict)
             cued = topic.cue is None or bool(topic.cue(sentence))
             key = (rank > 0, cued, strict, rank, not joined)

@@ -5,11 +5,17 @@ passage vectors copied (so no embedding is needed to build a 10,000-report store
 embedding time is reported separately from retrieval and answer composition.
 
     python bench/answer_latency.py --reports 10000
+    python bench/answer_latency.py --store DIR --answers answers.json   # to diff two codes' answers
+
+The peak resident memory of the process (the store open, the index loaded, the questions
+answered) is printed with the timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
 import tempfile
 import time
@@ -111,6 +117,9 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1000, help="how many reports in the store")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--store", type=Path, help="keep the cloned store here and reuse it")
+    parser.add_argument(
+        "--answers", type=Path, help="write every question's answer (no timings) here as JSON"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
         settings = Settings(_env_file=None, store=args.store or Path(tmp) / "store")
@@ -126,9 +135,17 @@ def main() -> None:
         service.ask(LOOKUPS[0])  # warm-up: tokenizer dictionary, first query
         lookup = measure(service, LOOKUPS, args.repeats)
         corpus = measure(service, CORPUS_WIDE, args.repeats)
+        if args.answers:
+            answers = {}
+            for q in LOOKUPS + CORPUS_WIDE:
+                answer = service.ask(q).to_dict()
+                answer.pop("timings", None)
+                answers[q] = answer
+            args.answers.write_text(json.dumps(answers, ensure_ascii=False, indent=1), "utf-8")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"\nreports: {n_reports}, passages: {len(snap.passages)}; store built in {build_s:.0f} s, "
-        f"index snapshot loaded in {load_s:.1f} s"
+        f"index snapshot loaded in {load_s:.1f} s; peak memory {peak_mb:.0f} MB"
     )
     print(
         "| question kind | p50 ms | p95 ms | p95 ms without query embedding | query embedding ms (median) |"
