@@ -171,6 +171,8 @@ class Snapshot:
     vocabulary: list[str] = field(default_factory=list)  # the reports' words, for paraphrases
     word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     neighbours: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # passage id -> its quotable sentences (`_quotable_spans`), found once per process
+    quotable: dict[str, list[tuple[int, int, bool]]] = field(default_factory=dict)
 
     def count_containing(self, variants: tuple[str, ...]) -> int:
         """How many passages contain any of the strings.
@@ -533,7 +535,7 @@ class HybridRetriever:
         best: tuple[tuple[bool, bool, float, float, bool], int, int] | None = None
         coverage = 0.0
         in_passage = topic.found_in(text) if found is None else found
-        for a, b, joined in _quotable_spans(text):
+        for a, b, joined in self._quotable(hit.passage):
             sentence = text[a:b]
             held = topic.found_in(
                 sentence, in_passage
@@ -548,6 +550,15 @@ class HybridRetriever:
         if best is not None:
             hit.coverage = coverage
             hit.sentence = (base + best[1], base + best[2])
+
+    def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
+        snap = self._snapshot
+        spans = snap.quotable.get(passage.id) if snap is not None else None
+        if spans is None:
+            spans = _quotable_spans(passage.text)
+            if snap is not None:  # a passage id always names the same text
+                snap.quotable[passage.id] = spans
+        return spans
 
     def mark_closest_sentences(self, hits: list[Hit], question_vector: np.ndarray) -> None:
         """Quote each passage at its sentence closest in meaning to the question.
