@@ -18,7 +18,7 @@ from app.retrieval import SNAPSHOTS, HybridRetriever
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from vectorstore import FazhiEmbeddings, PassageStore
-from vectorstore.store import index_folder
+from vectorstore.store import CATALOGUE, index_folder
 
 LOOKUP = "石桥镇有多少名法律明白人？"
 CORPUS_WIDE = "哪些乡镇把执法能力不足列为存在的问题？"
@@ -170,3 +170,24 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
         want = sum(1 for p in passages if any(v in p.text for v in variants))
         assert mapped.count_containing(variants) == want
+
+
+def test_the_report_list_is_read_from_its_saved_copy_only_for_its_store_version(
+    store_dir, embeddings
+):
+    store = reopen(store_dir, embeddings).store
+    townships = {r.meta.township for r in store.list_reports()}
+    saved_path = store_dir / CATALOGUE
+    saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    assert saved["version"] == store.version()
+    saved["metadatas"][0]["township"] = "测试镇"  # marks the copy: seen only if it is used
+    saved_path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    assert "测试镇" in {r.meta.township for r in reopen(store_dir, embeddings).store.list_reports()}
+
+    changed = reopen(store_dir, embeddings).store
+    changed.remove_report(changed.list_reports()[0].id)
+    after = {r.meta.township for r in reopen(store_dir, embeddings).store.list_reports()}
+    assert "测试镇" not in after and len(after) == len(townships) - 1
+
+    saved_path.write_text("[", encoding="utf-8")  # unreadable: the store is read instead
+    assert {r.meta.township for r in reopen(store_dir, embeddings).store.list_reports()} == after

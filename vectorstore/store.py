@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import socket
 import time
@@ -185,6 +186,24 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+
+CATALOGUE = "fazhi_reports.json"  # the reports' metadata at one store version, in index_dir
+_log = logging.getLogger(__name__)
+
+
+def _save_catalogue(path: Path, version: str, got: dict[str, Any]) -> None:
+    """Best effort: a store folder that cannot be written still answers, reading Chroma."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = {"version": version, "ids": got["ids"], "metadatas": got["metadatas"]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        _log.warning("cannot save the report list %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def index_folder(url: str, root: Path) -> Path:
@@ -502,15 +521,34 @@ class PassageStore:
         """Every stored report (no text), re-read only when the store has changed."""
         version = self.version()
         if self._report_cache is None or self._report_cache.version != version:
-            self._report_cache = _Catalogue(version, self._load_reports())
+            self._report_cache = _Catalogue(version, self._load_reports(version))
         return self._report_cache
 
-    def _load_reports(self) -> list[StoredReport]:
-        got = _get_all(self._reports, None, ["metadatas"])
+    def _load_reports(self, version: str) -> list[StoredReport]:
+        got = self._saved_catalogue(version) or _get_all(self._reports, None, ["metadatas"])
+        if self.index_dir is not None and not got.get("saved"):
+            _save_catalogue(self.index_dir / CATALOGUE, version, got)
         reports = [
             _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
         ]
         return sorted(reports, key=lambda r: (r.meta.year or 0, r.meta.township or "", r.id))
+
+    def _saved_catalogue(self, version: str) -> dict[str, Any] | None:
+        """The reports' metadata as saved for this store version (reading 10,000s of records
+        from Chroma takes seconds), or None."""
+        path = self.index_dir / CATALOGUE if self.index_dir is not None else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("version") != version:
+                return None
+            if len(saved["ids"]) != len(saved["metadatas"]):
+                raise ValueError("ids and metadatas differ in length")
+            return {"ids": saved["ids"], "metadatas": saved["metadatas"], "saved": True}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log.warning("ignoring the saved report list %s (%s); reading the store", path, exc)
+            return None
 
     def passages(
         self, scope: Scope | None = None, *, with_embeddings: bool = False
