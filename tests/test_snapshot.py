@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +194,25 @@ def test_the_report_list_is_read_from_its_saved_copy_only_for_its_store_version(
 
     saved_path.write_text("[", encoding="utf-8")  # unreadable: the store is read instead
     assert {r.meta.township for r in reopen(store_dir, embeddings).store.list_reports()} == after
+
+
+def test_commands_that_need_no_model_do_not_import_torch(sample_store_dir, sample_store):
+    report_id = sample_store.list_reports()[0].id
+    script = f"""
+import sys
+from typer.testing import CliRunner
+from app.cli import cli
+for args in (["reports"], ["show", "{report_id}"], ["coverage", "河南省"], ["meta", "{report_id}"]):
+    result = CliRunner().invoke(cli, [*args, "--store", "{sample_store_dir}"])
+    assert result.exit_code == 0, (args, result.output)
+print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
