@@ -236,13 +236,17 @@ class HybridRetriever:
         version = self.store.version()
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
+                replaced = self._snapshot is not None
                 self._snapshot = None  # let the old one go before the new one is built
                 self._snapshot = self._open(version)
-                # A snapshot is ~10 objects per passage, kept until the store changes; Python's
-                # cycle collector rescanned them all (0.2-0.5 s pauses at 10,000 reports), so
-                # what is alive now is exempted from it (and what was exempted is reviewed).
-                gc.unfreeze()
-                gc.collect()
+                # What is alive now (the model, the report list, the passages answers make into
+                # objects) stays until the store changes; Python's cycle collector rescanned it
+                # all (0.2-0.5 s pauses at 10,000 reports), so it is exempted from it. A full
+                # collection first only when an older snapshot is let go: in a new process there
+                # is nothing to free, and it scanned every object the imports had made.
+                if replaced:
+                    gc.unfreeze()
+                    gc.collect()
                 gc.freeze()
             return self._snapshot
 
