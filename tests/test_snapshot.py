@@ -48,6 +48,12 @@ def forbid_build(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(HybridRetriever, "_build", build)
 
 
+def ask_json(runner: CliRunner, question: str) -> dict:
+    result = runner.invoke(cli, ["ask", question, "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.output)
+
+
 def folders(path: Path) -> list[str]:
     return sorted(p.name for p in (path / SNAPSHOTS).iterdir())
 
@@ -105,7 +111,7 @@ def test_ingest_and_removal_show_in_a_new_process_and_ingest_saves_the_snapshot(
     )
     removed = runner.invoke(cli, ["remove", shitiao.id])
     assert removed.exit_code == 0, removed.output
-    answer = json.loads(runner.invoke(cli, ["ask", CORPUS_WIDE, "--json"]).output)
+    answer = ask_json(runner, CORPUS_WIDE)
     assert "石桥镇" not in answer["townships"] and "石桥镇" not in answer["not_mentioned"]
 
     source = SAMPLE_CORPUS / Path(shitiao.source).name
@@ -118,7 +124,7 @@ def test_ingest_and_removal_show_in_a_new_process_and_ingest_saves_the_snapshot(
     version = reopen(store_dir, embeddings).store.version()
     assert folders(store_dir) == [version]  # saved by ingest, for the store as it is now
     forbid_build(monkeypatch)
-    answer = json.loads(runner.invoke(cli, ["ask", CORPUS_WIDE, "--json"]).output)
+    answer = ask_json(runner, CORPUS_WIDE)
     assert "石桥镇" in answer["townships"]
 
 
