@@ -654,6 +654,7 @@ def ask(
     Extractive (quotes the reports) unless FAZHI_LLM_BASE_URL and FAZHI_LLM_MODEL point at an
     OpenAI-compatible endpoint.
     """
+    from app.answers.models import Progress as Judging
     from app.answers.service import Filters
     from app.services import answer_service
     from ingest.model import SECTION_TYPES
@@ -689,15 +690,23 @@ def ask(
             answer = service.ask(question, service.resolve(filters))
             out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
             return
-        answer = None
-        for event in service.stream(question, service.resolve(filters)):
-            if isinstance(event, str):
-                out.print(event, end="", markup=False, highlight=False)
-            else:
-                answer = event
+        answer, judging = None, None
+        with err.status("正在检索报告…") as status:  # LLM mode: then 已核查 120/340
+            for event in service.stream(question, service.resolve(filters)):
+                if isinstance(event, Judging):
+                    judging = event
+                    status.update(event.text)
+                    continue
+                status.stop()
+                if isinstance(event, str):
+                    out.print(event, end="", markup=False, highlight=False)
+                else:
+                    answer = event
     except FazhiError as exc:
         fail(str(exc))
     assert answer is not None and question is not None
+    if judging is not None:
+        err.print(judging.text, markup=False, highlight=False)
     if answer.mode == "extractive" or not answer.answer:
         out.print(answer.answer, markup=False, highlight=False)
     else:

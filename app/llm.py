@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 from app.answers.models import Answer, Citation
 from app.settings import Settings
@@ -34,6 +35,8 @@ from prompts import escape_data, load_prompt, render_prompt
 
 _FENCED = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 JUDGE_BATCH = 10  # passages per judging request
+JUDGE_CONCURRENCY = 8  # judging requests in flight at once (Settings.judge_concurrency)
+JudgeProgress = Callable[[int, int], None]  # (reports checked, reports to check)
 JSON_MODE = {"type": "json_object"}
 
 
@@ -51,9 +54,12 @@ class Verdict:
 
 
 class LLMWriter:
-    def __init__(self, chat: BaseChatModel, *, label: str = "llm") -> None:
+    def __init__(
+        self, chat: BaseChatModel, *, label: str = "llm", concurrency: int = JUDGE_CONCURRENCY
+    ) -> None:
         self.chat = chat
         self.label = label
+        self.concurrency = concurrency  # judging requests in flight at once
         self.json_mode = True  # ask judging replies for JSON until the endpoint refuses it
 
     @classmethod
@@ -69,7 +75,7 @@ class LLMWriter:
             temperature=0.1,
             streaming=True,
         )
-        return cls(chat, label=settings.llm_model or "llm")
+        return cls(chat, label=settings.llm_model or "llm", concurrency=settings.judge_concurrency)
 
     def messages(self, answer: Answer) -> list[Any]:
         sources = "\n".join(
@@ -98,53 +104,82 @@ class LLMWriter:
         sections: str,
         passages: list[str],
         prior: Sequence[int] | set[int] = (),
+        *,
+        reports: Sequence[Hashable] | None = None,
+        progress: JudgeProgress | None = None,
     ) -> Verdict:
-        """Which passages (numbered from 1) state what the question asks; one request a batch.
+        """Which passages (numbered from 1) state what the question asks; one request a batch,
+        `concurrency` requests at a time.
 
-        `prior` is the extractive decision (passage numbers it approved). A batch whose request
-        fails or whose reply is not exactly the JSON asked for is `unread`. A passage the batch
-        judged otherwise than `prior` is judged again alone, and that verdict stands (unread if
-        it cannot be read): text planted in one passage cannot flip another's verdict.
+        `reports` names each passage's report (by default each passage is one): a report's
+        passages go in one batch. `prior` is the extractive decision (passage numbers it
+        approved). A batch whose request fails or whose reply is not exactly the JSON asked
+        for is `unread`. A report the batch judged otherwise than `prior` (some passage
+        approved or none) is judged again alone, and that verdict stands (unread if it cannot
+        be read): text planted in one report cannot flip another's verdict.
+        `progress(checked, total)` counts reports: 0 first, then as their verdicts settle.
         """
         prior = set(prior)
-        batches = [
-            list(range(start, min(start + JUDGE_BATCH, len(passages))))
-            for start in range(0, len(passages), JUDGE_BATCH)
-        ]
+        groups: dict[Hashable, list[int]] = {}
+        for i, report in enumerate(reports if reports is not None else range(len(passages))):
+            groups.setdefault(report, []).append(i)
+        checked, total = 0, len(groups)
+
+        def settled(n: int) -> None:
+            nonlocal checked
+            checked += n
+            if progress is not None:
+                progress(checked, total)
+
+        settled(0)
+        batches: list[list[list[int]]] = [[]]  # each batch's reports, each report's passages
+        for group in groups.values():
+            if batches[-1] and sum(map(len, batches[-1])) + len(group) > JUDGE_BATCH:
+                batches.append([])
+            batches[-1].append(group)
+        batches = [b for b in batches if b]
         verdict = Verdict()
-        changed: list[int] = []
-        for batch, result in zip(
-            batches, self._judge_batches(question, sections, passages, batches), strict=True
-        ):
+        errors: list[tuple[int, str]] = []
+        changed: list[list[int]] = []
+        for k, result in self._judge_batches(question, sections, passages, batches):
             if isinstance(result, Exception):
-                verdict.unread.update(i + 1 for i in batch)
-                verdict.errors.append(_reason(result))
+                verdict.unread.update(i + 1 for group in batches[k] for i in group)
+                errors.append((batches[k][0][0], _reason(result)))
+                settled(len(batches[k]))
                 continue
-            for i in batch:
-                if (i + 1 in result) != (i + 1 in prior):
-                    changed.append(i)
-                elif i + 1 in result:
-                    verdict.supported.add(i + 1)
-        alone = [[i] for i in changed]
-        for (i,), result in zip(
-            alone, self._judge_batches(question, sections, passages, alone), strict=True
-        ):
+            unchanged = 0
+            for group in batches[k]:
+                approved = {i + 1 for i in group} & result
+                if bool(approved) != any(i + 1 in prior for i in group):
+                    changed.append(group)
+                else:
+                    verdict.supported.update(approved)
+                    unchanged += 1
+            settled(unchanged)
+        alone = [[group] for group in sorted(changed)]
+        for k, result in self._judge_batches(question, sections, passages, alone):
+            (group,) = alone[k]
             if isinstance(result, Exception):
-                verdict.unread.add(i + 1)
-                verdict.errors.append(_reason(result))
-            elif i + 1 in result:
-                verdict.supported.add(i + 1)
+                verdict.unread.update(i + 1 for i in group)
+                errors.append((group[0], _reason(result)))
+            else:
+                verdict.supported.update({i + 1 for i in group} & result)
+            settled(1)
+        verdict.errors = [reason for _, reason in sorted(errors)]
         return verdict
 
     def _judge_batches(
-        self, question: str, sections: str, passages: list[str], batches: list[list[int]]
-    ) -> list[set[int] | Exception]:
-        """Each batch's approved passage numbers (numbered from 1 over all `passages`), or why
-        its reply could not be used."""
-        if not batches:
-            return []
+        self,
+        question: str,
+        sections: str,
+        passages: list[str],
+        batches: list[list[list[int]]],
+    ) -> Iterator[tuple[int, set[int] | Exception]]:
+        """For each batch as its reply comes (in any order): its index, and its approved passage
+        numbers (numbered from 1 over all `passages`) or why its reply could not be used."""
         requests = []
-        for batch in batches:
+        for groups in batches:
+            batch = [i for group in groups for i in group]
             ids = [i + 1 for i in batch]
             body = "\n".join(
                 f'<passage id="{i + 1}">\n{escape_data(passages[i])}\n</passage>' for i in batch
@@ -158,30 +193,26 @@ class LLMWriter:
                 ids="、".join(str(n) for n in ids),
             )
             requests.append([SystemMessage(load_prompt("judge_system")), HumanMessage(user)])
-        replies = self._ask_json(requests)
-        results: list[set[int] | Exception] = []
-        for batch, reply in zip(batches, replies, strict=True):
-            try:
-                if isinstance(reply, Exception):
-                    raise reply
-                content = reply.content if isinstance(reply.content, str) else ""
-                results.append(supported_numbers(content, [i + 1 for i in batch]))
-            except Exception as exc:  # JudgeError, network errors, timeouts from any provider
-                results.append(exc)
-        return results
+        for k, reply in self._ask_json(requests):
+            yield k, _approved(reply, [i + 1 for group in batches[k] for i in group])
 
-    def _ask_json(self, requests: list[list[Any]]) -> list[Any]:
-        """Replies to `requests`, asking for a JSON object where the endpoint supports it."""
-        if not self.json_mode:
-            return self.chat.batch(requests, return_exceptions=True)
-        replies = self.chat.bind(response_format=JSON_MODE).batch(requests, return_exceptions=True)
-        refused = [k for k, r in enumerate(replies) if _refused_json_mode(r)]
-        if refused:  # an endpoint without JSON mode: ask those again without it, and from now on
-            self.json_mode = False
-            again = self.chat.batch([requests[k] for k in refused], return_exceptions=True)
-            for k, reply in zip(refused, again, strict=True):
-                replies[k] = reply
-        return replies
+    def _ask_json(self, requests: list[list[Any]]) -> Iterator[tuple[int, Any]]:
+        """Each request's index and reply (or exception) as it comes, `concurrency` at a time,
+        asking for a JSON object where the endpoint supports it."""
+        if not requests:
+            return
+        config: RunnableConfig = {"max_concurrency": self.concurrency}
+        in_json = self.json_mode
+        chat = self.chat.bind(response_format=JSON_MODE) if in_json else self.chat
+        for k, reply in chat.batch_as_completed(requests, config, return_exceptions=True):
+            if in_json and _refused_json_mode(reply):
+                # an endpoint without JSON mode: ask again without it, and from now on
+                self.json_mode = False
+                try:
+                    reply = self.chat.invoke(requests[k], config)
+                except Exception as exc:  # network errors, timeouts from any provider
+                    reply = exc
+            yield k, reply
 
     def rewrite(
         self, answer: Answer, store: Any = None, *, tokenizer: Tokenizer | None = None
@@ -259,6 +290,16 @@ def _source_header(c: Citation) -> str:
         f"{township_label(c.township, c.source)}（{c.county or ''}，{c.year or ''}年，"
         f"{SECTION_LABELS.get(c.section, c.section)}）"
     )
+
+
+def _approved(reply: Any, ids: list[int]) -> set[int] | Exception:
+    """The passage numbers a judging reply approves, or why it cannot be used."""
+    if isinstance(reply, Exception):
+        return reply
+    try:
+        return supported_numbers(reply.content if isinstance(reply.content, str) else "", ids)
+    except JudgeError as exc:
+        return exc
 
 
 def _refused_json_mode(reply: Any) -> bool:

@@ -38,6 +38,7 @@ def open_store(
 
 def answer_service(settings: Settings, *, llm: bool = True):  # type: ignore[no-untyped-def]
     """The answering service over the configured store, with the LLM when one is configured."""
+    from app.answers.rule import DecisionRule
     from app.answers.service import AnswerService
 
     writer = None
@@ -45,4 +46,5 @@ def answer_service(settings: Settings, *, llm: bool = True):  # type: ignore[no-
         from app.llm import LLMWriter
 
         writer = LLMWriter.from_settings(settings)
-    return AnswerService(open_store(settings), llm=writer)
+    rule = DecisionRule(judge_max=settings.judge_max)
+    return AnswerService(open_store(settings), llm=writer, rule=rule)

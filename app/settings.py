@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
+    judge_max: int = Field(
+        300,
+        ge=0,
+        description="LLM mode: most 明确提到 and 相关 reports the LLM judges per question",
+    )
+    judge_concurrency: int = Field(8, ge=1, description="LLM mode: judging requests sent at once")
 
     host: str = "127.0.0.1"
     port: int = 7860

@@ -13,10 +13,12 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from prompts import escape_data
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Script:
     requests: list[dict[str, Any]] = field(default_factory=list)
     respond: Callable[[dict[str, Any]], str] | None = None  # a reply per request, from its body
     refuse_json_mode: bool = False  # answer 400 to a request with `response_format`
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most answered at once
 
     def reply_to(self, body: dict[str, Any]) -> str:
         return self.respond(body) if self.respond else self.reply
@@ -36,6 +40,7 @@ class Script:
 class FakeLLM:
     def __init__(self) -> None:
         self.script = Script()
+        self.lock = threading.Lock()
         script_ref = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,7 +50,17 @@ class FakeLLM:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 script = script_ref.script
-                script.requests.append(body)
+                with script_ref.lock:
+                    script.requests.append(body)
+                    script.in_flight += 1
+                    script.most_in_flight = max(script.most_in_flight, script.in_flight)
+                try:
+                    self._answer(body, script)
+                finally:
+                    with script_ref.lock:
+                        script.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any], script: Script) -> None:
                 if script.delay:
                     time.sleep(script.delay)
                 status = script.status
@@ -204,3 +219,35 @@ def obeying(
         return f"{planted.group(1)}。[{clean[0] if clean else 1}]"
 
     return respond
+
+
+class Oracle:
+    """A judge that knows the answers: `quotes` maps each question to its gold evidence quotes,
+    and a passage states what the question asks iff it holds one of them. A place name of
+    `places` inside a quote matches any name (the scale corpus renames them). Asked about a
+    question it does not know, it does not answer in the form asked; as a writer it quotes."""
+
+    def __init__(self, quotes: Mapping[str, Collection[str]], places: Collection[str] = ()) -> None:
+        names = "|".join(re.escape(n) for n in sorted(places, key=len, reverse=True))
+
+        def pattern(quote: str) -> re.Pattern[str]:
+            quote = escape_data(quote)  # as the passages are in the prompt
+            parts = re.split(names, quote) if names else [quote]
+            return re.compile(".{1,20}?".join(re.escape(p) for p in parts))
+
+        self.patterns = {q: [pattern(quote) for quote in qs] for q, qs in quotes.items()}
+
+    def states(self, question: str, passage: str) -> bool:
+        """Whether `passage` (as the prompt holds it) states what `question` asks."""
+        return any(p.search(passage) for p in self.patterns[question])
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        if not is_judging(body):
+            return quoting(body)
+        asked = re.match(r"问题：(.*)", user_text(body))
+        question = asked.group(1).strip() if asked else ""
+        if question not in self.patterns:
+            return "这个问题不在金标准里。"
+        passages = passages_asked(body)
+        approved = [n for n, text in passages.items() if self.states(question, text)]
+        return verdicts(approved, passages)

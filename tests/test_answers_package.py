@@ -17,6 +17,7 @@ def test_the_package_exports_the_answer_models():
         "Citation",
         "Grade",
         "Mode",
+        "Progress",
         "Related",
         "TownshipSupport",
         "Verdict",

@@ -32,6 +32,7 @@ from app.llm import LLMWriter
 from app.services import open_store
 from app.settings import Settings
 from app.web import EXAMPLES, build_app
+from tests.fake_llm import FakeLLM, Script, is_judging, judging
 from tests.fixture_files import sample_paths, sample_text
 from tests.test_web import serve
 from vectorstore import FazhiEmbeddings, PassageStore
@@ -361,6 +362,36 @@ def test_llm_mode_streams_an_inert_answer_with_citations(
         context.close()
     finally:
         app.close()
+
+
+def test_llm_judging_progress_shows_before_the_answer(
+    browser: sync_api.Browser, served: Served
+) -> None:
+    """With a slow LLM, the chat shows how many reports it has checked before the answer."""
+    with FakeLLM() as llm:
+        llm.script = Script(respond=judging({"石桥镇", "王场镇", "万灵镇"}), delay=1.5)
+        settings = Settings(_env_file=None, llm_base_url=llm.url, llm_model="fake", llm_timeout=30)
+        service = AnswerService(served.store, llm=LLMWriter.from_settings(settings))
+        app = build_app(served.settings, service)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT)
+            page.goto(serve(app, served.settings))
+            page.locator("#fz-question textarea").fill("哪些乡镇把执法能力不足列为存在的问题？")
+            page.locator("#fz-question textarea").press("Enter")
+            pending = page.locator("#fz-chatbot .fz-pending").last
+            expect(pending).to_contain_text(re.compile(r"已核查 0/\d+"))
+            assert page.locator("#fz-sources details.fz-turn").count() == 0, "no answer yet"
+            shot(page, "chat-llm-judging", full_page=False)
+            expect(page.locator("#fz-sources details.fz-turn")).to_have_count(1)
+            expect(page.locator("#fz-chatbot .fz-pending")).to_have_count(0)
+            message = page.locator("#fz-chatbot .fz-msg").last
+            expect(message).to_contain_text("石桥镇")
+            assert any(is_judging(r) for r in llm.script.requests)
+            context.close()
+        finally:
+            app.close()
 
 
 # -- a Chroma server that goes away ------------------------------------------------------------

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from app.answering import NOT_FOUND, Answer, AnswerService
 from app.cli import cli
 from app.llm import JudgeError, LLMWriter, supported_numbers
-from app.services import open_store
+from app.services import answer_service, open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from app.support import AnswerCheck, SentenceStream, support
 from ingest.errors import PromptTemplateError
@@ -169,6 +169,42 @@ def test_cli_uses_the_llm_when_configured(sample_store_dir, fake_llm, monkeypatc
     assert data["mode"] == "llm" and data["answer"] == fake_llm.script.reply
 
 
+def test_cli_says_how_many_reports_the_llm_checked(sample_store_dir, fake_llm, monkeypatch):
+    fake_llm.script = Script(respond=judging({"石桥镇", "王场镇"}))
+    monkeypatch.setenv("FAZHI_LLM_BASE_URL", fake_llm.url)
+    monkeypatch.setenv("FAZHI_LLM_MODEL", "fake-deepseek")
+    question = "哪些乡镇把执法能力不足列为存在的问题？"
+    result = CliRunner().invoke(cli, ["ask", question, "--store", str(sample_store_dir)])
+    assert result.exit_code == 0, result.output
+    judged = [r for r in fake_llm.script.requests if is_judging(r)]
+    asked = len({text.split("（", 1)[0] for r in judged for text in passages_asked(r).values()})
+    assert f"大模型逐份核查：已核查 {asked}/{asked}" in result.stderr
+    assert "已核查" not in result.stdout
+
+
+def test_the_judging_cap_and_concurrency_come_from_settings(sample_settings, fake_llm, monkeypatch):
+    """FAZHI_JUDGE_MAX caps the reports the LLM checks (the rest keep their extractive grade,
+    with a notice); FAZHI_JUDGE_CONCURRENCY is how many judging requests go at once."""
+    monkeypatch.setenv("FAZHI_JUDGE_MAX", "2")
+    monkeypatch.setenv("FAZHI_JUDGE_CONCURRENCY", "3")
+    settings = Settings(
+        _env_file=None, store=sample_settings.store, llm_base_url=fake_llm.url, llm_model="m"
+    )
+    service = answer_service(settings)
+    assert service.rule.judge_max == 2 and service.llm.concurrency == 3
+    fake_llm.script = Script(respond=judging({"石桥镇", "王场镇", "万灵镇", "西联镇"}))
+    answer = service.ask("哪些乡镇把执法能力不足列为存在的问题？")
+    judged = {
+        text.split("（", 1)[0]
+        for r in fake_llm.script.requests
+        if is_judging(r)
+        for text in passages_asked(r).values()
+    }
+    candidates = len(answer.townships) + len(answer.related)
+    assert len(judged) == 2 < candidates
+    assert f"大模型核对了 2 个乡镇，其余 {candidates - 2} 个按摘录规则判断" in (answer.notice or "")
+
+
 def test_prompt_templates_name_missing_and_unknown_variables():
     with pytest.raises(PromptTemplateError, match="needs variable\\(s\\) sources"):
         render_prompt("answer", question="q", instructions="i")
@@ -218,6 +254,38 @@ def test_an_endpoint_without_json_mode_is_asked_again_without_it(fake_llm):
     assert ["response_format" in r for r in fake_llm.script.requests] == [True, False]
     writer.judge("哪些镇设立了法律顾问？", "举措成效", passages, prior=[1])
     assert "response_format" not in fake_llm.script.requests[-1], "remembered"
+
+
+def test_batches_are_judged_concurrently_with_progress(fake_llm):
+    """45 passages in 5 batches, 3 requests at a time; progress counts the passages whose
+    verdict is settled, up to all of them, re-asks included."""
+    writer = LLMWriter.from_settings(
+        Settings(
+            _env_file=None,
+            llm_base_url=fake_llm.url,
+            llm_model="m",
+            llm_timeout=10,
+            judge_concurrency=3,
+        )
+    )
+    assert writer.concurrency == 3
+    passages = [
+        f"乡镇{k}（举措成效）：{'设立了法律顾问' if k % 3 == 0 else '开展了普法'}。"
+        for k in range(45)
+    ]
+    fake_llm.script = Script(respond=judging({f"乡镇{k}" for k in range(0, 45, 3)}), delay=0.3)
+    seen: list[tuple[int, int]] = []
+    prior = {k + 1 for k in range(0, 45, 3)} - {1} | {2}  # re-asks: 1 and 2
+    verdict = writer.judge(
+        "哪些镇设立了法律顾问？", "举措成效", passages, prior, progress=lambda *p: seen.append(p)
+    )
+    assert verdict.supported == {k + 1 for k in range(0, 45, 3)} and not verdict.unread
+    assert len(fake_llm.script.requests) == 5 + 2
+    assert 1 < fake_llm.script.most_in_flight <= 3
+    assert seen[0] == (0, 45) and seen[-1] == (45, 45)
+    checked = [c for c, _ in seen]
+    assert checked == sorted(checked) and {t for _, t in seen} == {45}
+    assert 43 in checked  # every batch read: all but the two passages asked again
 
 
 ASKED = [1, 2, 3]
@@ -274,7 +342,8 @@ def test_an_echoed_example_keeps_the_extractive_townships_with_a_notice(llm_serv
     )
     answer = llm_service.ask(question)
     assert answer.townships == extractive.townships
-    n = len(passages_asked(next(r for r in fake_llm.script.requests if is_judging(r))))
+    judged = [r for r in fake_llm.script.requests if is_judging(r)]
+    n = len({text.split("（", 1)[0] for r in judged for text in passages_asked(r).values()})
     assert answer.notice and f"{n} 个乡镇未经核对" in answer.notice
 
 

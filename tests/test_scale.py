@@ -8,13 +8,23 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.answering import AnswerService
+from app.answers.rule import DecisionRule
+from app.answers.service import AnswerService
 from app.cli import cli
 from app.evaluate import GoldItem, load_gold
 from app.indexing import ingest_paths
-from app.scale import ScaleCorpus, build_corpus, evidence_parts, gold_truth, score_scale
+from app.llm import LLMWriter
+from app.scale import (
+    ScaleCorpus,
+    build_corpus,
+    evidence_parts,
+    gold_truth,
+    load_filters,
+    score_scale,
+)
 from app.services import open_store
 from app.settings import GOLD_SET, SAMPLE_CORPUS, Settings
+from tests.fake_llm import FakeLLM, Oracle, Script, is_judging, passages_asked
 from vectorstore.embeddings import FazhiEmbeddings
 
 ENFORCEMENT = {"石桥镇", "王场镇", "万灵镇", "西联镇"}  # say so in their problems sections
@@ -153,3 +163,52 @@ def test_eval_cli_at_scale_prints_json_and_refuses_a_store_with_reports(
     refused = CliRunner().invoke(cli, ["eval", "--scale", "15", "--store", str(sample_store_dir)])
     assert refused.exit_code == 1
     assert "--scale builds its corpus in an empty store" in refused.stderr
+
+
+def test_an_oracle_judge_lists_the_truth_among_the_candidates(corpus):
+    """LLM mode over 125 reports with a judge that knows the answers (a passage states the
+    claim iff it holds a gold quote) and the cap above the candidate count: every candidate is
+    judged, each report is listed iff the oracle, reading that report's passages alone,
+    approves one (no report's verdict is flipped by another's text), and final recall is
+    candidate recall less the truth reports none of whose judged passages holds the quote."""
+    gold = [i for i in load_gold(GOLD_SET) if i.kind in ("corpus", "practice")]
+    filters = load_filters(GOLD_SET)
+    quotes = {i.question: [e["quote"] for e in i.evidence] for i in gold}
+    oracle = Oracle(quotes, {name for s in corpus.sources for name in s.names()})
+    truth_n = candidates_n = listed_n = unshown_n = 0
+    with FakeLLM() as llm:
+        llm.script = Script(respond=oracle)
+        settings = Settings(
+            _env_file=None, llm_base_url=llm.url, llm_model="oracle", llm_timeout=60
+        )
+        rule = DecisionRule(judge_max=len(corpus.reports) + 1)
+        service = AnswerService(corpus.store, llm=LLMWriter.from_settings(settings), rule=rule)
+        for item in gold:
+            truth = gold_truth(item, corpus, filters.get(item.id, {}))
+            assert truth is not None, item.id
+            before = len(llm.script.requests)
+            answer = service.ask(item.question)
+            judged: dict[str, set[str]] = {}  # township → its passages the judge read
+            for request in llm.script.requests[before:]:
+                if is_judging(request):
+                    for text in passages_asked(request).values():
+                        judged.setdefault(text.split("（", 1)[0], set()).add(text)
+            listed = set(answer.townships)
+            candidates = listed | {r.township for r in answer.related}
+            approved = {
+                t
+                for t, texts in judged.items()
+                if any(oracle.states(item.question, x) for x in texts)
+            }
+            assert set(judged) == candidates, item.id  # every candidate judged, nothing else
+            assert listed == approved, item.id
+            assert "未完成" not in (answer.notice or ""), item.id
+            truth_n += len(truth)
+            candidates_n += len(truth & candidates)
+            listed_n += len(truth & listed)
+            unshown_n += len(truth & candidates - approved)
+    assert truth_n > 1000
+    candidate_recall, final_recall = candidates_n / truth_n, listed_n / truth_n
+    assert candidate_recall >= 0.98
+    assert final_recall == (candidates_n - unshown_n) / truth_n
+    assert final_recall >= candidate_recall - 0.02

@@ -112,7 +112,7 @@ class StubJudge:
     def __init__(self, approve: set[str], unread: set[int] = frozenset()) -> None:
         self.approve, self.unread, self.asked = approve, set(unread), []
 
-    def judge(self, question, sections, passages, prior=()):
+    def judge(self, question, sections, passages, prior=(), *, reports=None, progress=None):
         self.asked.append((passages, set(prior)))
         supported = {n for n, p in enumerate(passages, 1) if p.split("（")[0] in self.approve}
         errors = ["timeout"] if self.unread else []

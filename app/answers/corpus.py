@@ -7,6 +7,7 @@ the rest. "哪些镇没有提到X" turns the grades around (`_absent`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.answers import verdicts
 from app.answers.citations import cite, inline, report_labels
 from app.answers.engine import NOT_FOUND, Engine, make_answer
 from app.answers.evidence import gather
+from app.answers.judging import ProgressFn
 from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
 from app.answers.practice import practices_named
@@ -38,8 +40,10 @@ def answer(
     vector: Any,
     topic: Topic,
     reports: list[StoredReport],
+    progress: ProgressFn | None = None,
 ) -> Answer:
-    """Grade every report in scope and list them: 明确提到 first, then 相关, then 未提及."""
+    """Grade every report in scope and list them: 明确提到 first, then 相关, then 未提及.
+    In LLM mode `progress(checked, total)` follows the LLM's judging."""
     labels = report_labels(reports)
     query = " ".join(topic.terms) or parsed.core
     if parsed.claim == "negation":
@@ -69,8 +73,23 @@ def answer(
         mentioned = []
         notice = RELATION_NOTICE
     if engine.llm is not None and (mentioned or related):
+        close = {  # each candidate's close passages, in turn from the asked-about sections
+            rid: _interleave(
+                per_report.get(rid, []), elsewhere[0].get(rid, []) if elsewhere else []
+            )
+            for rid in [*mentioned, *related]
+        }
         mentioned, related, notice = verdicts.judge(
-            engine, parsed, evidence, mentioned, related, vector, topic, labels
+            engine,
+            parsed,
+            evidence,
+            mentioned,
+            related,
+            vector,
+            topic,
+            labels,
+            close=close,
+            progress=progress,
         )
 
     citations: list[Citation] = []
@@ -177,3 +196,8 @@ def _absent(
     result.verdicts = graded
     result.notice = NEGATION_NOTICE
     return result
+
+
+def _interleave(*lists: list[Hit]) -> list[Hit]:
+    """The first of each list, then the second of each, and so on."""
+    return [hit for row in itertools.zip_longest(*lists) for hit in row if hit is not None]

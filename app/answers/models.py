@@ -92,3 +92,16 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step of a streamed answer that takes a while: in LLM mode, how many of the candidate
+    reports (明确提到 and 相关) the LLM has checked so far."""
+
+    checked: int
+    total: int
+
+    @property
+    def text(self) -> str:
+        return f"大模型逐份核查：已核查 {self.checked}/{self.total}"

@@ -38,5 +38,7 @@ class DecisionRule:
     # "哪些镇没有提到X" lists the reports with nothing on X: only a passage this close, or
     # X's words, make a report not surely silent on it
     negation_closeness: float = 0.9
-    # LLM mode: every 明确提到 and 相关 report is judged, at most judge_max of them
+    # LLM mode: every 明确提到 and 相关 report is judged, at most judge_max of them, each on
+    # its best passages in the asked-about sections and elsewhere, at most judge_passages
     judge_max: int = 300
+    judge_passages: int = 6

@@ -20,7 +20,8 @@ from app.answers import corpus, lookup, overview, publication
 from app.answers.citations import cite, report_labels
 from app.answers.engine import NOT_FOUND, Engine, not_found
 from app.answers.evidence import gather, question_topic
-from app.answers.models import NOT_MENTIONED, Answer, TownshipSupport
+from app.answers.judging import ProgressFn, with_progress
+from app.answers.models import NOT_MENTIONED, Answer, Progress, TownshipSupport
 from app.answers.publication import ASKS_PUBLISHED
 from app.answers.rule import DecisionRule
 from app.answers.verdicts import decide, grade_of, relate
@@ -111,15 +112,31 @@ class AnswerService:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yields text deltas (LLM mode) and finally the complete `Answer`."""
-        answer = self.extractive(question, filters)
+    def stream(
+        self, question: str, filters: Filters | None = None
+    ) -> Iterator[str | Progress | Answer]:
+        """Yields the LLM's judging progress and text deltas (LLM mode), and finally the
+        complete `Answer`."""
+        if self.llm is None:
+            answer = self.extractive(question, filters)
+        else:
+            for event in with_progress(lambda p: self.extractive(question, filters, progress=p)):
+                if isinstance(event, Progress):
+                    yield event
+                else:
+                    answer = event
         if self.llm is None or not answer.found or ASKS_PUBLISHED.search(answer.question):
             yield answer  # a publication date is a metadata fact: nothing for an LLM to write
             return
         yield from self.llm.rewrite(answer, self.store, tokenizer=self.retriever.tokenizer)
 
-    def extractive(self, question: str, filters: Filters | None = None) -> Answer:
+    def extractive(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        progress: ProgressFn | None = None,
+    ) -> Answer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         facets = self.store.facet_values()
@@ -150,7 +167,7 @@ class AnswerService:
         elif parsed.kind == "lookup":
             answer = lookup.answer(self.engine, parsed, scope, vector, topic)
         else:
-            answer = corpus.answer(self.engine, parsed, scope, vector, topic, in_scope)
+            answer = corpus.answer(self.engine, parsed, scope, vector, topic, in_scope, progress)
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings

@@ -12,6 +12,7 @@ from typing import Any
 from app.answers.engine import Engine
 from app.answers.evidence import Evidence, PerReport, closest
 from app.answers.evidence import closeness as closeness_of
+from app.answers.judging import ProgressFn, judge_reports
 from app.answers.models import MENTIONED, NOT_MENTIONED, RELATED, Grade, Verdict
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
@@ -120,41 +121,49 @@ def judge(
     vector: Any,
     topic: Topic,
     labels: dict[str, str],
+    *,
+    close: PerReport | None = None,
+    progress: ProgressFn | None = None,
 ) -> tuple[list[str], dict[str, Hit], str | None]:
-    """LLM mode: the LLM judges every 明确提到 and 相关 report (at most `judge_max`), each
-    on its own passage, in batches: what it says states the claim is 明确提到, the rest
-    related. Reports beyond the cap, and those of a batch whose reply could not be read,
-    keep their extractive grade; the notice says so.
+    """LLM mode: the LLM judges every 明确提到 and 相关 report (at most `judge_max`, strongest
+    first), each on its own passages (its evidence, then its other `close` ones, at most
+    `judge_passages`), in batches: a report with a passage the LLM says states the claim is
+    明确提到, cited there; the rest related. Reports beyond the cap, and those of a batch whose
+    reply could not be read, keep their extractive grade; the notice says so. `progress` is
+    told how many reports are checked as batches come back.
     """
     decided = set(mentioned)
+    close = close or {}
+
+    def hit_of(rid: str) -> Hit:
+        return evidence[rid] if rid in decided else related[rid]
 
     def strength(rid: str) -> float:
-        hit = evidence[rid] if rid in decided else related[rid]
-        return -(hit.coverage + hit.dense)
+        return -(hit_of(rid).coverage + hit_of(rid).dense)
 
     candidates = [*sorted(mentioned, key=strength), *sorted(related, key=strength)]
     shown = {
-        rid: evidence[rid] if rid in decided else related[rid]
+        rid: _unique_passages([hit_of(rid), *close.get(rid, [])], engine.rule.judge_passages)
         for rid in candidates[: engine.rule.judge_max]
     }
     sections = "、".join(SECTION_LABELS.get(s, s) for s in parsed.sections) or "全文"
-    passages = [
-        f"{labels.get(rid, rid)}（{SECTION_LABELS.get(str(h.passage.meta.get('section')), '')}）："
-        f"{h.passage.text}"
-        for rid, h in shown.items()
-    ]
-    numbered = dict(enumerate(shown, 1))
-    prior = [n for n, rid in numbered.items() if rid in decided]
-    verdict = engine.llm.judge(parsed.text, sections, passages, prior=prior)
-    unread = {numbered[n] for n in verdict.unread}
-    stated = [
-        rid
-        for n, rid in numbered.items()
-        if n in verdict.supported or (rid in unread and rid in decided)
-    ]
-    promoted = [shown[rid] for rid in stated if rid not in decided]
-    for hit in promoted:
-        evidence[hit.report_id] = related.pop(hit.report_id)
+
+    def label(hit: Hit) -> str:
+        section = SECTION_LABELS.get(str(hit.passage.meta.get("section")), "")
+        return f"{labels.get(hit.report_id, hit.report_id)}（{section}）：{hit.passage.text}"
+
+    judged = judge_reports(engine.llm, parsed.text, sections, shown, decided, label, progress)
+    unread = judged.unread
+    stated = [rid for rid in shown if rid in judged.stated or (rid in unread and rid in decided)]
+    promoted = []
+    for rid in stated:
+        hit = judged.stated.get(rid, hit_of(rid))
+        if hit is not hit_of(rid):
+            engine.retriever.mark_best_sentence(hit, topic)
+        if rid not in decided:
+            promoted.append(hit)
+            related.pop(rid)
+        evidence[rid] = hit
     engine.retriever.mark_closest_sentences(promoted[:MEANING_QUOTES], vector)
     demoted = [rid for rid in mentioned if rid in shown and rid not in stated]
     for rid in demoted:
@@ -166,15 +175,23 @@ def judge(
             f"大模型核对了 {len(shown)} 个乡镇，其余 {len(candidates) - len(shown)} 个"
             "按摘录规则判断。"
         )
-    if verdict.errors:
+    if judged.errors:
         notices.append(
-            f"大模型核对未完成：{len(unread)} 个乡镇未经核对（{verdict.errors[0][:160]}），"
+            f"大模型核对未完成：{len(unread)} 个乡镇未经核对（{judged.errors[0][:160]}），"
             "这些乡镇按摘录规则判断。"
         )
     if demoted:
         names = "、".join(labels.get(rid, rid) for rid in demoted)
         notices.append(f"大模型核对后，摘录规则找到的 {len(demoted)} 个乡镇改列为“相关”：{names}。")
     return [*stated, *beyond], related, " ".join(notices) or None
+
+
+def _unique_passages(hits: list[Hit], most: int) -> list[Hit]:
+    """The first `most` of `hits` that are different passages."""
+    seen: dict[str, Hit] = {}
+    for hit in hits:
+        seen.setdefault(hit.passage.id, hit)
+    return list(seen.values())[:most]
 
 
 def grade_of(report_id: str, mentioned: list[str] | set[str], related: dict[str, Hit]) -> Grade:

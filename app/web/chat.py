@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.answers.models import Answer
+from app.answers.models import Answer, Progress
 from app.export import (
     MODE_LABELS,
     answer_markdown,
@@ -95,6 +95,8 @@ def turn_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
             content = f'<div class="fz-msg fz-error">⚠ {inert(turn["error"])}</div>'
         elif turn.get("partial"):
             content = f'<div class="fz-msg">{answer_html(turn["partial"], i, set())}</div>'
+        elif turn.get("progress"):  # LLM mode: 已核查 120/340
+            content = f'<div class="fz-msg fz-pending">{inert(turn["progress"])}…</div>'
         else:
             content = '<div class="fz-msg fz-pending">正在检索报告…</div>'
         messages.append({"role": "assistant", "content": content})
@@ -184,6 +186,9 @@ class ChatTab:
             for event in self.service.stream(question, filters):
                 if isinstance(event, Answer):
                     final = event
+                elif isinstance(event, Progress):
+                    turn["progress"] = event.text
+                    yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
                 else:
                     turn["partial"] = turn.get("partial", "") + event
                     yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
