@@ -46,6 +46,16 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def print_json(value: Any) -> None:
+    """JSON on stdout, highlighted in a terminal. Into a pipe or file the same bytes are written
+    directly: rich's highlighting took ~14 s for a 10,000-township answer."""
+    if out.is_terminal:
+        out.print_json(json.dumps(value, ensure_ascii=False))
+    else:
+        sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+
+
 def fail(message: str) -> None:
     err.print(f"Error: {message}", markup=False, highlight=False)
     raise typer.Exit(1)
@@ -270,7 +280,7 @@ def reports(
     if needs_review:
         rows = [row for row in rows if row["needs_review"]]
     if as_json:
-        out.print_json(json.dumps(rows, ensure_ascii=False))
+        print_json(rows)
         return
     if not rows:
         where = settings.chroma_url or settings.store
@@ -688,7 +698,7 @@ def ask(
             return
         if as_json:
             answer = service.ask(question, service.resolve(filters))
-            out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+            print_json(answer.to_dict())
             return
         answer, judging = None, None
         with err.status("正在检索报告…") as status:  # LLM mode: then 已核查 120/340
