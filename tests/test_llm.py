@@ -99,29 +99,30 @@ def test_corpus_wide_llm_answer_keeps_the_enumeration(llm_service, fake_llm):
     assert answer.townships == extractive.townships
 
 
-def test_the_llm_judges_the_decided_townships_and_the_near_misses(llm_service, fake_llm):
+def test_the_llm_judges_every_candidate_each_on_its_own(llm_service, fake_llm):
     question = "哪些镇的执法人员一人多岗，顾不上执法？"
     extractive = AnswerService(llm_service.store).ask(question)
-    assert extractive.townships == ["王场镇"]  # by meaning alone
+    assert extractive.townships == [] and extractive.related[0].township == "王场镇"
     fake_llm.script.respond = judging({"王场镇", "万灵镇", "塘坊镇"})
     answer = llm_service.ask(question)
-    # 万灵镇 was a near miss the LLM approved; 塘坊镇 was too far to be shown to it
-    assert set(answer.townships) == {"王场镇", "万灵镇"} and answer.notice is None
+    # every 相关 report was judged: the approved ones state it, the rest stay related
+    assert set(answer.townships) == {"王场镇", "万灵镇", "塘坊镇"}
+    related = {r.township for r in extractive.related} - set(answer.townships)
+    assert {r.township for r in answer.related} == related
     judge = next(
         r for r in fake_llm.script.requests if "<passages>" in r["messages"][-1]["content"]
     )
     assert "核对员" in judge["messages"][0]["content"]
-    assert '<passage id="1">\n王场镇（' in judge["messages"][-1]["content"]
-    assert "塘坊镇" not in judge["messages"][-1]["content"]
     for c in answer.citations:
         report = llm_service.store.get_report(c.report_id)
         assert report.text[c.start : c.end] == c.text
         assert report.text[c.quote_start : c.quote_end] == c.quote
-    # and it can drop a township the words supported
+    # and a township the words supported that the LLM does not approve is only related
     fake_llm.script.respond = judging({"王场镇", "万灵镇"})
     answer = llm_service.ask("哪些乡镇把执法能力不足列为存在的问题？")
     assert set(answer.townships) == {"王场镇", "万灵镇"}
-    assert {"石桥镇", "西联镇", "塘坊镇"} <= set(answer.not_mentioned)
+    assert {"石桥镇", "西联镇"} <= {r.township for r in answer.related}
+    assert answer.notice and "改列为“相关”" in answer.notice
 
 
 def test_an_unreadable_judgement_keeps_the_extractive_townships(llm_service, fake_llm):
@@ -130,7 +131,7 @@ def test_an_unreadable_judgement_keeps_the_extractive_townships(llm_service, fak
     fake_llm.script.respond = lambda body: "好的，这几个镇都符合。[1]"
     answer = llm_service.ask(question)
     assert answer.townships == extractive.townships
-    n = len(extractive.townships)
+    n = len(extractive.townships) + len(extractive.related)  # every candidate was asked about
     assert answer.notice and f"大模型核对未完成：{n} 个乡镇未经核对" in answer.notice
     # and the summary said nothing its source says: the extractive answer, and why
     assert answer.mode == "extractive" and answer.answer == extractive.answer
@@ -153,7 +154,7 @@ def test_timeout_falls_back_to_extractive(llm_service, fake_llm):
 
 def test_no_llm_call_when_nothing_is_found(llm_service, fake_llm):
     before = len(fake_llm.script.requests)
-    answer = llm_service.ask("哪些乡镇配备了公职律师？")
+    answer = llm_service.ask("龙驹镇的法治政府建设报告里提到了哪些问题？")  # no such report
     assert not answer.found and len(fake_llm.script.requests) == before
 
 
@@ -594,7 +595,7 @@ def test_a_judge_obeying_a_planted_instruction_changes_only_that_report(planted,
     answer = service.ask(CORPUS_QUESTION)
     assert answer.found and NOT_FOUND not in answer.answer
     assert answer.townships == [t for t in before.townships if t != "王场镇"]
-    assert answer.notice and "去掉了摘录规则找到的 1 个乡镇：王场镇" in answer.notice
+    assert answer.notice and "摘录规则找到的 1 个乡镇改列为“相关”：王场镇" in answer.notice
 
 
 def test_a_judge_answering_a_planted_instruction_keeps_the_extractive_verdicts(planted, fake_llm):
