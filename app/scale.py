@@ -519,6 +519,12 @@ SCALE_COLUMNS = (
 )
 
 
+def table_by_set(head: list[str], rows: list[str], sets: list[str]) -> str:
+    """A Markdown table of the benches' row strings ("| set | …"), grouped by gold set."""
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    return "\n".join([*lines, *(r for name in sets for r in rows if r.startswith(f"| {name} |"))])
+
+
 def format_scale(result: dict[str, Any]) -> str:
     """One Markdown table row per corpus size."""
     head = "| reports | opening-only | " + " | ".join(c[1] for c in SCALE_COLUMNS) + " |"

@@ -27,7 +27,7 @@ from app.batch import BatchQuestion, answer_questions
 from app.evaluate import GoldItem, load_gold
 from app.indexing import ingest_paths
 from app.llm import LLMWriter
-from app.scale import ScaleCorpus, build_corpus, gold_truth, grow, load_filters
+from app.scale import ScaleCorpus, build_corpus, gold_truth, grow, load_filters, table_by_set
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from tests.fake_llm import FakeLLM, Oracle, Script, is_judging
@@ -171,12 +171,7 @@ def main() -> None:
                             f"listed not truth {len(j.listed - j.truth)}",
                             flush=True,
                         )
-    print("\n| " + " | ".join(head) + " |")
-    print("|" + " --- |" * len(head))
-    for name, _, _ in sets:
-        for row in rows:
-            if row.startswith(f"| {name} |"):
-                print(row)
+    print("\n" + table_by_set(head, rows, [name for name, _, _ in sets]))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,15 @@ from pathlib import Path
 from app.answering import AnswerService
 from app.evaluate import load_gold
 from app.indexing import ingest_paths
-from app.scale import SCALE_COLUMNS, build_corpus, corpus_summary, grow, load_filters, score_scale
+from app.scale import (
+    SCALE_COLUMNS,
+    build_corpus,
+    corpus_summary,
+    grow,
+    load_filters,
+    score_scale,
+    table_by_set,
+)
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 
@@ -73,12 +81,7 @@ def main() -> None:
                 for line in tally.skipped:
                     print(f"    skipped {line}", flush=True)
     head = ["gold set", "reports", "opening-only", *(c[1] for c in SCALE_COLUMNS), "questions"]
-    print("\n| " + " | ".join(head) + " |")
-    print("|" + " --- |" * len(head))
-    for name, _, _ in sets:
-        for row in rows:
-            if row.startswith(f"| {name} |"):
-                print(row)
+    print("\n" + table_by_set(head, rows, [name for name, _, _ in sets]))
 
 
 if __name__ == "__main__":
