@@ -255,6 +255,7 @@ def test_only_the_admin_may_edit_in_the_web_app_when_one_is_set(corpus, tmp_path
     settings = Settings(_env_file=None, store=Path(store), auth="alice:a,bob:b", admin_user="alice")
     tab = ReportsTab(WebContext(settings, AnswerService(open_store(settings, embeddings))))
     form = ["龙颈镇", "", "", "", "2025", "", "", "annual_report", False, False]
+    form += [[], [], [], []]  # no facet chosen: provinces, counties, years, kinds
 
     bob = SimpleNamespace(username="bob")
     notice, button = tab.form.notice(bob)
