@@ -15,6 +15,7 @@ import gc
 import math
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,6 +231,10 @@ class HybridRetriever:
         self.snapshots = folder / SNAPSHOTS if folder else None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        self._thaw: weakref.finalize | None = None
+        # per retriever, not functools.lru_cache: a class-level cache would keep every
+        # retriever (and its model) alive for the life of the process
+        self._term_parts: dict[str, tuple[str, ...]] = {}
 
     # -- snapshot ------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -248,6 +253,10 @@ class HybridRetriever:
                     gc.unfreeze()
                     gc.collect()
                 gc.freeze()
+                if self._thaw is None:
+                    # frozen objects are never collected: when this retriever goes, what it froze
+                    # (a model held only by cycles, an old store) may go too
+                    self._thaw = weakref.finalize(self, gc.unfreeze)
             return self._snapshot
 
     def _open(self, version: str) -> Snapshot:
@@ -513,14 +522,18 @@ class HybridRetriever:
             got += weight * credit
         return got / total
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one retriever per store, few distinct terms
     def _parts(self, term: str) -> tuple[str, ...]:
         """Dictionary sub-words of a compound (纠纷化解 → 纠纷, 化解); empty for short words."""
-        if len(term) < 3:
-            return ()
-        return tuple(
-            w for w in dict.fromkeys(self.tokenizer.words(term)) if 2 <= len(w) < len(term)
-        )
+        parts = self._term_parts.get(term)
+        if parts is None:
+            if len(self._term_parts) >= 4096:
+                self._term_parts.clear()
+            parts = ()
+            if len(term) >= 3:
+                words = dict.fromkeys(self.tokenizer.words(term))
+                parts = tuple(w for w in words if 2 <= len(w) < len(term))
+            self._term_parts[term] = parts
+        return parts
 
     def mark_best_sentence(
         self, hit: Hit, topic: Topic, found: frozenset[str] | None = None

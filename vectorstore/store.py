@@ -23,6 +23,7 @@ import os
 import socket
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,19 +190,24 @@ def make_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
 
 
 CATALOGUE = "fazhi_reports.json"  # the reports' metadata at one store version, in index_dir
+FACETS = "fazhi_facets.json"  # their distinct places and years at that version
+FACET_KEYS = ("province", "county", "township", "year")
 _log = logging.getLogger(__name__)
 
 
 def _save_catalogue(path: Path, version: str, got: dict[str, Any]) -> None:
+    _save_json(path, {"version": version, "ids": got["ids"], "metadatas": got["metadatas"]})
+
+
+def _save_json(path: Path, data: dict[str, Any]) -> None:
     """Best effort: a store folder that cannot be written still answers, reading Chroma."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = {"version": version, "ids": got["ids"], "metadatas": got["metadatas"]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        _log.warning("cannot save the report list %s: %s", path, exc)
+        _log.warning("cannot save %s: %s", path, exc)
         with contextlib.suppress(OSError):
             tmp.unlink()
 
@@ -241,6 +247,9 @@ class PassageStore:
         # store's folder, or for a Chroma server a folder of this machine (`index_folder`)
         self.index_dir = Path(index_dir) if index_dir is not None else self.local_dir
         self.client = client or make_client(path, url)
+        # a client made here is closed when this store goes: Chroma keeps each folder's
+        # system (its SQLite and index memory) for the life of the process until then
+        self._close = weakref.finalize(self, self.client.close) if client is None else None
         self.chunking = chunking or {}
         self.vectorstore = Chroma(
             collection_name=PASSAGES,
@@ -264,6 +273,7 @@ class PassageStore:
         self._words = self.client.get_or_create_collection(WORDS)
         self._edits = self.client.get_or_create_collection(EDITS)
         self._report_cache: _Catalogue | None = None
+        self._facets: tuple[str, dict[str, list[Any]]] | None = None
         self._check_settings()
 
     # -- settings recorded with the index ---------------------------------------------------
@@ -590,12 +600,40 @@ class PassageStore:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack([known[w] for w in words]).astype(np.float32)
 
+    def close(self) -> None:
+        """Let go of the Chroma client this store opened (a client passed in stays open)."""
+        if self._close is not None:
+            self._close()
+
     def count_passages(self) -> int:
         return self._passages.count()
 
     def facet_values(self) -> dict[str, list[str]]:
         """Distinct provinces, counties, townships and years, for filters and question parsing."""
-        return {key: list(values) for key, values in self._catalogue().facets.items()}
+        version = self.version()
+        if self._facets is None or self._facets[0] != version:
+            facets = None
+            if self._report_cache is None or self._report_cache.version != version:
+                facets = self._saved_facets(version)  # a new process need not read every report
+            if facets is None:
+                facets = self._catalogue().facets
+                if self.index_dir is not None:
+                    _save_json(self.index_dir / FACETS, {"version": version, "facets": facets})
+            self._facets = (version, facets)
+        return {key: list(values) for key, values in self._facets[1].items()}
+
+    def _saved_facets(self, version: str) -> dict[str, list[Any]] | None:
+        path = self.index_dir / FACETS if self.index_dir is not None else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("version") != version:
+                return None
+            return {key: list(saved["facets"][key]) for key in FACET_KEYS}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log.warning("ignoring the saved facets %s (%s); reading the store", path, exc)
+            return None
 
 
 WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
@@ -745,7 +783,7 @@ class _Catalogue:
         self.version = version
         self.reports = reports
         self.fields = [_report_filter_fields(r) for r in reports]
-        facets: dict[str, set[Any]] = {k: set() for k in ("province", "county", "township", "year")}
+        facets: dict[str, set[Any]] = {k: set() for k in FACET_KEYS}
         for report in reports:
             for key, values in facets.items():
                 value = getattr(report.meta, key)

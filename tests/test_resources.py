@@ -1,0 +1,51 @@
+"""What a process lets go of: a script or server that opens many stores and services keeps one
+model and gets the memory of every dropped store and service back."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import weakref
+from pathlib import Path
+
+from app.answers.service import AnswerService
+from app.services import make_embeddings, open_store
+from app.settings import Settings
+from tests.conftest import ingest_into
+from tests.fixture_files import sample_text
+
+
+def test_embeddings_made_from_the_same_settings_share_one_loaded_model(embeddings) -> None:
+    again = make_embeddings(Settings(_env_file=None))
+    assert again is not embeddings
+    assert again.client is embeddings.client  # ~0.4 GB loaded once per process
+
+
+def test_a_dropped_service_is_freed_with_its_index(sample_settings, embeddings) -> None:
+    service = AnswerService(open_store(sample_settings, embeddings))
+    service.ask("哪些乡镇把执法能力不足列为存在的问题？")  # builds and freezes the index
+    gone = weakref.ref(service.retriever)
+    del service
+    gc.collect()
+    assert gone() is None, "a cache outside the service still holds its retriever"
+
+
+def test_a_store_folder_deleted_and_made_again_opens_as_the_new_store(
+    tmp_path: Path, embeddings
+) -> None:
+    """A closed store lets go of Chroma's system for its folder, so a new store there is read
+    from disk, not from what the old one left in memory."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(sample_text(0), encoding="utf-8")
+    settings = Settings(_env_file=None, store=tmp_path / "store")
+    first = open_store(settings, embeddings)
+    assert ingest_into(first, folder).count("added") == 1
+    first.close()
+    shutil.rmtree(tmp_path / "store")
+
+    (folder / "a.txt").unlink()
+    (folder / "b.txt").write_text(sample_text(1), encoding="utf-8")
+    second = open_store(settings, embeddings)
+    assert ingest_into(second, folder).count("added") == 1
+    assert [r.source for r in second.list_reports()] == [str(folder / "b.txt")]
