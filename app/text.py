@@ -7,6 +7,7 @@ is never split (石桥镇 stays one token), alongside the domain terms these rep
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -16,10 +17,11 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
+from vectorstore.embeddings import default_model_cache
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
     import jieba
-    import jieba.posseg
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -173,7 +175,7 @@ class Tokenizer:
             if token in drop:
                 continue  # "法律意识淡薄或普法宣传": 淡薄 does not separate the alternatives
             token = _strip_affix(token, drop)  # 力量薄弱 → 力量
-            if not self.is_content(token) or _dictionary_tag(token) in _FUNCTION_TAGS:
+            if not self.is_content(token) or token in _function_words():
                 join = adjacent = False  # "力量薄弱、缺少懂法律": 、 joins clauses, not words
                 continue
             if any(token in g for g in groups):
@@ -199,9 +201,31 @@ class Tokenizer:
         return [w for group in self.word_groups(text) for w in group]
 
 
-def _dictionary_tag(word: str) -> str | None:
-    """jieba's part-of-speech tag for `word` in its own dictionary (no tagging of context)."""
-    return jieba.posseg.dt.word_tag_tab.get(word)
+@functools.cache
+def _function_words() -> frozenset[str]:
+    """The words jieba's dictionary tags with a function tag (no tagging of context).
+
+    Read from jieba's dict.txt once and kept in fazhi's cache (a few ms after), rather than
+    importing `jieba.posseg`, which loads every word's tag (~0.5 s on each `fazhi ask`).
+    """
+    source = Path(jieba.__file__).with_name("dict.txt")
+    stat = source.stat()
+    key = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    cached = default_model_cache().parent / f"jieba-function-words-{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return frozenset(json.loads(cached.read_text(encoding="utf-8")))
+    words = set()
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] in _FUNCTION_TAGS:
+                words.add(parts[0])
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cached)
+    return frozenset(words)
 
 
 def _strip_affix(word: str, affixes: frozenset[str]) -> str:

@@ -183,6 +183,17 @@ def test_query_ranks_the_right_passage_first(st_model) -> None:
     assert _rank_first(st_model, [q for q, _ in QUESTIONS], corpus) == expected
 
 
+def test_the_numpy_question_encoder_gives_the_fp32_models_vectors(st_model, built) -> None:
+    from vectorstore.question_encoder import QuestionEncoder
+
+    encoder = QuestionEncoder(built[0])
+    texts = [f"query: {q}" for q, _ in QUESTIONS] + ["query: 法治", "query: " + PASSAGES[0]]
+    ours = np.vstack([encoder.encode(t) for t in texts])
+    reference = st_model.encode(texts, normalize_embeddings=True)
+    assert np.min(np.sum(ours * reference, axis=1)) > 0.99999
+    assert np.abs(ours - reference).max() < 1e-4
+
+
 HAS_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
 
 

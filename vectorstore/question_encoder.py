@@ -1,0 +1,145 @@
+"""One question embedded in numpy, without importing torch or sentence-transformers.
+
+A fresh `fazhi ask` process embeds a single short question. Importing torch, transformers and
+sentence-transformers for that costs seconds; the arithmetic itself (12 BERT layers over ~30
+tokens) takes milliseconds in numpy. This encoder reads the built offline model's files (its
+`tokenizer.json` with the `tokenizers` library, its `model.safetensors` memory-mapped, so of the
+250,000-row word table only the question's rows are read) and computes what the sentence-
+transformers model computes in float32: BERT, mean pooling, L2 normalisation.
+
+It is used for questions only when the model is not loaded yet; passages and word lists go
+through the loaded model in batches. Its vectors match the fp32 model's to ~1e-6 (cosine).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 512
+
+
+def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a .safetensors file as a read-only memory-mapped array."""
+    dtypes = {"F32": np.float32, "F16": np.float16}
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    out: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in dtypes:
+            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}")
+        start, end = info["data_offsets"]
+        out[name] = data[start:end].view(dtypes[info["dtype"]]).reshape(info["shape"])
+    return out
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to ~1.2e-7 (Numerical Recipes' erfc), for BERT's exact GELU without scipy."""
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = (
+        -z * z
+        - 1.26551223
+        + t
+        * (
+            1.00002368
+            + t
+            * (
+                0.37409196
+                + t
+                * (
+                    0.09678418
+                    + t
+                    * (
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
+                    )
+                )
+            )
+        )
+    )
+    erfc = t * np.exp(poly)
+    return np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+class QuestionEncoder:
+    """The built offline model (a BERT sentence-transformers directory) for one text at a time."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from tokenizers import Tokenizer
+
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        if config.get("model_type") != "bert" or pooling.get("pooling_mode") != "mean":
+            raise ValueError(f"{model_dir}: not a mean-pooled BERT model")
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config["layer_norm_eps"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(min(MAX_TOKENS, int(config["max_position_embeddings"])))
+        self.w = _read_safetensors(model_dir / "model.safetensors")
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+
+    def encode(self, text: str) -> np.ndarray:
+        """The L2-normalised float32 embedding of `text` (give it its "query: " prefix)."""
+        ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
+        w = self.w
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        ).astype(np.float32)
+        x = _layer_norm(
+            x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps
+        )
+        n, hidden = x.shape
+        size = hidden // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}"
+
+            def split(t: np.ndarray) -> np.ndarray:
+                return t.reshape(n, self.heads, size).transpose(1, 0, 2)
+
+            q = split(self._linear(x, f"{p}.attention.self.query"))
+            k = split(self._linear(x, f"{p}.attention.self.key"))
+            v = split(self._linear(x, f"{p}.attention.self.value"))
+            scores = q @ k.transpose(0, 2, 1) / math.sqrt(size)
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(1, 0, 2).reshape(n, hidden)
+            x = _layer_norm(
+                x + self._linear(context, f"{p}.attention.output.dense"),
+                w[f"{p}.attention.output.LayerNorm.weight"],
+                w[f"{p}.attention.output.LayerNorm.bias"],
+                self.eps,
+            )
+            h = self._linear(x, f"{p}.intermediate.dense")
+            h = 0.5 * h * (1.0 + _erf(h / math.sqrt(2.0)))
+            x = _layer_norm(
+                x + self._linear(h, f"{p}.output.dense"),
+                w[f"{p}.output.LayerNorm.weight"],
+                w[f"{p}.output.LayerNorm.bias"],
+                self.eps,
+            )
+        pooled = x.mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
