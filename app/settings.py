@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.loaders import DEFAULT_MAX_BYTES
 from ingest.passages import ChunkSettings
-from vectorstore.embeddings import DEFAULT_MODEL, default_model_cache
+from vectorstore.embeddings import DEFAULT_MODEL, default_model_cache, fazhi_cache_dir
 
 SAMPLE_CORPUS = Path(__file__).parent / "samples" / "reports"
 GOLD_SET = Path(__file__).parent / "samples" / "gold.jsonl"
@@ -24,7 +24,7 @@ def default_store() -> Path:
 
 def default_index_cache() -> Path:
     """Where a Chroma server store's index snapshot is kept: beside the models' cache."""
-    return default_model_cache().parent / "stores"
+    return fazhi_cache_dir() / "stores"
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from vectorstore.embeddings import default_model_cache
+from vectorstore.embeddings import fazhi_cache_dir
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
@@ -210,21 +210,27 @@ def _function_words() -> frozenset[str]:
     """
     source = Path(jieba.__file__).with_name("dict.txt")
     stat = source.stat()
-    key = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    cached = default_model_cache().parent / f"jieba-function-words-{key}.json"
+    about = f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(_FUNCTION_TAGS)}"
+    key = hashlib.sha256(about.encode()).hexdigest()[:12]
+    cached = fazhi_cache_dir() / f"jieba-function-words-{key}.json"
     with contextlib.suppress(OSError, ValueError):
-        return frozenset(json.loads(cached.read_text(encoding="utf-8")))
-    words = set()
+        saved = json.loads(cached.read_text(encoding="utf-8"))
+        if isinstance(saved, list) and all(isinstance(w, str) for w in saved):
+            return frozenset(saved)
+    words: set[str] = set()
     with source.open(encoding="utf-8") as lines:
         for line in lines:
             parts = line.split()
             if len(parts) == 3 and parts[2] in _FUNCTION_TAGS:
                 words.add(parts[0])
-    with contextlib.suppress(OSError):
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+    try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
         tmp.write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, cached)
+    except OSError:  # a cache that cannot be written: dict.txt is read in each process
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return frozenset(words)
 
 

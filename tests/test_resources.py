@@ -8,6 +8,8 @@ import shutil
 import weakref
 from pathlib import Path
 
+import pytest
+
 from app.answers.service import AnswerService
 from app.services import make_embeddings, open_store
 from app.settings import Settings
@@ -30,18 +32,23 @@ def test_a_dropped_service_is_freed_with_its_index(sample_settings, embeddings) 
     assert gone() is None, "a cache outside the service still holds its retriever"
 
 
+@pytest.mark.parametrize("let_go", ["close", "drop"])
 def test_a_store_folder_deleted_and_made_again_opens_as_the_new_store(
-    tmp_path: Path, embeddings
+    tmp_path: Path, embeddings, let_go: str
 ) -> None:
-    """A closed store lets go of Chroma's system for its folder, so a new store there is read
-    from disk, not from what the old one left in memory."""
+    """A store closed, or dropped, lets go of Chroma's system for its folder, so a new store
+    there is read from disk, not from what the old one left in memory."""
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "a.txt").write_text(sample_text(0), encoding="utf-8")
     settings = Settings(_env_file=None, store=tmp_path / "store")
     first = open_store(settings, embeddings)
     assert ingest_into(first, folder).count("added") == 1
-    first.close()
+    if let_go == "close":
+        first.close()
+    else:
+        del first
+        gc.collect()
     shutil.rmtree(tmp_path / "store")
 
     (folder / "a.txt").unlink()

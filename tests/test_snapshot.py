@@ -272,5 +272,5 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
     assert done.returncode == 0, done.stderr
     *answers, imported = done.stdout.strip().splitlines()
     assert imported == "[]"
-    # the same townships as a service whose model is loaded
+    # the same townships as this process's service gives
     assert [json.loads(a) for a in answers] == [service.ask(q).townships for q in questions]

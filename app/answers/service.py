@@ -77,9 +77,11 @@ class AnswerService:
         return self.engine.llm
 
     def warm_up(self) -> None:
-        """Load the embedding model and the in-memory index now, not on the first question."""
-        self.store.embeddings.embed_question("预热")
+        """Load the in-memory index and the models now, not on the first question: the question
+        encoder, then the embedding model (corpus-wide answers embed passages' sentences)."""
         self.retriever.snapshot()
+        self.store.embeddings.embed_question("预热")
+        self.store.embeddings.embed_passages(["预热"])
 
     def resolve(self, filters: Filters) -> Filters:
         """Map what a user typed (重庆, 宝丰) to the store's values (重庆市, 宝丰县)."""
