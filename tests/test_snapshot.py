@@ -227,6 +227,19 @@ def test_the_facets_are_read_from_their_saved_copy_only_for_its_store_version(
     assert reopen(store_dir, embeddings).store.facet_values()["township"] == after
 
 
+def in_new_process(script: str) -> list[str]:
+    """The lines a Python `script` prints, run in a new interpreter (nothing imported yet)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()
+
+
 def test_commands_that_need_no_model_do_not_import_torch(sample_store_dir, sample_store):
     report_id = sample_store.list_reports()[0].id
     script = f"""
@@ -238,15 +251,7 @@ for args in (["reports"], ["show", "{report_id}"], ["coverage", "河南省"], ["
     assert result.exit_code == 0, (args, result.output)
 print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert in_new_process(script)[-1] == "[]"
 
 
 def test_a_question_in_a_new_process_is_answered_without_torch(sample_store_dir, service):
@@ -262,15 +267,7 @@ for question in {questions!r}:
     print(json.dumps(json.loads(result.stdout)["townships"], ensure_ascii=False))
 print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    *answers, imported = done.stdout.strip().splitlines()
+    *answers, imported = in_new_process(script)
     assert imported == "[]"
     # the same townships as this process's service gives
     assert [json.loads(a) for a in answers] == [service.ask(q).townships for q in questions]

@@ -547,18 +547,27 @@ class PassageStore:
     def _saved_catalogue(self, version: str) -> dict[str, Any] | None:
         """The reports' metadata as saved for this store version (reading 10,000s of records
         from Chroma takes seconds), or None."""
-        path = self.index_dir / CATALOGUE if self.index_dir is not None else None
+
+        def read(saved: dict[str, Any]) -> dict[str, Any]:
+            if len(saved["ids"]) != len(saved["metadatas"]):
+                raise ValueError("ids and metadatas differ in length")
+            return {"ids": saved["ids"], "metadatas": saved["metadatas"], "saved": True}
+
+        return self._read_saved(CATALOGUE, version, read)
+
+    def _read_saved(
+        self, name: str, version: str, read: Callable[[dict[str, Any]], Any]
+    ) -> Any | None:
+        """`read` of the file `name` in index_dir if it was saved for this store version, else
+        None (a damaged file is logged and the store is read instead)."""
+        path = self.index_dir / name if self.index_dir is not None else None
         if path is None or not path.is_file():
             return None
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            if saved.get("version") != version:
-                return None
-            if len(saved["ids"]) != len(saved["metadatas"]):
-                raise ValueError("ids and metadatas differ in length")
-            return {"ids": saved["ids"], "metadatas": saved["metadatas"], "saved": True}
+            return read(saved) if saved.get("version") == version else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            _log.warning("ignoring the saved report list %s (%s); reading the store", path, exc)
+            _log.warning("ignoring the saved %s (%s); reading the store", path, exc)
             return None
 
     def passages(
@@ -625,17 +634,9 @@ class PassageStore:
         return {key: list(values) for key, values in self._facets[1].items()}
 
     def _saved_facets(self, version: str) -> dict[str, list[Any]] | None:
-        path = self.index_dir / FACETS if self.index_dir is not None else None
-        if path is None or not path.is_file():
-            return None
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-            if saved.get("version") != version:
-                return None
-            return {key: list(saved["facets"][key]) for key in FACET_KEYS}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            _log.warning("ignoring the saved facets %s (%s); reading the store", path, exc)
-            return None
+        return self._read_saved(
+            FACETS, version, lambda saved: {k: list(saved["facets"][k]) for k in FACET_KEYS}
+        )
 
 
 WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
