@@ -165,10 +165,11 @@ def judge(
             related.pop(rid)
         evidence[rid] = hit
     engine.retriever.mark_closest_sentences(promoted[:MEANING_QUOTES], vector)
-    demoted = [rid for rid in mentioned if rid in shown and rid not in stated]
+    shown_ids, stated_ids = set(shown), set(stated)  # thousands mentioned at scale
+    demoted = [rid for rid in mentioned if rid in shown_ids and rid not in stated_ids]
     for rid in demoted:
         related[rid] = evidence[rid]
-    beyond = [rid for rid in mentioned if rid not in shown]
+    beyond = [rid for rid in mentioned if rid not in shown_ids]
     notices = []
     if len(candidates) > len(shown):
         notices.append(
@@ -194,7 +195,7 @@ def _unique_passages(hits: list[Hit], most: int) -> list[Hit]:
     return list(seen.values())[:most]
 
 
-def grade_of(report_id: str, mentioned: list[str] | set[str], related: dict[str, Hit]) -> Grade:
+def grade_of(report_id: str, mentioned: set[str], related: dict[str, Hit]) -> Grade:
     if report_id in mentioned:
         return MENTIONED
     return RELATED if report_id in related else NOT_MENTIONED
@@ -210,6 +211,7 @@ def verdict_list(
 ) -> list[Verdict]:
     """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
     out = []
+    mentioned_ids = set(mentioned)  # a list searched once per report was quadratic at scale
     for report in reports:
         hit = related.get(report.id) or evidence.get(report.id)
         meta = report.meta
@@ -220,7 +222,7 @@ def verdict_list(
                 county=meta.county,
                 province=meta.province,
                 year=meta.year,
-                grade=grade_of(report.id, mentioned, related),
+                grade=grade_of(report.id, mentioned_ids, related),
                 score=round(hit.coverage + hit.dense, 4) if hit else 0.0,
                 citation=cited_at.get(report.id),
             )
