@@ -140,6 +140,12 @@ class Topic:
         """Coverage by the set of strings found (and partial): few sets recur over a corpus."""
         return {}
 
+    @functools.cached_property
+    def marks(self) -> dict[str, tuple[float, tuple[int, int]] | None]:
+        """Each passage's best sentence for this topic (coverage, offsets), once per question:
+        a question about some sections gathers the same passages again over all sections."""
+        return {}
+
 
 def _is_heading(text: str, a: int, b: int) -> bool:
     line_end = b >= len(text) or text[b] == "\n"
@@ -547,6 +553,11 @@ class HybridRetriever:
         all, while the coverage that decides support stays the passage's best sentence's (the
         passage sits in the asked-for section). `found`: the topic's strings in the passage.
         """
+        if hit.passage.id in topic.marks:
+            mark = topic.marks[hit.passage.id]
+            if mark is not None:
+                hit.coverage, hit.sentence = mark
+            return
         base = int(hit.passage.meta["start"])
         text = hit.passage.text
         best: tuple[tuple[bool, bool, float, float, bool], int, int] | None = None
@@ -567,6 +578,7 @@ class HybridRetriever:
         if best is not None:
             hit.coverage = coverage
             hit.sentence = (base + best[1], base + best[2])
+        topic.marks[hit.passage.id] = (hit.coverage, hit.sentence) if best is not None else None
 
     def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
         snap = self._snapshot
