@@ -16,6 +16,18 @@ GOLD_SET = Path(__file__).parent / "samples" / "gold.jsonl"
 HELDOUT_GOLD_SET = Path(__file__).parent / "samples" / "gold_heldout.jsonl"
 # written blind (from the reports only) in session 3, after the rule was built; see EVAL.md
 BLIND_GOLD_SET = Path(__file__).parent / "samples" / "gold_heldout2.jsonl"
+# every bundled gold set, in the order they were written (EVAL.md); 3 and 5 are the blind ones
+GOLD_SETS = [
+    Path(__file__).parent / "samples" / f"{name}.jsonl"
+    for name in (
+        "gold",
+        "gold_heldout",
+        "gold_heldout2",
+        "gold_heldout3",
+        "gold_heldout4",
+        "gold_heldout5",
+    )
+]
 
 
 def default_store() -> Path:

@@ -16,9 +16,7 @@ from pathlib import Path
 from app.answers.service import AnswerService
 from app.evaluate import load_gold
 from app.services import open_store
-from app.settings import Settings
-
-SAMPLES = Path(__file__).resolve().parents[1] / "app" / "samples"
+from app.settings import GOLD_SETS, Settings
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     service = AnswerService(open_store(Settings(store=args.store)))
     out = {}
-    for gold in sorted(SAMPLES.glob("gold*.jsonl")):
+    for gold in GOLD_SETS:
         for item in load_gold(gold):
             answer = service.ask(item.question)
             out[f"{gold.stem}/{item.id}"] = {

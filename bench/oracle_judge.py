@@ -29,17 +29,9 @@ from app.indexing import ingest_paths
 from app.llm import LLMWriter
 from app.scale import ScaleCorpus, build_corpus, gold_truth, grow, load_filters, table_by_set
 from app.services import open_store
-from app.settings import SAMPLE_CORPUS, Settings
+from app.settings import GOLD_SETS, SAMPLE_CORPUS, Settings
 from tests.fake_llm import FakeLLM, Oracle, Script, is_judging
 
-GOLD_SETS = [
-    "gold",
-    "gold_heldout",
-    "gold_heldout2",
-    "gold_heldout3",
-    "gold_heldout4",
-    "gold_heldout5",
-]
 BLIND = {"gold_heldout3", "gold_heldout5"}  # measured, never looked at question by question
 
 
@@ -101,7 +93,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--gold", type=Path, nargs="+", help="gold sets (default: all six)")
     args = parser.parse_args()
-    paths = args.gold or [SAMPLE_CORPUS.parent / f"{name}.jsonl" for name in GOLD_SETS]
+    paths = args.gold or GOLD_SETS
     sets = [(p.stem, load_gold(p), load_filters(p)) for p in paths]
     head = [
         "gold set",

@@ -28,16 +28,7 @@ from app.scale import (
     table_by_set,
 )
 from app.services import open_store
-from app.settings import SAMPLE_CORPUS, Settings
-
-GOLD_SETS = [
-    "gold",
-    "gold_heldout",
-    "gold_heldout2",
-    "gold_heldout3",
-    "gold_heldout4",
-    "gold_heldout5",
-]
+from app.settings import GOLD_SETS, SAMPLE_CORPUS, Settings
 
 
 def main() -> None:
@@ -45,10 +36,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 125, 1000])
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument(
-        "--gold", type=Path, nargs="+", help="gold sets (default: all five bundled ones)"
+        "--gold", type=Path, nargs="+", help="gold sets (default: every bundled one)"
     )
     args = parser.parse_args()
-    paths = args.gold or [SAMPLE_CORPUS.parent / f"{name}.jsonl" for name in GOLD_SETS]
+    paths = args.gold or GOLD_SETS
     sets = [(p.stem, load_gold(p), load_filters(p)) for p in paths]
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="fazhi-bench-scale-") as tmp:
