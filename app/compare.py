@@ -57,6 +57,14 @@ class CompareCell:
             return grade
         return MENTIONED if getattr(self, kind) is not None else NOT_MENTIONED
 
+    def set_grade(self, kind: Kind, grade: Grade, citation: Citation | None) -> None:
+        """Grade `kind` and keep the passage behind it: stated (✔) or related (～)."""
+        setattr(self, f"{kind}_grade", grade)
+        if grade == MENTIONED:
+            setattr(self, kind, citation)
+        elif grade == RELATED:
+            setattr(self, f"{kind}_related", citation)
+
     def citation(self, kind: Kind) -> Citation | None:
         """The passage behind the grade of `kind`: stated (✔) or related (～)."""
         return getattr(self, kind) or getattr(self, f"{kind}_related")
@@ -176,12 +184,9 @@ def compare(
                         province=meta.province if meta else None,
                         year=item.year,
                     )
-                cell = row.cells.setdefault(topic, CompareCell())
-                setattr(cell, f"{kind}_grade", item.grade)
-                if item.grade == MENTIONED:
-                    setattr(cell, kind, item.citation)
-                elif item.grade == RELATED:
-                    setattr(cell, f"{kind}_related", item.citation)
+                row.cells.setdefault(topic, CompareCell()).set_grade(
+                    kind, item.grade, item.citation
+                )
     if progress:
         progress(len(topics), len(topics), "")
     ordered = sorted(rows.values(), key=lambda r: (r.province or "", r.township, r.year or 0))

@@ -74,14 +74,9 @@ def made_up_matrix(townships: int, topics: list[str]) -> CompareMatrix:
         cells = {}
         for j, topic in enumerate(topics):
             problem, measure = CYCLE[(i * 3 + j) % len(CYCLE)]
-            cells[topic] = CompareCell(
-                problem=c if problem == MENTIONED else None,
-                measure=c if measure == MENTIONED else None,
-                problem_grade=problem,
-                measure_grade=measure,
-                problem_related=c if problem == RELATED else None,
-                measure_related=c if measure == RELATED else None,
-            )
+            cells[topic] = cell = CompareCell()
+            cell.set_grade("problem", problem, c)
+            cell.set_grade("measure", measure, c)
         rows.append(CompareRow(c.report_id, c.township or "", c.county, c.province, c.year, cells))
     return CompareMatrix(list(topics), rows)
 

@@ -195,14 +195,9 @@ def graded_matrix(n: int = 120, counties: int = 12) -> CompareMatrix:
         for j, topic in enumerate(("执法能力", "普法宣传")):
             problem, measure = cycle[(i + j) % len(cycle)]
             c = citation(i + 1, f"乡{i}", f"县{i % counties}", "河南省", "problems")
-            cells[topic] = CompareCell(
-                problem=c if problem == MENTIONED else None,
-                measure=c if measure == MENTIONED else None,
-                problem_grade=problem,
-                measure_grade=measure,
-                problem_related=c if problem == RELATED else None,
-                measure_related=c if measure == RELATED else None,
-            )
+            cells[topic] = cell = CompareCell()
+            cell.set_grade("problem", problem, c)
+            cell.set_grade("measure", measure, c)
         rows.append(
             CompareRow(f"r{i}", f"乡{i}", f"县{i % counties}", "河南省", 2022 + i % 2, cells)
         )
