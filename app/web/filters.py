@@ -68,18 +68,18 @@ class FilterControls:
         return [self.provinces, self.counties, self.townships, self.year_from, self.year_to]
 
 
+def facet_dropdown(choices: list[Any], label: str, elem_id: str) -> gr.Dropdown:
+    """A multi-select of a facet's values (provinces, counties, ...), none chosen."""
+    return gr.Dropdown(
+        choices, value=[], multiselect=True, label=label, min_width=140, elem_id=elem_id
+    )
+
+
 def filter_controls(facets: dict[str, list[Any]], prefix: str) -> FilterControls:
     years = [ANY_YEAR, *(str(y) for y in facets["year"])]
 
     def multi(label: str, key: str) -> gr.Dropdown:
-        return gr.Dropdown(
-            facets[key],
-            value=[],
-            multiselect=True,
-            label=label,
-            min_width=140,
-            elem_id=f"{prefix}-{key}",
-        )
+        return facet_dropdown(facets[key], label, f"{prefix}-{key}")
 
     provinces, counties = multi("省份", "province"), multi("县区", "county")
     townships = multi("乡镇", "township")

@@ -13,6 +13,7 @@ import gradio as gr
 
 from app.web.context import WebContext, static_text
 from app.web.coverage_view import CoverageView
+from app.web.filters import facet_dropdown
 from app.web.markup import KIND_LABELS, esc, report_html
 from app.web.meta_form import FORM_FIELDS, KIND_CHOICES, MetaForm, review_mark, review_summary
 from app.web.report_facets import FACETS, Selection, facet_choices, matches, selection
@@ -162,15 +163,7 @@ class ReportsTab:
         initial = facet_choices(self.ctx.store.list_reports(), {})
         with gr.Row(equal_height=True, elem_id="fz-report-facets"):
             facets = [
-                gr.Dropdown(
-                    initial[key],
-                    value=[],
-                    multiselect=True,
-                    label=label,
-                    min_width=140,
-                    elem_id=f"fz-facet-{key}",
-                )
-                for key, label in FACETS
+                facet_dropdown(initial[key], label, f"fz-facet-{key}") for key, label in FACETS
             ]
             review_only = gr.Checkbox(
                 False, label="只看待核对的报告", elem_id="fz-review-only", min_width=140
