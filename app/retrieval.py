@@ -79,6 +79,12 @@ HEAD_SIMILARITY = 0.945
 # support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
 REQUIRED_SHARE = 0.4
 REQUIRED_MIN_GROUPS = 2
+# A word's weight grows as the share of passages using it falls, down to this share (one
+# passage in 150, about one report in ten): rarer is no more telling. Without the floor a word
+# no report uses weighed log(corpus size) and, as the corpus grew, outweighed the question's
+# other words until every report's sentences lacked a required word (issue #16: the same
+# report graded 明确提到 among 5 reports and 相关 among 125).
+RAREST_SHARE = 1 / 150
 # A problems question wants the sentence that states the shortfall ("效能不高"), not the
 # section's lead-in praising the year's work ("执法水平有所提高"): on-topic sentences that say
 # so rank first.
@@ -478,9 +484,9 @@ class HybridRetriever:
         n = max(len(snap.passages), 1)
         weights = {}
         for term in terms:
-            df = self.document_frequency(term, snap)
+            share = max((self.document_frequency(term, snap) + 0.5) / (n + 1), RAREST_SHARE)
             # longer words are the specific ones (法律明白人 vs 培养)
-            weights[term] = math.log(1 + (n + 1) / (df + 0.5)) * (1 + 0.5 * max(len(term) - 2, 0))
+            weights[term] = math.log(1 + 1 / share) * (1 + 0.5 * max(len(term) - 2, 0))
         return weights
 
     def document_frequency(self, term: str, snap: Snapshot | None = None) -> int:

@@ -145,6 +145,29 @@ def test_scoring_runs_over_the_corpus_and_never_lists_opening_only_for_problems(
     assert m["opening_only_listed_for_problems_plans"] == 0
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # 身兼数职 and 专门 are in no report: their weight grew with the corpus until the
+        # words no report uses were required, and 王场镇 fell from 明确提到 to 相关
+        "哪些乡镇在问题部分提到执法人员身兼数职、没精力专门搞执法？",
+        "哪些乡镇的报告写到面向学校或青少年开展法治宣传（已经做的或打算做的都算）？",
+    ],
+    ids=["unused-words", "unused-word"],
+)
+def test_the_bundled_reports_keep_their_grades_among_125_reports(
+    corpus: ScaleCorpus, service: AnswerService, question: str
+):
+    def grades(answering: AnswerService) -> dict[str, str]:
+        verdicts = answering.ask(question).verdicts or []
+        return {v.township: v.grade for v in verdicts if v.township in bundled}
+
+    bundled = {r.township for r in corpus.reports if r.original}
+    alone = grades(service)
+    assert set(alone.values()) >= {"明确提到"}
+    assert grades(AnswerService(corpus.store)) == alone
+
+
 def test_eval_cli_at_scale_prints_json_and_refuses_a_store_with_reports(
     tmp_path: Path, sample_store_dir: Path
 ):
