@@ -106,11 +106,15 @@ class Topic:
     groups: list[tuple[str, ...]]
     weights: list[float]
     needles: list[dict[str, float]]
-    parts: list[list[tuple[tuple[str, ...], float]]]  # per group, per word: sub-words, credit
+    # per group, per word: its sub-words, its credit, and whether the sub-words spell it out
+    parts: list[list[tuple[tuple[str, ...], float, bool]]]
     require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
     # says whether a sentence says what the question asks for (a shortfall, a count): such
     # sentences are quoted first
     cue: Callable[[str], object] | None = None
+    # a compound is said by its sub-words only when they spell it out (工作 is not 工作站):
+    # for grading many reports; a lookup about one named report takes any sub-words
+    spelled_out_only: bool = False
 
     @property
     def terms(self) -> list[str]:
@@ -134,7 +138,7 @@ class Topic:
         """Every string whose presence counts for a group: its words, their paraphrases, and
         the parts of its compounds. A text's coverage depends only on which of these it holds."""
         found = [n for needles in self.needles for n in needles]
-        parts = [p for word_parts in self.parts for sub, _ in word_parts for p in sub]
+        parts = [p for word_parts in self.parts for sub, _, _ in word_parts for p in sub]
         return tuple(dict.fromkeys([*found, *parts]))
 
     def found_in(self, text: str, among: Iterable[str] | None = None) -> frozenset[str]:
@@ -410,6 +414,7 @@ class HybridRetriever:
         known_only: bool = False,
         require: bool = True,
         cue: Callable[[str], object] | None = None,
+        spelled_out_only: bool = False,
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
@@ -425,7 +430,7 @@ class HybridRetriever:
         unused = [w for w in words if self.document_frequency(w, snap) == 0]
         neighbours = self.neighbours(unused, snap)
         needles: list[dict[str, float]] = []
-        parts: list[list[tuple[tuple[str, ...], float]]] = []
+        parts: list[list[tuple[tuple[str, ...], float, bool]]] = []
         group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
         for group, group_weight in zip(groups, group_weights, strict=True):
             shares = {w: min(1.0, weights[w] / group_weight) for w in group}
@@ -436,8 +441,21 @@ class HybridRetriever:
                 for variant in SYNONYMS.get(word, (word,)):
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
-            parts.append([(self._parts(w), share) for w, share in shares.items()])
-        return Topic(list(groups), group_weights, needles, parts, require=require, cue=cue)
+            parts.append(
+                [
+                    (self._parts(w), share, _spelled_out(w, self._parts(w)))
+                    for w, share in shares.items()
+                ]
+            )
+        return Topic(
+            list(groups),
+            group_weights,
+            needles,
+            parts,
+            require=require,
+            cue=cue,
+            spelled_out_only=spelled_out_only,
+        )
 
     def neighbours(
         self, words: list[str], snap: Snapshot | None = None
@@ -521,11 +539,11 @@ class HybridRetriever:
         required = topic.required
         for g, weight in enumerate(topic.weights):
             credit = max((c for n, c in topic.needles[g].items() if n in found), default=0.0)
-            for parts, share in topic.parts[g]:
+            for parts, share, spelled_out in topic.parts[g]:
                 if not parts or credit >= share:
                     continue
                 held = sum(p in found for p in parts)
-                if held == len(parts):
+                if held == len(parts) and (spelled_out or not topic.spelled_out_only):
                     credit = share
                 elif partial:
                     credit = max(credit, 0.5 * share * held / len(parts))
@@ -614,6 +632,18 @@ class HybridRetriever:
         for _, hit, a, b in best.values():
             base = int(hit.passage.meta["start"])
             hit.sentence = (base + a, base + b)
+
+
+def _spelled_out(word: str, parts: tuple[str, ...]) -> bool:
+    """Whether the sub-words cover every character of the word: 法律 + 明白人 say 法律明白人,
+    but 工作 alone does not say 工作站, nor 示范 示范村 (a one-character word is not a part)."""
+    covered = [False] * len(word)
+    for part in parts:
+        at = word.find(part)
+        while at >= 0:
+            covered[at : at + len(part)] = [True] * len(part)
+            at = word.find(part, at + 1)
+    return bool(parts) and all(covered)
 
 
 def _quotable_spans(text: str) -> list[tuple[int, int, bool]]:

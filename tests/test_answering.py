@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app.answering import AnswerService, Filters
 from app.cli import cli
-from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE
+from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE, _spelled_out
 from app.services import open_store
 from app.settings import Settings
 from app.text import PassageTokens, Tokenizer
@@ -170,6 +170,8 @@ def test_unanswerable_questions_claim_nothing(service):
         "万灵镇2023年办理了多少起行政复议案件？",  # no 2023 report for 万灵镇
         "万灵镇有多少名执法人员持有执法证？",  # its sentences on 执法人员 give no count
         "王场镇的法律顾问服务了多少次？",  # the only number near its 法律顾问 is "2021年"
+        # 工作站 is in no report: 工作 (法律服务工作者) is not it, nor is any 工作室
+        "有哪几个镇建起了公共法律服务工作站（室）？",
     ):
         answer = service.ask(question)
         assert not answer.found, question
@@ -511,3 +513,12 @@ def test_an_explicit_section_filter_holds_for_lookups_too(service):
     assert answer.citations
     assert {c.section for c in answer.citations} == {"measures"}
     assert answer.filters["sections"] == ["measures"]
+
+
+def test_a_compound_is_said_by_its_parts_only_when_they_spell_it_out():
+    assert _spelled_out("法律明白人", ("法律", "明白", "白人", "明白人"))
+    assert _spelled_out("纠纷化解", ("纠纷", "化解"))
+    assert not _spelled_out("工作站", ("工作",))  # the 站 is what is asked about
+    assert not _spelled_out("示范村", ("示范",))
+    assert not _spelled_out("身兼数职", ("身兼",))
+    assert not _spelled_out("全覆盖", ())

@@ -33,7 +33,13 @@ def question_topic(
         cue = SHORTFALL.search
     elif parsed.kind == "lookup" and ASKS_COUNT.search(parsed.text):
         cue = states_count  # "多少件信访": the sentence with the count, not the one naming the work
-    return retriever.topic(groups, known_only=known_only, require=require, cue=cue)
+    return retriever.topic(
+        groups,
+        known_only=known_only,
+        require=require,
+        cue=cue,
+        spelled_out_only=parsed.kind != "lookup",
+    )
 
 
 def gather(
