@@ -384,16 +384,29 @@ class HybridRetriever:
         order = np.lexsort((-fused[candidates], groups))
         candidates, groups = candidates[order], groups[order]
         first = np.searchsorted(groups, groups, side="left")
-        candidates = candidates[np.arange(len(candidates)) - first < per_report]
+        keep = np.arange(len(candidates)) - first < per_report
+        candidates, groups = candidates[keep], groups[keep]
         out: dict[str, list[Hit]] = {}
-        for i in candidates:
-            hit = Hit(snap.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
+        hits: list[Hit] = []
+        group = -1
+        # plain floats and ints once for all: numpy scalars one by one cost more than the rest
+        for i, g, f, d, x in zip(
+            candidates.tolist(),
+            groups.tolist(),
+            fused[candidates].tolist(),
+            dense[candidates].tolist(),
+            lexical[candidates].tolist(),
+            strict=True,
+        ):
+            hit = Hit(snap.passages[i], f, d, x)
+            if g != group:  # candidates come report by report
+                group, hits = g, out.setdefault(hit.report_id, [])
             found = topic.found_in(hit.passage.text)
             if found and (
                 coverage_floor <= 0 or self._coverage(found, topic, False) >= coverage_floor
             ):
                 self.mark_best_sentence(hit, topic, found)
-            out.setdefault(hit.report_id, []).append(hit)
+            hits.append(hit)
         return out
 
     # -- the question's topic ------------------------------------------------------------------
