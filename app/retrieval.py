@@ -146,8 +146,18 @@ class Topic:
         return frozenset(s for s in (self.strings if among is None else among) if s in text)
 
     @functools.cached_property
+    def bits(self) -> dict[str, int]:
+        """Each string's bit in a mask of the strings a sentence holds (`mask_scores`)."""
+        return {s: 1 << i for i, s in enumerate(self.strings)}
+
+    @functools.cached_property
     def coverages(self) -> dict[tuple[frozenset[str], bool], float]:
         """Coverage by the set of strings found (and partial): few sets recur over a corpus."""
+        return {}
+
+    @functools.cached_property
+    def mask_scores(self) -> dict[int, tuple[float, float]]:
+        """(rank, strict) coverage by the mask of the strings a sentence holds (see `bits`)."""
         return {}
 
     @functools.cached_property
@@ -394,16 +404,29 @@ class HybridRetriever:
         order = np.lexsort((-fused[candidates], groups))
         candidates, groups = candidates[order], groups[order]
         first = np.searchsorted(groups, groups, side="left")
-        candidates = candidates[np.arange(len(candidates)) - first < per_report]
+        keep = np.arange(len(candidates)) - first < per_report
+        candidates, groups = candidates[keep], groups[keep]
         out: dict[str, list[Hit]] = {}
-        for i in candidates:
-            hit = Hit(snap.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
+        hits: list[Hit] = []
+        group = -1
+        # plain floats and ints once for all: numpy scalars one by one cost more than the rest
+        for i, g, f, d, x in zip(
+            candidates.tolist(),
+            groups.tolist(),
+            fused[candidates].tolist(),
+            dense[candidates].tolist(),
+            lexical[candidates].tolist(),
+            strict=True,
+        ):
+            hit = Hit(snap.passages[i], f, d, x)
+            if g != group:  # candidates come report by report
+                group, hits = g, out.setdefault(hit.report_id, [])
             found = topic.found_in(hit.passage.text)
             if found and (
                 coverage_floor <= 0 or self._coverage(found, topic, False) >= coverage_floor
             ):
                 self.mark_best_sentence(hit, topic, found)
-            out.setdefault(hit.report_id, []).append(hit)
+            hits.append(hit)
         return out
 
     # -- the question's topic ------------------------------------------------------------------
@@ -530,6 +553,16 @@ class HybridRetriever:
             topic.coverages[key] = self._score(found, topic, partial)
         return topic.coverages[key]
 
+    def _span_scores(self, mask: int, topic: Topic) -> tuple[float, float]:
+        """(rank, strict): `_coverage` with and without partial credit of a text holding the
+        topic strings whose bits are set in `mask` (memoised)."""
+        scores = topic.mask_scores.get(mask)
+        if scores is None:
+            found = frozenset(s for s, bit in topic.bits.items() if mask & bit)
+            scores = (self._coverage(found, topic, True), self._coverage(found, topic, False))
+            topic.mask_scores[mask] = scores
+        return scores
+
     @staticmethod
     def _score(found: frozenset[str], topic: Topic, partial: bool) -> float:
         total = sum(topic.weights)
@@ -582,27 +615,23 @@ class HybridRetriever:
             if mark is not None:
                 hit.coverage, hit.sentence = mark
             return
-        base = int(hit.passage.meta["start"])
         text = hit.passage.text
-        best: tuple[tuple[bool, bool, float, float, bool], int, int] | None = None
-        coverage = 0.0
+        spans = self._quotable(hit.passage)
         in_passage = topic.found_in(text) if found is None else found
-        for a, b, joined in self._quotable(hit.passage):
-            sentence = text[a:b]
-            held = topic.found_in(
-                sentence, in_passage
-            )  # a sentence holds only what its passage does
-            rank = self._coverage(held, topic, True) if topic else 0.0
-            strict = self._coverage(held, topic, False) if topic else 0.0
-            coverage = max(coverage, strict)
-            cued = topic.cue is None or bool(topic.cue(sentence))
-            key = (rank > 0, cued, strict, rank, not joined)
-            if best is None or key > best[0]:
-                best = (key, a, b)
-        if best is not None:
-            hit.coverage = coverage
-            hit.sentence = (base + best[1], base + best[2])
-        topic.marks[hit.passage.id] = (hit.coverage, hit.sentence) if best is not None else None
+        mark = None
+        if spans:
+            strings = [(s, topic.bits[s]) for s in in_passage]
+            scored = [
+                (k, self._span_scores(mask, topic)) for k, mask in _held(text, spans, strings)
+            ]
+            on_topic = [k for k, (rank, _) in scored if rank > 0]
+            best = _best_span(text, spans, on_topic or range(len(spans)), dict(scored), topic.cue)
+            a, b, _ = spans[best]
+            base = int(hit.passage.meta["start"])
+            coverage = max([strict for _, (_, strict) in scored], default=0.0)
+            mark = (coverage, (base + a, base + b))
+            hit.coverage, hit.sentence = mark
+        topic.marks[hit.passage.id] = mark
 
     def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
         snap = self._snapshot
@@ -644,6 +673,45 @@ def _spelled_out(word: str, parts: tuple[str, ...]) -> bool:
             covered[at : at + len(part)] = [True] * len(part)
             at = word.find(part, at + 1)
     return bool(parts) and all(covered)
+
+
+def _held(
+    text: str, spans: list[tuple[int, int, bool]], strings: list[tuple[str, int]]
+) -> list[tuple[int, int]]:
+    """(span index, mask of the (string, bit)s it holds) of the spans holding some of them."""
+    held = []
+    for k, (a, b, _) in enumerate(spans):
+        mask = 0
+        for string, bit in strings:
+            if text.find(string, a, b) >= 0:  # within text[a:b], without making it
+                mask |= bit
+        if mask:
+            held.append((k, mask))
+    return held
+
+
+def _best_span(
+    text: str,
+    spans: list[tuple[int, int, bool]],
+    candidates: Sequence[int],
+    scores: dict[int, tuple[float, float]],
+    cue: Callable[[str], object] | None,
+) -> int:
+    """The first of the candidate spans with the highest (cued, strict, rank, on its own) key.
+
+    The candidates are the spans on the topic, or all when none is: one off the topic cannot
+    beat one on it, so the cue (a regex search) is asked only of those. A span holding none of
+    the topic's strings covers nothing (`_score`).
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def key(k: int) -> tuple[bool, float, float, bool]:
+        a, b, joined = spans[k]
+        rank, strict = scores.get(k, (0.0, 0.0))
+        return (cue is None or bool(cue(text[a:b])), strict, rank, not joined)
+
+    return max(candidates, key=key)
 
 
 def _quotable_spans(text: str) -> list[tuple[int, int, bool]]:

@@ -75,10 +75,12 @@ def practice_names(text: str, on_topic: Callable[[str], bool] | None = None) -> 
     这个“死角”), and two-character labels without a practice noun (村“两委”, “四风”).
     """
     names = []
-    sentences = sentence_spans(text, 0, len(text)) if on_topic else []
+    sentences: list[tuple[int, int]] | None = None  # cut when a quote is found: most have none
     for match in _QUOTED.finditer(text):
-        if on_topic and not on_topic(_sentence_at(text, sentences, match.start())):
-            continue
+        if on_topic:
+            sentences = sentence_spans(text, 0, len(text)) if sentences is None else sentences
+            if not on_topic(_sentence_at(text, sentences, match.start())):
+                continue
         name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
         before, after = text[max(0, match.start() - 4) : match.start()], text[match.end() :]
         if (

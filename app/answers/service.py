@@ -25,6 +25,7 @@ from app.answers.models import NOT_MENTIONED, Answer, Progress, TownshipSupport
 from app.answers.publication import ASKS_PUBLISHED
 from app.answers.rule import DecisionRule
 from app.answers.verdicts import decide, grade_of, relate
+from app.gc_pause import collection_paused
 from app.places import no_reports_of
 from app.question import ParsedQuestion, parse_question
 from app.retrieval import HybridRetriever
@@ -120,7 +121,8 @@ class AnswerService:
         """Yields the LLM's judging progress and text deltas (LLM mode), and finally the
         complete `Answer`."""
         if self.llm is None:
-            answer = self.extractive(question, filters)
+            with collection_paused():
+                answer = self.extractive(question, filters)
         else:
             for event in with_progress(lambda p: self.extractive(question, filters, progress=p)):
                 if isinstance(event, Progress):
