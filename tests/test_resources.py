@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.answers.service import AnswerService
+from app.gc_pause import collection_paused
 from app.services import make_embeddings, open_store
 from app.settings import Settings
 from tests.conftest import ingest_into
@@ -56,3 +57,17 @@ def test_a_store_folder_deleted_and_made_again_opens_as_the_new_store(
     second = open_store(settings, embeddings)
     assert ingest_into(second, folder).count("added") == 1
     assert [r.source for r in second.list_reports()] == [str(folder / "b.txt")]
+
+
+def test_the_collector_is_held_off_only_while_answers_are_composed(service) -> None:
+    assert gc.isenabled()
+    service.ask("哪些乡镇把执法能力不足列为存在的问题？")
+    assert gc.isenabled()
+    with collection_paused():
+        with collection_paused():  # another answer, overlapping
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still being composed
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collection_paused():
+        raise ValueError("an answer that fails")
+    assert gc.isenabled()
