@@ -26,6 +26,7 @@ GOLD_SETS = [
         "gold_heldout3",
         "gold_heldout4",
         "gold_heldout5",
+        "gold_heldout6",
     )
 ]
 
