@@ -2,9 +2,13 @@
 
 A corpus-wide answer at 10,000 reports makes ~100,000 objects that live until it is done (hits,
 citations, verdicts); their number alone set off full collections, each rescanning every passage
-made from the snapshot since it was opened (0.1-0.5 s a question). They form no cycles, and
-reference counting frees them when the answer is done, so the collector waits until no answer
-is being composed.
+made from the snapshot since it was opened (0.1-0.5 s a question). Reference counting frees
+them when the answer is done, so the collector waits until no answer is being composed.
+
+The pause is process-wide. Answers that overlap without end (a busy web app) would hold it off
+for good, so each answer that ends while others go on collects the young generations, and every
+FULL_EVERY such ends a full collection runs. Never hold the pause across a `yield`: a stream
+abandoned by its reader would leave the collector off.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import gc
 import threading
 from collections.abc import Iterator
 
+FULL_EVERY = 50
+
 
 class _Pause:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.composing = 0  # answers being composed, in any thread
         self.was_enabled = False
+        self.overlapped = 0  # answers that ended while others went on, since a full collection
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
@@ -31,14 +38,18 @@ class _Pause:
         try:
             yield
         finally:
+            generation = None
             with self.lock:
                 self.composing -= 1
                 if self.composing == 0 and self.was_enabled:
                     gc.enable()
                 elif self.was_enabled:
-                    # answers overlapping without end (a busy web app) would hold the collector
-                    # off for good: what the others made lately is still looked at (cheap)
-                    gc.collect(1)
+                    self.overlapped += 1
+                    full = self.overlapped >= FULL_EVERY
+                    self.overlapped = 0 if full else self.overlapped
+                    generation = 2 if full else 1
+            if generation is not None:  # outside the lock: a finalizer may start an answer
+                gc.collect(generation)
 
 
 collection_paused = _Pause()

@@ -32,7 +32,11 @@ from app.services import open_store
 from app.settings import GOLD_SETS, SAMPLE_CORPUS, Settings
 from tests.fake_llm import FakeLLM, Oracle, Script, is_judging
 
-BLIND = {"gold_heldout3", "gold_heldout5", "gold_heldout6"}  # measured, never looked at question by question
+BLIND = {
+    "gold_heldout3",
+    "gold_heldout5",
+    "gold_heldout6",
+}  # measured, never looked at question by question
 
 
 def oracle_for(gold: list[GoldItem], corpus: ScaleCorpus) -> Oracle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import threading
 import weakref
 from pathlib import Path
 
@@ -59,14 +60,39 @@ def test_a_store_folder_deleted_and_made_again_opens_as_the_new_store(
     assert [r.source for r in second.list_reports()] == [str(folder / "b.txt")]
 
 
-def test_the_collector_is_held_off_only_while_answers_are_composed(service) -> None:
-    assert gc.isenabled()
+def test_the_collector_is_held_off_only_while_answers_are_composed(service, monkeypatch) -> None:
+    seen: list[bool] = []
+    extractive = service.extractive
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return extractive(*args, **kwargs)
+
+    monkeypatch.setattr(service, "extractive", watched)
     service.ask("哪些乡镇把执法能力不足列为存在的问题？")
-    assert gc.isenabled()
-    with collection_paused():
-        with collection_paused():  # another answer, overlapping
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the first is still being composed
+    assert seen == [False] and gc.isenabled()
+
+    # two answers in two threads, the first ending while the second goes on
+    both, first_done = threading.Barrier(2), threading.Event()
+    states: dict[str, bool] = {}
+
+    def first() -> None:
+        with collection_paused():
+            both.wait()
+        first_done.set()
+
+    def second() -> None:
+        with collection_paused():
+            both.wait()
+            first_done.wait()
+            states["after the first ended"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert states == {"after the first ended": False}
     assert gc.isenabled()
     with pytest.raises(ValueError), collection_paused():
         raise ValueError("an answer that fails")

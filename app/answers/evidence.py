@@ -25,8 +25,13 @@ def question_topic(
     *,
     known_only: bool = False,
     require: bool = True,
+    grading: bool | None = None,
 ) -> Topic:
-    """The words that carry the question's topic, without words that only restate its section."""
+    """The words that carry the question's topic, without words that only restate its section.
+
+    `grading`: the topic grades many reports (a corpus-wide question, the 对比 matrix), so a
+    compound is said only by parts that spell it out; by default, any question but a lookup.
+    """
     groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
     cue = None
     if parsed.sections == ["problems"]:
@@ -38,7 +43,7 @@ def question_topic(
         known_only=known_only,
         require=require,
         cue=cue,
-        spelled_out_only=parsed.kind != "lookup",
+        spelled_out_only=parsed.kind != "lookup" if grading is None else grading,
     )
 
 

@@ -191,7 +191,7 @@ class AnswerService:
         scope = (filters or Filters()).apply(parsed)
         scope.sections = parsed.sections = list(sections)
         reports = self.store.list_reports(replace(scope, sections=[]))
-        words = question_topic(self.retriever, parsed)
+        words = question_topic(self.retriever, parsed, grading=True)
         vector = self.store.embeddings.embed_question(topic)
         per_report, evidence = gather(engine, vector, " ".join(words.terms) or topic, scope, words)
         mentioned = set(decide(engine, evidence, per_report, vector, words, quote_by_meaning=False))
