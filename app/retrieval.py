@@ -16,7 +16,7 @@ import math
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +142,9 @@ class Topic:
         parts = [p for word_parts in self.parts for sub, _, _ in word_parts for p in sub]
         return tuple(dict.fromkeys([*found, *parts]))
 
-    def found_in(self, text: str, among: Iterable[str] | None = None) -> frozenset[str]:
-        """The topic's strings (or those of `among`) that `text` contains."""
-        return frozenset(s for s in (self.strings if among is None else among) if s in text)
+    def found_in(self, text: str) -> frozenset[str]:
+        """The topic's strings that `text` contains."""
+        return frozenset(s for s in self.strings if s in text)
 
     @functools.cached_property
     def bits(self) -> dict[str, int]:
@@ -465,9 +465,10 @@ class HybridRetriever:
                 for variant in SYNONYMS.get(word, (word,)):
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
+            word_parts = {w: self._parts(w) for w in shares}
             parts.append(
                 [
-                    (self._parts(w), share, _parts_cover(w, self._parts(w)))
+                    (word_parts[w], share, _parts_cover(w, word_parts[w]))
                     for w, share in shares.items()
                 ]
             )

@@ -29,14 +29,8 @@ from app.indexing import ingest_paths
 from app.llm import LLMWriter
 from app.scale import ScaleCorpus, build_corpus, gold_truth, grow, load_filters, table_by_set
 from app.services import open_store
-from app.settings import GOLD_SETS, SAMPLE_CORPUS, Settings
+from app.settings import BLIND_GOLD_SETS, GOLD_SETS, SAMPLE_CORPUS, Settings
 from tests.fake_llm import FakeLLM, Oracle, Script, is_judging
-
-BLIND = {
-    "gold_heldout3",
-    "gold_heldout5",
-    "gold_heldout6",
-}  # measured, never looked at question by question
 
 
 def oracle_for(gold: list[GoldItem], corpus: ScaleCorpus) -> Oracle:
@@ -156,7 +150,7 @@ def main() -> None:
                 ]
                 rows.append("| " + " | ".join(str(c) for c in cells) + " |")
                 print(f"  {rows[-1]}  [{time.perf_counter() - t1:.0f} s]", flush=True)
-                if name in BLIND:
+                if name in BLIND_GOLD_SETS:
                     continue
                 for j in judged:
                     missed, judged_out = j.truth - j.candidates, j.truth & j.candidates - j.listed
