@@ -186,6 +186,14 @@ class Hit:
     def report_id(self) -> str:
         return str(self.passage.meta["report_id"])
 
+    @property
+    def key_sentence(self) -> str:
+        """The text of the passage's best sentence ('' before one is marked)."""
+        if self.sentence is None:
+            return ""
+        start = int(self.passage.meta["start"])
+        return self.passage.text[self.sentence[0] - start : self.sentence[1] - start]
+
 
 @dataclass
 class Snapshot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.answers.counts import ASKS_COUNT, states_count
+from app.answers.counts import ASKS_COUNT, asks_count, states_count
 from app.answers.evidence import closeness, closest, gather, question_topic
 from app.answers.rule import DecisionRule
 from app.question import parse_question
@@ -36,6 +36,21 @@ def test_how_many_is_a_count_question_which_ones_is_not():
     assert ASKS_COUNT.search("有多少名法律明白人") and ASKS_COUNT.search("开展了几次培训")
     assert not ASKS_COUNT.search("哪几个镇提到了法律顾问")
     assert not ASKS_COUNT.search("从几个方面推进")
+    # a count stated in the reports, not how many townships say something
+    assert asks_count("哪些乡镇报告了普法宣传活动的具体场次？")
+    assert asks_count("哪些镇给出了行政复议案件的数量？")
+    assert not asks_count("有多少个镇提到了法律顾问？")
+    assert not asks_count("有几个乡镇建立了权力清单？")
+
+
+def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(service):
+    # 万灵镇 gives its cases (本年度办理行政复议案件1起); 王场镇 names 行政复议 among its
+    # lawyer's tasks, with no number: on the topic, not stating the count
+    answer = service.ask("哪些乡镇的报告给出了行政复议或行政应诉案件的数量？")
+    assert answer.townships == ["万灵镇"]
+    quote = {c.township: c for c in answer.citations}["万灵镇"].quote
+    assert states_count(quote) and "行政复议案件" in quote
+    assert "王场镇" in {r.township for r in answer.related}
 
 
 def test_every_report_gets_its_own_best_passages_and_the_best_covering_one(service):

@@ -6,7 +6,11 @@ import re
 
 # a question asking for a count ("哪几个镇", "几个方面" ask for something else)
 _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
-ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数")
+ASKS_COUNT = re.compile(
+    rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数|场次|人次|具体数"
+)
+# "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
+_TOWNSHIP_COUNT = re.compile(r"(?:多少|几)个?(?:乡镇|街道|镇|乡|地方)")
 # what is not a count: years and year ranges (2021年, 2019—2021年, 2022—2025), document numbers
 # (〔2021〕5号), dates and times (2023-02-08, 12月4日), ordinals (第3季度)
 _NOT_A_COUNT = re.compile(
@@ -16,6 +20,11 @@ _NOT_A_COUNT = re.compile(
     r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
 )
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
+
+
+def asks_count(question: str) -> bool:
+    """Whether a question asks for a count stated in the reports ("给出了…案件数量", "多少名")."""
+    return bool(ASKS_COUNT.search(_TOWNSHIP_COUNT.sub(" ", question)))
 
 
 def states_count(sentence: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answers.counts import ASKS_COUNT, states_count
+from app.answers.counts import asks_count, states_count
 from app.answers.engine import Engine
 from app.answers.rule import DecisionRule
 from app.question import ParsedQuestion
@@ -36,8 +36,9 @@ def question_topic(
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL.search
-    elif parsed.kind == "lookup" and ASKS_COUNT.search(parsed.text):
-        cue = states_count  # "多少件信访": the sentence with the count, not the one naming the work
+    elif asks_count(parsed.text):
+        # "多少件信访", "给出了案件数量": the sentence with the count, not the one naming the work
+        cue = states_count
     return retriever.topic(
         groups,
         known_only=known_only,

@@ -38,8 +38,7 @@ def answer(
     def support(hit: Hit) -> float:
         if not known or hit.sentence is None:
             return 0.0
-        start = int(hit.passage.meta["start"])
-        sentence = hit.passage.text[hit.sentence[0] - start : hit.sentence[1] - start]
+        sentence = hit.key_sentence
         if asks_count and not states_count(sentence):
             return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
         if what and retriever.coverage(sentence, what, partial=False) < 0.5:

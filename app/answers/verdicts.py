@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.answers.counts import states_count
 from app.answers.engine import Engine
 from app.answers.evidence import Evidence, PerReport, closest
 from app.answers.evidence import closeness as closeness_of
@@ -38,10 +39,14 @@ def decide(
     those are quoted at the sentence closest to the question (embedded now); the rest at
     their best-covering sentence.
     """
-    by_words = decide_by_words(engine, evidence)
+    by_words = [
+        rid for rid in decide_by_words(engine, evidence) if states(engine, evidence[rid], topic)
+    ]
     by_meaning = decide_by_meaning(engine, per_report, by_words, topic)
-    for hit in by_meaning.values():
+    for rid, hit in list(by_meaning.items()):
         engine.retriever.mark_best_sentence(hit, topic)
+        if not states(engine, hit, topic):
+            del by_meaning[rid]
     evidence.update(by_meaning)
     if quote_by_meaning:
         closest_first = sorted(by_meaning.values(), key=lambda h: -h.dense)[:MEANING_QUOTES]
@@ -57,6 +62,18 @@ def decide_by_words(engine: Engine, evidence: Evidence) -> list[str]:
         for rid, h in evidence.items()
         if h.coverage >= rule.min_coverage and h.dense >= rule.dense_floor
     ]
+
+
+def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
+    """Whether the passage's key sentence says what the question asks of it: for a question
+    asking for a count ("给出了案件数量", "具体场次"), a sentence on the topic that holds one; a
+    report naming the work without its number is related, not 明确提到."""
+    if topic.cue is not states_count:
+        return True
+    sentence = hit.key_sentence
+    return states_count(sentence) and (
+        engine.retriever.coverage(sentence, topic, partial=False) >= engine.rule.min_coverage
+    )
 
 
 def decide_by_meaning(
