@@ -9,6 +9,7 @@ answering from other places; `nearest` names the store's places closest to it.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from ingest.gazetteer import gazetteer, province_short, short_name
@@ -17,6 +18,9 @@ TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
 # short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
 _COUNTY_SUFFIXES = ("土家族自治县", "自治县", "县", "区", "市", "旗")
 _QUALIFIER_SPAN = 12  # how far before a township its county may be written (河南省平顶山市宝丰县)
+# a place named to leave it out: "重庆以外的镇", "除石柱县外", "不包括王场镇"
+_EXCLUDED_AFTER = re.compile(r"^(?:以外|之外|外的|外，|外,|除外)")
+_EXCLUDED_BEFORE = re.compile(r"(?:除了?|不含|不包括|排除|除去)$")
 
 
 @dataclass
@@ -113,6 +117,8 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
                 counties[name] = name
             else:
                 found.unknown.append(name)
+    for level, named in (("township", townships), ("county", counties), ("province", provinces)):
+        _leave_out(question, named, list(facets.get(level, [])), found)
     found.townships = list(townships)
     found.counties = list(counties)
     found.provinces = list(provinces)
@@ -120,6 +126,30 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     found.written = sorted({w for w in found.written if w}, key=len, reverse=True)
     found.unknown = list(dict.fromkeys(found.unknown))
     return found
+
+
+def _leave_out(
+    question: str, named: dict[str, str], store_names: list[str], found: QuestionPlaces
+) -> None:
+    """A place named to leave it out ("重庆以外") filters to the store's others of its level."""
+    excluded = []
+    for name, written in named.items():
+        at = question.find(written) if written else -1
+        if at < 0:
+            continue
+        if question.startswith(name, at):  # written whole: "石柱土家族自治县以外"
+            written = name
+        after = _EXCLUDED_AFTER.match(question[at + len(written) :])
+        before = _EXCLUDED_BEFORE.search(question[:at])
+        if after or before:
+            excluded.append(name)
+            start = before.start() if before else at
+            end = at + len(written) + (after.end() if after else 0)
+            found.written.append(question[start:end])
+    if excluded:
+        others = {n: "" for n in store_names if n not in excluded}
+        named.clear()
+        named.update(others or {"（无）": ""})
 
 
 def nearest(

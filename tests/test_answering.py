@@ -310,6 +310,10 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
         ("哪些镇镇长带头讲法？", "镇长带头讲法"),
     ]:
         assert parse_question(question, facets).core == core
+    # "压根没提到", "只字未提": an absence, and not part of the topic
+    for question in ("哪些镇的报告压根没提到法律明白人？", "哪些镇的报告只字未提法律明白人？"):
+        parsed = parse_question(question, facets)
+        assert parsed.claim == "negation" and parsed.core == "法律明白人", parsed.core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
@@ -321,6 +325,9 @@ def test_asking_how_other_townships_do_it_is_a_practice_question(service):
     parsed = parse_question(question, {"township": list(SAMPLE_TOWNSHIPS)})
     # the shortfall is the asker's; what other townships did is in their measures
     assert parsed.kind == "practice" and parsed.sections == ["measures", "innovations"]
+    # however long the situation the asker describes before "怎么"
+    long = "别的镇遇到土地纠纷多、拖得久的老难题，是怎么化解的？"
+    assert parse_question(long, {"township": list(SAMPLE_TOWNSHIPS)}).kind == "practice"
     answer = service.ask(question)
     assert "石桥镇" in answer.townships
     assert "志愿者" in {c.township: c for c in answer.citations}["石桥镇"].quote

@@ -26,6 +26,36 @@ FACETS = {
 
 
 @pytest.mark.parametrize(
+    ("question", "townships", "counties", "provinces", "core"),
+    [
+        ("重庆以外的镇里，哪些提到法律顾问？", [], [], ["河南省", "广东省"], "法律顾问"),
+        (
+            "除了王场镇，哪些镇提到法律顾问？",
+            [t for t in FACETS["township"] if t != "王场镇"],
+            [],
+            [],
+            "法律顾问",
+        ),
+        (
+            "不包括宝丰县，哪些镇提到法律顾问？",
+            [],
+            [c for c in FACETS["county"] if c != "宝丰县"],
+            [],
+            "法律顾问",
+        ),
+    ],
+)
+def test_a_place_named_to_leave_it_out_filters_to_the_others(
+    question, townships, counties, provinces, core
+):
+    parsed = parse_question(question, FACETS)
+    assert parsed.scope.townships == townships
+    assert parsed.scope.counties == counties
+    assert parsed.scope.provinces == provinces
+    assert parsed.core == core
+
+
+@pytest.mark.parametrize(
     ("question", "townships", "counties", "unknown"),
     [
         ("普宁那个镇有法律顾问吗？", [], ["普宁市"], []),
@@ -41,6 +71,9 @@ FACETS = {
         # words that only look like places
         ("有没有镇打算组织去学别的乡镇街道的好经验？", [], [], []),
         ("平安建设方面哪些镇有做法？", [], [], []),
+        ("哪些镇的创新做法里，搭了让村干部、村民跟镇领导面对面交流的平台？", [], [], []),
+        # a name the gazetteer does not know, where a township's name starts
+        ("宝丰县柳絮湾镇配了多少名法律明白人？", [], ["宝丰县"], ["柳絮湾镇"]),
     ],
 )
 def test_places_in_a_question(question, townships, counties, unknown):
