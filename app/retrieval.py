@@ -461,6 +461,12 @@ class HybridRetriever:
         weights = self.term_weights(words, snap)
         unused = [w for w in words if self.document_frequency(w, snap) == 0]
         neighbours = self.neighbours(unused, snap)
+        # a report word paraphrases one of the question's words at most, the one it is closest
+        # to (违建 is not both 首违 and 不罚)
+        closest_to: dict[str, tuple[float, str]] = {}
+        for word, nears in neighbours.items():
+            for near, similarity in nears:
+                closest_to[near] = max(closest_to.get(near, (similarity, word)), (similarity, word))
         needles: list[dict[str, float]] = []
         parts: list[list[tuple[tuple[str, ...], float, bool]]] = []
         group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
@@ -469,6 +475,8 @@ class HybridRetriever:
             found: dict[str, float] = {}
             for word, share in shares.items():
                 for near, _ in neighbours.get(word, []):
+                    if closest_to[near][1] != word or (near in words and near not in group):
+                        continue  # nor is the question's own word (违法 of 轻微违法) 首违 too
                     found[near] = max(found.get(near, 0.0), SOFT_CREDIT * share)
                 for variant in SYNONYMS.get(word, (word,)):
                     found[variant] = max(found.get(variant, 0.0), share)
