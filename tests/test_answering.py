@@ -75,6 +75,15 @@ def test_a_question_worded_unlike_every_report_finds_the_paraphrase_first_among_
     assert_citations_round_trip(service, answer)
 
 
+def test_a_passage_close_in_meaning_states_a_claim_only_with_most_of_its_words(service):
+    # 西联镇's passage on its own legal adviser's work is close to "每个村都配有法律顾问" in
+    # meaning but shares little of its wording: on the topic, not stating every village has one
+    answer = service.ask("哪些镇已经做到每个村（社区）都配有法律顾问？")
+    assert "西联镇" not in answer.townships
+    assert "西联镇" in {r.township for r in answer.related}
+    assert {"万灵镇", "王场镇"} <= set(answer.townships)
+
+
 def test_plans_a_question_includes_are_not_all_it_asks_about():
     from app.question import parse_question
 

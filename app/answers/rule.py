@@ -27,7 +27,7 @@ class DecisionRule:
     lookup_min_coverage: float = 0.4
     per_report: int = 3
     meaning_floor: float = 0.92  # closeness of a passage stating the claim in other words
-    meaning_lexical: float = 0.5  # BM25 at least this share of the best passage's in scope
+    meaning_lexical: float = 0.6  # BM25 at least this share of the best passage's in scope
     meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
     # ...and a question most of whose weight is in words no report uses (法治辅导员) is about
     # something the reports do not contain: nothing is stated by meaning alone
