@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.evaluate import load_gold, run_eval
-from app.settings import BLIND_GOLD_SET, GOLD_SET, HELDOUT_GOLD_SET, SAMPLE_CORPUS
+from app.settings import BLIND_GOLD_SET, GOLD_SET, GOLD_SETS, HELDOUT_GOLD_SET, SAMPLE_CORPUS
 
 
 def test_gold_set_is_well_formed():
@@ -32,6 +32,23 @@ def test_held_out_questions_quote_the_reports_exactly(path):
         for e in item.evidence:
             (text,) = [t for t in texts if e["township"] in t.splitlines()[0] + t[:200]]
             assert e["quote"] in text, (item.id, e["quote"])
+
+
+@pytest.mark.parametrize("path", GOLD_SETS[1:], ids=[p.stem for p in GOLD_SETS[1:]])
+def test_every_quote_of_every_set_is_in_its_townships_report(path):
+    """Evidence and related quotes are exact, one-line substrings of the named township's report,
+    and a township is never both an answer and related (EVAL.md's schema)."""
+    reports = {p.read_text(encoding="utf-8") for p in SAMPLE_CORPUS.glob("*.txt")}
+    ids = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        assert item["id"] not in ids
+        ids.add(item["id"])
+        related = item.get("related", [])
+        assert not {r["township"] for r in related} & set(item["townships"]), item["id"]
+        for quote in [*item["evidence"], *related]:
+            (text,) = [t for t in reports if quote["township"] in t.splitlines()[0] + t[:200]]
+            assert quote["quote"] in text and "\n" not in quote["quote"], (item["id"], quote)
 
 
 def test_eval_meets_the_quality_floor(service):
