@@ -314,9 +314,10 @@ class PassageStore:
     def _read_file(self, collection: str, record_id: str) -> Any:
         """A record's metadata read from the SQLite file (None if there is none), or
         `_UNREAD` when Chroma must be asked."""
-        if self._file is None:
+        folder = self._file  # once: another thread may open Chroma meanwhile
+        if folder is None:
             return _UNREAD
-        got = chroma_file.records(self._file, collection, [record_id])
+        got = chroma_file.records(folder, collection, [record_id])
         return _UNREAD if got is None else got[record_id]
 
     @property
@@ -690,8 +691,9 @@ class PassageStore:
             self._close()
 
     def count_passages(self) -> int:
-        if self._file is not None:
-            found = chroma_file.count(self._file, PASSAGES)
+        folder = self._file
+        if folder is not None:
+            found = chroma_file.count(folder, PASSAGES)
             if found is not None:
                 return found
         return self._passages.count()
