@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from chromadb.api import ClientAPI
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
 from vectorstore import FazhiEmbeddings, PassageStore
 from vectorstore.store import index_folder
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 
 def make_embeddings(settings: Settings) -> FazhiEmbeddings:

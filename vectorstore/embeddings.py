@@ -178,7 +178,7 @@ class FazhiEmbeddings(Embeddings):
 
         def load() -> QuestionEncoder | None:
             try:
-                return QuestionEncoder(path)
+                return QuestionEncoder(path, cache_dir=fazhi_cache_dir())
             except UnsupportedModel as exc:
                 _log.warning("questions are embedded by the loaded model: %s", exc)
                 return None

@@ -3,9 +3,10 @@
 A fresh `fazhi ask` process embeds a single short question. Importing torch, transformers and
 sentence-transformers for that costs seconds; the arithmetic itself (12 BERT layers over ~30
 tokens) takes milliseconds in numpy. This encoder reads the built offline model's files (its
-`tokenizer.json` with the `tokenizers` library, its `model.safetensors` memory-mapped, so of the
-250,000-row word table only the question's rows are read) and computes what the sentence-
-transformers model computes in float32: BERT, mean pooling, L2 normalisation.
+`tokenizer.json` through `question_tokenizer`, which reads only the pieces a text can use; its
+`model.safetensors` memory-mapped, so of the 250,000-row word table only the question's rows are
+read) and computes what the sentence-transformers model computes in float32: BERT, mean
+pooling, L2 normalisation.
 
 `FazhiEmbeddings` embeds every question (and up to 16 query texts at once) of the offline model
 with it, loaded or not, so a question gets the same vector in every process; passages and long
@@ -15,12 +16,17 @@ word lists go through the loaded model in batches. Its vectors match the fp32 mo
 from __future__ import annotations
 
 import json
+import logging
 import math
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 
+from vectorstore.question_tokenizer import QuestionTokenizer, UnsupportedTokenizer
+
 MAX_TOKENS = 512
+_log = logging.getLogger(__name__)
 
 
 class UnsupportedModel(ValueError):
@@ -66,12 +72,36 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
+class _FullTokenizer:
+    """`tokenizer.json` read whole by `tokenizers`."""
+
+    def __init__(self, source: Path, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(source))
+        self._tokenizer.enable_truncation(max_length)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text).ids)
+
+
+def _tokenizer(
+    source: Path, cache_dir: Path | None, max_length: int
+) -> QuestionTokenizer | _FullTokenizer:
+    if cache_dir is not None:
+        try:
+            return QuestionTokenizer(source, cache_dir, max_length)
+        except (UnsupportedTokenizer, OSError, sqlite3.Error) as exc:
+            _log.warning("reading the whole tokenizer.json (%s)", exc)
+    return _FullTokenizer(source, max_length)
+
+
 class QuestionEncoder:
     """The built offline model (a BERT sentence-transformers directory) for one text at a time."""
 
-    def __init__(self, model_dir: Path) -> None:
-        from tokenizers import Tokenizer
-
+    def __init__(self, model_dir: Path, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where the tokenizer's pieces are kept for a fast start
+        (`question_tokenizer`); without it, `tokenizer.json` is read whole."""
         try:
             config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
             pooling = json.loads((model_dir / "1_Pooling/config.json").read_text(encoding="utf-8"))
@@ -84,8 +114,11 @@ class QuestionEncoder:
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(min(MAX_TOKENS, int(config["max_position_embeddings"])))
+        self.tokenizer = _tokenizer(
+            model_dir / "tokenizer.json",
+            cache_dir,
+            min(MAX_TOKENS, int(config["max_position_embeddings"])),
+        )
         self.w = _read_safetensors(model_dir / "model.safetensors")
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
@@ -93,7 +126,7 @@ class QuestionEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """The L2-normalised float32 embedding of `text` (give it its "query: " prefix)."""
-        ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
+        ids = np.asarray(self.tokenizer.encode(text), dtype=np.int64)
         w = self.w
         x = (
             w["embeddings.word_embeddings.weight"][ids]

@@ -28,17 +28,20 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
 
 from ingest.errors import IncompatibleStoreError, ReportNotFoundError, StoreError
 from ingest.model import Passage, Report, ReportMeta, Section
+from vectorstore import chroma_file
 from vectorstore.embeddings import FazhiEmbeddings
+
+if TYPE_CHECKING:  # chromadb and langchain-chroma are imported when Chroma is first needed
+    import chromadb
+    from chromadb.api.models.Collection import Collection
+    from langchain_chroma import Chroma
 
 SCHEMA_VERSION = 1
 PASSAGES = "fazhi_passages"
@@ -166,6 +169,9 @@ class StoredPassage:
 
 
 def make_client(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
     settings = ChromaSettings(anonymized_telemetry=False)
     if url:
         parsed = urlparse(url if "//" in url else f"http://{url}")
@@ -247,22 +253,47 @@ class PassageStore:
         # where fazhi keeps what it derives from the store (index snapshot, token cache): the
         # store's folder, or for a Chroma server a folder of this machine (`index_folder`)
         self.index_dir = Path(index_dir) if index_dir is not None else self.local_dir
-        self.client = client or make_client(path, url)
+        self.chunking = chunking or {}
+        self._path, self._url, self._client = path, url, client
+        self._chroma: _Chroma | None = None
+        self._opening = threading.Lock()
+        self._close: weakref.finalize | None = None
+        self._report_cache: _Catalogue | None = None
+        self._facets: tuple[str, dict[str, list[Any]]] | None = None
+        # a local folder whose settings match is read without Chroma until something needs it
+        # (chroma_file): a fresh question over a current index snapshot never opens it
+        self._file = self.local_dir if client is None else None
+        if self._file is None or self._read_file(STORE_INFO, "settings") != self.wanted_settings():
+            self._check_settings()
+
+    def _open(self) -> _Chroma:
+        """Chroma's client and collections, opened on first use."""
+        if self._chroma is not None:
+            return self._chroma
+        with self._opening:
+            if self._chroma is None:
+                self._chroma = self._connect()
+                self._file = None  # from now on this process reads (and writes) through Chroma
+        return self._chroma
+
+    def _connect(self) -> _Chroma:
+        from langchain_chroma import Chroma
+
+        client = self._client or make_client(self._path, self._url)
         # a client made here is closed when this store goes: Chroma keeps each folder's
         # system (its SQLite and index memory) for the life of the process until then
-        self._close = weakref.finalize(self, self.client.close) if client is None else None
-        self.chunking = chunking or {}
-        self.vectorstore = Chroma(
+        if self._client is None:
+            self._close = weakref.finalize(self, client.close)
+        vectorstore = Chroma(
             collection_name=PASSAGES,
-            embedding_function=embeddings,
-            client=self.client,
+            embedding_function=self.embeddings,
+            client=client,
             collection_metadata={"hnsw:space": "cosine"},
         )
-        self._passages = self.vectorstore._collection
-        self._reports = self.client.get_or_create_collection(REPORTS)
-        hnsw = (self._reports.configuration or {}).get("hnsw") or {}
+        reports = client.get_or_create_collection(REPORTS)
+        hnsw = (reports.configuration or {}).get("hnsw") or {}
         if hnsw.get("sync_threshold") != REPORTS_SYNC_THRESHOLD:  # new, or made by older fazhi
-            self._reports.modify(
+            reports.modify(
                 configuration={
                     "hnsw": {
                         "sync_threshold": REPORTS_SYNC_THRESHOLD,
@@ -270,12 +301,52 @@ class PassageStore:
                     }
                 }
             )
-        self._info = self.client.get_or_create_collection(STORE_INFO)
-        self._words = self.client.get_or_create_collection(WORDS)
-        self._edits = self.client.get_or_create_collection(EDITS)
-        self._report_cache: _Catalogue | None = None
-        self._facets: tuple[str, dict[str, list[Any]]] | None = None
-        self._check_settings()
+        return _Chroma(
+            client=client,
+            vectorstore=vectorstore,
+            passages=vectorstore._collection,
+            reports=reports,
+            info=client.get_or_create_collection(STORE_INFO),
+            words=client.get_or_create_collection(WORDS),
+            edits=client.get_or_create_collection(EDITS),
+        )
+
+    def _read_file(self, collection: str, record_id: str) -> Any:
+        """A record's metadata read from the SQLite file (None if there is none), or
+        `_UNREAD` when Chroma must be asked."""
+        folder = self._file  # once: another thread may open Chroma meanwhile
+        if folder is None:
+            return _UNREAD
+        got = chroma_file.records(folder, collection, [record_id])
+        return _UNREAD if got is None else got[record_id]
+
+    @property
+    def client(self) -> chromadb.ClientAPI:
+        return self._open().client
+
+    @property
+    def vectorstore(self) -> Chroma:
+        return self._open().vectorstore
+
+    @property
+    def _passages(self) -> Collection:
+        return self._open().passages
+
+    @property
+    def _reports(self) -> Collection:
+        return self._open().reports
+
+    @property
+    def _info(self) -> Collection:
+        return self._open().info
+
+    @property
+    def _words(self) -> Collection:
+        return self._open().words
+
+    @property
+    def _edits(self) -> Collection:
+        return self._open().edits
 
     # -- settings recorded with the index ---------------------------------------------------
     def wanted_settings(self) -> dict[str, Any]:
@@ -296,7 +367,7 @@ class PassageStore:
         if recorded is None or self._passages.count() == 0:
             if recorded != wanted:  # an empty store taking new settings: its word cache is stale
                 self.client.delete_collection(WORDS)
-                self._words = self.client.get_or_create_collection(WORDS)
+                self._open().words = self.client.get_or_create_collection(WORDS)
             self._info.upsert(ids=["settings"], metadatas=[wanted], embeddings=[[0.0]])
             return
         diffs = [
@@ -585,6 +656,9 @@ class PassageStore:
 
     def version(self) -> str:
         """A token that changes whenever a report is added, replaced or removed (by any process)."""
+        record = self._read_file(STORE_INFO, "generation")
+        if record is not _UNREAD:
+            return str(record["token"]) if record else "0"
         got = self._info.get(ids=["generation"], include=["metadatas"])
         return str(got["metadatas"][0]["token"]) if got["ids"] else "0"
 
@@ -617,6 +691,11 @@ class PassageStore:
             self._close()
 
     def count_passages(self) -> int:
+        folder = self._file
+        if folder is not None:
+            found = chroma_file.count(folder, PASSAGES)
+            if found is not None:
+                return found
         return self._passages.count()
 
     def facet_values(self) -> dict[str, list[str]]:
@@ -637,6 +716,22 @@ class PassageStore:
         return self._read_saved(
             FACETS, version, lambda saved: {k: list(saved["facets"][k]) for k in FACET_KEYS}
         )
+
+
+@dataclass
+class _Chroma:
+    """A store's Chroma client and collections."""
+
+    client: chromadb.ClientAPI
+    vectorstore: Chroma
+    passages: Collection
+    reports: Collection
+    info: Collection
+    words: Collection
+    edits: Collection
+
+
+_UNREAD = object()  # `PassageStore._read_file`: not read from the file, ask Chroma
 
 
 WRITE_PAGE = 1000  # passages per upsert (Chroma caps one write's size)
