@@ -18,9 +18,13 @@ TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
 # short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
 _COUNTY_SUFFIXES = ("土家族自治县", "自治县", "县", "区", "市", "旗")
 _QUALIFIER_SPAN = 12  # how far before a township its county may be written (河南省平顶山市宝丰县)
-# a place named to leave it out: "重庆以外的镇", "除石柱县外", "不包括王场镇"
-_EXCLUDED_AFTER = re.compile(r"^(?:以外|之外|外的|外，|外,|除外)")
-_EXCLUDED_BEFORE = re.compile(r"(?:除了?|不含|不包括|排除|除去)$")
+# places named to leave them out: "重庆以外的镇", "除石柱县外", "不包括王场镇和西联镇"
+EXCLUDING = r"(?:除了|除去|除|不包括|不含|排除)"
+_EXCLUDED_END = r"(?:以外|之外|外)"
+_PLACE_SUFFIX = r"(?:土家族自治县|自治县|县|区|市|省|镇|乡|街道)?"
+_LIST_JOIN = r"(?:、|和|及|与|以及|，|,)?"
+# what a scope is when every place of a level is left out: no report matches it
+NOTHING_LEFT = "（排除后没有其他地方）"
 
 
 @dataclass
@@ -99,6 +103,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
         if qualifier is not None:
             counties.setdefault(*qualifier)
     store_counties = list(facets.get("county", []))
+    cities: dict[str, list[str]] = {}
     for _, name in gaz.names_in(question, "city"):
         # a city is no filter of its own: it means the store's counties in it
         inside = [c for c in store_counties if any(p.city == name for p in gaz.areas(c))]
@@ -106,6 +111,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
             counties.setdefault(county, "")
         if inside:
             found.written.append(name)
+            cities[name] = inside
         else:
             found.unknown.append(name)
     for level in ("county", "province"):
@@ -117,8 +123,12 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
                 counties[name] = name
             else:
                 found.unknown.append(name)
+    excluded = _left_out(question, townships, counties, provinces, cities, found)
     for level, named in (("township", townships), ("county", counties), ("province", provinces)):
-        _leave_out(question, named, list(facets.get(level, [])), found)
+        if excluded[level]:
+            others = {n: "" for n in facets.get(level, []) if n not in excluded[level]}
+            named.clear()
+            named.update(others or {NOTHING_LEFT: ""})
     found.townships = list(townships)
     found.counties = list(counties)
     found.provinces = list(provinces)
@@ -128,28 +138,45 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     return found
 
 
-def _leave_out(
-    question: str, named: dict[str, str], store_names: list[str], found: QuestionPlaces
-) -> None:
-    """A place named to leave it out ("重庆以外") filters to the store's others of its level."""
-    excluded = []
-    for name, written in named.items():
-        at = question.find(written) if written else -1
-        if at < 0:
-            continue
-        if question.startswith(name, at):  # written whole: "石柱土家族自治县以外"
-            written = name
-        after = _EXCLUDED_AFTER.match(question[at + len(written) :])
-        before = _EXCLUDED_BEFORE.search(question[:at])
-        if after or before:
-            excluded.append(name)
-            start = before.start() if before else at
-            end = at + len(written) + (after.end() if after else 0)
-            found.written.append(question[start:end])
-    if excluded:
-        others = {n: "" for n in store_names if n not in excluded}
-        named.clear()
-        named.update(others or {"（无）": ""})
+def _left_out(
+    question: str,
+    townships: dict[str, str],
+    counties: dict[str, str],
+    provinces: dict[str, str],
+    cities: dict[str, list[str]],
+    found: QuestionPlaces,
+) -> dict[str, set[str]]:
+    """The store's places a question names to leave out, per level: "除了王场镇和西联镇",
+    "重庆、河南以外", "除平顶山市外" (its counties). A county written before a township it
+    qualifies ("除了宝丰县石桥镇") leaves out the township only. The words are dropped from the
+    topic (`found.written`)."""
+    mentions: list[tuple[str, str, list[str]]] = [
+        (written, level, [name])
+        for level, named in (("township", townships), ("county", counties), ("province", provinces))
+        for name, written in named.items()
+        if written
+    ]
+    mentions += [(city, "county", inside) for city, inside in cities.items()]
+    excluded: dict[str, set[str]] = {"township": set(), "county": set(), "province": set()}
+    if not mentions:
+        return excluded
+    forms = "|".join(re.escape(w) for w in sorted({m[0] for m in mentions}, key=len, reverse=True))
+    place = f"(?:{forms}){_PLACE_SUFFIX}"
+    listed = f"{place}(?:{_LIST_JOIN}{place})*"
+    spans = re.compile(f"{EXCLUDING}\\s*({listed})\\s*{_EXCLUDED_END}?|({listed})\\s*(?:以外|之外)")
+    for match in spans.finditer(question):
+        text = match.group(1) or match.group(2)
+        inside = [m for m in mentions if m[0] in text]
+        if any(level == "township" for _, level, _ in inside):
+            for _, level, names in inside:
+                if level != "township":  # the county qualifying it is no filter either
+                    for name in names:
+                        (counties if level == "county" else provinces).pop(name, None)
+            inside = [m for m in inside if m[1] == "township"]
+        for _, level, names in inside:
+            excluded[level].update(names)
+        found.written.append(match.group(0))
+    return excluded
 
 
 def nearest(

@@ -43,6 +43,38 @@ FACETS = {
             [],
             "法律顾问",
         ),
+        # several places, a city (its counties), a county qualifying the township left out
+        ("重庆、河南以外的镇有哪些提到法律顾问？", [], [], ["广东省"], "法律顾问"),
+        (
+            "除了石桥镇和王场镇，哪些镇提到法律顾问？",
+            [t for t in FACETS["township"] if t not in ("石桥镇", "王场镇")],
+            [],
+            [],
+            "法律顾问",
+        ),
+        (
+            "除了平顶山市以外，哪些镇提到法律顾问？",
+            [],
+            [c for c in FACETS["county"] if c != "宝丰县"],
+            [],
+            "法律顾问",
+        ),
+        (
+            "除了宝丰县石桥镇，哪些镇提到法律顾问？",
+            [t for t in FACETS["township"] if t != "石桥镇"],
+            [],
+            [],
+            "法律顾问",
+        ),
+        # a place the store lacks, left out: nothing to leave out, and not asked about
+        ("除了马家镇以外，哪些镇提到法律顾问？", [], [], [], "法律顾问"),
+        (
+            "除石柱县外，哪些乡镇提到了行政执法？",
+            [],
+            [c for c in FACETS["county"] if c != "石柱土家族自治县"],
+            [],
+            "行政执法",
+        ),
     ],
 )
 def test_a_place_named_to_leave_it_out_filters_to_the_others(
@@ -74,6 +106,8 @@ def test_a_place_named_to_leave_it_out_filters_to_the_others(
         ("哪些镇的创新做法里，搭了让村干部、村民跟镇领导面对面交流的平台？", [], [], []),
         # a name the gazetteer does not know, where a township's name starts
         ("宝丰县柳絮湾镇配了多少名法律明白人？", [], ["宝丰县"], ["柳絮湾镇"]),
+        ("请问云栖镇有多少法律明白人？", [], [], ["云栖镇"]),
+        ("我想了解云栖镇的普法工作", [], [], ["云栖镇"]),
     ],
 )
 def test_places_in_a_question(question, townships, counties, unknown):
