@@ -21,7 +21,8 @@ QuestionKind = Literal["corpus", "lookup", "practice"]
 # "既…又…"); or the absence of something ("没有提到执法记录仪")
 Claim = Literal["plain", "relation", "negation"]
 _NEGATION = re.compile(
-    r"(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)(?:提到|提及|涉及|写到|写|说到|谈到|讲到|提|说)(?:过)?"
+    r"(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
+    r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|写|提|说(?!明))(?:过|了)?"
     r"|只字未提"
 )
 _RELATION = re.compile(

@@ -326,6 +326,12 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     for question in ("哪些镇的报告压根没提到法律明白人？", "哪些镇的报告只字未提法律明白人？"):
         parsed = parse_question(question, facets)
         assert parsed.claim == "negation" and parsed.core == "法律明白人", parsed.core
+    for question, core in [
+        ("哪些镇没有说明法律顾问的人数？", "法律顾问的人数"),
+        ("哪些镇没有给出调解案件的数量？", "调解案件的数量"),
+    ]:
+        parsed = parse_question(question, facets)
+        assert parsed.claim == "negation" and parsed.core == core, parsed.core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
