@@ -41,6 +41,14 @@ def test_how_many_is_a_count_question_which_ones_is_not():
     assert asks_count("哪些镇给出了行政复议案件的数量？")
     assert not asks_count("有多少个镇提到了法律顾问？")
     assert not asks_count("有几个乡镇建立了权力清单？")
+    assert asks_count("石桥镇培训了多少镇村干部？") and asks_count("培训了多少乡镇干部？")
+
+
+def test_numbers_in_names_and_hotlines_count_nothing():
+    assert not states_count("依托“369”赶集日开展普法")
+    assert not states_count("推行“1+3+N”调解模式")
+    assert not states_count("开通12348法律服务热线")
+    assert states_count("开展普法讲座10余次") and states_count("全镇共配备159名法律明白人")
 
 
 def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(service):

@@ -10,7 +10,10 @@ ASKS_COUNT = re.compile(
     rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数|场次|人次|具体数"
 )
 # "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
-_TOWNSHIP_COUNT = re.compile(r"(?:多少|几)个?(?:乡镇|街道|镇|乡|地方)")
+# ("培训了多少镇村干部" counts cadres)
+_TOWNSHIP_COUNT = re.compile(
+    r"(?:多少|几)个?(?:乡镇|街道|镇|乡|地方)(?!镇|村|干部|政府|社区|工作|级|人|党|机关|领导|企业)"
+)
 # what is not a count: years and year ranges (2021年, 2019—2021年, 2022—2025), document numbers
 # (〔2021〕5号), dates and times (2023-02-08, 12月4日), ordinals (第3季度)
 _NOT_A_COUNT = re.compile(
@@ -18,6 +21,8 @@ _NOT_A_COUNT = re.compile(
     r"|[〔\[(（]?(?:19|20)\d{2}[〕\])）]?\s*(?:年|[-/.—–～~至到、〕]|\d*号)"
     r"|(?<=[—–～~至到-])(?:19|20)\d{2}"
     r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
+    # names and numbers that count nothing: "369"赶集日, "1+3+N"模式, 12348热线
+    r"|[“\"「][^”\"」]{0,12}\d[^”\"」]{0,12}[”\"」]|\d+(?=\s*(?:模式|工作法))|\d{4,}(?=[\u4e00-\u9fff]{0,6}热线)"
 )
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
 
