@@ -166,7 +166,14 @@ class QuestionTokenizer:
         from tokenizers import Tokenizer
         from tokenizers.models import Unigram
 
-        pieces = {i: (piece, score) for i, piece, score in [*self._always, *self._pieces(parts)]}
+        try:
+            found = self._pieces(parts)
+        except sqlite3.Error as exc:  # the cache file removed or damaged while running
+            _log.warning(
+                "question tokenizer table %s unreadable (%s): full tokenizer", self.path, exc
+            )
+            return self._full_ids(text)
+        pieces = {i: (piece, score) for i, piece, score in [*self._always, *found]}
         ids = sorted(pieces)
         local = [pieces[i] for i in ids]
         small = Tokenizer(Unigram(local, unk_id=ids.index(self._unk), byte_fallback=False))
