@@ -51,6 +51,9 @@ def _whole_dictionary() -> tuple[dict[str, int], int]:
     return loaded.FREQ, loaded.total
 
 
+_unwritable: set[Path] = set()  # cache folders this process could not write
+
+
 def table(cache_dir: Path | None = None) -> Path:
     """The SQLite copy of jieba's dictionary for this jieba and dict.txt, built if missing."""
     identity = _identity()
@@ -58,8 +61,17 @@ def table(cache_dir: Path | None = None) -> Path:
     path = (cache_dir or fazhi_cache_dir()) / f"jieba-words-{key}.sqlite"
     if _settings(path) == identity:
         return path
+    if path.parent in _unwritable:
+        raise OSError(f"{path.parent} could not be written earlier in this process")
+    try:  # before the 1 s load: a cache that cannot be written falls back once, not twice
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.probe")
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        _unwritable.add(path.parent)
+        raise
     words, total = _whole_dictionary()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.unlink(missing_ok=True)
     try:

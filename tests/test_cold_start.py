@@ -210,3 +210,18 @@ def test_a_damaged_or_other_dictionarys_word_table_is_built_again(tmp_path):
     path.write_bytes(b"not a table")
     assert jieba_words.table(tmp_path) == path
     assert jieba_words.WordFrequencies(owner, path).get("法治") is not None
+
+
+def test_a_cache_that_cannot_be_written_is_found_out_before_the_dictionary_loads(
+    monkeypatch, tmp_path
+):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+
+    def whole_dictionary():
+        raise AssertionError("loaded jieba's whole dictionary for a table it cannot write")
+
+    monkeypatch.setattr(jieba_words, "_whole_dictionary", whole_dictionary)
+    for _ in range(2):  # and the second time without trying the folder again
+        with pytest.raises(OSError):
+            jieba_words.table(not_a_folder / "fazhi")
