@@ -25,6 +25,7 @@ from typing import Any
 
 from app.gc_pause import collection_paused
 from vectorstore.embeddings import fazhi_cache_dir
+from vectorstore.sqlite_file import built, read_only
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
@@ -42,12 +43,17 @@ def _identity() -> str:
     return json.dumps(about)
 
 
-def _whole_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's own dictionary (FREQ, total), as `jieba.Tokenizer.initialize` loads it."""
-    loaded = jieba.Tokenizer()
+def initialize(owner: jieba.Tokenizer) -> None:
+    """Load jieba's whole dictionary into `owner`, as `jieba.Tokenizer.initialize` does."""
     # ~600,000 objects: with the collector running their creation sets off full collections
     with collection_paused():
-        loaded.initialize()
+        owner.initialize()
+
+
+def _whole_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's own dictionary (FREQ, total)."""
+    loaded = jieba.Tokenizer()
+    initialize(loaded)
     return loaded.FREQ, loaded.total
 
 
@@ -72,22 +78,16 @@ def table(cache_dir: Path | None = None) -> Path:
         _unwritable.add(path.parent)
         raise
     words, total = _whole_dictionary()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with contextlib.closing(sqlite3.connect(tmp)) as db, db:
-            db.execute("CREATE TABLE settings (identity TEXT, total INTEGER)")
-            db.execute("CREATE TABLE words (word TEXT PRIMARY KEY, freq INTEGER) WITHOUT ROWID")
-            db.execute("INSERT INTO settings VALUES (?, ?)", (identity, total))
-            db.executemany("INSERT INTO words VALUES (?, ?)", words.items())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with built(path) as db:
+        db.execute("CREATE TABLE settings (identity TEXT, total INTEGER)")
+        db.execute("CREATE TABLE words (word TEXT PRIMARY KEY, freq INTEGER) WITHOUT ROWID")
+        db.execute("INSERT INTO settings VALUES (?, ?)", (identity, total))
+        db.executemany("INSERT INTO words VALUES (?, ?)", words.items())
     return path
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    return read_only(path, check_same_thread=False)
 
 
 def _settings(path: Path) -> str | None:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vectorstore.sqlite_file import read_only
+
 FILE = "chroma.sqlite3"
 _DATABASE = ("default_tenant", "default_database")  # where a PersistentClient keeps collections
 T = TypeVar("T")
@@ -30,7 +32,7 @@ def _connect(folder: Path) -> sqlite3.Connection | None:
     if not path.is_file():
         return None
     try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        return read_only(path, timeout=10)
     except sqlite3.Error:
         return None
 

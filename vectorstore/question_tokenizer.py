@@ -21,10 +21,11 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from vectorstore.sqlite_file import built, read_only
 
 FORMAT = 1
 _log = logging.getLogger(__name__)
@@ -83,25 +84,19 @@ def _build(source: Path, target: Path, identity: str) -> None:
         "longest": max(len(p) for p, _ in pieces),
         "count": len(pieces),
     }
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with contextlib.closing(sqlite3.connect(tmp)) as db, db:
-            db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)")
-            db.execute(
-                "CREATE TABLE pieces (piece TEXT PRIMARY KEY, id INTEGER, score REAL) WITHOUT ROWID"
-            )
-            db.executemany(
-                "INSERT INTO settings VALUES (?, ?)",
-                [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()],
-            )
-            db.executemany(
-                "INSERT INTO pieces VALUES (?, ?, ?)",
-                ((piece, i, float(score)) for i, (piece, score) in enumerate(pieces)),
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with built(target) as db:
+        db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute(
+            "CREATE TABLE pieces (piece TEXT PRIMARY KEY, id INTEGER, score REAL) WITHOUT ROWID"
+        )
+        db.executemany(
+            "INSERT INTO settings VALUES (?, ?)",
+            [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()],
+        )
+        db.executemany(
+            "INSERT INTO pieces VALUES (?, ?, ?)",
+            ((piece, i, float(score)) for i, (piece, score) in enumerate(pieces)),
+        )
 
 
 class QuestionTokenizer:
@@ -148,7 +143,7 @@ class QuestionTokenizer:
         return settings if settings.get("identity") == identity else None
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        return read_only(self.path)
 
     def encode(self, text: str) -> list[int]:
         if any(token in text for token in self._added):
