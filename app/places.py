@@ -23,6 +23,8 @@ EXCLUDING = r"(?:除了|除去|除|不包括|不含|排除)"
 _EXCLUDED_END = r"(?:以外|之外|外)"
 _PLACE_SUFFIX = r"(?:土家族自治县|自治县|县|区|市|省|镇|乡|街道)?"
 _LIST_JOIN = r"(?:、|和|及|与|以及|，|,)?"
+# a name like a township's, known or not
+TOWNSHIP_NAME = r"[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道)"
 # what a scope is when every place of a level is left out: no report matches it
 NOTHING_LEFT = "（排除后没有其他地方）"
 
@@ -158,10 +160,11 @@ def _left_out(
     ]
     mentions += [(city, "county", inside) for city, inside in cities.items()]
     excluded: dict[str, set[str]] = {"township": set(), "county": set(), "province": set()}
-    if not mentions:
-        return excluded
-    forms = "|".join(re.escape(w) for w in sorted({m[0] for m in mentions}, key=len, reverse=True))
-    place = f"(?:{forms}){_PLACE_SUFFIX}"
+    # the store's places as written, the real places it lacks, and any township-like name
+    # ("除了马家镇、石桥镇": a list may mix them)
+    named = sorted({m[0] for m in mentions} | set(found.unknown), key=len, reverse=True)
+    forms = "".join(f"{re.escape(w)}{_PLACE_SUFFIX}|" for w in named)
+    place = f"(?:{forms}{TOWNSHIP_NAME})"
     listed = f"{place}(?:{_LIST_JOIN}{place})*"
     spans = re.compile(f"{EXCLUDING}\\s*({listed})\\s*{_EXCLUDED_END}?|({listed})\\s*(?:以外|之外)")
     for match in spans.finditer(question):
@@ -175,6 +178,7 @@ def _left_out(
             inside = [m for m in inside if m[1] == "township"]
         for _, level, names in inside:
             excluded[level].update(names)
+        found.unknown = [u for u in found.unknown if u not in text]  # nothing to leave out
         found.written.append(match.group(0))
     return excluded
 

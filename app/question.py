@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.places import EXCLUDING, places_in
+from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
 from ingest.gazetteer import province_short
 from vectorstore import Scope
 
@@ -78,16 +78,12 @@ _YEAR_SINCE = re.compile(
 _PLACE_LIKE = re.compile(
     r"(?:^|(?<=[县区市州旗盟省年度，,。？?！!：:；;、\s“”\"（(]))([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))"
 )
-# words before a name ("请问云栖镇…", "了解一下…", "除了马家镇以外"), and a name left out of
-# the question's scope, which is no place asked about
-_LEAD_IN = re.compile(
-    rf"请问|关于|了解一下|了解|介绍一下|介绍|看看|说说|{EXCLUDING}"
-    r"|[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道)(?:、|和|及|与)?(?:[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))*(?:以外|之外)"
-)
-_UNKNOWN_LEFT_OUT = re.compile(
-    rf"{EXCLUDING}[\u4e00-\u9fff]{{2,4}}?(?:镇|乡|街道)(?:以外|之外|外)?"
-    r"|[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道)(?:以外|之外)"
-)
+# words before a name ("请问云栖镇…", "了解一下…")
+_LEAD_IN = re.compile(r"请问|关于|了解一下|了解|介绍一下|介绍|看看|说说")
+# townships named to leave them out ("除了马家镇和柳河镇", "马家镇以外"): no place asked about,
+# whether or not the store has them (`places_in` filters the store's own out)
+_NAMES = rf"{TOWNSHIP_NAME}(?:(?:、|和|及|与){TOWNSHIP_NAME})*"
+_NAMES_LEFT_OUT = re.compile(rf"{EXCLUDING}{_NAMES}(?:以外|之外|外)?|{_NAMES}(?:以外|之外)")
 _NOT_A_PLACE = re.compile(
     r"[的些有没哪其他个看作别各几区县市里在和与把给是对全本我邻每乡跟同向到从由为被让请去来进入出回等及或找帮送驻包]"
 )
@@ -164,7 +160,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         places.unknown
         + [
             p  # a name like a township's that the gazetteer (2023) does not know either
-            for p in _PLACE_LIKE.findall(_LEAD_IN.sub(" ", q))
+            for p in _PLACE_LIKE.findall(_LEAD_IN.sub(" ", _NAMES_LEFT_OUT.sub(" ", q)))
             if p not in scope.townships
             and not any(w in p for w in (*places.written, *places.unknown))
             and not _NOT_A_PLACE.search(p[:-1])
@@ -217,7 +213,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
-    core = _UNKNOWN_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
+    core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
     core = _YEAR_RANGE.sub("", core)
     core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
     core = _SCAFFOLD.sub(" ", core)

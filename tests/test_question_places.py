@@ -68,6 +68,16 @@ FACETS = {
         ),
         # a place the store lacks, left out: nothing to leave out, and not asked about
         ("除了马家镇以外，哪些镇提到法律顾问？", [], [], [], "法律顾问"),
+        ("除了马家镇，哪些镇提到法律顾问？", [], [], [], "法律顾问"),
+        ("马家镇和柳河镇以外，哪些镇提到法律顾问？", [], [], [], "法律顾问"),  # 柳河镇 is real
+        # a list mixing a place the store lacks with one it has leaves out the one it has
+        (
+            "除了马家镇、石桥镇，哪些镇提到法律顾问？",
+            [t for t in FACETS["township"] if t != "石桥镇"],
+            [],
+            [],
+            "法律顾问",
+        ),
         (
             "除石柱县外，哪些乡镇提到了行政执法？",
             [],
@@ -85,6 +95,7 @@ def test_a_place_named_to_leave_it_out_filters_to_the_others(
     assert parsed.scope.counties == counties
     assert parsed.scope.provinces == provinces
     assert parsed.core == core
+    assert parsed.unknown_places == []  # a place left out is no place asked about
 
 
 @pytest.mark.parametrize(
