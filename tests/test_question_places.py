@@ -25,63 +25,38 @@ FACETS = {
 }
 
 
+def but(level: str, *names: str) -> list[str]:
+    """The store's places of `level` other than `names`, in the store's order."""
+    return [n for n in FACETS[level] if n not in names]
+
+
 @pytest.mark.parametrize(
     ("question", "townships", "counties", "provinces", "core"),
     [
         ("重庆以外的镇里，哪些提到法律顾问？", [], [], ["河南省", "广东省"], "法律顾问"),
-        (
-            "除了王场镇，哪些镇提到法律顾问？",
-            [t for t in FACETS["township"] if t != "王场镇"],
-            [],
-            [],
-            "法律顾问",
-        ),
-        (
-            "不包括宝丰县，哪些镇提到法律顾问？",
-            [],
-            [c for c in FACETS["county"] if c != "宝丰县"],
-            [],
-            "法律顾问",
-        ),
+        ("除了王场镇，哪些镇提到法律顾问？", but("township", "王场镇"), [], [], "法律顾问"),
+        ("不包括宝丰县，哪些镇提到法律顾问？", [], but("county", "宝丰县"), [], "法律顾问"),
         # several places, a city (its counties), a county qualifying the township left out
         ("重庆、河南以外的镇有哪些提到法律顾问？", [], [], ["广东省"], "法律顾问"),
         (
             "除了石桥镇和王场镇，哪些镇提到法律顾问？",
-            [t for t in FACETS["township"] if t not in ("石桥镇", "王场镇")],
+            but("township", "石桥镇", "王场镇"),
             [],
             [],
             "法律顾问",
         ),
-        (
-            "除了平顶山市以外，哪些镇提到法律顾问？",
-            [],
-            [c for c in FACETS["county"] if c != "宝丰县"],
-            [],
-            "法律顾问",
-        ),
-        (
-            "除了宝丰县石桥镇，哪些镇提到法律顾问？",
-            [t for t in FACETS["township"] if t != "石桥镇"],
-            [],
-            [],
-            "法律顾问",
-        ),
+        ("除了平顶山市以外，哪些镇提到法律顾问？", [], but("county", "宝丰县"), [], "法律顾问"),
+        ("除了宝丰县石桥镇，哪些镇提到法律顾问？", but("township", "石桥镇"), [], [], "法律顾问"),
         # a place the store lacks, left out: nothing to leave out, and not asked about
         ("除了马家镇以外，哪些镇提到法律顾问？", [], [], [], "法律顾问"),
         ("除了马家镇，哪些镇提到法律顾问？", [], [], [], "法律顾问"),
         ("马家镇和柳河镇以外，哪些镇提到法律顾问？", [], [], [], "法律顾问"),  # 柳河镇 is real
         # a list mixing a place the store lacks with one it has leaves out the one it has
-        (
-            "除了马家镇、石桥镇，哪些镇提到法律顾问？",
-            [t for t in FACETS["township"] if t != "石桥镇"],
-            [],
-            [],
-            "法律顾问",
-        ),
+        ("除了马家镇、石桥镇，哪些镇提到法律顾问？", but("township", "石桥镇"), [], [], "法律顾问"),
         (
             "除石柱县外，哪些乡镇提到了行政执法？",
             [],
-            [c for c in FACETS["county"] if c != "石柱土家族自治县"],
+            but("county", "石柱土家族自治县"),
             [],
             "行政执法",
         ),
