@@ -26,10 +26,10 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from app import index_snapshot
+from app import index_snapshot, marking
+from app.sentences import quotable_spans
 from app.text import PassageTokens, Tokenizer
 from ingest.passages import sentence_spans
-from ingest.sections import LEVEL1
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
 
@@ -62,7 +62,6 @@ _INTENT_TEXT = """
 INTENT_WORDS = frozenset(_INTENT_TEXT.split())
 
 
-SHORT_SENTENCE = 24
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder
 SNAPSHOTS = "snapshot"  # in the store's index folder: one folder per store version
 # When no report uses a question word, a report word the embedding model puts this close to it
@@ -144,7 +143,7 @@ class Topic:
 
     def found_in(self, text: str) -> frozenset[str]:
         """The topic's strings that `text` contains."""
-        return frozenset(s for s in self.strings if s in text)
+        return frozenset(filter(text.__contains__, self.strings))
 
     @functools.cached_property
     def bits(self) -> dict[str, int]:
@@ -168,11 +167,6 @@ class Topic:
         return {}
 
 
-def _is_heading(text: str, a: int, b: int) -> bool:
-    line_end = b >= len(text) or text[b] == "\n"
-    return (line_end and text[b - 1] not in "。；;！!？?") or bool(LEVEL1.match(text[a:b]))
-
-
 @dataclass
 class Hit:
     passage: StoredPassage
@@ -181,6 +175,7 @@ class Hit:
     lexical: float
     coverage: float = 0.0
     sentence: tuple[int, int] | None = None  # best sentence, offsets in the report text
+    row: int | None = None  # the passage's row in the snapshot it came from
 
     @property
     def report_id(self) -> str:
@@ -197,7 +192,7 @@ class Hit:
 
 @dataclass
 class Snapshot:
-    passages: Sequence[StoredPassage]  # an index_snapshot.PassageTable
+    passages: index_snapshot.PassageTable
     vectors: np.ndarray
     bm25: bm25s.BM25 | None
     version: str
@@ -228,9 +223,7 @@ class Snapshot:
             for i in ids:
                 found[indices[indptr[i] : indptr[i + 1]]] = True
             return int(found.sum())
-        if isinstance(self.passages, index_snapshot.PassageTable):
-            return self.passages.count_containing(variants)
-        return sum(1 for p in self.passages if any(v in p.text for v in variants))
+        return self.passages.count_containing(variants)
 
     def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
         n = len(self.passages)
@@ -383,7 +376,7 @@ class HybridRetriever:
             if taken.get(rid, 0) >= per_report:
                 continue
             taken[rid] = taken.get(rid, 0) + 1
-            hit = Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]))
+            hit = Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]), row=int(i))
             if topic is not None:
                 self.mark_best_sentence(hit, topic)
             hits.append(hit)
@@ -417,7 +410,9 @@ class HybridRetriever:
         candidates, groups = candidates[keep], groups[keep]
         out: dict[str, list[Hit]] = {}
         hits: list[Hit] = []
+        every: list[Hit] = []
         group = -1
+        passages, report_ids = snap.passages, snap.meta_columns["report_id"]
         # plain floats and ints once for all: numpy scalars one by one cost more than the rest
         for i, g, f, d, x in zip(
             candidates.tolist(),
@@ -427,15 +422,12 @@ class HybridRetriever:
             lexical[candidates].tolist(),
             strict=True,
         ):
-            hit = Hit(snap.passages[i], f, d, x)
+            hit = Hit(passages[i], f, d, x, 0.0, None, i)
             if g != group:  # candidates come report by report
-                group, hits = g, out.setdefault(hit.report_id, [])
-            found = topic.found_in(hit.passage.text)
-            if found and (
-                coverage_floor <= 0 or self._coverage(found, topic, False) >= coverage_floor
-            ):
-                self.mark_best_sentence(hit, topic, found)
+                group, hits = g, out.setdefault(str(report_ids[i]), [])
             hits.append(hit)
+            every.append(hit)
+        marking.mark_passages(self, passages, every, candidates, topic, coverage_floor)
         return out
 
     # -- the question's topic ------------------------------------------------------------------
@@ -656,11 +648,19 @@ class HybridRetriever:
             hit.coverage, hit.sentence = mark
         topic.marks[hit.passage.id] = mark
 
+    def sentences(self, hit: Hit) -> list[tuple[int, int]]:
+        """The sentences of the hit's passage (`sentence_spans`), read from the snapshot it
+        came from when it is still the current one."""
+        snap = self._snapshot
+        if hit.row is not None and snap is not None and hit.passage is snap.passages[hit.row]:
+            return snap.passages.sentences_of(hit.row)
+        return sentence_spans(hit.passage.text, 0, len(hit.passage.text))
+
     def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
         snap = self._snapshot
         spans = snap.quotable.get(passage.id) if snap is not None else None
         if spans is None:
-            spans = _quotable_spans(passage.text)
+            spans = quotable_spans(passage.text)
             if snap is not None:  # a passage id always names the same text
                 snap.quotable[passage.id] = spans
         return spans
@@ -671,7 +671,7 @@ class HybridRetriever:
         Embeds their sentences (one batch): call it for a handful of passages only.
         """
         spans: list[tuple[Hit, int, int]] = [
-            (hit, a, b) for hit in hits for a, b, _ in _quotable_spans(hit.passage.text)
+            (hit, a, b) for hit in hits for a, b, _ in quotable_spans(hit.passage.text)
         ]
         if not spans:
             return
@@ -740,22 +740,6 @@ def _best_span(
         return (cue is None or bool(cue(text[a:b])), strict, rank, not joined)
 
     return max(candidates, key=key)
-
-
-def _quotable_spans(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, joined) of the passage's sentences a quote can be: headings left out (their
-    content follows), a short sentence joined with the next ("二是突出矛盾化解。" says little
-    alone; the next is also a span of its own)."""
-    spans = sentence_spans(text, 0, len(text))
-    out = []
-    for i, (a, b) in enumerate(spans):
-        joined = b - a < SHORT_SENTENCE and i + 1 < len(spans)
-        if joined:
-            if _is_heading(text, a, b):
-                continue
-            b = spans[i + 1][1]
-        out.append((a, b, joined))
-    return out
 
 
 class FazhiRetriever(BaseRetriever):

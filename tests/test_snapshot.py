@@ -18,9 +18,11 @@ from app import index_snapshot
 from app.answering import AnswerService
 from app.cli import cli
 from app.retrieval import SNAPSHOTS, HybridRetriever
+from app.sentences import quotable_spans
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
-from vectorstore import FazhiEmbeddings, PassageStore
+from ingest.passages import sentence_spans
+from vectorstore import FazhiEmbeddings, PassageStore, StoredPassage
 from vectorstore.store import CATALOGUE, FACETS, index_folder
 
 LOOKUP = "石桥镇有多少名法律明白人？"
@@ -71,6 +73,32 @@ def test_a_saved_snapshot_answers_a_new_service_without_building_and_identically
         got, want = fresh.ask(question), service.ask(question)
         assert got.answer == want.answer
         assert [c.quote for c in got.citations] == [c.quote for c in want.citations]
+
+
+def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
+    store_dir, embeddings, service, monkeypatch, caplog
+):
+    """A snapshot an older fazhi saved (no sentence arrays) is upgraded in place, once."""
+    version = reopen(store_dir, embeddings).store.version()
+    folder = store_dir / SNAPSHOTS / version
+    stamp = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    for name in ("column_start.npy", "sentences.npy", "sentence_starts.npy"):
+        (folder / name).unlink()
+        del stamp["files"][name]
+    (folder / index_snapshot.STAMP).write_text(json.dumps({**stamp, "format": 1}), "utf-8")
+    forbid_build(monkeypatch)
+    fresh = reopen(store_dir, embeddings)
+    with caplog.at_level(logging.INFO, logger="app.index_snapshot"):
+        assert fresh.ask(CORPUS_WIDE).answer == service.ask(CORPUS_WIDE).answer
+    assert "upgraded to format 2" in caplog.text
+    upgraded = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    assert upgraded["format"] == index_snapshot.FORMAT and "sentences.npy" in upgraded["files"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="app.index_snapshot"):
+        assert (
+            reopen(store_dir, embeddings).ask(CORPUS_WIDE).answer == service.ask(CORPUS_WIDE).answer
+        )
+    assert "upgraded" not in caplog.text
 
 
 def test_a_missing_snapshot_is_built_and_saved(store_dir, embeddings):
@@ -167,7 +195,13 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
     passages = sample_store.passages()
     table = index_snapshot.PassageTable.of(passages)
     mapped = index_snapshot.PassageTable(
-        table.texts, table.text_starts, table.records, table.record_starts
+        table.texts,
+        table.text_starts,
+        table.records,
+        table.record_starts,
+        starts=table.starts,
+        sentences=table.sentences,
+        sentence_starts=table.sentence_starts,
     )
     assert len(mapped) == len(passages)
     for i in (0, len(passages) // 2, len(passages) - 1, -1):
@@ -176,6 +210,10 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
             passages[i].text,
             passages[i].meta,
         )
+    for i, passage in enumerate(passages):
+        assert mapped.quotable(i) == quotable_spans(passage.text)
+        assert mapped.sentences_of(i) == sentence_spans(passage.text, 0, len(passage.text))
+        assert mapped.starts[i] == passage.meta["start"]
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
         want = sum(1 for p in passages if any(v in p.text for v in variants))
         assert mapped.count_containing(variants) == want
@@ -271,3 +309,12 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
     assert imported == "[]"
     # the same townships as this process's service gives
     assert [json.loads(a) for a in answers] == [service.ask(q).townships for q in questions]
+
+
+def test_an_id_with_quotes_in_it_is_read_whole(sample_store):
+    """A snapshot passage's id is read from its record without decoding its metadata."""
+    first = sample_store.passages()[0]
+    odd = [StoredPassage('a "quoted" \\ id', first.text, first.meta)]
+    table = index_snapshot.PassageTable.of(odd)
+    table._made = [None]
+    assert table[0].id == odd[0].id and table[0].meta == first.meta

@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 
 from app.answers.engine import Engine
-from app.retrieval import SHORT_SENTENCE, Hit, Topic
+from app.retrieval import Hit, Topic
+from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
 
 PRACTICES_SHOWN = 6  # practice names in one township's entry
@@ -46,8 +47,13 @@ def practices_named(
 
     def names_of(passage: Hit) -> list[str]:
         """The practices a passage names about the topic (all of them under a heading on it)."""
+        if not _QUOTED.search(passage.passage.text):
+            return []  # most passages quote nothing: their heading is not looked at
         heading = str(passage.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
-        return practice_names(passage.passage.text, None if says_topic(heading) else says_topic)
+        if says_topic(heading):
+            return practice_names(passage.passage.text)
+        sentences = engine.retriever.sentences(passage)
+        return practice_names(passage.passage.text, says_topic, sentences)
 
     names = names_of(hit)
     cited: list[Hit] = []
@@ -61,7 +67,11 @@ def practices_named(
     return line, cited
 
 
-def practice_names(text: str, on_topic: Callable[[str], bool] | None = None) -> list[str]:
+def practice_names(
+    text: str,
+    on_topic: Callable[[str], bool] | None = None,
+    sentences: list[tuple[int, int]] | None = None,
+) -> list[str]:
     """Named practices are usually quoted: “贵和”工作室, “老娘舅茶室”, “小院+微解纷”工作法.
 
     With `on_topic`, only names said in a sentence about the question's topic count (a passage
@@ -75,7 +85,7 @@ def practice_names(text: str, on_topic: Callable[[str], bool] | None = None) -> 
     这个“死角”), and two-character labels without a practice noun (村“两委”, “四风”).
     """
     names = []
-    sentences: list[tuple[int, int]] | None = None  # cut when a quote is found: most have none
+    # `sentences`: the text's `sentence_spans` if known; cut when a quote is found otherwise
     for match in _QUOTED.finditer(text):
         if on_topic:
             sentences = sentence_spans(text, 0, len(text)) if sentences is None else sentences
