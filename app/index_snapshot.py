@@ -117,6 +117,22 @@ class PassageTable(Sequence[StoredPassage]):
     def text(self, i: int) -> str:
         return self._slice(self.texts, self.text_starts, i).decode("utf-8")
 
+    def joined(self, rows: np.ndarray) -> tuple[str, np.ndarray]:
+        """The texts of passages `rows` joined with a separator, decoded at once, and where each
+        begins in it (`starts[p]`; text p ends at `starts[p + 1] - 1`)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        first, last = self.text_starts[rows], self.text_starts[rows + 1] - 1
+        with memoryview(self.texts) as view:
+            bounds = zip(first.tolist(), last.tolist(), strict=True)
+            text = _SEP.join([view[a:b] for a, b in bounds]).decode()
+        pieces = text.split(_SEP.decode())
+        if len(pieces) != len(rows):  # a text holding the separator itself: found one by one
+            pieces = [self.text(i) for i in rows.tolist()]
+            text = _SEP.decode().join(pieces)
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(p) + 1 for p in pieces], out=starts[1:])
+        return text, starts
+
     def sentences_of(self, i: int) -> list[tuple[int, int]]:
         """Passage i's sentences (`sentence_spans` of its text)."""
         rows = self.sentences[int(self.sentence_starts[i]) : int(self.sentence_starts[i + 1])]

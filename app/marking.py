@@ -11,40 +11,52 @@ are the same as one by one (tests/test_marking.py compares the two on every samp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from app.index_snapshot import PassageTable
-    from app.retrieval import Hit, HybridRetriever, Topic
+    from app.retrieval import HybridRetriever, Topic
 
-_SEPARATOR = "\x1f"  # between passages: no topic string holds it, so none spans two
+SEPARATOR = "\x1f"  # between passages: no topic string holds it, so none spans two
+
+
+@dataclass
+class Marks:
+    """Each passage's best sentence: where it is in the report (`start`, `end`; -1 for a
+    passage not marked) and the topic's share it covers (`coverage`, 0 when not marked)."""
+
+    coverage: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> Marks:
+        return cls(np.zeros(n), np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
 
 
 def mark_passages(
     retriever: HybridRetriever,
     passages: PassageTable,
-    hits: list[Hit],
     rows: np.ndarray,
     topic: Topic,
     coverage_floor: float,
-) -> None:
-    """Mark each hit's best sentence, as `mark_best_sentence` does, if its passage holds some of
-    the topic's strings and, as a whole text, covers at least `coverage_floor` of the topic
-    (with a floor of 0, any string will do). `rows`: the hits' passages in `passages`, the
-    snapshot's."""
+) -> Marks:
+    """Each passage's best sentence, as `mark_best_sentence` finds it, for the passages (rows
+    of the snapshot's `passages`) holding some of the topic's strings and, as a whole text,
+    covering at least `coverage_floor` of the topic (with a floor of 0, any string will do)."""
+    marks = Marks.none(len(rows))
     strings = topic.strings
-    if not hits or not strings:
-        return
-    texts = [hit.passage.text for hit in hits]
-    starts = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(t) + 1 for t in texts], out=starts[1:])
-    found = _found(texts, starts, strings)
+    if not len(rows) or not strings:
+        return marks
+    joined, starts = passages.joined(rows)
+    found = _found(joined, starts, strings)
     if not found:
-        return
+        return marks
     words = (len(strings) + 63) // 64
-    held = np.zeros((len(hits), words), dtype=np.uint64)
+    held = np.zeros((len(rows), words), dtype=np.uint64)
     for i, _, _, owner in found:
         np.bitwise_or.at(held[:, i // 64], owner, np.uint64(1 << (i % 64)))
     masks, inverse = _unique_masks(held)
@@ -57,45 +69,38 @@ def mark_passages(
         ],
         dtype=bool,
     )
-    todo: list[int] = []
-    for h in np.nonzero(enough[inverse])[0].tolist():
-        hit = hits[h]
-        mark = topic.marks.get(hit.passage.id, False)
-        if mark is False:
-            todo.append(h)
-        elif mark is not None:
-            hit.coverage, hit.sentence = mark
-    if todo:
-        chosen = np.asarray(rows)[todo]
-        sentences, counts = passages.quotable_rows(chosen)
-        _mark_sentences(
-            [hits[h] for h in todo],
-            starts[todo],
-            passages.starts[chosen],
-            sentences,
-            counts,
-            found,
-            retriever,
-            topic,
+    todo = np.nonzero(enough[inverse])[0]
+    if len(todo):
+        sentences, counts = passages.quotable_rows(np.asarray(rows)[todo])
+        best, coverage = _best_sentences(
+            joined, starts[todo], sentences, counts, found, retriever, topic
         )
+        marked = best >= 0
+        chosen = sentences[best[marked]]
+        offsets = passages.starts[np.asarray(rows)[todo[marked]]]
+        marks.coverage[todo[marked]] = coverage[marked]
+        marks.start[todo[marked]] = chosen[:, 0] + offsets
+        marks.end[todo[marked]] = chosen[:, 1] + offsets
+    return marks
 
 
-def _mark_sentences(
-    hits: list[Hit],
+def _best_sentences(
+    joined: str,
     starts: np.ndarray,
-    offsets: np.ndarray,
     table: np.ndarray,
     counts: np.ndarray,
     found: list[tuple[int, np.ndarray, int, np.ndarray]],
     retriever: HybridRetriever,
     topic: Topic,
-) -> None:
-    """Mark the hits' best sentences. `starts`: where each passage's text begins in the joined
-    text the occurrences in `found` (string index, starts, length) were found in; `offsets`:
-    where it begins in its report; `table`: the passages' quotable sentences (start, end,
-    joined), `counts[h]` of them for hit h."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each passage's best sentence (its row in `table`, -1 if it has none) and the best
+    coverage of its sentences. `starts`: where each passage's text begins in `joined`, the
+    text the occurrences in `found` (string index, starts, length, passage) were found in;
+    `table`: the passages' quotable sentences (start, end, joined), `counts[p]` of them for
+    passage p."""
+    n = len(counts)
     table = np.asarray(table, dtype=np.int64)
-    owner = np.repeat(np.arange(len(hits)), counts)
+    owner = np.repeat(np.arange(n), counts)
     local = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     begin, end = table[:, 0] + starts[owner], table[:, 1] + starts[owner]
     held = np.zeros((len(owner), (len(topic.strings) + 63) // 64), dtype=np.uint64)
@@ -111,18 +116,20 @@ def _mark_sentences(
     scores = [retriever._span_scores(m, topic) if m else (0.0, 0.0) for m in masks]
     rank = np.array([r for r, _ in scores], dtype=np.float64).reshape(-1)[inverse]
     strict = np.array([s for _, s in scores], dtype=np.float64).reshape(-1)[inverse]
-    joined = table[:, 2].astype(bool)
+    joined_to_next = table[:, 2].astype(bool)
     # the candidates: a passage's sentences on the topic, or all of them when none is
     on = rank > 0
-    any_on = np.zeros(len(hits), dtype=bool)
+    any_on = np.zeros(n, dtype=bool)
     any_on[owner[on]] = True
     candidate = on | ~any_on[owner]
     # each passage's candidates by (strict, rank, on its own), ties to the earliest sentence
     pick = np.nonzero(candidate)[0]
-    order = pick[np.lexsort((local[pick], joined[pick], -rank[pick], -strict[pick], owner[pick]))]
+    order = pick[
+        np.lexsort((local[pick], joined_to_next[pick], -rank[pick], -strict[pick], owner[pick]))
+    ]
     owners = owner[order]
     first = np.r_[True, owners[1:] != owners[:-1]] if len(order) else np.zeros(0, dtype=bool)
-    best = np.full(len(hits), -1, dtype=np.int64)
+    best = np.full(n, -1, dtype=np.int64)
     best[owners[first]] = order[first]
     if topic.cue is not None and len(order):
         # the first sentence in that order that says the cue wins (the first if none does); the
@@ -131,61 +138,59 @@ def _mark_sentences(
         place = np.arange(len(order)) - np.maximum.accumulate(
             np.where(first, np.arange(len(order)), 0)
         )
-        pending = np.bincount(owners, minlength=len(hits)) > 1
+        pending = np.bincount(owners, minlength=n) > 1
         for turn in range(int(place.max()) + 1):
             asked = np.nonzero((place == turn) & pending[owners])[0]
             if not len(asked):
                 break
-            for k, h in zip(order[asked].tolist(), owners[asked].tolist(), strict=True):
-                a, b = table[k, 0], table[k, 1]
-                if topic.cue(hits[h].passage.text[a:b]):
+            ks, hs = order[asked], owners[asked]
+            for k, h, a, b in zip(
+                ks.tolist(),
+                hs.tolist(),
+                (begin[ks]).tolist(),
+                (end[ks]).tolist(),
+                strict=True,
+            ):
+                if topic.cue(joined[a:b]):
                     best[h] = k
                     pending[h] = False
-    coverage = np.zeros(len(hits), dtype=np.float64)
+    coverage = np.zeros(n, dtype=np.float64)
     np.maximum.at(coverage, owner, strict)
-    chosen = table[np.maximum(best, 0)]
-    for hit, k, covered, a, b in zip(
-        hits,
-        best.tolist(),
-        coverage.tolist(),
-        (chosen[:, 0] + offsets).tolist(),
-        (chosen[:, 1] + offsets).tolist(),
-        strict=True,
-    ):
-        mark = None
-        if k >= 0:
-            mark = (covered, (a, b))
-            hit.coverage, hit.sentence = mark
-        topic.marks[hit.passage.id] = mark
+    return best, coverage
 
 
 def _found(
-    texts: list[str], starts: np.ndarray, strings: Sequence[str]
+    joined: str, starts: np.ndarray, strings: Sequence[str]
 ) -> list[tuple[int, np.ndarray, int, np.ndarray]]:
-    """(string index, where it starts in the texts joined, its length, the text each
-    occurrence is in) of the strings found. A string holding a shorter one (执法能力, 执法) is
-    looked for only in the texts holding the shorter one, when they are fewer."""
-    joined = _SEPARATOR.join(texts)
+    """(string index, where it starts in `joined`, its length, the text each occurrence is
+    in) of the strings found in the texts joined (text p begins at `starts[p]`). A string
+    holding a shorter one (执法能力, 执法) is looked for only in the texts holding the shorter
+    one, when they are fewer."""
+    n = len(starts) - 1
     found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    looked: list[int] = []
+    holding: dict[int, np.ndarray] = {}  # string index → which texts hold it
     for i in sorted(range(len(strings)), key=lambda i: len(strings[i])):
         string = strings[i]
-        inside = [j for j in looked if strings[j] in string and len(strings[j]) < len(string)]
-        looked.append(i)
-        if any(j not in found for j in inside):
-            continue  # a part of it is nowhere
-        within = min((np.unique(found[j][1]) for j in inside), key=len, default=None)
-        if within is None or len(within) > len(texts) // 2:
+        inside = [j for j in holding if strings[j] in string and len(strings[j]) < len(string)]
+        within = None
+        if inside:
+            held = np.logical_and.reduce([holding[j] for j in inside])
+            within = np.flatnonzero(held)
+        if within is None or len(within) > n // 2:
             at = _occurrences(joined, string)
         else:
-            some = [texts[h] for h in within.tolist()]
+            bounds = zip(starts[within].tolist(), (starts[within + 1] - 1).tolist(), strict=True)
+            some = [joined[a:b] for a, b in bounds]
             some_starts = np.zeros(len(some) + 1, dtype=np.int64)
             np.cumsum([len(t) + 1 for t in some], out=some_starts[1:])
-            at = _occurrences(_SEPARATOR.join(some), string)
+            at = _occurrences(SEPARATOR.join(some), string)
             k = np.searchsorted(some_starts, at, side="right") - 1
             at = at - some_starts[k] + starts[within[k]]
+        owner = np.searchsorted(starts, at, side="right") - 1
+        holding[i] = np.zeros(n, dtype=bool)
+        holding[i][owner] = True
         if len(at):
-            found[i] = (at, np.searchsorted(starts, at, side="right") - 1)
+            found[i] = (at, owner)
     return [(i, at, len(strings[i]), owner) for i, (at, owner) in sorted(found.items())]
 
 

@@ -18,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bm25s
 import numpy as np
@@ -32,6 +32,9 @@ from app.text import PassageTokens, Tokenizer
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
+
+if TYPE_CHECKING:
+    from app.candidates import Candidates
 
 # Paraphrases users type → words the reports use. Small and domain-specific on purpose.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -393,12 +396,14 @@ class HybridRetriever:
         *,
         per_report: int = 3,
         coverage_floor: float = 0.0,
-    ) -> dict[str, list[Hit]]:
+    ) -> Candidates:
         """For every report in scope, its best passages (by fused score), sentences marked.
 
         A passage whose text as a whole covers less than `coverage_floor` of the topic cannot
         hold a sentence that covers more, so its sentences are not scored (speed at scale).
         """
+        from app.candidates import Candidates
+
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
         candidates = np.nonzero(mask)[0]
         # each report's best `per_report` passages, chosen with numpy (10,000s of reports)
@@ -408,27 +413,17 @@ class HybridRetriever:
         first = np.searchsorted(groups, groups, side="left")
         keep = np.arange(len(candidates)) - first < per_report
         candidates, groups = candidates[keep], groups[keep]
-        out: dict[str, list[Hit]] = {}
-        hits: list[Hit] = []
-        every: list[Hit] = []
-        group = -1
-        passages, report_ids = snap.passages, snap.meta_columns["report_id"]
-        # plain floats and ints once for all: numpy scalars one by one cost more than the rest
-        for i, g, f, d, x in zip(
-            candidates.tolist(),
-            groups.tolist(),
-            fused[candidates].tolist(),
-            dense[candidates].tolist(),
-            lexical[candidates].tolist(),
-            strict=True,
-        ):
-            hit = Hit(passages[i], f, d, x, 0.0, None, i)
-            if g != group:  # candidates come report by report
-                group, hits = g, out.setdefault(str(report_ids[i]), [])
-            hits.append(hit)
-            every.append(hit)
-        marking.mark_passages(self, passages, every, candidates, topic, coverage_floor)
-        return out
+        starts = np.nonzero(np.r_[True, groups[1:] != groups[:-1]])[0] if len(groups) else keep[:0]
+        report_ids = snap.meta_columns["report_id"][candidates[starts]].astype(str).tolist()
+        marks = marking.mark_passages(self, snap.passages, candidates, topic, coverage_floor)
+        return Candidates(
+            snap.passages,
+            candidates,
+            report_ids,
+            np.r_[starts, len(candidates)].astype(np.int64),
+            (fused[candidates], dense[candidates], lexical[candidates]),
+            marks,
+        )
 
     # -- the question's topic ------------------------------------------------------------------
     def topic(

@@ -46,11 +46,13 @@ def test_marks_at_once_are_the_marks_one_by_one(service, floor):
             found = one_by_one.found_in(hit.passage.text)
             if found and (floor <= 0 or retriever._coverage(found, one_by_one, False) >= floor):
                 retriever.mark_best_sentence(hit, one_by_one, found)
-        got = [Hit(p, 0.0, 0.0, 0.0) for p in passages]
-        mark_passages(retriever, table, got, rows, at_once, floor)
-        for a, b in zip(expected, got, strict=True):
-            assert (b.coverage, b.sentence) == (a.coverage, a.sentence), (question, a.passage.id)
-        assert at_once.marks == one_by_one.marks, question
+        marks = mark_passages(retriever, table, rows, at_once, floor)
+        got = [
+            (c, (a, b)) if a >= 0 else (0.0, None)
+            for c, a, b in zip(marks.coverage, marks.start, marks.end, strict=True)
+        ]
+        for hit, (coverage, sentence) in zip(expected, got, strict=True):
+            assert (coverage, sentence) == (hit.coverage, hit.sentence), (question, hit.passage.id)
         compared += len(got)
-        marked += sum(hit.sentence is not None for hit in got)
+        marked += sum(sentence is not None for _, sentence in got)
     assert marked > compared / 20  # the comparison is not of unmarked passages only

@@ -6,16 +6,18 @@ changes what is found in another.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.answers.counts import asks_count, states_count
 from app.answers.engine import Engine
 from app.answers.rule import DecisionRule
+from app.candidates import Candidates
 from app.question import ParsedQuestion
 from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
 from vectorstore import Scope
 
-PerReport = dict[str, list[Hit]]  # report id → its best passages
+PerReport = Mapping[str, list[Hit]]  # report id → its best passages
 Evidence = dict[str, Hit]  # report id → the passage whose key sentence covers the topic best
 
 
@@ -50,7 +52,7 @@ def question_topic(
 
 def gather(
     engine: Engine, vector: Any, query_text: str, scope: Scope, topic: Topic
-) -> tuple[PerReport, Evidence]:
+) -> tuple[Candidates, Evidence]:
     """Each report's best passages, and the one whose key sentence covers the topic best."""
     rule = engine.rule
     per_report = engine.retriever.best_per_report(
@@ -61,11 +63,7 @@ def gather(
         per_report=rule.per_report,
         coverage_floor=min(rule.min_coverage, rule.related_coverage),
     )
-    evidence = {
-        rid: max(hits, key=lambda h: (h.coverage, h.dense))
-        for rid, hits in per_report.items()
-        if hits
-    }
+    evidence = per_report.best(per_report.marks.coverage, per_report.dense)
     return per_report, evidence
 
 
@@ -76,6 +74,8 @@ def closeness(hit: Hit, rule: DecisionRule) -> float:
 
 def closest(per_report: PerReport, rule: DecisionRule) -> Evidence:
     """Each report's passage closest in meaning to the question."""
+    if isinstance(per_report, Candidates):  # every report's at once
+        return per_report.best(per_report.dense + rule.meaning_lexical_weight * per_report.lexical)
     return {
         rid: max(hits, key=lambda h: closeness(h, rule)) for rid, hits in per_report.items() if hits
     }

@@ -1,0 +1,87 @@
+"""Each report's best passages for a corpus-wide question, held as arrays.
+
+At 10,000s of reports a question has 100,000s of candidate passages, and most are only
+compared (which passage of a report covers the topic best, which is closest in meaning), never
+shown. `Candidates` keeps their scores and marks as arrays, answers those comparisons with
+numpy, and makes a `Hit` only for a passage somebody asks for; a report's hits are made once,
+so the same passage is always the same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from app.index_snapshot import PassageTable
+from app.marking import Marks
+from app.retrieval import Hit
+
+
+class Candidates(Mapping[str, list[Hit]]):
+    """Report id → its best passages (a `PerReport`), best fused score first.
+
+    The candidates come report by report: report `r`'s are `bounds[r]` to `bounds[r + 1]`.
+    """
+
+    def __init__(
+        self,
+        passages: PassageTable,
+        rows: np.ndarray,
+        report_ids: list[str],
+        bounds: np.ndarray,
+        scores: tuple[np.ndarray, np.ndarray, np.ndarray],
+        marks: Marks,
+    ) -> None:
+        self.passages = passages
+        self.rows = rows
+        self.bounds = bounds
+        # scores as Python floats have them (float32 → float64), so comparisons agree
+        self.fused, self.dense, self.lexical = (np.asarray(s, dtype=np.float64) for s in scores)
+        self.marks = marks
+        self._report = {rid: r for r, rid in enumerate(report_ids)}
+        self._report_ids = report_ids
+        self._hits: list[Hit | None] = [None] * len(rows)
+
+    def __getitem__(self, report_id: str) -> list[Hit]:
+        r = self._report[report_id]
+        return [self.hit(k) for k in range(int(self.bounds[r]), int(self.bounds[r + 1]))]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._report_ids)
+
+    def __len__(self) -> int:
+        return len(self._report_ids)
+
+    def hit(self, k: int) -> Hit:
+        """Candidate k as a `Hit`, its best sentence marked (made once)."""
+        hit = self._hits[k]
+        if hit is None:
+            row = int(self.rows[k])
+            hit = Hit(
+                self.passages[row],
+                float(self.fused[k]),
+                float(self.dense[k]),
+                float(self.lexical[k]),
+                row=row,
+            )
+            start = int(self.marks.start[k])
+            if start >= 0:
+                hit.coverage, hit.sentence = (
+                    float(self.marks.coverage[k]),
+                    (
+                        start,
+                        int(self.marks.end[k]),
+                    ),
+                )
+            self._hits[k] = hit
+        return hit
+
+    def best(self, *keys: np.ndarray) -> dict[str, Hit]:
+        """Each report's candidate with the highest `keys` (compared in turn, as a tuple), the
+        first of equals: `max(hits, key=...)` over every report at once."""
+        n = len(self.rows)
+        report = np.repeat(np.arange(len(self._report_ids)), np.diff(self.bounds))
+        order = np.lexsort((np.arange(n), *(-k for k in reversed(keys)), report))
+        first = order[np.r_[True, report[order][1:] != report[order][:-1]]] if n else order
+        return {self._report_ids[report[k]]: self.hit(k) for k in first.tolist()}
