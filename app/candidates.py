@@ -32,6 +32,7 @@ class Candidates(Mapping[str, list[Hit]]):
         bounds: np.ndarray,
         scores: tuple[np.ndarray, np.ndarray, np.ndarray],
         marks: Marks,
+        text: tuple[str, np.ndarray],
     ) -> None:
         self.passages = passages
         self.rows = rows
@@ -39,6 +40,7 @@ class Candidates(Mapping[str, list[Hit]]):
         # scores as Python floats have them (float32 → float64), so comparisons agree
         self.fused, self.dense, self.lexical = (np.asarray(s, dtype=np.float64) for s in scores)
         self.marks = marks
+        self.text = text  # their texts joined, and where each begins (`PassageTable.joined`)
         self._report = {rid: r for r, rid in enumerate(report_ids)}
         self._report_ids = report_ids
         self._hits: list[Hit | None] = [None] * len(rows)
@@ -52,6 +54,14 @@ class Candidates(Mapping[str, list[Hit]]):
 
     def __len__(self) -> int:
         return len(self._report_ids)
+
+    def hits_of(self, report_id: str, where: np.ndarray) -> list[Hit]:
+        """The report's candidates flagged in `where` (one flag per candidate), as hits."""
+        r = self._report.get(report_id)
+        if r is None:
+            return []
+        first, last = int(self.bounds[r]), int(self.bounds[r + 1])
+        return [self.hit(first + k) for k in np.flatnonzero(where[first:last]).tolist()]
 
     def hit(self, k: int) -> Hit:
         """Candidate k as a `Hit`, its best sentence marked (made once)."""

@@ -41,17 +41,19 @@ def mark_passages(
     retriever: HybridRetriever,
     passages: PassageTable,
     rows: np.ndarray,
+    text: tuple[str, np.ndarray],
     topic: Topic,
     coverage_floor: float,
 ) -> Marks:
     """Each passage's best sentence, as `mark_best_sentence` finds it, for the passages (rows
     of the snapshot's `passages`) holding some of the topic's strings and, as a whole text,
-    covering at least `coverage_floor` of the topic (with a floor of 0, any string will do)."""
+    covering at least `coverage_floor` of the topic (with a floor of 0, any string will do).
+    `text`: their texts joined, and where each begins (`PassageTable.joined`)."""
     marks = Marks.none(len(rows))
     strings = topic.strings
     if not len(rows) or not strings:
         return marks
-    joined, starts = passages.joined(rows)
+    joined, starts = text
     found = _found(joined, starts, strings)
     if not found:
         return marks

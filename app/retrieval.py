@@ -415,7 +415,8 @@ class HybridRetriever:
         candidates, groups = candidates[keep], groups[keep]
         starts = np.nonzero(np.r_[True, groups[1:] != groups[:-1]])[0] if len(groups) else keep[:0]
         report_ids = snap.meta_columns["report_id"][candidates[starts]].astype(str).tolist()
-        marks = marking.mark_passages(self, snap.passages, candidates, topic, coverage_floor)
+        text = snap.passages.joined(candidates)
+        marks = marking.mark_passages(self, snap.passages, candidates, text, topic, coverage_floor)
         return Candidates(
             snap.passages,
             candidates,
@@ -423,6 +424,7 @@ class HybridRetriever:
             np.r_[starts, len(candidates)].astype(np.int64),
             (fused[candidates], dense[candidates], lexical[candidates]),
             marks,
+            text,
         )
 
     # -- the question's topic ------------------------------------------------------------------

@@ -7,11 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from app.answers.evidence import question_topic
+from app.answers.evidence import closeness, closest, gather, question_topic
+from app.answers.practice import _QUOTED, quoting
 from app.marking import _occurrences, mark_passages
 from app.question import parse_question
 from app.retrieval import Hit
 from app.settings import GOLD_SETS
+from tests.conftest import SAMPLE_TOWNSHIPS
+from vectorstore import Scope
 
 
 def _questions() -> list[str]:
@@ -46,7 +49,7 @@ def test_marks_at_once_are_the_marks_one_by_one(service, floor):
             found = one_by_one.found_in(hit.passage.text)
             if found and (floor <= 0 or retriever._coverage(found, one_by_one, False) >= floor):
                 retriever.mark_best_sentence(hit, one_by_one, found)
-        marks = mark_passages(retriever, table, rows, at_once, floor)
+        marks = mark_passages(retriever, table, rows, table.joined(rows), at_once, floor)
         got = [
             (c, (a, b)) if a >= 0 else (0.0, None)
             for c, a, b in zip(marks.coverage, marks.start, marks.end, strict=True)
@@ -56,3 +59,24 @@ def test_marks_at_once_are_the_marks_one_by_one(service, floor):
         compared += len(got)
         marked += sum(sentence is not None for _, sentence in got)
     assert marked > compared / 20  # the comparison is not of unmarked passages only
+
+
+def test_candidates_compare_like_max_over_each_reports_hits(service):
+    """The best passage of every report, chosen with numpy, is the one `max` picks from its
+    hits (first of equals), and the same object as in the report's list."""
+    engine, facets = service.engine, service.store.facet_values()
+    vector = service.store.embeddings.embed_question("调解")
+    for question in ("哪些镇提到了法律顾问？", "别的镇在矛盾纠纷化解上有什么做法？"):
+        topic = question_topic(service.retriever, parse_question(question, facets))
+        per_report, evidence = gather(engine, vector, " ".join(topic.terms), Scope(), topic)
+        assert set(per_report) == set(evidence) and len(per_report) == len(SAMPLE_TOWNSHIPS)
+        for rid, hits in per_report.items():
+            want = max(hits, key=lambda h: (h.coverage, h.dense))
+            assert evidence[rid] is want
+            near = max(hits, key=lambda h: closeness(h, engine.rule))
+            assert closest(per_report, engine.rule)[rid] is near
+        quoted = quoting(per_report)
+        assert quoted.any() and not quoted.all()
+        for rid, hits in per_report.items():
+            said = [h for h in hits if _QUOTED.search(h.passage.text)]
+            assert per_report.hits_of(rid, quoted) == said

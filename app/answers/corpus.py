@@ -11,6 +11,8 @@ import itertools
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from app.answers import verdicts
 from app.answers.citations import cite, inline, report_labels
 from app.answers.engine import NOT_FOUND, Engine, make_answer
@@ -18,7 +20,7 @@ from app.answers.evidence import gather
 from app.answers.judging import ProgressFn
 from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
-from app.answers.practice import practices_named
+from app.answers.practice import practices_named, quoting
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
@@ -103,7 +105,8 @@ def answer(
         practice, cited = "", [citation]
         if with_practices:
             # named practices from on-topic passages of this report, each of them cited
-            practice, naming = practices_named(engine, hit, per_report.get(rid, []), topic)
+            others = per_report.hits_of(rid, quoted)  # the others name nothing
+            practice, naming = practices_named(engine, hit, others, topic)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))
                 citations.append(cited[-1])
@@ -120,6 +123,7 @@ def answer(
         return hit.coverage + hit.dense
 
     practice = parsed.kind == "practice"
+    quoted = quoting(per_report) if practice else np.zeros(0, dtype=bool)
     mentioned = sorted(mentioned, key=lambda r: -strength(r))
     stated = [entry(rid, evidence[rid], with_practices=practice) for rid in mentioned]
     related_ids = sorted(related, key=lambda r: -strength(r))

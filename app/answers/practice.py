@@ -9,13 +9,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import numpy as np
+
 from app.answers.engine import Engine
+from app.candidates import Candidates
+from app.marking import SEPARATOR
 from app.retrieval import Hit, Topic
 from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
 
 PRACTICES_SHOWN = 6  # practice names in one township's entry
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
+# the same, never across the separator between passages joined (`PassageTable.joined`)
+_QUOTED_IN_JOINED = re.compile(r"[“\"「『]([^”\"」』\x1f]{2,24})[”\"」』]")
 # what may follow a quoted practice name and belongs to it (“贵和”调解工作制度)...
 _PRACTICE_NOUN = re.compile(
     r"(?:的)?((?:调解)?工作(?:法|室|制度|机制)|调解室|茶室|机制|模式|品牌|责任制|专项行动|活动|理念)"
@@ -65,6 +71,18 @@ def practices_named(
     names = list(dict.fromkeys(names))[:PRACTICES_SHOWN]
     line = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
     return line, cited
+
+
+def quoting(candidates: Candidates) -> np.ndarray:
+    """Which candidate passages quote something (a practice's name may be among it): one
+    search over their texts joined, so a passage quoting nothing is never made a `Hit`."""
+    joined, starts = candidates.text
+    if joined.count(SEPARATOR) != len(starts) - 2:  # a text holding the separator itself
+        return np.ones(len(starts) - 1, dtype=bool)
+    at = np.array([m.start() for m in _QUOTED_IN_JOINED.finditer(joined)], dtype=np.int64)
+    found = np.zeros(len(starts) - 1, dtype=bool)
+    found[np.searchsorted(starts, at, side="right") - 1] = True
+    return found
 
 
 def practice_names(
