@@ -3,8 +3,9 @@
 A folder per store version under the store's index folder (`snapshot/<version>/`, see
 `PassageStore.index_dir`): passage vectors and word vectors as .npy files, the BM25 index in
 bm25s's own files, passage texts and metadata as one byte file each with offsets, the metadata
-columns filters use. Everything large is memory-mapped on load, so opening it costs
-milliseconds and processes on one machine share its pages.
+columns filters use, each passage's start offset and sentences (format 2; a format-1 folder
+gets them added on first read, `_upgrade`). Everything large is memory-mapped on load, so
+opening it costs milliseconds and processes on one machine share its pages.
 
 A folder is written whole into a temporary folder and renamed into place, and it is only ever
 used for the store version it is named after: a store that changed since (an ingest, a removal, a
@@ -122,9 +123,9 @@ class PassageTable(Sequence[StoredPassage]):
         begins in it (`starts[p]`; text p ends at `starts[p + 1] - 1`)."""
         rows = np.asarray(rows, dtype=np.int64)
         first, last = self.text_starts[rows], self.text_starts[rows + 1] - 1
-        with memoryview(self.texts) as view:
-            bounds = zip(first.tolist(), last.tolist(), strict=True)
-            text = _SEP.join([view[a:b] for a, b in bounds]).decode()
+        texts = self.texts  # slices of the mapped file are copied out faster than viewed
+        bounds = zip(first.tolist(), last.tolist(), strict=True)
+        text = _SEP.join([texts[a:b] for a, b in bounds]).decode()
         pieces = text.split(_SEP.decode())
         if len(pieces) != len(rows):  # a text holding the separator itself: found one by one
             pieces = [self.text(i) for i in rows.tolist()]
