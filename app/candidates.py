@@ -39,6 +39,7 @@ class Candidates(Mapping[str, list[Hit]]):
         self.bounds = bounds
         # scores as Python floats have them (float32 → float64), so comparisons agree
         self.fused, self.dense, self.lexical = (np.asarray(s, dtype=np.float64) for s in scores)
+        self._scores = [s.tolist() for s in (self.fused, self.dense, self.lexical)]
         self.marks = marks
         self.text = text  # their texts joined, and where each begins (`PassageTable.joined`)
         self._report = {rid: r for r, rid in enumerate(report_ids)}
@@ -46,8 +47,12 @@ class Candidates(Mapping[str, list[Hit]]):
         self._hits: list[Hit | None] = [None] * len(rows)
 
     def __getitem__(self, report_id: str) -> list[Hit]:
+        """The report's candidates as hits (a new list each time; the hits are the same)."""
         r = self._report[report_id]
         return [self.hit(k) for k in range(int(self.bounds[r]), int(self.bounds[r + 1]))]
+
+    def __contains__(self, report_id: object) -> bool:
+        return report_id in self._report
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._report_ids)
@@ -68,13 +73,8 @@ class Candidates(Mapping[str, list[Hit]]):
         hit = self._hits[k]
         if hit is None:
             row = int(self.rows[k])
-            hit = Hit(
-                self.passages[row],
-                float(self.fused[k]),
-                float(self.dense[k]),
-                float(self.lexical[k]),
-                row=row,
-            )
+            fused, dense, lexical = self._scores
+            hit = Hit(self.passages[row], fused[k], dense[k], lexical[k], row=row)
             start = int(self.marks.start[k])
             if start >= 0:
                 hit.coverage, hit.sentence = (

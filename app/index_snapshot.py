@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 FORMAT = 2  # 2: the passages' start offsets and sentences (1 is upgraded)
 STAMP = "snapshot.json"  # written last: a folder without it is incomplete
 STRING_COLUMNS = ("township", "county", "province", "report_id", "section")
-_SEP = b"\x1f"  # between passage texts, so no search string spans two passages
+# between passage texts (in the texts file and in `PassageTable.joined`): no word holds it, so
+# no word searched for spans two passages
+SEPARATOR = "\x1f"
+_SEP = SEPARATOR.encode()
 _TEMP_PREFIX = ".building-"
 _TEMP_EXPIRES = 3600  # a temporary folder this old is from a writer that died
 _log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ class PassageTable(Sequence[StoredPassage]):
     snapshot that could not be saved); `text_starts[i]` is where passage i's text begins and
     `text_starts[i + 1] - 1` where it ends (a separator byte follows each text). A passage's
     metadata is decoded when first read. What a corpus-wide question reads of every candidate
-    is kept as arrays: where each passage starts in its report (`starts`) and its sentences
+    is kept as arrays: where each passage starts in its report (`report_offsets`) and its sentences
     (`sentences`: rows of start, end, heading in the passage's text; passage i's are rows
     `sentence_starts[i]` to `sentence_starts[i + 1]`), from which the quotable ones follow.
     """
@@ -64,7 +67,7 @@ class PassageTable(Sequence[StoredPassage]):
         records: bytes | mmap.mmap,
         record_starts: np.ndarray,
         *,
-        starts: np.ndarray,
+        report_offsets: np.ndarray,
         sentences: np.ndarray,
         sentence_starts: np.ndarray,
     ) -> None:
@@ -72,7 +75,7 @@ class PassageTable(Sequence[StoredPassage]):
         self.text_starts = text_starts
         self.records = records
         self.record_starts = record_starts
-        self.starts = starts
+        self.report_offsets = report_offsets
         self.sentences = sentences
         self.sentence_starts = sentence_starts
         self._made: list[StoredPassage | None] = [None] * (len(text_starts) - 1)
@@ -86,8 +89,10 @@ class PassageTable(Sequence[StoredPassage]):
             _starts(texts),
             b"\n".join([*records, b""]),
             _starts(records),
-            **derived(p.text for p in passages),
-            starts=np.array([int(p.meta.get("start", 0)) for p in passages], dtype=np.int64),
+            **sentence_arrays(p.text for p in passages),
+            report_offsets=np.array(
+                [int(p.meta.get("start", 0)) for p in passages], dtype=np.int64
+            ),
         )
         table._made = list(passages)
         return table
@@ -107,8 +112,7 @@ class PassageTable(Sequence[StoredPassage]):
             i += len(self)
         made = self._made[i]
         if made is None:
-            record = self._slice(self.records, self.record_starts, i)
-            made = _MappedPassage(record, self.text(i))
+            made = _MappedPassage(self, i)
             self._made[i] = made
         return made
 
@@ -126,10 +130,10 @@ class PassageTable(Sequence[StoredPassage]):
         texts = self.texts  # slices of the mapped file are copied out faster than viewed
         bounds = zip(first.tolist(), last.tolist(), strict=True)
         text = _SEP.join([texts[a:b] for a, b in bounds]).decode()
-        pieces = text.split(_SEP.decode())
+        pieces = text.split(SEPARATOR)
         if len(pieces) != len(rows):  # a text holding the separator itself: found one by one
             pieces = [self.text(i) for i in rows.tolist()]
-            text = _SEP.decode().join(pieces)
+            text = SEPARATOR.join(pieces)
         starts = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum([len(p) + 1 for p in pieces], out=starts[1:])
         return text, starts
@@ -172,33 +176,61 @@ class PassageTable(Sequence[StoredPassage]):
 
 
 class _MappedPassage(StoredPassage):
-    """A snapshot passage: its metadata (a JSON record) is decoded when first read, since a
-    corpus-wide question makes 10,000s of passages and reads the metadata of few."""
+    """A snapshot passage whose id, text and metadata are decoded from the mapped files when
+    first read: a corpus-wide question makes a passage of each report's best candidates and
+    reads the text or metadata of few."""
 
-    def __init__(self, record: bytes, text: str) -> None:
-        self._record: bytes | None = record
-        end = record.find(b'"', 2)  # the record is ["<id>", {...}]
-        pid = record[2:end]
-        if end < 0 or b"\\" in pid:  # an id with escapes: decode it properly
-            pid = str(json.loads(record)[0]).encode("utf-8")
-        self.id = pid.decode("utf-8")
-        self.text = text
+    def __init__(self, table: PassageTable, i: int) -> None:
+        self._table, self._i = table, i
         self.embedding = None
+
+    def _record(self) -> bytes:
+        return self._table._slice(self._table.records, self._table.record_starts, self._i)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled or copied, it is a plain passage (the mapped files stay behind)
+        return (StoredPassage, (self.id, self.text, self.meta, self.embedding))
+
+    @property  # type: ignore[override]
+    def id(self) -> str:
+        if "_id" not in self.__dict__:
+            record = self._record()
+            end = record.find(b'"', 2)  # the record is ["<id>", {...}]
+            pid = record[2:end]
+            if end < 0 or b"\\" in pid:  # an id with escapes: decode it properly
+                self._id = str(json.loads(record)[0])
+            else:
+                self._id = pid.decode("utf-8")
+        return self._id
+
+    @id.setter
+    def id(self, value: str) -> None:
+        self._id = value
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        if "_text" not in self.__dict__:
+            self._text = self._table.text(self._i)
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
 
     @property  # type: ignore[override]
     def meta(self) -> dict[str, Any]:
-        if self._record is not None:
-            self._meta = json.loads(self._record)[1]
-            self._record = None
+        if "_meta" not in self.__dict__:
+            self._meta = json.loads(self._record())[1]
         return self._meta
 
     @meta.setter
     def meta(self, value: dict[str, Any]) -> None:
-        self._meta, self._record = value, None
+        self._meta = value
 
 
-def derived(texts: Iterable[str]) -> dict[str, np.ndarray]:
-    """The passages' sentences as arrays (see `PassageTable`)."""
+def sentence_arrays(texts: Iterable[str]) -> dict[str, np.ndarray]:
+    """The passages' sentences as arrays: `sentences` and `sentence_starts` (see
+    `PassageTable`)."""
     rows: list[tuple[int, int, bool]] = []
     counts = [0]
     for text in texts:
@@ -265,7 +297,7 @@ def _write_files(work: Path, snap: Snapshot, identity: dict[str, Any]) -> None:
     np.save(work / "text_starts.npy", table.text_starts)
     (work / "records.bin").write_bytes(bytes(table.records))
     np.save(work / "record_starts.npy", table.record_starts)
-    _write_derived(work, table)
+    _write_sentences(work, table)
     np.save(work / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32))
     np.save(work / "report_index.npy", np.asarray(snap.report_index, dtype=np.int64))
     np.save(work / "word_vectors.npy", np.asarray(snap.word_vectors, dtype=np.float32))
@@ -292,10 +324,26 @@ def _write_files(work: Path, snap: Snapshot, identity: dict[str, Any]) -> None:
     _write_json(work / STAMP, stamp)
 
 
-def _write_derived(folder: Path, table: PassageTable) -> None:
-    np.save(folder / "column_start.npy", np.asarray(table.starts, dtype=np.int64))
-    np.save(folder / "sentences.npy", np.asarray(table.sentences, dtype=np.int32))
-    np.save(folder / "sentence_starts.npy", np.asarray(table.sentence_starts, dtype=np.int64))
+SENTENCE_FILES = ("report_offsets.npy", "sentences.npy", "sentence_starts.npy")
+
+
+def _write_sentences(folder: Path, table: PassageTable) -> None:
+    """The passages' report offsets and sentences, each file written aside and moved into
+    place: a process mapping the folder's copy keeps reading its own (a file emptied under a
+    mapping kills the process)."""
+    arrays = (
+        np.asarray(table.report_offsets, dtype=np.int64),
+        np.asarray(table.sentences, dtype=np.int32),
+        np.asarray(table.sentence_starts, dtype=np.int64),
+    )
+    for name, values in zip(SENTENCE_FILES, arrays, strict=True):
+        aside = folder / f".{name}.{uuid.uuid4().hex[:8]}"
+        try:
+            with aside.open("wb") as f:
+                np.save(f, values)
+            os.replace(aside, folder / name)
+        finally:
+            aside.unlink(missing_ok=True)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -374,11 +422,11 @@ def _read_files(
             array("text_starts.npy"),
             _map(folder / "records.bin"),
             array("record_starts.npy"),
-            starts=array("column_start.npy"),
+            report_offsets=array("report_offsets.npy"),
             sentences=array("sentences.npy"),
             sentence_starts=array("sentence_starts.npy"),
         )
-    if not (len(table.starts) == len(table.sentence_starts) - 1 == n):
+    if not (len(table.report_offsets) == len(table.sentence_starts) - 1 == n):
         raise ValueError(f"its sentence files disagree on the number of passages ({n} stamped)")
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     columns = {
@@ -408,7 +456,8 @@ def _read_files(
 def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     """A folder written by format 1 (no sentence arrays): they are made from its passages and
     added, so a large index is not built again (~3 s per 10,000 reports instead of minutes).
-    A folder that cannot be written to gets them in memory, each time it is opened."""
+    A folder that cannot be written to gets them in memory, each time it is opened. Two
+    processes upgrading at once write the same files; each moves its own into place."""
     started = time.perf_counter()
     texts, text_starts = _map(folder / "texts.bin"), np.load(folder / "text_starts.npy")
     records, record_starts = _map(folder / "records.bin"), np.load(folder / "record_starts.npy")
@@ -421,24 +470,24 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
         record = records[int(record_starts[i]) : int(record_starts[i + 1]) - 1]
         return int(json.loads(record)[1].get("start", 0))
 
-    arrays = derived(text(i) for i in range(n))
+    arrays = sentence_arrays(text(i) for i in range(n))
     upgraded = PassageTable(
         texts,
         text_starts,
         records,
         record_starts,
-        starts=np.fromiter(map(start, range(n)), dtype=np.int64, count=n),
+        report_offsets=np.fromiter(map(start, range(n)), dtype=np.int64, count=n),
         **arrays,
     )
+    work = folder / f".{STAMP}.{uuid.uuid4().hex[:8]}"
     try:
-        _write_derived(folder, upgraded)
-        for name in ("column_start.npy", "sentences.npy", "sentence_starts.npy"):
-            stamp["files"][name] = (folder / name).stat().st_size
-        work = folder / f"{STAMP}.{uuid.uuid4().hex[:8]}"
-        _write_json(work, {**stamp, "format": FORMAT})
+        _write_sentences(folder, upgraded)
+        files = {name: (folder / name).stat().st_size for name in SENTENCE_FILES}
+        stamp = {**stamp, "format": FORMAT, "files": {**stamp["files"], **files}}
+        _write_json(work, stamp)
         os.replace(work, folder / STAMP)
-        stamp = {**stamp, "format": FORMAT}
     except OSError as exc:
+        work.unlink(missing_ok=True)
         _log.warning("cannot add the sentence arrays to %s (%s); made in memory", folder, exc)
         return _read_files(folder, stamp, table=upgraded)
     _log.info(

@@ -3,7 +3,7 @@
 A corpus-wide question marks ~3 passages per report in scope: 30,000 at 10,000 reports.
 `HybridRetriever.mark_best_sentence` marks one passage at a time, with Python work per passage,
 per sentence and per topic string. Here the passages' texts are joined into one string, each
-topic string is found in it by one C-level search, and numpy places every occurrence in its
+topic string is found in it by a search in C (`str.split`), and numpy places every occurrence in its
 passage and its sentences; each passage's best sentence is then chosen by one sort. The marks
 are the same as one by one (tests/test_marking.py compares the two on every sample passage).
 """
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.index_snapshot import SEPARATOR
+
 if TYPE_CHECKING:
     from app.index_snapshot import PassageTable
     from app.retrieval import HybridRetriever, Topic
-
-SEPARATOR = "\x1f"  # between passages: no topic string holds it, so none spans two
 
 
 @dataclass
@@ -79,7 +79,7 @@ def mark_passages(
         )
         marked = best >= 0
         chosen = sentences[best[marked]]
-        offsets = passages.starts[np.asarray(rows)[todo[marked]]]
+        offsets = passages.report_offsets[np.asarray(rows)[todo[marked]]]
         marks.coverage[todo[marked]] = coverage[marked]
         marks.start[todo[marked]] = chosen[:, 0] + offsets
         marks.end[todo[marked]] = chosen[:, 1] + offsets
@@ -101,6 +101,8 @@ def _best_sentences(
     `table`: the passages' quotable sentences (start, end, joined), `counts[p]` of them for
     passage p."""
     n = len(counts)
+    if not len(table):  # no passage has a sentence
+        return np.full(n, -1, dtype=np.int64), np.zeros(n)
     table = np.asarray(table, dtype=np.int64)
     owner = np.repeat(np.arange(n), counts)
     local = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -165,8 +165,9 @@ class Topic:
 
     @functools.cached_property
     def marks(self) -> dict[str, tuple[float, tuple[int, int]] | None]:
-        """Each passage's best sentence for this topic (coverage, offsets), once per question:
-        a question about some sections gathers the same passages again over all sections."""
+        """Each passage's best sentence for this topic (coverage, offsets), as
+        `mark_best_sentence` marks passages one at a time (lookups, verdicts), once per
+        question. Gathers mark their candidates at once (`marking`), not through this."""
         return {}
 
 
@@ -205,7 +206,8 @@ class Snapshot:
     vocabulary: list[str] = field(default_factory=list)  # the reports' words, for paraphrases
     word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     neighbours: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
-    # passage id -> its quotable sentences (`_quotable_spans`), found once per process
+    # passage id -> its quotable sentences (`sentences.quotable_spans`), for passages not
+    # marked from the snapshot's arrays, found once per process
     quotable: dict[str, list[tuple[int, int, bool]]] = field(default_factory=dict)
 
     def count_containing(self, variants: tuple[str, ...]) -> int:
@@ -413,15 +415,16 @@ class HybridRetriever:
         first = np.searchsorted(groups, groups, side="left")
         keep = np.arange(len(candidates)) - first < per_report
         candidates, groups = candidates[keep], groups[keep]
-        starts = np.nonzero(np.r_[True, groups[1:] != groups[:-1]])[0] if len(groups) else keep[:0]
-        report_ids = snap.meta_columns["report_id"][candidates[starts]].astype(str).tolist()
+        # where each report's candidates begin
+        firsts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]] if len(groups) else [])
+        report_ids = snap.meta_columns["report_id"][candidates[firsts]].astype(str).tolist()
         text = snap.passages.joined(candidates)
         marks = marking.mark_passages(self, snap.passages, candidates, text, topic, coverage_floor)
         return Candidates(
             snap.passages,
             candidates,
             report_ids,
-            np.r_[starts, len(candidates)].astype(np.int64),
+            np.r_[firsts, len(candidates)].astype(np.int64),
             (fused[candidates], dense[candidates], lexical[candidates]),
             marks,
             text,
@@ -628,7 +631,7 @@ class HybridRetriever:
                 hit.coverage, hit.sentence = mark
             return
         text = hit.passage.text
-        spans = self._quotable(hit.passage)
+        spans = self._quotable(hit)
         in_passage = topic.found_in(text) if found is None else found
         mark = None
         if spans:
@@ -653,8 +656,10 @@ class HybridRetriever:
             return snap.passages.sentences_of(hit.row)
         return sentence_spans(hit.passage.text, 0, len(hit.passage.text))
 
-    def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
-        snap = self._snapshot
+    def _quotable(self, hit: Hit) -> list[tuple[int, int, bool]]:
+        snap, passage = self._snapshot, hit.passage
+        if hit.row is not None and snap is not None and passage is snap.passages[hit.row]:
+            return snap.passages.quotable(hit.row)
         spans = snap.quotable.get(passage.id) if snap is not None else None
         if spans is None:
             spans = quotable_spans(passage.text)

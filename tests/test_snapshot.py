@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -82,7 +84,7 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     version = reopen(store_dir, embeddings).store.version()
     folder = store_dir / SNAPSHOTS / version
     stamp = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
-    for name in ("column_start.npy", "sentences.npy", "sentence_starts.npy"):
+    for name in index_snapshot.SENTENCE_FILES:
         (folder / name).unlink()
         del stamp["files"][name]
     (folder / index_snapshot.STAMP).write_text(json.dumps({**stamp, "format": 1}), "utf-8")
@@ -93,6 +95,14 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     assert "upgraded to format 2" in caplog.text
     upgraded = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
     assert upgraded["format"] == index_snapshot.FORMAT and "sentences.npy" in upgraded["files"]
+    # upgraded again meanwhile (two processes at once): each file is moved into place, so the
+    # copy another process has mapped stays whole
+    mapped = fresh.retriever.snapshot().passages
+    before = (folder / "sentences.npy").stat().st_ino
+    (folder / index_snapshot.STAMP).write_text(json.dumps({**upgraded, "format": 1}), "utf-8")
+    assert reopen(store_dir, embeddings).retriever.snapshot().passages.sentences.shape
+    assert (folder / "sentences.npy").stat().st_ino != before
+    assert mapped.quotable(0) == quotable_spans(mapped.text(0))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="app.index_snapshot"):
         assert (
@@ -199,7 +209,7 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
         table.text_starts,
         table.records,
         table.record_starts,
-        starts=table.starts,
+        report_offsets=table.report_offsets,
         sentences=table.sentences,
         sentence_starts=table.sentence_starts,
     )
@@ -210,10 +220,12 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
             passages[i].text,
             passages[i].meta,
         )
+    # pickled or copied (a web session's state), a mapped passage is a plain one
+    assert pickle.loads(pickle.dumps(mapped[0])) == passages[0] == copy.deepcopy(mapped[0])
     for i, passage in enumerate(passages):
         assert mapped.quotable(i) == quotable_spans(passage.text)
         assert mapped.sentences_of(i) == sentence_spans(passage.text, 0, len(passage.text))
-        assert mapped.starts[i] == passage.meta["start"]
+        assert mapped.report_offsets[i] == passage.meta["start"]
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
         want = sum(1 for p in passages if any(v in p.text for v in variants))
         assert mapped.count_containing(variants) == want

@@ -11,8 +11,6 @@ import itertools
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from app.answers import verdicts
 from app.answers.citations import cite, inline, report_labels
 from app.answers.engine import NOT_FOUND, Engine, make_answer
@@ -96,6 +94,7 @@ def answer(
 
     citations: list[Citation] = []
     cited_at: dict[str, int] = {}  # each listed report's first citation
+    quoted = quoting(per_report) if parsed.kind == "practice" else None
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
         citation = cite(len(citations) + 1, hit)
@@ -103,9 +102,9 @@ def answer(
         cited_at[rid] = citation.n
         label = SECTION_LABELS.get(citation.section, citation.section)
         practice, cited = "", [citation]
-        if with_practices:
+        if with_practices and quoted is not None:
             # named practices from on-topic passages of this report, each of them cited
-            others = per_report.hits_of(rid, quoted)  # the others name nothing
+            others = per_report.hits_of(rid, quoted)  # a passage quoting nothing names none
             practice, naming = practices_named(engine, hit, others, topic)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))
@@ -123,7 +122,6 @@ def answer(
         return hit.coverage + hit.dense
 
     practice = parsed.kind == "practice"
-    quoted = quoting(per_report) if practice else np.zeros(0, dtype=bool)
     mentioned = sorted(mentioned, key=lambda r: -strength(r))
     stated = [entry(rid, evidence[rid], with_practices=practice) for rid in mentioned]
     related_ids = sorted(related, key=lambda r: -strength(r))

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.answers.engine import Engine
 from app.candidates import Candidates
-from app.marking import SEPARATOR
+from app.index_snapshot import SEPARATOR
 from app.retrieval import Hit, Topic
 from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
@@ -21,7 +21,7 @@ from ingest.passages import sentence_spans
 PRACTICES_SHOWN = 6  # practice names in one township's entry
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 # the same, never across the separator between passages joined (`PassageTable.joined`)
-_QUOTED_IN_JOINED = re.compile(r"[“\"「『]([^”\"」』\x1f]{2,24})[”\"」』]")
+_QUOTED_IN_JOINED = re.compile(rf"[“\"「『]([^”\"」』{SEPARATOR}]{{2,24}})[”\"」』]")
 # what may follow a quoted practice name and belongs to it (“贵和”调解工作制度)...
 _PRACTICE_NOUN = re.compile(
     r"(?:的)?((?:调解)?工作(?:法|室|制度|机制)|调解室|茶室|机制|模式|品牌|责任制|专项行动|活动|理念)"
@@ -44,8 +44,9 @@ def practices_named(
 ) -> tuple[str, list[Hit]]:
     """The “做法：…；” part of a township's entry, and the other passages that name them.
 
-    Names come from the entry's passage and from the report's other passages on the topic;
-    each of those passages is cited after the entry's own.
+    Names come from the entry's passage and from the report's other passages on the topic
+    (`others`: its candidates that quote something; the entry's own may be among them); each
+    of those passages is cited after the entry's own.
     """
 
     def says_topic(text: str) -> bool:
@@ -74,8 +75,8 @@ def practices_named(
 
 
 def quoting(candidates: Candidates) -> np.ndarray:
-    """Which candidate passages quote something (a practice's name may be among it): one
-    search over their texts joined, so a passage quoting nothing is never made a `Hit`."""
+    """Which candidate passages quote something (a practice's name may be among their quotes):
+    one search over their texts joined, so a passage quoting nothing is never made a `Hit`."""
     joined, starts = candidates.text
     if joined.count(SEPARATOR) != len(starts) - 2:  # a text holding the separator itself
         return np.ones(len(starts) - 1, dtype=bool)
