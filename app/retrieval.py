@@ -657,9 +657,9 @@ class HybridRetriever:
         return sentence_spans(hit.passage.text, 0, len(hit.passage.text))
 
     def _quotable(self, hit: Hit) -> list[tuple[int, int, bool]]:
+        # cut from the text and kept: reading one passage's from the snapshot's arrays takes
+        # a dozen numpy calls, slower than cutting it (those arrays serve many passages at once)
         snap, passage = self._snapshot, hit.passage
-        if hit.row is not None and snap is not None and passage is snap.passages[hit.row]:
-            return snap.passages.quotable(hit.row)
         spans = snap.quotable.get(passage.id) if snap is not None else None
         if spans is None:
             spans = quotable_spans(passage.text)
