@@ -111,6 +111,30 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     assert "upgraded" not in caplog.text
 
 
+def test_a_format_1_snapshot_that_cannot_be_written_is_upgraded_in_memory(
+    store_dir, embeddings, service, monkeypatch, caplog
+):
+    version = reopen(store_dir, embeddings).store.version()
+    folder = store_dir / SNAPSHOTS / version
+    stamp = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    for name in index_snapshot.SENTENCE_FILES:
+        (folder / name).unlink()
+        del stamp["files"][name]
+    (folder / index_snapshot.STAMP).write_text(json.dumps({**stamp, "format": 1}), "utf-8")
+
+    def read_only(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(index_snapshot, "_write_sentences", read_only)
+    forbid_build(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="app.index_snapshot"):
+        answer = reopen(store_dir, embeddings).ask(CORPUS_WIDE)
+    assert answer.answer == service.ask(CORPUS_WIDE).answer
+    assert "cannot add the sentence arrays" in caplog.text
+    left = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    assert left["format"] == 1 and not any(p.name.startswith(".") for p in folder.iterdir())
+
+
 def test_a_missing_snapshot_is_built_and_saved(store_dir, embeddings):
     shutil.rmtree(store_dir / SNAPSHOTS)
     fresh = reopen(store_dir, embeddings)
