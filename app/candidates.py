@@ -77,13 +77,8 @@ class Candidates(Mapping[str, list[Hit]]):
             hit = Hit(self.passages[row], fused[k], dense[k], lexical[k], row=row)
             start = int(self.marks.start[k])
             if start >= 0:
-                hit.coverage, hit.sentence = (
-                    float(self.marks.coverage[k]),
-                    (
-                        start,
-                        int(self.marks.end[k]),
-                    ),
-                )
+                hit.coverage = float(self.marks.coverage[k])
+                hit.sentence = (start, int(self.marks.end[k]))
             self._hits[k] = hit
         return hit
 

@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -86,13 +86,11 @@ class PassageTable(Sequence[StoredPassage]):
         records = [json.dumps([p.id, p.meta], ensure_ascii=False).encode("utf-8") for p in passages]
         table = cls(
             _SEP.join([*texts, b""]),
-            _starts(texts),
+            starts_of(texts),
             b"\n".join([*records, b""]),
-            _starts(records),
+            starts_of(records),
             **sentence_arrays(p.text for p in passages),
-            report_offsets=np.array(
-                [int(p.meta.get("start", 0)) for p in passages], dtype=np.int64
-            ),
+            report_offsets=report_offsets(p.meta for p in passages),
         )
         table._made = list(passages)
         return table
@@ -134,19 +132,12 @@ class PassageTable(Sequence[StoredPassage]):
         if len(pieces) != len(rows):  # a text holding the separator itself: found one by one
             pieces = [self.text(i) for i in rows.tolist()]
             text = SEPARATOR.join(pieces)
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(p) + 1 for p in pieces], out=starts[1:])
-        return text, starts
+        return text, starts_of(pieces)
 
     def sentences_of(self, i: int) -> list[tuple[int, int]]:
         """Passage i's sentences (`sentence_spans` of its text)."""
         rows = self.sentences[int(self.sentence_starts[i]) : int(self.sentence_starts[i + 1])]
         return [(a, b) for a, b, _ in rows.tolist()]
-
-    def quotable(self, i: int) -> list[tuple[int, int, bool]]:
-        """Passage i's quotable sentences (`sentences.quotable_spans` of its text)."""
-        spans, _ = self.quotable_rows(np.array([i]))
-        return [(a, b, bool(j)) for a, b, j in spans.tolist()]
 
     def quotable_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The quotable sentences of passages `rows`, one after another, and how many each has."""
@@ -228,6 +219,11 @@ class _MappedPassage(StoredPassage):
         self._meta = value
 
 
+def report_offsets(metas: Iterable[dict[str, Any]]) -> np.ndarray:
+    """Where each passage starts in its report (its metadata's `start`)."""
+    return np.array([int(m.get("start", 0)) for m in metas], dtype=np.int64)
+
+
 def sentence_arrays(texts: Iterable[str]) -> dict[str, np.ndarray]:
     """The passages' sentences as arrays: `sentences` and `sentence_starts` (see
     `PassageTable`)."""
@@ -243,8 +239,9 @@ def sentence_arrays(texts: Iterable[str]) -> dict[str, np.ndarray]:
     }
 
 
-def _starts(chunks: list[bytes]) -> np.ndarray:
-    """Start offsets of chunks joined with one separator byte after each (and the end)."""
+def starts_of(chunks: Sequence[Sized]) -> np.ndarray:
+    """Start offsets of chunks joined with one separator after each (and the end): bytes in
+    the texts file, characters in `PassageTable.joined`."""
     starts = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum([len(c) + 1 for c in chunks], out=starts[1:])
     return starts
@@ -461,23 +458,15 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     started = time.perf_counter()
     texts, text_starts = _map(folder / "texts.bin"), np.load(folder / "text_starts.npy")
     records, record_starts = _map(folder / "records.bin"), np.load(folder / "record_starts.npy")
-    n = len(text_starts) - 1
-
-    def text(i: int) -> str:
-        return texts[int(text_starts[i]) : int(text_starts[i + 1]) - 1].decode("utf-8")
-
-    def start(i: int) -> int:
-        record = records[int(record_starts[i]) : int(record_starts[i + 1]) - 1]
-        return int(json.loads(record)[1].get("start", 0))
-
-    arrays = sentence_arrays(text(i) for i in range(n))
+    rows = range(len(text_starts) - 1)
+    metas = (json.loads(PassageTable._slice(records, record_starts, i))[1] for i in rows)
     upgraded = PassageTable(
         texts,
         text_starts,
         records,
         record_starts,
-        report_offsets=np.fromiter(map(start, range(n)), dtype=np.int64, count=n),
-        **arrays,
+        report_offsets=report_offsets(metas),
+        **sentence_arrays(PassageTable._slice(texts, text_starts, i).decode() for i in rows),
     )
     work = folder / f".{STAMP}.{uuid.uuid4().hex[:8]}"
     try:

@@ -10,13 +10,13 @@ are the same as one by one (tests/test_marking.py compares the two on every samp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.index_snapshot import SEPARATOR
+from app.index_snapshot import SEPARATOR, starts_of
 
 if TYPE_CHECKING:
     from app.index_snapshot import PassageTable
@@ -57,11 +57,7 @@ def mark_passages(
     found = _found(joined, starts, strings)
     if not found:
         return marks
-    words = (len(strings) + 63) // 64
-    held = np.zeros((len(rows), words), dtype=np.uint64)
-    for i, _, _, owner in found:
-        np.bitwise_or.at(held[:, i // 64], owner, np.uint64(1 << (i % 64)))
-    masks, inverse = _unique_masks(held)
+    masks, inverse = _string_sets(len(rows), ((i, owner) for i, _, _, owner in found), topic)
     # a passage's text as a whole, like a sentence, covers the topic by the strings it holds
     enough = np.array(
         [
@@ -107,16 +103,17 @@ def _best_sentences(
     owner = np.repeat(np.arange(n), counts)
     local = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     begin, end = table[:, 0] + starts[owner], table[:, 1] + starts[owner]
-    held = np.zeros((len(owner), (len(topic.strings) + 63) // 64), dtype=np.uint64)
-    for i, at, length, _ in found:
-        # a sentence holds an occurrence when it starts at or before it and ends at or after
-        # its end: only the last sentence starting at or before it, or the one before that
-        # when that one is a short sentence joined with the next, can
-        last = np.searchsorted(begin, at, side="right") - 1
-        for k in (last, last - 1):
-            inside = (k >= 0) & (end[np.maximum(k, 0)] >= at + length)
-            np.bitwise_or.at(held[:, i // 64], k[inside], np.uint64(1 << (i % 64)))
-    masks, inverse = _unique_masks(held)
+
+    def holding() -> Iterator[tuple[int, np.ndarray]]:
+        for i, at, length, _ in found:
+            # a sentence holds an occurrence when it starts at or before it and ends at or
+            # after its end: only the last sentence starting at or before it, or the one
+            # before that when that one is a short sentence joined with the next, can
+            last = np.searchsorted(begin, at, side="right") - 1
+            for k in (last, last - 1):
+                yield i, k[(k >= 0) & (end[np.maximum(k, 0)] >= at + length)]
+
+    masks, inverse = _string_sets(len(owner), holding(), topic)
     scores = [retriever._span_scores(m, topic) if m else (0.0, 0.0) for m in masks]
     rank = np.array([r for r, _ in scores], dtype=np.float64).reshape(-1)[inverse]
     strict = np.array([s for _, s in scores], dtype=np.float64).reshape(-1)[inverse]
@@ -185,8 +182,7 @@ def _found(
         else:
             bounds = zip(starts[within].tolist(), (starts[within + 1] - 1).tolist(), strict=True)
             some = [joined[a:b] for a, b in bounds]
-            some_starts = np.zeros(len(some) + 1, dtype=np.int64)
-            np.cumsum([len(t) + 1 for t in some], out=some_starts[1:])
+            some_starts = starts_of(some)
             at = _occurrences(SEPARATOR.join(some), string)
             k = np.searchsorted(some_starts, at, side="right") - 1
             at = at - some_starts[k] + starts[within[k]]
@@ -216,9 +212,15 @@ def _occurrences(text: str, string: str) -> np.ndarray:
     return np.cumsum(lengths) + np.arange(len(lengths), dtype=np.int64) * len(string)
 
 
-def _unique_masks(held: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """The distinct rows of bits as ints (bit i = the topic's string i, as `Topic.bits`), and
-    each row's index among them: few sets of strings recur, so each is scored once."""
+def _string_sets(
+    n: int, holding: Iterable[tuple[int, np.ndarray]], topic: Topic
+) -> tuple[list[int], np.ndarray]:
+    """The distinct sets of the topic's strings that n texts hold, as ints (bit i = string i,
+    as `Topic.bits`), and each text's index among them: few sets recur, so each is scored
+    once. `holding`: (string index, the texts holding it) pairs."""
+    held = np.zeros((n, (len(topic.strings) + 63) // 64), dtype=np.uint64)
+    for i, texts in holding:
+        np.bitwise_or.at(held[:, i // 64], texts, np.uint64(1 << (i % 64)))
     if held.shape[1] == 1:  # one word: sorted as numbers, much faster than as rows
         unique, inverse = np.unique(held[:, 0], return_inverse=True)
         return unique.tolist(), inverse.reshape(-1)

@@ -613,9 +613,7 @@ class HybridRetriever:
             self._term_parts[term] = parts
         return parts
 
-    def mark_best_sentence(
-        self, hit: Hit, topic: Topic, found: frozenset[str] | None = None
-    ) -> None:
+    def mark_best_sentence(self, hit: Hit, topic: Topic) -> None:
         """Find the passage's sentence that best covers the topic (sets coverage and sentence).
 
         Sentences rank by the share of the topic's whole words they hold, then by partial
@@ -623,7 +621,7 @@ class HybridRetriever:
         职责。" + the sentence). With a topic cue (a shortfall for problems questions, a count
         for count lookups), a sentence that says it is quoted first if it touches the topic at
         all, while the coverage that decides support stays the passage's best sentence's (the
-        passage sits in the asked-for section). `found`: the topic's strings in the passage.
+        passage sits in the asked-for section).
         """
         if hit.passage.id in topic.marks:
             mark = topic.marks[hit.passage.id]
@@ -631,8 +629,8 @@ class HybridRetriever:
                 hit.coverage, hit.sentence = mark
             return
         text = hit.passage.text
-        spans = self._quotable(hit)
-        in_passage = topic.found_in(text) if found is None else found
+        spans = self._quotable(hit.passage)
+        in_passage = topic.found_in(text)
         mark = None
         if spans:
             strings = [(s, topic.bits[s]) for s in in_passage]
@@ -656,10 +654,10 @@ class HybridRetriever:
             return snap.passages.sentences_of(hit.row)
         return sentence_spans(hit.passage.text, 0, len(hit.passage.text))
 
-    def _quotable(self, hit: Hit) -> list[tuple[int, int, bool]]:
+    def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
         # cut from the text and kept: reading one passage's from the snapshot's arrays takes
         # a dozen numpy calls, slower than cutting it (those arrays serve many passages at once)
-        snap, passage = self._snapshot, hit.passage
+        snap = self._snapshot
         spans = snap.quotable.get(passage.id) if snap is not None else None
         if spans is None:
             spans = quotable_spans(passage.text)

@@ -48,7 +48,7 @@ def test_marks_at_once_are_the_marks_one_by_one(service, floor):
         for hit in expected:
             found = one_by_one.found_in(hit.passage.text)
             if found and (floor <= 0 or retriever._coverage(found, one_by_one, False) >= floor):
-                retriever.mark_best_sentence(hit, one_by_one, found)
+                retriever.mark_best_sentence(hit, one_by_one)
         marks = mark_passages(retriever, table, rows, table.joined(rows), at_once, floor)
         got = [
             (c, (a, b)) if a >= 0 else (0.0, None)
