@@ -16,7 +16,7 @@ import math
 import re
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -230,6 +230,13 @@ class Snapshot:
             return int(found.sum())
         return self.passages.count_containing(variants)
 
+    @functools.cached_property
+    def report_numbers(self) -> dict[str, int]:
+        """Report id → its number in `report_index`."""
+        firsts = np.unique(self.report_index, return_index=True)[1]
+        ids = self.meta_columns["report_id"][firsts].astype(str).tolist() if len(firsts) else []
+        return {rid: int(n) for n, rid in zip(self.report_index[firsts].tolist(), ids, strict=True)}
+
     def mask(self, scope: Scope | None, *, with_sections: bool = True) -> np.ndarray:
         n = len(self.passages)
         keep = np.ones(n, dtype=bool)
@@ -398,15 +405,22 @@ class HybridRetriever:
         *,
         per_report: int = 3,
         coverage_floor: float = 0.0,
+        leave_out: Collection[str] = (),
     ) -> Candidates:
         """For every report in scope, its best passages (by fused score), sentences marked.
 
         A passage whose text as a whole covers less than `coverage_floor` of the topic cannot
         hold a sentence that covers more, so its sentences are not scored (speed at scale).
+        The reports in `leave_out` are scored with the rest (BM25 scores are scaled by the
+        best in scope) but none of their passages is gathered.
         """
         from app.candidates import Candidates
 
         snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
+        if leave_out:
+            numbers = snap.report_numbers
+            left = [numbers[rid] for rid in leave_out if rid in numbers]
+            mask = mask & ~np.isin(snap.report_index, left)
         candidates = np.nonzero(mask)[0]
         # each report's best `per_report` passages, chosen with numpy (10,000s of reports)
         groups = snap.report_index[candidates]

@@ -80,3 +80,22 @@ def test_every_report_gets_its_own_best_passages_and_the_best_covering_one(servi
         service.engine, vector, " ".join(topic.terms), Scope(report_ids=[alone_id]), topic
     )
     assert [h.passage.id for h in alone[alone_id]] == [h.passage.id for h in per_report[alone_id]]
+
+
+def test_reports_left_out_are_not_gathered_and_the_others_are_gathered_the_same(service):
+    # a problems question gathers every section again only for the reports not graded yet
+    parsed = parse_question("哪些乡镇承认执法能力不足？", service.store.facet_values())
+    topic = question_topic(service.retriever, parsed)
+    vector = service.store.embeddings.embed_question(parsed.query)
+    query = " ".join(topic.terms)
+    everyone, evidence = gather(service.engine, vector, query, Scope(), topic)
+    # the report with the passage scoring highest in BM25 among them: the others' BM25 shares
+    # stay scaled by its score
+    top = max(everyone, key=lambda rid: max(h.lexical for h in everyone[rid]))
+    graded = {top, next(rid for rid in everyone if rid != top)}
+    rest, rest_evidence = gather(service.engine, vector, query, Scope(), topic, leave_out=graded)
+    assert set(rest) == set(everyone) - graded and len(rest) == len(SAMPLE_TOWNSHIPS) - 2
+    for rid, hits in rest.items():
+        same = [(h.passage.id, h.score, h.lexical, h.sentence) for h in hits]
+        assert same == [(h.passage.id, h.score, h.lexical, h.sentence) for h in everyone[rid]]
+        assert rest_evidence[rid].passage.id == evidence[rid].passage.id

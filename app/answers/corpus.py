@@ -14,7 +14,7 @@ from typing import Any
 from app.answers import verdicts
 from app.answers.citations import cite, inline, report_labels
 from app.answers.engine import NOT_FOUND, Engine, make_answer
-from app.answers.evidence import gather
+from app.answers.evidence import Evidence, PerReport, gather
 from app.answers.judging import ProgressFn
 from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
@@ -52,17 +52,25 @@ def answer(
         engine, vector, query, replace(scope, sections=parsed.sections), topic
     )
     mentioned = verdicts.decide(engine, evidence, per_report, vector, topic)
+    everywhere = replace(scope, sections=[])
+    # in LLM mode every candidate's passages from all sections are shown to the judge
     elsewhere = (
-        gather(engine, vector, query, replace(scope, sections=[]), topic)
-        if parsed.sections
+        gather(engine, vector, query, everywhere, topic)
+        if parsed.sections and engine.llm is not None
         else None
     )
+
+    def gather_elsewhere(graded: set[str]) -> tuple[PerReport, Evidence]:
+        if elsewhere is not None:
+            return elsewhere
+        return gather(engine, vector, query, everywhere, topic, leave_out=graded)
+
     related = verdicts.relate(
         engine,
         per_report,
         evidence,
         mentioned,
-        elsewhere,
+        gather_elsewhere if parsed.sections else None,
         topic,
         closeness=engine.rule.negation_closeness if parsed.claim == "negation" else None,
     )

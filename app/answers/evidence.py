@@ -6,7 +6,7 @@ changes what is found in another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from app.answers.counts import asks_count, states_count
@@ -51,9 +51,16 @@ def question_topic(
 
 
 def gather(
-    engine: Engine, vector: Any, query_text: str, scope: Scope, topic: Topic
+    engine: Engine,
+    vector: Any,
+    query_text: str,
+    scope: Scope,
+    topic: Topic,
+    *,
+    leave_out: Collection[str] = (),
 ) -> tuple[Candidates, Evidence]:
-    """Each report's best passages, and the one whose key sentence covers the topic best."""
+    """Each report's best passages, and the one whose key sentence covers the topic best;
+    none for the reports in `leave_out` (already graded: the others' are the same)."""
     rule = engine.rule
     per_report = engine.retriever.best_per_report(
         vector,
@@ -62,6 +69,7 @@ def gather(
         topic,
         per_report=rule.per_report,
         coverage_floor=min(rule.min_coverage, rule.related_coverage),
+        leave_out=leave_out,
     )
     evidence = per_report.best(per_report.marks.coverage, per_report.dense)
     return per_report, evidence

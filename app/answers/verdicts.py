@@ -7,6 +7,7 @@ thresholds are the engine's `DecisionRule`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.answers.counts import states_count
@@ -20,6 +21,8 @@ from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
 from vectorstore import StoredReport
 
+# every section's passages and evidence, of all reports but those given (`relate`)
+Elsewhere = Callable[[set[str]], tuple[PerReport, Evidence]]
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
 
 
@@ -98,15 +101,16 @@ def relate(
     per_report: PerReport,
     evidence: Evidence,
     mentioned: list[str],
-    elsewhere: tuple[PerReport, Evidence] | None,
+    elsewhere: Elsewhere | None,
     topic: Topic,
     *,
     closeness: float | None = None,
 ) -> dict[str, Hit]:
     """Reports on the topic that do not state the claim (相关), each with its passage.
 
-    `elsewhere` is every section's passages, for a question asking about some sections: a
-    problems question's topic met only among the measures is related, not 未提及.
+    `elsewhere` gathers every section's passages, for a question asking about some sections
+    (a problems question's topic met only among the measures is related, not 未提及); it is
+    given the reports graded already, whose passages it need not gather.
     """
     rule = engine.rule
     decided = set(mentioned)
@@ -125,7 +129,7 @@ def relate(
 
     on_topic(per_report, evidence, closeness or rule.related_closeness)
     if elsewhere is not None:
-        on_topic(*elsewhere, closeness or rule.related_elsewhere)
+        on_topic(*elsewhere(decided | set(related)), closeness or rule.related_elsewhere)
     return related
 
 
