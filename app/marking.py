@@ -43,26 +43,29 @@ def mark_passages(
     rows: np.ndarray,
     text: tuple[str, np.ndarray],
     topic: Topic,
-    coverage_floor: float,
+    coverage_floor: float | None,
 ) -> Marks:
     """Each passage's best sentence, as `mark_best_sentence` finds it, for the passages (rows
     of the snapshot's `passages`) holding some of the topic's strings and, as a whole text,
-    covering at least `coverage_floor` of the topic (with a floor of 0, any string will do).
+    covering at least `coverage_floor` of the topic (with a floor of 0, any string will do;
+    with None, every passage is marked, as `mark_best_sentence` does: one holding none of the
+    strings at its first sentence on its own, or saying the cue, with coverage 0).
     `text`: their texts joined, and where each begins (`PassageTable.joined`)."""
     marks = Marks.none(len(rows))
     strings = topic.strings
-    if not len(rows) or not strings:
+    every = coverage_floor is None
+    if not len(rows) or not (strings or every):
         return marks
     joined, starts = text
     found = _found(joined, starts, strings)
-    if not found:
+    if not (found or every):
         return marks
     masks, inverse = _string_sets(len(rows), ((i, owner) for i, _, _, owner in found), topic)
     # a passage's text as a whole, like a sentence, covers the topic by the strings it holds
+    floor = coverage_floor or 0.0
     enough = np.array(
         [
-            bool(m)
-            and (coverage_floor <= 0 or retriever._span_scores(m, topic)[1] >= coverage_floor)
+            every or (bool(m) and (floor <= 0 or retriever._span_scores(m, topic)[1] >= floor))
             for m in masks
         ],
         dtype=bool,

@@ -660,6 +660,30 @@ class HybridRetriever:
             hit.coverage, hit.sentence = mark
         topic.marks[hit.passage.id] = mark
 
+    def mark_best_sentences(self, hits: Sequence[Hit], topic: Topic) -> None:
+        """`mark_best_sentence` of each hit; those of the current snapshot all at once."""
+        snap = self._snapshot
+        fresh: list[Hit] = []
+        for hit in hits:
+            current = (
+                hit.row is not None and snap is not None and snap.passages[hit.row] is hit.passage
+            )
+            if current and hit.passage.id not in topic.marks:
+                fresh.append(hit)
+            else:
+                self.mark_best_sentence(hit, topic)
+        if not fresh or snap is None:
+            return
+        rows = np.array([hit.row for hit in fresh], dtype=np.int64)
+        text = snap.passages.joined(rows)
+        marks = marking.mark_passages(self, snap.passages, rows, text, topic, None)
+        coverage, start, end = (a.tolist() for a in (marks.coverage, marks.start, marks.end))
+        for k, hit in enumerate(fresh):
+            mark = (coverage[k], (start[k], end[k])) if start[k] >= 0 else None
+            if mark is not None:
+                hit.coverage, hit.sentence = mark
+            topic.marks[hit.passage.id] = mark
+
     def sentences(self, hit: Hit) -> list[tuple[int, int]]:
         """The sentences of the hit's passage (`sentence_spans`), read from the snapshot it
         came from when it is still the current one."""

@@ -32,10 +32,11 @@ def test_every_occurrence_is_found_overlapping_ones_too():
     assert _occurrences("调解", "法律").tolist() == []
 
 
-@pytest.mark.parametrize("floor", [0.0, 0.3])
+@pytest.mark.parametrize("floor", [0.0, 0.3, None])
 def test_marks_at_once_are_the_marks_one_by_one(service, floor):
     """Every sample passage, for the topic of every question in the gold sets (about 250
-    topics): the same best sentence and coverage, and the same passages left unmarked."""
+    topics): the same best sentence and coverage, and the same passages left unmarked. With
+    no floor, every passage is marked, those holding none of the topic's strings too."""
     retriever = service.retriever
     facets = service.store.facet_values()
     table = retriever.snapshot().passages
@@ -47,7 +48,9 @@ def test_marks_at_once_are_the_marks_one_by_one(service, floor):
         expected = [Hit(p, 0.0, 0.0, 0.0) for p in passages]
         for hit in expected:
             found = one_by_one.found_in(hit.passage.text)
-            if found and (floor <= 0 or retriever._coverage(found, one_by_one, False) >= floor):
+            if floor is None or (
+                found and (floor <= 0 or retriever._coverage(found, one_by_one, False) >= floor)
+            ):
                 retriever.mark_best_sentence(hit, one_by_one)
         marks = mark_passages(retriever, table, rows, table.joined(rows), at_once, floor)
         got = [
@@ -80,3 +83,25 @@ def test_candidates_compare_like_max_over_each_reports_hits(service):
         for rid, hits in per_report.items():
             said = [h for h in hits if _QUOTED.search(h.passage.text)]
             assert per_report.hits_of(rid, quoted) == said
+
+
+def test_hits_marked_together_are_marked_as_one_by_one(service):
+    """`mark_best_sentences` (the related-by-meaning reports of a corpus-wide question, all
+    at once) leaves each hit as `mark_best_sentence` does, whether a passage holds the topic's
+    strings or not, and whether it was marked before or not."""
+    retriever, facets = service.retriever, service.store.facet_values()
+    table = retriever.snapshot().passages
+    for question in ("哪些乡镇承认执法能力不足？", "哪些镇的执法人员一人多岗，顾不上执法？"):
+        parsed = parse_question(question, facets)
+        one_by_one, together = (question_topic(retriever, parsed) for _ in range(2))
+        expected = [Hit(table[i], 0.0, 0.0, 0.0, row=i) for i in range(len(table))]
+        got = [Hit(table[i], 0.0, 0.0, 0.0, row=i) for i in range(len(table))]
+        for hit in expected:
+            retriever.mark_best_sentence(hit, one_by_one)
+        retriever.mark_best_sentence(got[0], together)  # one known already
+        retriever.mark_best_sentences(got, together)
+        assert [(h.coverage, h.sentence) for h in got] == [
+            (h.coverage, h.sentence) for h in expected
+        ]
+        assert any(h.sentence and not h.coverage for h in got)  # some hold none of the strings
+        assert together.marks == one_by_one.marks

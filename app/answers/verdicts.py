@@ -46,8 +46,8 @@ def decide(
         rid for rid in decide_by_words(engine, evidence) if states(engine, evidence[rid], topic)
     ]
     by_meaning = decide_by_meaning(engine, per_report, by_words, topic)
+    engine.retriever.mark_best_sentences(list(by_meaning.values()), topic)
     for rid, hit in list(by_meaning.items()):
-        engine.retriever.mark_best_sentence(hit, topic)
         if not states(engine, hit, topic):
             del by_meaning[rid]
     evidence.update(by_meaning)
@@ -117,6 +117,7 @@ def relate(
     related: dict[str, Hit] = {}
 
     def on_topic(hits: PerReport, best: Evidence, floor: float) -> None:
+        close: list[Hit] = []  # related by meaning, quoted at their best sentence
         for rid, nearest in closest(hits, rule).items():
             if rid in decided or rid in related:
                 continue
@@ -124,8 +125,9 @@ def relate(
             if hit is not None and hit.coverage >= rule.related_coverage:
                 related[rid] = hit
             elif closeness_of(nearest, rule) >= floor:
-                engine.retriever.mark_best_sentence(nearest, topic)
+                close.append(nearest)
                 related[rid] = nearest
+        engine.retriever.mark_best_sentences(close, topic)
 
     on_topic(per_report, evidence, closeness or rule.related_closeness)
     if elsewhere is not None:
