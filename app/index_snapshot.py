@@ -31,7 +31,7 @@ import bm25s
 import numpy as np
 
 from app.sentences import quotable_rows, sentence_rows
-from vectorstore import StoredPassage
+from vectorstore import StoredPassage, fastjson
 
 if TYPE_CHECKING:
     from app.retrieval import Snapshot
@@ -211,7 +211,7 @@ class _MappedPassage(StoredPassage):
     @property  # type: ignore[override]
     def meta(self) -> dict[str, Any]:
         if "_meta" not in self.__dict__:
-            self._meta = json.loads(self._record())[1]
+            self._meta = fastjson.loads(self._record())[1]
         return self._meta
 
     @meta.setter
@@ -459,7 +459,7 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     texts, text_starts = _map(folder / "texts.bin"), np.load(folder / "text_starts.npy")
     records, record_starts = _map(folder / "records.bin"), np.load(folder / "record_starts.npy")
     rows = range(len(text_starts) - 1)
-    metas = (json.loads(PassageTable._slice(records, record_starts, i))[1] for i in rows)
+    metas = (fastjson.loads(PassageTable._slice(records, record_starts, i))[1] for i in rows)
     upgraded = PassageTable(
         texts,
         text_starts,

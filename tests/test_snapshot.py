@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import copy
 import json
 import logging
@@ -359,3 +361,14 @@ def test_an_id_with_quotes_in_it_is_read_whole(sample_store):
     table = index_snapshot.PassageTable.of(odd)
     table._made = [None]
     assert table[0].id == odd[0].id and table[0].meta == first.meta
+
+
+def test_records_orjson_refuses_are_read_as_json_reads_them():
+    from vectorstore import fastjson
+
+    assert fastjson.loads(b'["p1", {"township": "\\u77f3\\u6865\\u9547", "start": 0}]') == [
+        "p1",
+        {"township": "石桥镇", "start": 0},
+    ]
+    assert math.isnan(fastjson.loads('{"score": NaN}')["score"])
+    assert fastjson.loads("[18446744073709551616]") == [2**64]

@@ -35,7 +35,7 @@ import numpy as np
 
 from ingest.errors import IncompatibleStoreError, ReportNotFoundError, StoreError
 from ingest.model import Passage, Report, ReportMeta, Section
-from vectorstore import chroma_file
+from vectorstore import chroma_file, fastjson
 from vectorstore.embeddings import FazhiEmbeddings
 
 if TYPE_CHECKING:  # chromadb and langchain-chroma are imported when Chroma is first needed
@@ -635,7 +635,7 @@ class PassageStore:
         if path is None or not path.is_file():
             return None
         try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
+            saved = fastjson.loads(path.read_bytes())
             return read(saved) if saved.get("version") == version else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             _log.warning("ignoring the saved %s (%s); reading the store", path, exc)
@@ -855,12 +855,12 @@ def _stored_report(report_id: str, m: dict[str, Any], text: str | None) -> Store
         published=m.get("published") or None,
         title=m.get("title") or None,
         kind=m.get("kind", "annual_report"),
-        warnings=json.loads(m.get("warnings") or "[]"),
-        sources=json.loads(m.get("sources") or "{}"),
-        certainty=json.loads(m.get("certainty") or "{}"),
+        warnings=fastjson.loads(m.get("warnings") or "[]"),
+        sources=fastjson.loads(m.get("sources") or "{}"),
+        certainty=fastjson.loads(m.get("certainty") or "{}"),
     )
     sections = [
-        Section(type=t, heading=h, start=a, end=b) for t, h, a, b in json.loads(m["sections"])
+        Section(type=t, heading=h, start=a, end=b) for t, h, a, b in fastjson.loads(m["sections"])
     ]
     return StoredReport(
         id=report_id,
