@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import copy
 import json
 import logging
+import math
 import os
 import pickle
 import shutil
