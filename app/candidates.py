@@ -45,6 +45,7 @@ class Candidates(Mapping[str, list[Hit]]):
         self._report = {rid: r for r, rid in enumerate(report_ids)}
         self._report_ids = report_ids
         self._hits: list[Hit | None] = [None] * len(rows)
+        self._index: dict[int, int] | None = None  # snapshot row → candidate, when first asked
 
     def __getitem__(self, report_id: str) -> list[Hit]:
         """The report's candidates as hits (a new list each time; the hits are the same)."""
@@ -67,6 +68,13 @@ class Candidates(Mapping[str, list[Hit]]):
             return []
         first, last = int(self.bounds[r]), int(self.bounds[r + 1])
         return [self.hit(first + k) for k in np.flatnonzero(where[first:last]).tolist()]
+
+    def index_of(self, hit: Hit) -> int | None:
+        """Which candidate the hit is (None if it is not one of these candidates' hits)."""
+        if self._index is None:
+            self._index = {row: k for k, row in enumerate(self.rows.tolist())}
+        k = self._index.get(hit.row) if hit.row is not None else None
+        return k if k is not None and self._hits[k] is hit else None
 
     def hit(self, k: int) -> Hit:
         """Candidate k as a `Hit`, its best sentence marked (made once)."""

@@ -139,12 +139,17 @@ class PassageTable(Sequence[StoredPassage]):
         rows = self.sentences[int(self.sentence_starts[i]) : int(self.sentence_starts[i + 1])]
         return [(a, b) for a, b, _ in rows.tolist()]
 
-    def quotable_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The quotable sentences of passages `rows`, one after another, and how many each has."""
+    def sentence_table(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences of passages `rows` (start, end, heading), one passage after another,
+        and how many each has."""
         first, last = self.sentence_starts[rows], self.sentence_starts[rows + 1]
         counts = last - first
         at = np.arange(int(counts.sum())) + np.repeat(first - (np.cumsum(counts) - counts), counts)
-        return quotable_rows(self.sentences[at], counts)
+        return self.sentences[at], counts
+
+    def quotable_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The quotable sentences of passages `rows`, one after another, and how many each has."""
+        return quotable_rows(*self.sentence_table(rows))
 
     @staticmethod
     def _slice(buffer: bytes | mmap.mmap, starts: np.ndarray, i: int) -> bytes:

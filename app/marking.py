@@ -11,7 +11,7 @@ are the same as one by one (tests/test_marking.py compares the two on every samp
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +31,9 @@ class Marks:
     coverage: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    # where the topic's strings are in the texts joined: (string index, where each occurrence
+    # starts, the string's length, the text it is in), as `_found` gives them
+    found: list[tuple[int, np.ndarray, int, np.ndarray]] = field(default_factory=list)
 
     @classmethod
     def none(cls, n: int) -> Marks:
@@ -57,7 +60,7 @@ def mark_passages(
     if not len(rows) or not (strings or every):
         return marks
     joined, starts = text
-    found = _found(joined, starts, strings)
+    found = marks.found = _found(joined, starts, strings)
     if not (found or every):
         return marks
     masks, inverse = _string_sets(len(rows), ((i, owner) for i, _, _, owner in found), topic)
@@ -83,6 +86,23 @@ def mark_passages(
         marks.start[todo[marked]] = chosen[:, 0] + offsets
         marks.end[todo[marked]] = chosen[:, 1] + offsets
     return marks
+
+
+def strings_within(
+    found: list[tuple[int, np.ndarray, int, np.ndarray]],
+    begin: np.ndarray,
+    end: np.ndarray,
+    topic: Topic,
+) -> tuple[list[int], np.ndarray]:
+    """The sets of the topic's strings that the spans `begin[j]` to `end[j]` of the texts joined
+    hold whole (`found`: `Marks.found`), as `_string_sets` gives them."""
+
+    def holding() -> Iterator[tuple[int, np.ndarray]]:
+        for i, at, length, _ in found:
+            inside = np.searchsorted(at, end - length, side="right") - np.searchsorted(at, begin)
+            yield i, np.flatnonzero(inside > 0)
+
+    return _string_sets(len(begin), holding(), topic)
 
 
 def _best_sentences(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.answers.evidence import closeness, closest, gather, question_topic
-from app.answers.practice import _QUOTED, quoting
+from app.answers.practice import _QUOTED, PracticeNames, names_of
 from app.marking import _occurrences, mark_passages
 from app.question import parse_question
 from app.retrieval import Hit
@@ -78,7 +78,7 @@ def test_candidates_compare_like_max_over_each_reports_hits(service):
             assert evidence[rid] is want
             near = max(hits, key=lambda h: closeness(h, engine.rule))
             assert closest(per_report, engine.rule)[rid] is near
-        quoted = quoting(per_report)
+        quoted = PracticeNames(engine, per_report, topic).quoted
         assert quoted.any() and not quoted.all()
         for rid, hits in per_report.items():
             said = [h for h in hits if _QUOTED.search(h.passage.text)]
@@ -105,3 +105,25 @@ def test_hits_marked_together_are_marked_as_one_by_one(service):
         ]
         assert any(h.sentence and not h.coverage for h in got)  # some hold none of the strings
         assert together.marks == one_by_one.marks
+
+
+def test_practice_names_found_at_once_are_those_read_passage_by_passage(service):
+    """Every candidate passage of every gold question's topic, asked as a practice question:
+    the practices named are those `names_of` reads from the passage on its own (quotes in a
+    sentence on the topic, with its numbered lead, or all under a heading on it)."""
+    engine, facets = service.engine, service.store.facet_values()
+    vector = service.store.embeddings.embed_question("做法")
+    compared = named = 0
+    for question in _questions():
+        topic = question_topic(service.retriever, parse_question(question, facets), grading=True)
+        per_report, _ = gather(engine, vector, " ".join(topic.terms), Scope(), topic)
+        names = PracticeNames(engine, per_report, topic)
+        for hits in per_report.values():
+            for hit in hits:
+                assert names.of(hit) == names_of(engine, hit, topic), (question, hit.passage.id)
+                compared += 1
+                named += bool(names.of(hit))
+        stranger = Hit(per_report.hit(0).passage, 0.0, 0.0, 0.0)  # not one of the candidates
+        assert per_report.index_of(stranger) is None
+        assert names.of(stranger) == names_of(engine, stranger, topic)
+    assert named > compared / 20  # not a comparison of empty lists only

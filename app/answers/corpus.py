@@ -18,7 +18,7 @@ from app.answers.evidence import Evidence, PerReport, gather
 from app.answers.judging import ProgressFn
 from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
-from app.answers.practice import practices_named, quoting
+from app.answers.practice import PracticeNames, practices_named
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
@@ -102,7 +102,11 @@ def answer(
 
     citations: list[Citation] = []
     cited_at: dict[str, int] = {}  # each listed report's first citation
-    quoted = quoting(per_report) if parsed.kind == "practice" else None
+    names = PracticeNames(engine, per_report, topic) if parsed.kind == "practice" else None
+    # a passage quoting nothing names no practice; one off the topic is not asked
+    asked = (
+        names.quoted & (per_report.marks.coverage >= engine.rule.min_coverage) if names else None
+    )
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
         citation = cite(len(citations) + 1, hit)
@@ -110,10 +114,10 @@ def answer(
         cited_at[rid] = citation.n
         label = SECTION_LABELS.get(citation.section, citation.section)
         practice, cited = "", [citation]
-        if with_practices and quoted is not None:
+        if with_practices and names is not None and asked is not None:
             # named practices from on-topic passages of this report, each of them cited
-            others = per_report.hits_of(rid, quoted)  # a passage quoting nothing names none
-            practice, naming = practices_named(engine, hit, others, topic)
+            others = per_report.hits_of(rid, asked)
+            practice, naming = practices_named(hit, others, names, engine.rule.min_coverage)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))
                 citations.append(cited[-1])

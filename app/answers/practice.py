@@ -14,6 +14,7 @@ import numpy as np
 from app.answers.engine import Engine
 from app.candidates import Candidates
 from app.index_snapshot import SEPARATOR
+from app.marking import strings_within
 from app.retrieval import Hit, Topic
 from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
@@ -33,6 +34,7 @@ _NOT_A_PRACTICE_BEFORE = re.compile(r"(?:简称|清理|杜绝|消除|这个|持�
 _OCCASION = re.compile(
     r"\d.*(?:日|月|周|节)$|(?:宣传|安全生产)(?:月|周)$|(?:宪法|禁毒|纪念)日$|期间$"
 )
+_NUMBER = re.compile(r"[\d.]+")
 # a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…")
 _ORDINAL_LEAD = re.compile(
     r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
@@ -40,7 +42,7 @@ _ORDINAL_LEAD = re.compile(
 
 
 def practices_named(
-    engine: Engine, hit: Hit, others: list[Hit], topic: Topic
+    hit: Hit, others: list[Hit], names: PracticeNames, min_coverage: float
 ) -> tuple[str, list[Hit]]:
     """The “做法：…；” part of a township's entry, and the other passages that name them.
 
@@ -48,42 +50,125 @@ def practices_named(
     (`others`: its candidates that quote something; the entry's own may be among them); each
     of those passages is cited after the entry's own.
     """
+    found = names.of(hit)
+    cited: list[Hit] = []
+    for other in others:
+        on_topic = other is not hit and other.coverage >= min_coverage
+        if on_topic and (more := names.of(other)):
+            cited.append(other)
+            found.extend(more)
+    found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
+    line = f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""
+    return line, cited
+
+
+class PracticeNames:
+    """The practices each candidate passage of a practice question names about its topic
+    (`practice_names` of its sentences on the topic, or of all of it under a heading on the
+    topic), found for all the candidates at once.
+
+    Their texts, joined, are searched for quotes in one pass; whether a quote's sentence is on
+    the topic follows from where the topic's strings are (`Marks.found`), so no passage is cut
+    into sentences in Python. A passage that is not one of the candidates (an LLM's pick from
+    another gather) is read on its own (`names_of`).
+    """
+
+    def __init__(self, engine: Engine, candidates: Candidates, topic: Topic) -> None:
+        self.engine, self.candidates, self.topic = engine, candidates, topic
+        joined, starts = candidates.text
+        self._matches: list[re.Match[str]] | None = None
+        self._names: dict[int, list[str]] | None = None
+        if joined.count(SEPARATOR) != len(starts) - 2:  # a text holding the separator itself
+            self.quoted = np.ones(len(starts) - 1, dtype=bool)
+            return
+        self._matches = list(_QUOTED_IN_JOINED.finditer(joined))
+        at = np.array([m.start() for m in self._matches], dtype=np.int64)
+        self._owner = np.searchsorted(starts, at, side="right") - 1
+        # which candidates quote something (a practice's name may be among their quotes)
+        self.quoted = np.zeros(len(starts) - 1, dtype=bool)
+        self.quoted[self._owner] = True
+
+    def of(self, hit: Hit) -> list[str]:
+        """The practices the hit's passage names about the topic (a new list)."""
+        k = self.candidates.index_of(hit)
+        if k is None or self._matches is None:
+            return names_of(self.engine, hit, self.topic)
+        if self._names is None:
+            self._names = self._all()
+        return list(self._names.get(k, []))
+
+    def _all(self) -> dict[int, list[str]]:
+        """Candidate → the practices it names, for every candidate quoting something."""
+        assert self._matches is not None
+        candidates, topic, retriever = self.candidates, self.topic, self.engine.retriever
+        joined, starts = candidates.text
+        matches, owner = self._matches, self._owner
+        # a passage under a heading on the topic names all its quotes; the others, those in a
+        # sentence on it
+        quoting = np.flatnonzero(self.quoted)
+        rows = candidates.rows[quoting]
+        heading_on: dict[str, bool] = {}
+        whole = np.zeros(len(starts) - 1, dtype=bool)
+        for k, row in zip(quoting.tolist(), rows.tolist(), strict=True):
+            heading = str(candidates.passages[row].meta.get("heading", "")).rsplit(">", 1)[-1]
+            if heading not in heading_on:
+                heading_on[heading] = retriever.coverage(heading, topic) > 0
+            whole[k] = heading_on[heading]
+        on_topic = np.ones(len(matches), dtype=bool)
+        asked = np.flatnonzero(~whole[owner])
+        if len(asked):
+            at = np.array([matches[j].start() for j in asked.tolist()], dtype=np.int64)
+            begin, end = self._sentences_at(at, owner[asked])
+            masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
+            says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
+            on_topic[asked] = says[inverse]
+        names: dict[int, list[str]] = {}
+        firsts, ends = starts[:-1].tolist(), (starts[1:] - 1).tolist()
+        for j in np.flatnonzero(on_topic).tolist():
+            k = int(owner[j])
+            name = _practice_name(joined, matches[j], firsts[k], ends[k])
+            if name is not None:
+                found = names.setdefault(k, [])
+                if name not in found:
+                    found.append(name)
+        return {k: found[:5] for k, found in names.items()}
+
+    def _sentences_at(self, at: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the sentence holding each position `at` of the joined texts (in candidate
+        `owner[j]`) begins and ends, with the numbered lead before it (`_sentence_at`); an
+        empty span where no sentence holds it."""
+        candidates = self.candidates
+        joined, starts = candidates.text
+        texts = np.unique(owner)
+        table, counts = candidates.passages.sentence_table(candidates.rows[texts])
+        whose = np.repeat(texts, counts)
+        begin = table[:, 0].astype(np.int64) + starts[whose]
+        end = table[:, 1].astype(np.int64) + starts[whose]
+        i = np.maximum(np.searchsorted(begin, at, side="right") - 1, 0)
+        held = (whose[i] == owner) & (begin[i] <= at) & (at < end[i]) if len(begin) else at < 0
+        span_begin, span_end = np.where(held, begin[i], 0), np.where(held, end[i], 0)
+        led = held & (i > 0) & (whose[i - 1] == owner)
+        for j in np.flatnonzero(led).tolist():
+            lead = int(i[j]) - 1
+            if _is_lead(joined[int(begin[lead]) : int(end[lead])]):
+                span_begin[j] = begin[lead]
+        return span_begin, span_end
+
+
+def names_of(engine: Engine, hit: Hit, topic: Topic) -> list[str]:
+    """The practices a passage names about the topic (all of them under a heading on it), read
+    on its own."""
 
     def says_topic(text: str) -> bool:
         return engine.retriever.coverage(text, topic) > 0
 
-    def names_of(passage: Hit) -> list[str]:
-        """The practices a passage names about the topic (all of them under a heading on it)."""
-        if not _QUOTED.search(passage.passage.text):
-            return []  # most passages quote nothing: their heading is not looked at
-        heading = str(passage.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
-        if says_topic(heading):
-            return practice_names(passage.passage.text)
-        sentences = engine.retriever.sentences(passage)
-        return practice_names(passage.passage.text, says_topic, sentences)
-
-    names = names_of(hit)
-    cited: list[Hit] = []
-    for other in others:
-        on_topic = other is not hit and other.coverage >= engine.rule.min_coverage
-        if on_topic and (more := names_of(other)):
-            cited.append(other)
-            names.extend(more)
-    names = list(dict.fromkeys(names))[:PRACTICES_SHOWN]
-    line = f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
-    return line, cited
-
-
-def quoting(candidates: Candidates) -> np.ndarray:
-    """Which candidate passages quote something (a practice's name may be among their quotes):
-    one search over their texts joined, so a passage quoting nothing is never made a `Hit`."""
-    joined, starts = candidates.text
-    if joined.count(SEPARATOR) != len(starts) - 2:  # a text holding the separator itself
-        return np.ones(len(starts) - 1, dtype=bool)
-    at = np.array([m.start() for m in _QUOTED_IN_JOINED.finditer(joined)], dtype=np.int64)
-    found = np.zeros(len(starts) - 1, dtype=bool)
-    found[np.searchsorted(starts, at, side="right") - 1] = True
-    return found
+    text = hit.passage.text
+    if not _QUOTED.search(text):
+        return []  # most passages quote nothing: their heading is not looked at
+    heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+    if says_topic(heading):
+        return practice_names(text)
+    return practice_names(text, says_topic, engine.retriever.sentences(hit))
 
 
 def practice_names(
@@ -110,23 +195,28 @@ def practice_names(
             sentences = sentence_spans(text, 0, len(text)) if sentences is None else sentences
             if not on_topic(_sentence_at(text, sentences, match.start())):
                 continue
-        name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
-        before, after = text[max(0, match.start() - 4) : match.start()], text[match.end() :]
-        if (
-            not name
-            or re.fullmatch(r"[\d.]+", name)
-            or _OCCASION.search(name)
-            or _NOT_A_PRACTICE_BEFORE.search(before)
-            or _NOT_A_PRACTICE_AFTER.match(after)
-        ):
-            continue
-        if suffix := _PRACTICE_NOUN.match(after):
-            name += suffix.group(1)
-        elif len(name) <= 2:
-            continue
-        if name not in names:
+        name = _practice_name(text, match, 0, len(text))
+        if name is not None and name not in names:
             names.append(name)
     return names[:5]
+
+
+def _practice_name(text: str, match: re.Match[str], first: int, end: int) -> str | None:
+    """The practice a quote names (the quote, its practice noun after it), or None when the
+    quote is not a township's practice; `first` and `end`: where its passage is in `text`."""
+    name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
+    before, after = text[max(first, match.start() - 4) : match.start()], text[match.end() : end]
+    if (
+        not name
+        or _NUMBER.fullmatch(name)
+        or _OCCASION.search(name)
+        or _NOT_A_PRACTICE_BEFORE.search(before)
+        or _NOT_A_PRACTICE_AFTER.match(after)
+    ):
+        return None
+    if suffix := _PRACTICE_NOUN.match(after):
+        return name + suffix.group(1)
+    return name if len(name) > 2 else None
 
 
 def _sentence_at(text: str, sentences: list[tuple[int, int]], at: int) -> str:
