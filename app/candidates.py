@@ -9,7 +9,7 @@ so the same passage is always the same object.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -61,13 +61,19 @@ class Candidates(Mapping[str, list[Hit]]):
     def __len__(self) -> int:
         return len(self._report_ids)
 
-    def hits_of(self, report_id: str, where: np.ndarray) -> list[Hit]:
-        """The report's candidates flagged in `where` (one flag per candidate), as hits."""
-        r = self._report.get(report_id)
-        if r is None:
-            return []
-        first, last = int(self.bounds[r]), int(self.bounds[r + 1])
-        return [self.hit(first + k) for k in np.flatnonzero(where[first:last]).tolist()]
+    def hits_of(self, where: np.ndarray) -> Callable[[str], list[Hit]]:
+        """A report's candidates flagged in `where` (one flag per candidate), as hits: the flags
+        are grouped by report once, for many reports' asking."""
+        flagged = np.flatnonzero(where)
+        report = np.searchsorted(self.bounds, flagged, side="right") - 1
+        cuts = np.searchsorted(report, np.arange(len(self._report_ids) + 1)).tolist()
+        ks = flagged.tolist()
+
+        def of(report_id: str) -> list[Hit]:
+            r = self._report.get(report_id)
+            return [] if r is None else [self.hit(k) for k in ks[cuts[r] : cuts[r + 1]]]
+
+        return of
 
     def index_of(self, hit: Hit) -> int | None:
         """Which candidate the hit is (None if it is not one of these candidates' hits)."""
@@ -82,7 +88,10 @@ class Candidates(Mapping[str, list[Hit]]):
         if hit is None:
             row = int(self.rows[k])
             fused, dense, lexical = self._scores
-            hit = Hit(self.passages[row], fused[k], dense[k], lexical[k], row=row)
+            passage = self.passages[row]
+            joined, starts = self.text
+            passage.text = joined[starts[k] : starts[k + 1] - 1]  # decoded already
+            hit = Hit(passage, fused[k], dense[k], lexical[k], row=row)
             start = int(self.marks.start[k])
             if start >= 0:
                 hit.coverage = float(self.marks.coverage[k])

@@ -63,6 +63,8 @@ def answer(
     def gather_elsewhere(graded: set[str]) -> tuple[PerReport, Evidence]:
         if elsewhere is not None:
             return elsewhere
+        if graded.issuperset(r.id for r in reports):  # every report in scope is graded
+            return {}, {}
         return gather(engine, vector, query, everywhere, topic, leave_out=graded)
 
     related = verdicts.relate(
@@ -105,7 +107,9 @@ def answer(
     names = PracticeNames(engine, per_report, topic) if parsed.kind == "practice" else None
     # a passage quoting nothing names no practice; one off the topic is not asked
     asked = (
-        names.quoted & (per_report.marks.coverage >= engine.rule.min_coverage) if names else None
+        per_report.hits_of(names.quoted & (per_report.marks.coverage >= engine.rule.min_coverage))
+        if names
+        else None
     )
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
@@ -116,7 +120,7 @@ def answer(
         practice, cited = "", [citation]
         if with_practices and names is not None and asked is not None:
             # named practices from on-topic passages of this report, each of them cited
-            others = per_report.hits_of(rid, asked)
+            others = asked(rid)
             practice, naming = practices_named(hit, others, names, engine.rule.min_coverage)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))

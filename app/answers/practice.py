@@ -147,7 +147,10 @@ class PracticeNames:
         i = np.maximum(np.searchsorted(begin, at, side="right") - 1, 0)
         held = (whose[i] == owner) & (begin[i] <= at) & (at < end[i]) if len(begin) else at < 0
         span_begin, span_end = np.where(held, begin[i], 0), np.where(held, end[i], 0)
-        led = held & (i > 0) & (whose[i - 1] == owner)
+        # a lead is short (`_is_lead`): only those are read
+        led = (
+            held & (i > 0) & (whose[i - 1] == owner) & (end[i - 1] - begin[i - 1] < SHORT_SENTENCE)
+        )
         for j in np.flatnonzero(led).tolist():
             lead = int(i[j]) - 1
             if _is_lead(joined[int(begin[lead]) : int(end[lead])]):
