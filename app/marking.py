@@ -3,8 +3,8 @@
 A corpus-wide question marks ~3 passages per report in scope: 30,000 at 10,000 reports.
 `HybridRetriever.mark_best_sentence` marks one passage at a time, with Python work per passage,
 per sentence and per topic string. Here the passages' texts are joined into one string, each
-topic string is found in it by a search in C (`str.split`), and numpy places every occurrence in its
-passage and its sentences; each passage's best sentence is then chosen by one sort. The marks
+topic string is found in it with numpy (as an array of code points), which also places every
+occurrence in its passage and its sentences; each passage's best sentence is then chosen by one sort. The marks
 are the same as one by one (tests/test_marking.py compares the two on every sample passage).
 """
 
@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from app.index_snapshot import SEPARATOR, starts_of
 
 if TYPE_CHECKING:
     from app.index_snapshot import PassageTable
@@ -187,50 +185,43 @@ def _found(
     joined: str, starts: np.ndarray, strings: Sequence[str]
 ) -> list[tuple[int, np.ndarray, int, np.ndarray]]:
     """(string index, where it starts in `joined`, its length, the text each occurrence is
-    in) of the strings found in the texts joined (text p begins at `starts[p]`). A string
-    holding a shorter one (执法能力, 执法) is looked for only in the texts holding the shorter
-    one, when they are fewer."""
-    n = len(starts) - 1
-    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    holding: dict[int, np.ndarray] = {}  # string index → which texts hold it
-    for i in sorted(range(len(strings)), key=lambda i: len(strings[i])):
-        string = strings[i]
-        inside = [j for j in holding if strings[j] in string and len(strings[j]) < len(string)]
-        within = None
-        if inside:
-            held = np.logical_and.reduce([holding[j] for j in inside])
-            within = np.flatnonzero(held)
-        if within is None or len(within) > n // 2:
-            at = _occurrences(joined, string)
-        else:
-            bounds = zip(starts[within].tolist(), (starts[within + 1] - 1).tolist(), strict=True)
-            some = [joined[a:b] for a, b in bounds]
-            some_starts = starts_of(some)
-            at = _occurrences(SEPARATOR.join(some), string)
-            k = np.searchsorted(some_starts, at, side="right") - 1
-            at = at - some_starts[k] + starts[within[k]]
-        owner = np.searchsorted(starts, at, side="right") - 1
-        holding[i] = np.zeros(n, dtype=bool)
-        holding[i][owner] = True
+    in) of the strings found in the texts joined (text p begins at `starts[p]`).
+
+    The texts are searched as an array of code points: where each string's first character is
+    comes from one pass for all the strings' first characters (一人, 一次 and 一项 share 一),
+    and each following character is checked only there, so a common string costs no more than a
+    rare one."""
+    if not strings:
+        return []
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    first = _where_each(codes, {string[0] for string in strings if string})
+    found = []
+    for i, string in enumerate(strings):
+        at = _occurrences(codes, string, first)
         if len(at):
-            found[i] = (at, owner)
-    return [(i, at, len(strings[i]), owner) for i, (at, owner) in sorted(found.items())]
+            found.append((i, at, len(string), np.searchsorted(starts, at, side="right") - 1))
+    return found
 
 
-def _occurrences(text: str, string: str) -> np.ndarray:
-    """Where `string` starts in `text`, every occurrence (overlapping ones too)."""
+def _where_each(codes: np.ndarray, chars: set[str]) -> dict[str, np.ndarray]:
+    """Where each of the characters is in the code points, in order."""
+    wanted = np.zeros(0x110000, dtype=bool)
+    wanted[[ord(c) for c in chars]] = True
+    at = np.flatnonzero(wanted[codes])
+    which = codes[at]
+    return {c: at[which == ord(c)] for c in chars}
+
+
+def _occurrences(codes: np.ndarray, string: str, first: dict[str, np.ndarray]) -> np.ndarray:
+    """Where `string` starts in the code points, every occurrence (overlapping ones too);
+    `first`: where its first character is (`_where_each`)."""
     if not string:
-        return np.arange(len(text) + 1, dtype=np.int64)
-    if any(string[:n] == string[-n:] for n in range(1, len(string))):
-        # it can overlap itself (人人 in 人人人): split would skip the second
-        at, out = text.find(string), []
-        while at >= 0:
-            out.append(at)
-            at = text.find(string, at + 1)
-        return np.array(out, dtype=np.int64)
-    pieces = text.split(string)
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))[:-1]
-    return np.cumsum(lengths) + np.arange(len(lengths), dtype=np.int64) * len(string)
+        return np.arange(len(codes) + 1, dtype=np.int64)
+    at = first[string[0]]
+    for j, char in enumerate(string[1:], 1):
+        at = at[at < len(codes) - j]
+        at = at[codes[at + j] == ord(char)]
+    return at.astype(np.int64, copy=False)
 
 
 def _string_sets(

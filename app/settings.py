@@ -30,11 +30,19 @@ GOLD_SETS = [
         "gold_heldout7",
         "gold_heldout8",
         "gold_heldout9",
+        "gold_heldout10",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
 BLIND_GOLD_SETS = frozenset(
-    {"gold_heldout3", "gold_heldout5", "gold_heldout6", "gold_heldout7", "gold_heldout9"}
+    {
+        "gold_heldout3",
+        "gold_heldout5",
+        "gold_heldout6",
+        "gold_heldout7",
+        "gold_heldout9",
+        "gold_heldout10",
+    }
 )
 
 

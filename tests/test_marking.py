@@ -9,7 +9,7 @@ import pytest
 
 from app.answers.evidence import closeness, closest, gather, question_topic
 from app.answers.practice import _QUOTED, PracticeNames, names_of
-from app.marking import _occurrences, mark_passages
+from app.marking import _found, mark_passages
 from app.question import parse_question
 from app.retrieval import Hit
 from app.settings import GOLD_SETS
@@ -27,9 +27,20 @@ def _questions() -> list[str]:
 
 
 def test_every_occurrence_is_found_overlapping_ones_too():
-    assert _occurrences("人人人\x1f人人", "人人").tolist() == [0, 1, 4]
-    assert _occurrences("法律明白人、法律顾问\x1f法律", "法律").tolist() == [0, 6, 11]
-    assert _occurrences("调解", "法律").tolist() == []
+    joined = "人人人\x1f人人\x1f法律明白人、法律顾问\x1f法律\x1f调解𠀀人"
+    starts = np.array([0, 4, 7, 18, 21, 25])
+    strings = ["人人", "法律", "调解", "律顾问", "𠀀人", "仲裁"]
+    found = {
+        strings[i]: (at.tolist(), owner.tolist())
+        for i, at, _, owner in _found(joined, starts, strings)
+    }
+    assert found["人人"] == ([0, 1, 4], [0, 0, 1])
+    assert found["法律"] == ([7, 13, 18], [2, 2, 3])
+    assert found["律顾问"] == ([14], [2])
+    assert found["𠀀人"] == ([23], [4])  # a character beyond the BMP is one position, as in str
+    assert "仲裁" not in found
+    for string, (at, _) in found.items():
+        assert at == [i for i in range(len(joined)) if joined.startswith(string, i)]
 
 
 @pytest.mark.parametrize("floor", [0.0, 0.3, None])
