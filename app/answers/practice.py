@@ -103,25 +103,25 @@ class PracticeNames:
         candidates, topic, retriever = self.candidates, self.topic, self.engine.retriever
         joined, starts = candidates.text
         matches, owner = self._matches, self._owner
-        # a passage under a heading on the topic names all its quotes; the others, those in a
-        # sentence on it
-        quoting = np.flatnonzero(self.quoted)
-        rows = candidates.rows[quoting]
+        if not matches:
+            return {}
+        # a quote counts when said in a sentence on the topic, or anywhere in a passage under a
+        # heading on the topic: headings are read only for passages with a quote of the first
+        # kind missing
+        at = np.array([m.start() for m in matches], dtype=np.int64)
+        begin, end = self._sentences_at(at, owner)
+        masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
+        says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
+        on_topic = says[inverse]
         heading_on: dict[str, bool] = {}
         whole = np.zeros(len(starts) - 1, dtype=bool)
-        for k, row in zip(quoting.tolist(), rows.tolist(), strict=True):
-            heading = str(candidates.passages[row].meta.get("heading", "")).rsplit(">", 1)[-1]
+        for k in np.unique(owner[~on_topic]).tolist():
+            passage = candidates.passages[int(candidates.rows[k])]
+            heading = str(passage.meta.get("heading", "")).rsplit(">", 1)[-1]
             if heading not in heading_on:
                 heading_on[heading] = retriever.coverage(heading, topic) > 0
             whole[k] = heading_on[heading]
-        on_topic = np.ones(len(matches), dtype=bool)
-        asked = np.flatnonzero(~whole[owner])
-        if len(asked):
-            at = np.array([matches[j].start() for j in asked.tolist()], dtype=np.int64)
-            begin, end = self._sentences_at(at, owner[asked])
-            masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
-            says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
-            on_topic[asked] = says[inverse]
+        on_topic |= whole[owner]
         names: dict[int, list[str]] = {}
         firsts, ends = starts[:-1].tolist(), (starts[1:] - 1).tolist()
         for j in np.flatnonzero(on_topic).tolist():
