@@ -83,9 +83,17 @@ def test_a_topic_met_only_in_other_sections_is_related_when_close_enough(engine,
         "measures-only": [hit("measures-only", dense=engine.rule.related_elsewhere)],
         "far": [hit("far", dense=engine.rule.related_elsewhere - 0.02)],
     }
-    elsewhere = (elsewhere_hits, {rid: hits[0] for rid, hits in elsewhere_hits.items()})
-    related = relate(engine, {}, {}, [], elsewhere, topic)
+    asked: list[set[str]] = []
+
+    def elsewhere(graded: set[str]):  # every section's passages of the reports not graded yet
+        asked.append(set(graded))
+        rest = {rid: hits for rid, hits in elsewhere_hits.items() if rid not in graded}
+        return rest, {rid: hits[0] for rid, hits in rest.items()}
+
+    stated = {"stated": [hit("stated", coverage=0.9, dense=0.9)]}
+    related = relate(engine, stated, {"stated": stated["stated"][0]}, ["stated"], elsewhere, topic)
     assert set(related) == {"measures-only"}
+    assert asked == [{"stated"}]  # a report graded already is not gathered again
 
 
 def test_verdicts_list_every_report_mentioned_first_then_related_then_the_rest():
