@@ -46,6 +46,7 @@ class Candidates(Mapping[str, list[Hit]]):
         self._report_ids = report_ids
         self._hits: list[Hit | None] = [None] * len(rows)
         self._index: dict[int, int] | None = None  # snapshot row → candidate, when first asked
+        self._closest: dict[float, dict[str, Hit]] = {}
 
     def __getitem__(self, report_id: str) -> list[Hit]:
         """The report's candidates as hits (a new list each time; the hits are the same)."""
@@ -98,6 +99,13 @@ class Candidates(Mapping[str, list[Hit]]):
                 hit.sentence = (start, int(self.marks.end[k]))
             self._hits[k] = hit
         return hit
+
+    def closest(self, lexical_weight: float) -> dict[str, Hit]:
+        """Each report's candidate closest in meaning: the highest cosine plus `lexical_weight`
+        times its BM25 share (`evidence.closeness`); sorted once per weight."""
+        if lexical_weight not in self._closest:
+            self._closest[lexical_weight] = self.best(self.dense + lexical_weight * self.lexical)
+        return dict(self._closest[lexical_weight])
 
     def best(self, *keys: np.ndarray) -> dict[str, Hit]:
         """Each report's candidate with the highest `keys` (compared in turn, as a tuple), the

@@ -675,7 +675,8 @@ class HybridRetriever:
         if not fresh or snap is None:
             return
         rows = np.array([hit.row for hit in fresh], dtype=np.int64)
-        text = snap.passages.joined(rows)
+        texts = [hit.passage.text for hit in fresh]  # a candidate's is decoded already
+        text = (index_snapshot.SEPARATOR.join(texts), index_snapshot.starts_of(texts))
         marks = marking.mark_passages(self, snap.passages, rows, text, topic, None)
         coverage, start, end = (a.tolist() for a in (marks.coverage, marks.start, marks.end))
         for k, hit in enumerate(fresh):

@@ -83,7 +83,7 @@ def closeness(hit: Hit, rule: DecisionRule) -> float:
 def closest(per_report: PerReport, rule: DecisionRule) -> Evidence:
     """Each report's passage closest in meaning to the question."""
     if isinstance(per_report, Candidates):  # every report's at once
-        return per_report.best(per_report.dense + rule.meaning_lexical_weight * per_report.lexical)
+        return per_report.closest(rule.meaning_lexical_weight)
     return {
         rid: max(hits, key=lambda h: closeness(h, rule)) for rid, hits in per_report.items() if hits
     }

@@ -82,8 +82,8 @@ class PracticeNames:
             self.quoted = np.ones(len(starts) - 1, dtype=bool)
             return
         self._matches = list(_QUOTED_IN_JOINED.finditer(joined))
-        at = np.array([m.start() for m in self._matches], dtype=np.int64)
-        self._owner = np.searchsorted(starts, at, side="right") - 1
+        self._at = np.array([m.start() for m in self._matches], dtype=np.int64)
+        self._owner = np.searchsorted(starts, self._at, side="right") - 1
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
         self.quoted[self._owner] = True
@@ -108,8 +108,7 @@ class PracticeNames:
         # a quote counts when said in a sentence on the topic, or anywhere in a passage under a
         # heading on the topic: headings are read only for passages with a quote of the first
         # kind missing
-        at = np.array([m.start() for m in matches], dtype=np.int64)
-        begin, end = self._sentences_at(at, owner)
+        begin, end = self._sentences_at(self._at, owner)
         masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
         says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
         on_topic = says[inverse]
