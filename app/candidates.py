@@ -91,7 +91,8 @@ class Candidates(Mapping[str, list[Hit]]):
             fused, dense, lexical = self._scores
             passage = self.passages[row]
             joined, starts = self.text
-            passage.text = joined[starts[k] : starts[k + 1] - 1]  # decoded already
+            # decoded already; the passage is shared by every question, but this is its text
+            passage.text = joined[starts[k] : starts[k + 1] - 1]
             hit = Hit(passage, fused[k], dense[k], lexical[k], row=row)
             start = int(self.marks.start[k])
             if start >= 0:

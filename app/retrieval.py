@@ -346,11 +346,17 @@ class HybridRetriever:
 
     # -- scoring -------------------------------------------------------------------------------
     def score_all(
-        self, question_vector: np.ndarray, query_text: str, scope: Scope | None
+        self,
+        question_vector: np.ndarray,
+        query_text: str,
+        scope: Scope | None,
+        *,
+        mask: np.ndarray | None = None,
     ) -> tuple[Snapshot, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(snapshot, fused, dense, lexical, mask) for every passage."""
+        """(snapshot, fused, dense, lexical, mask) for every passage (`mask`: the scope's, if
+        known)."""
         snap = self.snapshot()
-        mask = snap.mask(scope)
+        mask = snap.mask(scope) if mask is None else mask
         if not snap.passages:
             empty = np.zeros(0, dtype=np.float32)
             return snap, empty, empty, empty, mask
@@ -411,17 +417,25 @@ class HybridRetriever:
 
         A passage whose text as a whole covers less than `coverage_floor` of the topic cannot
         hold a sentence that covers more, so its sentences are not scored (speed at scale).
-        The reports in `leave_out` are scored with the rest (BM25 scores are scaled by the
-        best in scope) but none of their passages is gathered.
+        None of the passages of the reports in `leave_out` is gathered; BM25 scores are still
+        scaled by the best in the whole scope, so the other reports' are the same. When every
+        report in scope is left out, nothing is scored.
         """
         from app.candidates import Candidates
 
-        snap, fused, dense, lexical, mask = self.score_all(question_vector, query_text, scope)
+        snap = self.snapshot()
+        in_scope = gathered = snap.mask(scope)
         if leave_out:
             numbers = snap.report_numbers
             left = [numbers[rid] for rid in leave_out if rid in numbers]
-            mask = mask & ~np.isin(snap.report_index, left)
-        candidates = np.nonzero(mask)[0]
+            gathered = in_scope & ~np.isin(snap.report_index, left)
+        if gathered.any():
+            snap, fused, dense, lexical, _ = self.score_all(
+                question_vector, query_text, scope, mask=in_scope
+            )
+        else:
+            fused = dense = lexical = np.zeros(len(snap.passages), dtype=np.float32)
+        candidates = np.nonzero(gathered)[0]
         # each report's best `per_report` passages, chosen with numpy (10,000s of reports)
         groups = snap.report_index[candidates]
         order = np.lexsort((-fused[candidates], groups))

@@ -99,3 +99,17 @@ def test_reports_left_out_are_not_gathered_and_the_others_are_gathered_the_same(
         same = [(h.passage.id, h.score, h.lexical, h.sentence) for h in hits]
         assert same == [(h.passage.id, h.score, h.lexical, h.sentence) for h in everyone[rid]]
         assert rest_evidence[rid].passage.id == evidence[rid].passage.id
+
+
+def test_when_every_report_is_left_out_nothing_is_gathered(service):
+    parsed = parse_question("哪些乡镇承认执法能力不足？", service.store.facet_values())
+    topic = question_topic(service.retriever, parsed)
+    vector = service.store.embeddings.embed_question(parsed.query)
+    everyone, _ = gather(service.engine, vector, "执法能力", Scope(), topic)
+    none, evidence = gather(
+        service.engine, vector, "执法能力", Scope(), topic, leave_out=set(everyone)
+    )
+    assert len(none) == 0 and evidence == {}
+    # a report left out that the store does not hold changes nothing
+    rest, _ = gather(service.engine, vector, "执法能力", Scope(), topic, leave_out={"no-such-id"})
+    assert list(rest) == list(everyone)

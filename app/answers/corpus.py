@@ -53,18 +53,17 @@ def answer(
     )
     mentioned = verdicts.decide(engine, evidence, per_report, vector, topic)
     everywhere = replace(scope, sections=[])
-    # in LLM mode every candidate's passages from all sections are shown to the judge
-    elsewhere = (
+    # in LLM mode the judge is shown each candidate's passages from all sections: gathered
+    # for every report
+    all_sections = (
         gather(engine, vector, query, everywhere, topic)
         if parsed.sections and engine.llm is not None
         else None
     )
 
     def gather_elsewhere(graded: set[str]) -> tuple[PerReport, Evidence]:
-        if elsewhere is not None:
-            return elsewhere
-        if graded.issuperset(r.id for r in reports):  # every report in scope is graded
-            return {}, {}
+        if all_sections is not None:
+            return all_sections
         return gather(engine, vector, query, everywhere, topic, leave_out=graded)
 
     related = verdicts.relate(
@@ -85,7 +84,7 @@ def answer(
     if engine.llm is not None and (mentioned or related):
         close = {  # each candidate's close passages, in turn from the asked-about sections
             rid: _interleave(
-                per_report.get(rid, []), elsewhere[0].get(rid, []) if elsewhere else []
+                per_report.get(rid, []), all_sections[0].get(rid, []) if all_sections else []
             )
             for rid in [*mentioned, *related]
         }
@@ -105,7 +104,8 @@ def answer(
     citations: list[Citation] = []
     cited_at: dict[str, int] = {}  # each listed report's first citation
     names = PracticeNames(engine, per_report, topic) if parsed.kind == "practice" else None
-    # a passage quoting nothing names no practice; one off the topic is not asked
+    # a passage quoting nothing names no practice; one off the topic is not asked (a candidate
+    # not marked in the gather covers less than its floor, which is at most min_coverage)
     asked = (
         per_report.hits_of(names.quoted & (per_report.marks.coverage >= engine.rule.min_coverage))
         if names

@@ -143,8 +143,10 @@ class PracticeNames:
         whose = np.repeat(texts, counts)
         begin = table[:, 0].astype(np.int64) + starts[whose]
         end = table[:, 1].astype(np.int64) + starts[whose]
+        if not len(begin):  # no sentence holds any of them
+            return np.zeros(len(at), dtype=np.int64), np.zeros(len(at), dtype=np.int64)
         i = np.maximum(np.searchsorted(begin, at, side="right") - 1, 0)
-        held = (whose[i] == owner) & (begin[i] <= at) & (at < end[i]) if len(begin) else at < 0
+        held = (whose[i] == owner) & (begin[i] <= at) & (at < end[i])
         span_begin, span_end = np.where(held, begin[i], 0), np.where(held, end[i], 0)
         # a lead is short (`_is_lead`): only those are read
         led = (

@@ -21,7 +21,8 @@ from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
 from vectorstore import StoredReport
 
-# every section's passages and evidence, of all reports but those given (`relate`)
+# every section's passages and evidence, given the reports graded already, which it need not
+# include (`relate` skips them)
 Elsewhere = Callable[[set[str]], tuple[PerReport, Evidence]]
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
 
