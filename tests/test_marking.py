@@ -89,7 +89,7 @@ def test_candidates_compare_like_max_over_each_reports_hits(service):
             assert evidence[rid] is want
             near = max(hits, key=lambda h: closeness(h, engine.rule))
             assert closest(per_report, engine.rule)[rid] is near
-        quoted = PracticeNames(engine, per_report, topic).quoted
+        quoted = PracticeNames(engine, per_report, topic, np.ones(len(per_report.rows))).quoted
         assert quoted.any() and not quoted.all()
         quoting = per_report.hits_of(quoted)
         for rid, hits in per_report.items():
@@ -130,12 +130,15 @@ def test_practice_names_found_at_once_are_those_read_passage_by_passage(service)
     for question in _questions():
         topic = question_topic(service.retriever, parse_question(question, facets), grading=True)
         per_report, _ = gather(engine, vector, " ".join(topic.terms), Scope(), topic)
-        names = PracticeNames(engine, per_report, topic)
-        for hits in per_report.values():
-            for hit in hits:
-                assert names.of(hit) == names_of(engine, hit, topic), (question, hit.passage.id)
-                compared += 1
-                named += bool(names.of(hit))
+        # every candidate searched at once, or those on the topic (the rest read one by one)
+        on_topic = per_report.marks.coverage >= engine.rule.min_coverage
+        for scan in (np.ones(len(per_report.rows), dtype=bool), on_topic):
+            names = PracticeNames(engine, per_report, topic, scan)
+            for hits in per_report.values():
+                for hit in hits:
+                    assert names.of(hit) == names_of(engine, hit, topic), (question, hit.passage.id)
+                    compared += 1
+                    named += bool(names.of(hit))
         stranger = Hit(per_report.hit(0).passage, 0.0, 0.0, 0.0)  # not one of the candidates
         assert per_report.index_of(stranger) is None
         assert names.of(stranger) == names_of(engine, stranger, topic)

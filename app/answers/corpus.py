@@ -103,14 +103,14 @@ def answer(
 
     citations: list[Citation] = []
     cited_at: dict[str, int] = {}  # each listed report's first citation
-    names = PracticeNames(engine, per_report, topic) if parsed.kind == "practice" else None
-    # a passage quoting nothing names no practice; one off the topic is not asked (a candidate
-    # not marked in the gather covers less than its floor, which is at most min_coverage)
-    asked = (
-        per_report.hits_of(names.quoted & (per_report.marks.coverage >= engine.rule.min_coverage))
-        if names
-        else None
+    # a practice entry names what its passage and the report's other candidates on the topic
+    # quote (a candidate not marked in the gather covers less than its floor, at most
+    # min_coverage: it is not on the topic)
+    on_topic = per_report.marks.coverage >= engine.rule.min_coverage
+    names = (
+        PracticeNames(engine, per_report, topic, on_topic) if parsed.kind == "practice" else None
     )
+    asked = per_report.hits_of(names.quoted & on_topic) if names else None
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
         citation = cite(len(citations) + 1, hit)

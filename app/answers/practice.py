@@ -13,7 +13,7 @@ import numpy as np
 
 from app.answers.engine import Engine
 from app.candidates import Candidates
-from app.index_snapshot import SEPARATOR
+from app.index_snapshot import SEPARATOR, starts_of
 from app.marking import strings_within
 from app.retrieval import Hit, Topic
 from app.sentences import SHORT_SENTENCE
@@ -69,29 +69,39 @@ class PracticeNames:
 
     Their texts, joined, are searched for quotes in one pass; whether a quote's sentence is on
     the topic follows from where the topic's strings are (`Marks.found`), so no passage is cut
-    into sentences in Python. A passage that is not one of the candidates (an LLM's pick from
-    another gather) is read on its own (`names_of`).
+    into sentences in Python. Only the candidates flagged in `scan` are searched (a practice
+    answer asks for the names of passages on the topic); a passage not searched, or not one of
+    the candidates (an LLM's pick from another gather), is read on its own (`names_of`).
     """
 
-    def __init__(self, engine: Engine, candidates: Candidates, topic: Topic) -> None:
+    def __init__(
+        self, engine: Engine, candidates: Candidates, topic: Topic, scan: np.ndarray
+    ) -> None:
         self.engine, self.candidates, self.topic = engine, candidates, topic
         joined, starts = candidates.text
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
-        if joined.count(SEPARATOR) != len(starts) - 2:  # a text holding the separator itself
-            self.quoted = np.ones(len(starts) - 1, dtype=bool)
-            return
-        self._matches = list(_QUOTED_IN_JOINED.finditer(joined))
-        self._at = np.array([m.start() for m in self._matches], dtype=np.int64)
-        self._owner = np.searchsorted(starts, self._at, side="right") - 1
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
+        self.scanned = np.asarray(scan, dtype=bool)
+        ks = np.flatnonzero(self.scanned)
+        bounds = zip(starts[ks].tolist(), (starts[ks + 1] - 1).tolist(), strict=True)
+        pieces = [joined[a:b] for a, b in bounds]
+        self._text, self._starts = SEPARATOR.join(pieces), starts_of(pieces)
+        if self._text.count(SEPARATOR) != max(len(ks) - 1, 0):  # a text holding the separator
+            self.quoted[ks] = True
+            return
+        self._matches = list(_QUOTED_IN_JOINED.finditer(self._text))
+        at = np.array([m.start() for m in self._matches], dtype=np.int64)
+        self._piece = np.searchsorted(self._starts, at, side="right") - 1
+        self._owner = ks[self._piece]
+        self._at = at - self._starts[self._piece] + starts[self._owner]  # in `candidates.text`
         self.quoted[self._owner] = True
 
     def of(self, hit: Hit) -> list[str]:
         """The practices the hit's passage names about the topic (a new list)."""
         k = self.candidates.index_of(hit)
-        if k is None or self._matches is None:
+        if k is None or self._matches is None or not self.scanned[k]:
             return names_of(self.engine, hit, self.topic)
         if self._names is None:
             self._names = self._all()
@@ -101,7 +111,7 @@ class PracticeNames:
         """Candidate → the practices it names, for every candidate quoting something."""
         assert self._matches is not None
         candidates, topic, retriever = self.candidates, self.topic, self.engine.retriever
-        joined, starts = candidates.text
+        starts = candidates.text[1]
         matches, owner = self._matches, self._owner
         if not matches:
             return {}
@@ -122,10 +132,11 @@ class PracticeNames:
             whole[k] = heading_on[heading]
         on_topic |= whole[owner]
         names: dict[int, list[str]] = {}
-        firsts, ends = starts[:-1].tolist(), (starts[1:] - 1).tolist()
+        firsts, ends = self._starts[:-1].tolist(), (self._starts[1:] - 1).tolist()
+        pieces, owners = self._piece.tolist(), owner.tolist()
         for j in np.flatnonzero(on_topic).tolist():
-            k = int(owner[j])
-            name = _practice_name(joined, matches[j], firsts[k], ends[k])
+            k, piece = owners[j], pieces[j]
+            name = _practice_name(self._text, matches[j], firsts[piece], ends[piece])
             if name is not None:
                 found = names.setdefault(k, [])
                 if name not in found:
