@@ -53,6 +53,7 @@ def mark_passages(
     with None, every passage is marked, as `mark_best_sentence` does: one holding none of the
     strings at its first sentence on its own, or saying the cue, with coverage 0).
     `text`: their texts joined, and where each begins (`PassageTable.joined`)."""
+    rows = np.asarray(rows)
     marks = Marks.none(len(rows))
     strings = topic.strings
     every = coverage_floor is None
@@ -74,13 +75,13 @@ def mark_passages(
     )
     todo = np.nonzero(enough[inverse])[0]
     if len(todo):
-        sentences, counts = passages.quotable_rows(np.asarray(rows)[todo])
+        sentences, counts = passages.quotable_rows(rows[todo])
         best, coverage = _best_sentences(
             joined, starts[todo], sentences, counts, found, retriever, topic
         )
         marked = best >= 0
         chosen = sentences[best[marked]]
-        offsets = passages.report_offsets[np.asarray(rows)[todo[marked]]]
+        offsets = passages.report_offsets[rows[todo[marked]]]
         marks.coverage[todo[marked]] = coverage[marked]
         marks.start[todo[marked]] = chosen[:, 0] + offsets
         marks.end[todo[marked]] = chosen[:, 1] + offsets

@@ -679,10 +679,7 @@ class HybridRetriever:
         snap = self._snapshot
         fresh: list[Hit] = []
         for hit in hits:
-            current = (
-                hit.row is not None and snap is not None and snap.passages[hit.row] is hit.passage
-            )
-            if current and hit.passage.id not in topic.marks:
+            if self._from_current(hit) and hit.passage.id not in topic.marks:
                 fresh.append(hit)
             else:
                 self.mark_best_sentence(hit, topic)
@@ -703,9 +700,14 @@ class HybridRetriever:
         """The sentences of the hit's passage (`sentence_spans`), read from the snapshot it
         came from when it is still the current one."""
         snap = self._snapshot
-        if hit.row is not None and snap is not None and hit.passage is snap.passages[hit.row]:
+        if snap is not None and hit.row is not None and self._from_current(hit):
             return snap.passages.sentences_of(hit.row)
         return sentence_spans(hit.passage.text, 0, len(hit.passage.text))
+
+    def _from_current(self, hit: Hit) -> bool:
+        """Whether the hit's passage is a row of the current snapshot (whose arrays describe it)."""
+        snap = self._snapshot
+        return hit.row is not None and snap is not None and snap.passages[hit.row] is hit.passage
 
     def _quotable(self, passage: StoredPassage) -> list[tuple[int, int, bool]]:
         # cut from the text and kept: reading one passage's from the snapshot's arrays takes

@@ -103,14 +103,13 @@ def answer(
 
     citations: list[Citation] = []
     cited_at: dict[str, int] = {}  # each listed report's first citation
-    # a practice entry names what its passage and the report's other candidates on the topic
-    # quote (a candidate not marked in the gather covers less than its floor, at most
-    # min_coverage: it is not on the topic)
-    on_topic = per_report.marks.coverage >= engine.rule.min_coverage
-    names = (
-        PracticeNames(engine, per_report, topic, on_topic) if parsed.kind == "practice" else None
-    )
-    asked = per_report.hits_of(names.quoted & on_topic) if names else None
+    names = None
+    if parsed.kind == "practice":
+        # an entry names what its passage and the report's other candidates on the topic quote
+        # (a candidate not marked in the gather covers less than its floor, at most
+        # min_coverage: it is not on the topic)
+        on_topic = per_report.marks.coverage >= engine.rule.min_coverage
+        names = PracticeNames(engine, per_report, topic, on_topic)
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
         citation = cite(len(citations) + 1, hit)
@@ -118,9 +117,9 @@ def answer(
         cited_at[rid] = citation.n
         label = SECTION_LABELS.get(citation.section, citation.section)
         practice, cited = "", [citation]
-        if with_practices and names is not None and asked is not None:
+        if with_practices and names is not None:
             # named practices from on-topic passages of this report, each of them cited
-            others = asked(rid)
+            others = names.quoting(rid)
             practice, naming = practices_named(hit, others, names, engine.rule.min_coverage)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))

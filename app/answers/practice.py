@@ -81,6 +81,7 @@ class PracticeNames:
         joined, starts = candidates.text
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
+        self._quoting: Callable[[str], list[Hit]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
         self.scanned = np.asarray(scan, dtype=bool)
@@ -97,6 +98,13 @@ class PracticeNames:
         self._owner = ks[self._piece]
         self._at = at - self._starts[self._piece] + starts[self._owner]  # in `candidates.text`
         self.quoted[self._owner] = True
+
+    def quoting(self, report_id: str) -> list[Hit]:
+        """The report's searched candidates that quote something, as hits (those whose names an
+        entry asks for besides its own passage's)."""
+        if self._quoting is None:
+            self._quoting = self.candidates.hits_of(self.quoted)
+        return self._quoting(report_id)
 
     def of(self, hit: Hit) -> list[str]:
         """The practices the hit's passage names about the topic (a new list)."""
