@@ -31,6 +31,7 @@ GOLD_SETS = [
         "gold_heldout8",
         "gold_heldout9",
         "gold_heldout10",
+        "gold_heldout11",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -42,6 +43,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout7",
         "gold_heldout9",
         "gold_heldout10",
+        "gold_heldout11",
     }
 )
 
