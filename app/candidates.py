@@ -65,14 +65,19 @@ class Candidates(Mapping[str, list[Hit]]):
     def hits_of(self, where: np.ndarray) -> Callable[[str], list[Hit]]:
         """A report's candidates flagged in `where` (one flag per candidate), as hits: the flags
         are grouped by report once, for many reports' asking."""
-        flagged = np.flatnonzero(where)
-        report = np.searchsorted(self.bounds, flagged, side="right") - 1
-        cuts = np.searchsorted(report, np.arange(len(self._report_ids) + 1)).tolist()
-        ks = flagged.tolist()
+        flagged = self.flagged(where)
+        return lambda report_id: [self.hit(k) for k in flagged(report_id)]
 
-        def of(report_id: str) -> list[Hit]:
+    def flagged(self, where: np.ndarray) -> Callable[[str], list[int]]:
+        """A report's candidates flagged in `where`, as candidate numbers (`hits_of`)."""
+        ks = np.flatnonzero(where)
+        report = np.searchsorted(self.bounds, ks, side="right") - 1
+        cuts = np.searchsorted(report, np.arange(len(self._report_ids) + 1)).tolist()
+        flagged = ks.tolist()
+
+        def of(report_id: str) -> list[int]:
             r = self._report.get(report_id)
-            return [] if r is None else [self.hit(k) for k in ks[cuts[r] : cuts[r + 1]]]
+            return [] if r is None else flagged[cuts[r] : cuts[r + 1]]
 
         return of
 

@@ -18,7 +18,7 @@ from app.answers.evidence import Evidence, PerReport, gather
 from app.answers.judging import ProgressFn
 from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
-from app.answers.practice import PracticeNames, practices_named
+from app.answers.practice import PracticeNames
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
@@ -119,8 +119,7 @@ def answer(
         practice, cited = "", [citation]
         if with_practices and names is not None:
             # named practices from on-topic passages of this report, each of them cited
-            others = names.quoting(rid)
-            practice, naming = practices_named(hit, others, names, engine.rule.min_coverage)
+            practice, naming = names.named(rid, hit, engine.rule.min_coverage)
             for other in naming:
                 cited.append(cite(len(citations) + 1, other))
                 citations.append(cited[-1])

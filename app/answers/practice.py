@@ -13,13 +13,14 @@ import numpy as np
 
 from app.answers.engine import Engine
 from app.candidates import Candidates
-from app.index_snapshot import SEPARATOR, starts_of
+from app.index_snapshot import SEPARATOR
 from app.marking import strings_within
 from app.retrieval import Hit, Topic
 from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
 
 PRACTICES_SHOWN = 6  # practice names in one township's entry
+_OPENING_MARKS = '“"「『'
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 # the same, never across the separator between passages joined (`PassageTable.joined`)
 _QUOTED_IN_JOINED = re.compile(rf"[“\"「『]([^”\"」』{SEPARATOR}]{{2,24}})[”\"」』]")
@@ -41,27 +42,6 @@ _ORDINAL_LEAD = re.compile(
 )
 
 
-def practices_named(
-    hit: Hit, others: list[Hit], names: PracticeNames, min_coverage: float
-) -> tuple[str, list[Hit]]:
-    """The “做法：…；” part of a township's entry, and the other passages that name them.
-
-    Names come from the entry's passage and from the report's other passages on the topic
-    (`others`: its candidates that quote something; the entry's own may be among them); each
-    of those passages is cited after the entry's own.
-    """
-    found = names.of(hit)
-    cited: list[Hit] = []
-    for other in others:
-        on_topic = other is not hit and other.coverage >= min_coverage
-        if on_topic and (more := names.of(other)):
-            cited.append(other)
-            found.extend(more)
-    found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
-    line = f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""
-    return line, cited
-
-
 class PracticeNames:
     """The practices each candidate passage of a practice question names about its topic
     (`practice_names` of its sentences on the topic, or of all of it under a heading on the
@@ -81,30 +61,55 @@ class PracticeNames:
         joined, starts = candidates.text
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
-        self._quoting: Callable[[str], list[Hit]] | None = None
+        self._quoting: Callable[[str], list[int]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
         self.scanned = np.asarray(scan, dtype=bool)
-        ks = np.flatnonzero(self.scanned)
-        bounds = zip(starts[ks].tolist(), (starts[ks + 1] - 1).tolist(), strict=True)
-        pieces = [joined[a:b] for a, b in bounds]
-        self._text, self._starts = SEPARATOR.join(pieces), starts_of(pieces)
-        if self._text.count(SEPARATOR) != max(len(ks) - 1, 0):  # a text holding the separator
-            self.quoted[ks] = True
+        if joined.count(SEPARATOR) != max(len(starts) - 2, 0):  # a text holding the separator
+            self.quoted[self.scanned] = True
             return
-        self._matches = list(_QUOTED_IN_JOINED.finditer(self._text))
-        at = np.array([m.start() for m in self._matches], dtype=np.int64)
-        self._piece = np.searchsorted(self._starts, at, side="right") - 1
-        self._owner = ks[self._piece]
-        self._at = at - self._starts[self._piece] + starts[self._owner]  # in `candidates.text`
+        # `finditer` over the scanned texts, tried only where a quotation mark opens (the
+        # regex's own scan for its first character is several times slower); a match never
+        # spans the separator, so each text's matches are its own
+        opens = _opening_marks(joined)
+        owner = np.searchsorted(starts, opens, side="right") - 1
+        self._matches = matches = []
+        match, end = _QUOTED_IN_JOINED.match, 0
+        for at in opens[self.scanned[owner]].tolist():
+            if at >= end and (m := match(joined, at)) is not None:
+                matches.append(m)
+                end = m.end()
+        self._at = np.array([m.start() for m in matches], dtype=np.int64)
+        self._owner = np.searchsorted(starts, self._at, side="right") - 1
         self.quoted[self._owner] = True
 
-    def quoting(self, report_id: str) -> list[Hit]:
-        """The report's searched candidates that quote something, as hits (those whose names an
-        entry asks for besides its own passage's)."""
+    def named(self, report_id: str, hit: Hit, min_coverage: float) -> tuple[str, list[Hit]]:
+        """The “做法：…；” part of a township's entry, and the other passages that name them.
+
+        Names come from the entry's passage and from the report's other candidates on the topic
+        (coverage at least `min_coverage`) that quote something; each of those passages is
+        cited after the entry's own.
+        """
+        found = self.of(hit)
+        cited: list[Hit] = []
         if self._quoting is None:
-            self._quoting = self.candidates.hits_of(self.quoted)
-        return self._quoting(report_id)
+            self._quoting = self.candidates.flagged(self.quoted)
+        if self._names is None and self._matches is not None:
+            self._names = self._all()
+        own = self.candidates.index_of(hit)
+        for k in self._quoting(report_id):
+            if k == own:
+                continue
+            # a hit is made only for a passage that names something
+            more = (
+                self._names.get(k) if self._names is not None else self.of(self.candidates.hit(k))
+            )
+            if more and (other := self.candidates.hit(k)).coverage >= min_coverage:
+                cited.append(other)
+                found.extend(more)
+        found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
+        line = f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""
+        return line, cited
 
     def of(self, hit: Hit) -> list[str]:
         """The practices the hit's passage names about the topic (a new list)."""
@@ -140,11 +145,11 @@ class PracticeNames:
             whole[k] = heading_on[heading]
         on_topic |= whole[owner]
         names: dict[int, list[str]] = {}
-        firsts, ends = self._starts[:-1].tolist(), (self._starts[1:] - 1).tolist()
-        pieces, owners = self._piece.tolist(), owner.tolist()
+        joined, firsts = candidates.text[0], starts.tolist()
+        owners = owner.tolist()
         for j in np.flatnonzero(on_topic).tolist():
-            k, piece = owners[j], pieces[j]
-            name = _practice_name(self._text, matches[j], firsts[piece], ends[piece])
+            k = owners[j]
+            name = _practice_name(joined, matches[j], firsts[k], firsts[k + 1] - 1)
             if name is not None:
                 found = names.setdefault(k, [])
                 if name not in found:
@@ -240,6 +245,17 @@ def _practice_name(text: str, match: re.Match[str], first: int, end: int) -> str
     if suffix := _PRACTICE_NOUN.match(after):
         return name + suffix.group(1)
     return name if len(name) > 2 else None
+
+
+def _opening_marks(text: str) -> np.ndarray:
+    """Where a quotation mark that may open a practice's name is, in order."""
+    found: list[int] = []
+    for mark in _OPENING_MARKS:
+        at = text.find(mark)
+        while at >= 0:
+            found.append(at)
+            at = text.find(mark, at + 1)
+    return np.sort(np.array(found, dtype=np.int64))
 
 
 def _sentence_at(text: str, sentences: list[tuple[int, int]], at: int) -> str:

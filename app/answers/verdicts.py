@@ -234,10 +234,19 @@ def verdict_list(
     cited_at: dict[str, int],
 ) -> list[Verdict]:
     """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
-    out = []
     mentioned_ids = set(mentioned)  # a list searched once per report was quadratic at scale
-    for report in reports:
-        hit = related.get(report.id) or evidence.get(report.id)
+    rank = {MENTIONED: 0, RELATED: 1, NOT_MENTIONED: 2}
+    keyed = []
+    for i, report in enumerate(reports):
+        rid = report.id
+        hit = related.get(rid) or evidence.get(rid)
+        grade = grade_of(rid, mentioned_ids, related)
+        score = round(hit.coverage + hit.dense, 4) if hit else 0.0
+        keyed.append((rank[grade], -score, i, grade, score))
+    keyed.sort()  # by grade, then score; equals in scope order (`i`)
+    out = []
+    for _, _, i, grade, score in keyed:
+        report = reports[i]
         meta = report.meta
         out.append(
             Verdict(
@@ -246,11 +255,9 @@ def verdict_list(
                 county=meta.county,
                 province=meta.province,
                 year=meta.year,
-                grade=grade_of(report.id, mentioned_ids, related),
-                score=round(hit.coverage + hit.dense, 4) if hit else 0.0,
+                grade=grade,
+                score=score,
                 citation=cited_at.get(report.id),
             )
         )
-    order = {MENTIONED: 0, RELATED: 1, NOT_MENTIONED: 2}
-    out.sort(key=lambda v: (order[v.grade], -v.score))
     return out
