@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.answers.evidence import closeness, closest, gather, question_topic
-from app.answers.practice import _QUOTED, PracticeNames, names_of
+from app.answers.practice import _QUOTED, PRACTICES_SHOWN, PracticeNames, names_of
+from app.index_snapshot import SEPARATOR
 from app.marking import _found, mark_passages
 from app.question import parse_question
 from app.retrieval import Hit
@@ -17,13 +18,14 @@ from tests.conftest import SAMPLE_TOWNSHIPS
 from vectorstore import Scope
 
 
-def _questions() -> list[str]:
-    return [
-        json.loads(line)["question"]
+def _questions(kind: str | None = None) -> list[str]:
+    items = [
+        json.loads(line)
         for path in GOLD_SETS
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
+    return [item["question"] for item in items if kind in (None, item["kind"])]
 
 
 def test_every_occurrence_is_found_overlapping_ones_too():
@@ -139,7 +141,46 @@ def test_practice_names_found_at_once_are_those_read_passage_by_passage(service)
                     assert names.of(hit) == names_of(engine, hit, topic), (question, hit.passage.id)
                     compared += 1
                     named += bool(names.of(hit))
+            for rid, hits in per_report.items():
+                for hit in hits[:2]:  # the entry's own passage is a candidate or not
+                    own = hit if hit is hits[0] else Hit(hit.passage, 0.0, 0.0, 0.0)
+                    want = _named_one_by_one(engine, hits, own, topic)
+                    assert names.named(rid, own, engine.rule.min_coverage) == want, question
         stranger = Hit(per_report.hit(0).passage, 0.0, 0.0, 0.0)  # not one of the candidates
         assert per_report.index_of(stranger) is None
         assert names.of(stranger) == names_of(engine, stranger, topic)
     assert named > compared / 20  # not a comparison of empty lists only
+
+
+def test_a_text_holding_the_separator_has_its_practices_read_passage_by_passage(service):
+    """If a passage's text held the separator that joins candidates' texts, quotes could not
+    be told apart by passage: every entry's names are read one passage at a time, the same."""
+    engine, facets = service.engine, service.store.facet_values()
+    vector = service.store.embeddings.embed_question("做法")
+    lines, cited = [], 0
+    for question in _questions(kind="practice"):
+        topic = question_topic(service.retriever, parse_question(question, facets), grading=True)
+        per_report, evidence = gather(engine, vector, " ".join(topic.terms), Scope(), topic)
+        joined, starts = per_report.text
+        per_report.text = (joined + SEPARATOR, starts)  # one separator too many
+        scan = np.ones(len(per_report.rows), dtype=bool)
+        names = PracticeNames(engine, per_report, topic, scan)
+        for rid, hits in per_report.items():
+            got = names.named(rid, evidence[rid], engine.rule.min_coverage)
+            assert got == _named_one_by_one(engine, hits, evidence[rid], topic), question
+            lines.append(got[0])
+            cited += len(got[1])
+    assert sum(bool(line) for line in lines) > len(lines) / 4 and cited
+
+
+def _named_one_by_one(engine, hits: list[Hit], hit: Hit, topic) -> tuple[str, list[Hit]]:
+    """An entry's “做法：…；” part and the other passages cited for it, each passage read on its
+    own: the entry's, then the report's other candidates on the topic that name something."""
+    found, cited = names_of(engine, hit, topic), []
+    for other in hits:
+        on_topic = other is not hit and other.coverage >= engine.rule.min_coverage
+        if on_topic and (more := names_of(engine, other, topic)):
+            cited.append(other)
+            found.extend(more)
+    found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
+    return (f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""), cited
