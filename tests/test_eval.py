@@ -70,10 +70,11 @@ def test_questions_worded_unlike_the_reports_keep_their_measured_quality(service
     明确提到 is mostly right, and a reader finds nearly every township that says it among
     明确提到 and 相关; the floors leave room for one township at the margin. (Session 12: P
     .800, R .500; h09's four townships write 宣传材料 for 宣传品 and are 相关 since a compound
-    is said only by parts that cover it.)"""
+    is said only by parts that cover it. Session 16: a claim needs half the topic's weight in
+    its sentence, so P .923, R .375: the townships saying part of it are 相关.)"""
     ours = run_eval(service, HELDOUT_GOLD_SET, baseline=False)["fazhi"]
     assert ours["citation_validity"] == 1.0
-    assert ours["township_precision"] >= 0.75 and ours["township_recall"] >= 0.45
+    assert ours["township_precision"] >= 0.85 and ours["township_recall"] >= 0.3
     assert ours["township_recall_with_related"] >= 0.95
     assert ours["lookup_recall_at_5"] == 1.0
 

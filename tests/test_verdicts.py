@@ -44,12 +44,14 @@ def test_a_report_states_the_claim_with_enough_words_in_a_close_passage(engine):
         "words-and-close": hit("words-and-close", coverage=0.5, dense=0.9),
         "words-but-far": hit("words-but-far", coverage=0.5, dense=0.8),
         "close-but-few-words": hit("close-but-few-words", coverage=0.3, dense=0.95),
+        # less than half the topic's weight is related at most: "not sure", never a claim
+        "under-half-the-words": hit("under-half-the-words", coverage=0.45, dense=0.95),
     }
     assert decide_by_words(engine, evidence) == ["words-and-close"]
 
 
 def test_a_reports_verdict_does_not_depend_on_the_other_reports(engine):
-    alone = {"r": hit("r", coverage=0.45, dense=0.83)}
+    alone = {"r": hit("r", coverage=0.55, dense=0.83)}
     crowd = alone | {f"x{i}": hit(f"x{i}", coverage=1.0, dense=0.99) for i in range(50)}
     assert "r" in decide_by_words(engine, alone)
     assert "r" in decide_by_words(engine, crowd)

@@ -46,6 +46,10 @@ def answer(
     In LLM mode `progress(checked, total)` follows the LLM's judging."""
     labels = report_labels(reports)
     query = " ".join(topic.terms) or parsed.core
+    if parsed.kind == "practice":
+        engine = replace(
+            engine, rule=replace(engine.rule, min_coverage=engine.rule.practice_min_coverage)
+        )
     if parsed.claim == "negation":
         parsed.sections = []  # "没有提到X": X said in any section counts
     per_report, evidence = gather(

@@ -22,7 +22,12 @@ class DecisionRule:
     asked-about sections, or in any section for a question that asks about one section.
     """
 
-    min_coverage: float = 0.4  # weighted share of the topic's terms in the key sentence
+    # weighted share of the topic's terms in the key sentence: at least half, so a sentence
+    # naming the topic's main noun without the claim about it is 相关 (not sure), not a claim
+    min_coverage: float = 0.5
+    # ...and for a peer-practice question, whose asker often adds their own situation
+    # ("普法人手不够，别的镇是怎么发动志愿者的？") and whose claim is a practice named on the topic
+    practice_min_coverage: float = 0.4
     dense_floor: float = 0.82  # ...in a passage at least this close (cosine) to the question
     lookup_min_coverage: float = 0.4
     per_report: int = 3
