@@ -35,7 +35,9 @@ _AGGREGATE = re.compile(
 )
 _PRACTICE = re.compile(
     r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
+    # "别的镇是怎么…", and "别的镇有没有…", "其他乡镇是否…": what other townships do
     r"|(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)[^？?。]{0,30}(怎么|怎样|如何)"
+    r"|(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)(有没有|有无|是否|有谁|谁)"
 )
 _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -113,9 +115,10 @@ _PRACTICE_ASK = re.compile(
 )
 _ASKING_TEXT = """
     镇 乡 个 有 什么 啥 哪些 做法 经验 办法 招数 可以 能 借鉴 参考 学 学习 怎么 如何 具体 一般
-    安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题
+    安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题 效果 成效 怎么样 怎样 咋样
 """
-# a clause made of these words only ("镇有什么办法可以学", "镇一般怎么安排") asks, it says nothing
+# a clause made of these words only ("镇有什么办法可以学", "镇一般怎么安排", "效果怎么样") asks, it
+# says nothing
 _ONLY_ASKING = re.compile(
     "^(?:" + "|".join(sorted(_ASKING_TEXT.split(), key=len, reverse=True)) + ")+$"
 )

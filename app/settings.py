@@ -32,6 +32,7 @@ GOLD_SETS = [
         "gold_heldout9",
         "gold_heldout10",
         "gold_heldout11",
+        "gold_heldout12",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)

@@ -351,6 +351,27 @@ def test_asking_how_other_townships_do_it_is_a_practice_question(service):
     assert "志愿者" in {c.township: c for c in answer.citations}["石桥镇"].quote
 
 
+def test_asking_whether_other_townships_do_something_asks_every_report(service):
+    """"别的镇有没有…", "其他乡镇是否…": a question about what other townships do, answered
+    from every report in scope, never one passage's yes or no; "效果怎么样" only asks."""
+    from app.question import parse_question
+
+    facets = {"township": list(SAMPLE_TOWNSHIPS)}
+    for question in (
+        "别的镇有没有打造调解工作室、茶室这类有名号的阵地来化解矛盾纠纷？",
+        "其他乡镇是否把法治建设纳入了年度考核？",
+        "其它乡镇有无设立公共法律服务工作站？",
+    ):
+        assert parse_question(question, facets).kind == "practice", question
+    parsed = parse_question("别的镇有没有开展行政执法案卷评查？效果怎么样？", facets)
+    assert parsed.kind == "practice" and parsed.core == "开展行政执法案卷评查"
+    answer = service.ask("别的镇有没有打造调解工作室、茶室这类有名号的阵地来化解矛盾纠纷？")
+    graded = {v.township: v.grade for v in answer.verdicts or []}
+    assert set(graded) == set(SAMPLE_TOWNSHIPS)
+    # 石桥镇's “老娘舅茶室”, 王场镇's 贵和工作室: on the topic, listed or related, never 未提及
+    assert graded["石桥镇"] != "未提及" and graded["王场镇"] != "未提及"
+
+
 def test_a_compound_no_report_uses_is_matched_by_its_head_word_if_it_means_the_same(service):
     near = service.retriever.neighbours(["业务培训", "柔性执法"])
     assert "培训" in [w for w, _ in near["业务培训"]]  # a kind of 培训
