@@ -62,14 +62,9 @@ class Candidates(Mapping[str, list[Hit]]):
     def __len__(self) -> int:
         return len(self._report_ids)
 
-    def hits_of(self, where: np.ndarray) -> Callable[[str], list[Hit]]:
-        """A report's candidates flagged in `where` (one flag per candidate), as hits: the flags
-        are grouped by report once, for many reports' asking."""
-        flagged = self.flagged(where)
-        return lambda report_id: [self.hit(k) for k in flagged(report_id)]
-
     def flagged(self, where: np.ndarray) -> Callable[[str], list[int]]:
-        """A report's candidates flagged in `where`, as candidate numbers (`hits_of`)."""
+        """A report's candidates flagged in `where` (one flag per candidate), as candidate
+        numbers: the flags are grouped by report once, for many reports' asking."""
         ks = np.flatnonzero(where)
         report = np.searchsorted(self.bounds, ks, side="right") - 1
         cuts = np.searchsorted(report, np.arange(len(self._report_ids) + 1)).tolist()

@@ -21,7 +21,8 @@ QuestionKind = Literal["corpus", "lookup", "practice"]
 # "既…又…"); or the absence of something ("没有提到执法记录仪")
 Claim = Literal["plain", "relation", "negation"]
 _NEGATION = re.compile(
-    r"(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
+    # not the 没有 of "有没有提到" (a yes-or-no question, not an absence)
+    r"(?<!有)(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
     r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|写|提|说(?!明))(?:过|了)?"
     r"|只字未提"
 )
@@ -30,14 +31,15 @@ _RELATION = re.compile(
     r"|既[^，,。？?]{1,20}(?:又|也|还)|同时(?:担任|兼任)"
 )
 
+_OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)"
 _AGGREGATE = re.compile(
     r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
 )
+# "别的镇有没有…", "其他乡镇在调解上是否…": whether other townships do it, asked of each
+_OTHERS_WHETHER = re.compile(rf"{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(有没有|有无|是否)")
 _PRACTICE = re.compile(
     r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
-    # "别的镇是怎么…", and "别的镇有没有…", "其他乡镇是否…": what other townships do
-    r"|(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)[^？?。]{0,30}(怎么|怎样|如何)"
-    r"|(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)(有没有|有无|是否|有谁|谁)"
+    rf"|{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(怎么|怎样|如何)"  # "别的镇是怎么…"
 )
 _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -91,7 +93,7 @@ _NOT_A_PLACE = re.compile(
 )
 _SCAFFOLD = re.compile(
     r"各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
-    r"存在的?问题|提到|提出|提及|写明|反映|认为|觉得|有没有|是否|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
+    r"存在的?问题|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
     r"[？?。！!，,：:]"
 )
 
@@ -115,12 +117,12 @@ _PRACTICE_ASK = re.compile(
 )
 _ASKING_TEXT = """
     镇 乡 个 有 什么 啥 哪些 做法 经验 办法 招数 可以 能 借鉴 参考 学 学习 怎么 如何 具体 一般
-    安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题 效果 成效 怎么样 怎样 咋样
+    安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题
 """
-# a clause made of these words only ("镇有什么办法可以学", "镇一般怎么安排", "效果怎么样") asks, it
-# says nothing
+# a clause made of these words only ("镇有什么办法可以学", "镇一般怎么安排") asks, it says nothing
 _ONLY_ASKING = re.compile(
     "^(?:" + "|".join(sorted(_ASKING_TEXT.split(), key=len, reverse=True)) + ")+$"
+    "|^(?:效果|成效|结果)?(?:怎么样|怎样|咋样|如何)$"  # a follow-up: "效果怎么样？"
 )
 
 
@@ -198,6 +200,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         )
     elif _PRACTICE.search(q) and len(scope.townships) != 1:
         kind = "practice"
+    elif _OTHERS_WHETHER.search(q) and len(scope.townships) != 1:
+        kind = "corpus"
     else:
         kind = "lookup"
 

@@ -352,19 +352,26 @@ def test_asking_how_other_townships_do_it_is_a_practice_question(service):
 
 
 def test_asking_whether_other_townships_do_something_asks_every_report(service):
-    """"别的镇有没有…", "其他乡镇是否…": a question about what other townships do, answered
-    from every report in scope, never one passage's yes or no; "效果怎么样" only asks."""
+    """A question about what other townships do ("别的镇有没有…", "其他乡镇是否…") is answered
+    from every report in scope, never from one passage's yes or no; "有没有提到" is such a
+    question, not an absence; "效果怎么样" only asks."""
     from app.question import parse_question
 
     facets = {"township": list(SAMPLE_TOWNSHIPS)}
-    for question in (
-        "别的镇有没有打造调解工作室、茶室这类有名号的阵地来化解矛盾纠纷？",
-        "其他乡镇是否把法治建设纳入了年度考核？",
-        "其它乡镇有无设立公共法律服务工作站？",
+    for question, sections in (
+        ("别的镇有没有打造调解工作室、茶室这类有名号的阵地来化解矛盾纠纷？", []),
+        ("其他乡镇在调解上是否设立了工作室？", []),
+        ("其它乡镇有无设立公共法律服务工作站？", []),
+        ("其他乡镇是否存在执法人员不足的问题？", ["problems"]),  # theirs, not the asker's
     ):
-        assert parse_question(question, facets).kind == "practice", question
+        parsed = parse_question(question, facets)
+        assert (parsed.kind, parsed.sections, parsed.claim) == ("corpus", sections, "plain")
+    parsed = parse_question("别的镇有没有提到法律顾问？", facets)
+    assert (parsed.kind, parsed.claim, parsed.core) == ("corpus", "plain", "法律顾问")
+    assert parse_question("别的镇有没有好的做法？", facets).kind == "practice"
     parsed = parse_question("别的镇有没有开展行政执法案卷评查？效果怎么样？", facets)
-    assert parsed.kind == "practice" and parsed.core == "开展行政执法案卷评查"
+    assert parsed.core == "开展行政执法案卷评查"
+    assert parse_question("哪些镇提到了成效？", facets).core == "成效"
     answer = service.ask("别的镇有没有打造调解工作室、茶室这类有名号的阵地来化解矛盾纠纷？")
     graded = {v.township: v.grade for v in answer.verdicts or []}
     assert set(graded) == set(SAMPLE_TOWNSHIPS)

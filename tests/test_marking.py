@@ -93,11 +93,12 @@ def test_candidates_compare_like_max_over_each_reports_hits(service):
             assert closest(per_report, engine.rule)[rid] is near
         quoted = PracticeNames(engine, per_report, topic, np.ones(len(per_report.rows))).quoted
         assert quoted.any() and not quoted.all()
-        quoting = per_report.hits_of(quoted)
+        flagged = per_report.flagged(quoted)
         for rid, hits in per_report.items():
             said = [h for h in hits if _QUOTED.search(h.passage.text)]
-            assert quoting(rid) == said
-            assert all(a is b for a, b in zip(quoting(rid), said, strict=True))
+            quoting = [per_report.hit(k) for k in flagged(rid)]
+            assert quoting == said
+            assert all(a is b for a, b in zip(quoting, said, strict=True))
 
 
 def test_hits_marked_together_are_marked_as_one_by_one(service):

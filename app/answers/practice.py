@@ -20,10 +20,12 @@ from app.sentences import SHORT_SENTENCE
 from ingest.passages import sentence_spans
 
 PRACTICES_SHOWN = 6  # practice names in one township's entry
-_OPENING_MARKS = '“"「『'
-_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
+_OPENING_MARKS, _CLOSING_MARKS = '“"「『', '”"」』'
+_QUOTED = re.compile(f"[{_OPENING_MARKS}]([^{_CLOSING_MARKS}]{{2,24}})[{_CLOSING_MARKS}]")
 # the same, never across the separator between passages joined (`PassageTable.joined`)
-_QUOTED_IN_JOINED = re.compile(rf"[“\"「『]([^”\"」』{SEPARATOR}]{{2,24}})[”\"」』]")
+_QUOTED_IN_JOINED = re.compile(
+    f"[{_OPENING_MARKS}]([^{_CLOSING_MARKS}{SEPARATOR}]{{2,24}})[{_CLOSING_MARKS}]"
+)
 # what may follow a quoted practice name and belongs to it (“贵和”调解工作制度)...
 _PRACTICE_NOUN = re.compile(
     r"(?:的)?((?:调解)?工作(?:法|室|制度|机制)|调解室|茶室|机制|模式|品牌|责任制|专项行动|活动|理念)"
@@ -65,7 +67,9 @@ class PracticeNames:
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
         self.scanned = np.asarray(scan, dtype=bool)
-        if joined.count(SEPARATOR) != max(len(starts) - 2, 0):  # a text holding the separator
+        if joined.count(SEPARATOR) != max(len(starts) - 2, 0):
+            # a candidate's text holds the separator (scanned or not: rare, and cheaper to
+            # count once): quotes cannot be told apart by passage, each is read on its own
             self.quoted[self.scanned] = True
             return
         # `finditer` over the scanned texts, tried only where a quotation mark opens (the
@@ -100,7 +104,7 @@ class PracticeNames:
         for k in self._quoting(report_id):
             if k == own:
                 continue
-            # a hit is made only for a passage that names something
+            # with the names found at once, a hit is made only for a passage naming something
             more = (
                 self._names.get(k) if self._names is not None else self.of(self.candidates.hit(k))
             )
