@@ -194,16 +194,14 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     if "duty" in sections and "measures" not in sections:
         sections.append("measures")  # many reports report the leaders' duty among measures
 
-    if _AGGREGATE.search(q) and len(scope.townships) != 1:
-        kind: QuestionKind = (
-            "practice" if re.search(r"(有哪些|什么|哪些)(创新)?(做法|经验)", q) else "corpus"
-        )
-    elif _PRACTICE.search(q) and len(scope.townships) != 1:
-        kind = "practice"
-    elif _OTHERS_WHETHER.search(q) and len(scope.townships) != 1:
-        kind = "corpus"
-    else:
-        kind = "lookup"
+    kind: QuestionKind = "lookup"  # one township named, or nothing asked of many
+    if len(scope.townships) != 1:
+        if _AGGREGATE.search(q):
+            kind = "practice" if re.search(r"(有哪些|什么|哪些)(创新)?(做法|经验)", q) else "corpus"
+        elif _PRACTICE.search(q):
+            kind = "practice"
+        elif _OTHERS_WHETHER.search(q):
+            kind = "corpus"
 
     if kind == "practice" and "problems" in sections and not _PRACTICE_FOR_PROBLEMS.search(q):
         # "普法人手不够，别的镇是怎么…的？": the shortfall is the asker's, practices are measures

@@ -94,13 +94,13 @@ class PracticeNames:
         (coverage at least `min_coverage`) that quote something; each of those passages is
         cited after the entry's own.
         """
-        found = self.of(hit)
+        own = self.candidates.index_of(hit)
+        found = self._of(own, hit)
         cited: list[Hit] = []
         if self._quoting is None:
             self._quoting = self.candidates.flagged(self.quoted)
         if self._names is None and self._matches is not None:
             self._names = self._all()
-        own = self.candidates.index_of(hit)
         for k in self._quoting(report_id):
             if k == own:
                 continue
@@ -117,7 +117,10 @@ class PracticeNames:
 
     def of(self, hit: Hit) -> list[str]:
         """The practices the hit's passage names about the topic (a new list)."""
-        k = self.candidates.index_of(hit)
+        return self._of(self.candidates.index_of(hit), hit)
+
+    def _of(self, k: int | None, hit: Hit) -> list[str]:
+        """`of`, given which candidate the hit is (`Candidates.index_of`)."""
         if k is None or self._matches is None or not self.scanned[k]:
             return names_of(self.engine, hit, self.topic)
         if self._names is None:
