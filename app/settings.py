@@ -33,6 +33,7 @@ GOLD_SETS = [
         "gold_heldout10",
         "gold_heldout11",
         "gold_heldout12",
+        "gold_heldout13",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -45,6 +46,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout9",
         "gold_heldout10",
         "gold_heldout11",
+        "gold_heldout13",
     }
 )
 
