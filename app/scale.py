@@ -130,6 +130,9 @@ class ScaleCorpus:
     embedded: int = 0  # passages embedded (new texts); the rest reused a source vector
     reused: int = 0
     _rng: random.Random = field(default_factory=random.Random)
+    _order: list[int] = field(default_factory=list)  # the sources in a seeded order
+    _full_made: int = 0
+    _openings_made: int = 0
     _places: list[str] = field(default_factory=list)
     _names_used: set[str] = field(default_factory=set)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
@@ -178,6 +181,7 @@ def build_corpus(
     codes = sorted(code for code in g._names if len(code) == 9)
     corpus._rng.shuffle(codes)
     corpus._places = codes
+    corpus._order = corpus._rng.sample(range(len(corpus.sources)), len(corpus.sources))
     corpus._names_used = {r.township for r in corpus.reports}
     grow(corpus, size, progress=progress)
     return corpus
@@ -212,10 +216,34 @@ def grow(
         progress(len(corpus.reports) - start, size - start)
 
 
+def _next_parts(corpus: ScaleCorpus) -> tuple[SourceReport, SourceReport, SourceReport, bool]:
+    """The next report's sources (opening, problems, plans) and whether it is opening-only.
+
+    Balanced, not drawn at random: every source gives each part equally often (to within one)
+    at every size, as each gives its own parts once among the bundled reports. A random draw
+    weighted some sources' parts by chance (one opening 33 times, another 22 of 125), and a
+    question's recall then moved with the draw, not with the corpus size. Full reports take
+    the n^3 (opening, problems, plans) combinations in turn, each run of n consecutive ones
+    giving every source once in each part; opening-only reports take the openings in turn.
+    """
+    n, made = len(corpus.sources), corpus._full_made + corpus._openings_made
+    opening_only = int((made + 1) * corpus.opening_share) > int(made * corpus.opening_share)
+    order = corpus._order
+    if opening_only:
+        k = corpus._openings_made
+        corpus._openings_made += 1
+        a = order[k % n]
+        return corpus.sources[a], corpus.sources[a], corpus.sources[a], True
+    j = corpus._full_made
+    corpus._full_made += 1
+    k = j // n
+    a, b, c = order[j % n], order[(j + k) % n], order[(j + 2 * k + k // n) % n]
+    return corpus.sources[a], corpus.sources[b], corpus.sources[c], False
+
+
 def _next_report(corpus: ScaleCorpus) -> tuple[Report, SyntheticReport]:
-    rng, g = corpus._rng, gazetteer()
-    a, b, c = (rng.choice(corpus.sources) for _ in range(3))
-    opening_only = rng.random() < corpus.opening_share
+    g = gazetteer()
+    a, b, c, opening_only = _next_parts(corpus)
     while corpus._places:
         place = g.place(corpus._places.pop())
         if place.name in corpus._names_used:
@@ -354,8 +382,12 @@ class ScaleTally:
     invented: int = 0
     skipped: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # the bundled reports' grades, question by question ("id township" → grade), and how many
+    # differ from those graded among the bundled reports alone (None: not compared)
+    bundled: dict[str, str] = field(default_factory=dict)
+    bundled_moved: int | None = None
 
-    def metrics(self) -> dict[str, float]:
+    def metrics(self) -> dict[str, float | None]:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -373,6 +405,9 @@ class ScaleTally:
             "opening_only_listed_for_problems_plans": float(self.opening_only_listed),
             "false_positives_sharing_a_gold_source": float(self.fp_sharing_a_gold_source),
             "false_positives_cited_from_a_gold_source": float(self.fp_cited_from_a_gold_source),
+            "bundled_grades_moved": None
+            if self.bundled_moved is None
+            else float(self.bundled_moved),
             "scored_questions": float(self.questions),
             "skipped_questions": float(len(self.skipped)),
         }
@@ -393,10 +428,18 @@ def score_scale(
     corpus: ScaleCorpus,
     gold: list[GoldItem],
     filters: dict[str, dict[str, Any]],
+    *,
+    bundled_alone: dict[str, str] | None = None,
 ) -> ScaleTally:
     """Township precision and recall of the corpus-wide and practice questions over the corpus,
-    invented townships on unanswerable ones. Lookups are not scored here (`fazhi eval` does)."""
+    invented townships on unanswerable ones. Lookups are not scored here (`fazhi eval` does).
+
+    `bundled_alone`: the bundled reports' grades over themselves alone (`tally.bundled` of the
+    five-report run); how many differ here is `bundled_grades_moved`, which a verdict decided
+    per report keeps at 0.
+    """
     tally = ScaleTally()
+    bundled = {r.township for r in corpus.reports if r.original}
     new_names = [r.township for r in corpus.reports if not r.original]
     scored: list[tuple[GoldItem, set[str], bool]] = []
     for item in gold:
@@ -432,6 +475,9 @@ def score_scale(
             tally.invented += len(got)
             continue
         tally.questions += 1
+        for v in result.answer.verdicts or []:
+            if v.township in bundled:
+                tally.bundled[f"{item.id} {v.township}"] = v.grade
         tally.tp += len(got & truth)
         tally.fp += len(got - truth)
         tally.fn += len(truth - got)
@@ -451,6 +497,10 @@ def score_scale(
                 f"{item.id} +{len(got - truth)} / missing {len(truth - got)} "
                 f"(truth {len(truth)}): {item.question}"
             )
+    if bundled_alone is not None:
+        tally.bundled_moved = sum(
+            grade != bundled_alone.get(key) for key, grade in tally.bundled.items()
+        )
     return tally
 
 
@@ -492,9 +542,11 @@ def run_scale_eval(
     gold, filters = load_gold(gold_path), load_filters(gold_path)
     corpus = build_corpus(service.store, 0, seed=seed)
     runs = []
+    alone: dict[str, str] | None = None
     for size in sorted({len(corpus.reports), *sizes}):
         grow(corpus, size, progress=progress)
-        tally = score_scale(service, corpus, gold, filters)
+        tally = score_scale(service, corpus, gold, filters, bundled_alone=alone)
+        alone = tally.bundled if alone is None else alone
         runs.append(
             {
                 "corpus": corpus_summary(corpus),
@@ -516,7 +568,14 @@ SCALE_COLUMNS = (
     ("opening_only_listed_for_problems_plans", "opening-only listed (problems/plans)", "{:.0f}"),
     ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),
     ("false_positives_cited_from_a_gold_source", "…cited from it", "{:.0f}"),
+    ("bundled_grades_moved", "bundled reports' grades moved", "{:.0f}"),
 )
+
+
+def scale_cell(metrics: dict[str, float | None], key: str, fmt: str) -> str:
+    """One cell of a scale table; a figure not measured at this size shows as —."""
+    value = metrics.get(key)
+    return "—" if value is None else fmt.format(value)
 
 
 def table_by_set(head: list[str], rows: list[str], sets: list[str]) -> str:
@@ -531,7 +590,7 @@ def format_scale(result: dict[str, Any]) -> str:
     lines = [head, "|" + " --- |" * (len(SCALE_COLUMNS) + 2)]
     for run in result["sizes"]:
         cells = [run["corpus"]["reports"], run["corpus"]["opening_only"]]
-        cells += [fmt.format(run["fazhi"][key]) for key, _, fmt in SCALE_COLUMNS]
+        cells += [scale_cell(run["fazhi"], key, fmt) for key, _, fmt in SCALE_COLUMNS]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     first = result["sizes"][0]
     lines.append(

@@ -6,6 +6,9 @@ largest size; each size is scored for every gold set. Extractive mode.
 
     python bench/scale.py                      # 5, 125, 1000 reports, all gold sets
     python bench/scale.py --sizes 5 125 --gold app/samples/gold.jsonl
+
+"bundled reports' grades moved" compares the five bundled reports' grades at each size with
+those at the first size (5 reports, by default): a verdict decided per report keeps it at 0.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from app.scale import (
     corpus_summary,
     grow,
     load_filters,
+    scale_cell,
     score_scale,
     table_by_set,
 )
@@ -50,6 +54,7 @@ def main() -> None:
         )
         service = AnswerService(store)
         corpus = build_corpus(store, 0, seed=args.seed)
+        alone: dict[str, dict[str, str]] = {}  # each set's bundled grades at the first size
         for size in sorted(set(args.sizes)):
             t0 = time.perf_counter()
             grow(corpus, size)
@@ -62,10 +67,11 @@ def main() -> None:
             )
             for name, gold, filters in sets:
                 t1 = time.perf_counter()
-                tally = score_scale(service, corpus, gold, filters)
+                tally = score_scale(service, corpus, gold, filters, bundled_alone=alone.get(name))
+                alone.setdefault(name, tally.bundled)
                 m = tally.metrics()
                 cells = [name, summary["reports"], summary["opening_only"]]
-                cells += [fmt.format(m[key]) for key, _, fmt in SCALE_COLUMNS]
+                cells += [scale_cell(m, key, fmt) for key, _, fmt in SCALE_COLUMNS]
                 cells += [f"{m['scored_questions']:.0f} ({m['skipped_questions']:.0f} skipped)"]
                 rows.append("| " + " | ".join(str(c) for c in cells) + " |")
                 print(f"  {rows[-1]}  [{time.perf_counter() - t1:.0f} s]", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,18 @@ def test_the_corpus_has_the_size_asked_with_a_share_of_opening_only_reports(corp
     assert len({r.township for r in corpus.reports}) == 125  # answers name townships
     # most passages reuse a source vector: only renamed sentences are embedded
     assert corpus.embedded < corpus.reused / 2
+
+
+def test_every_source_gives_each_part_equally_often(corpus):
+    """A question's recall at scale weighs each source's part by how often it was taken: a
+    balanced corpus weighs them as the five bundled reports do (once each)."""
+    synthetic = [r for r in corpus.reports if not r.original]
+    for part in ("opening", "problems", "plans"):
+        taken = Counter(r.sources[part] for r in synthetic if part in r.sources)
+        assert set(taken) == {s.township for s in corpus.sources}, part
+        assert max(taken.values()) - min(taken.values()) <= 2, (part, taken)
+    full = [tuple(r.sources.values()) for r in synthetic if not r.opening_only]
+    assert len(set(full)) == len(full)  # no combination twice before all 125 are taken
 
 
 def test_stored_metadata_is_the_intended_township_and_county(corpus):
@@ -143,6 +156,27 @@ def test_scoring_runs_over_the_corpus_and_never_lists_opening_only_for_problems(
     assert tally.tp + tally.fn == len(gold_truth(flagship(), corpus, {}) or ())
     assert m["township_recall"] > 0.5 and m["township_precision"] > 0.5
     assert m["opening_only_listed_for_problems_plans"] == 0
+    assert m["bundled_grades_moved"] is None  # nothing to compare with
+
+
+def test_the_bundled_reports_grades_are_compared_with_their_grades_alone(
+    corpus, sample_store, service
+):
+    five = build_corpus(sample_store, 0, seed=7)  # the bundled reports alone, nothing added
+    alone = score_scale(service, five, [flagship()], {}).bundled
+    assert set(alone) == {
+        f"flagship {t}" for t in ["万灵镇", "塘坊镇", "王场镇", "石桥镇", "西联镇"]
+    }
+    at_scale = score_scale(
+        AnswerService(corpus.store), corpus, [flagship()], {}, bundled_alone=alone
+    )
+    assert at_scale.metrics()["bundled_grades_moved"] == 0
+    moved = {
+        **alone,
+        "flagship 塘坊镇": "明确提到" if alone["flagship 塘坊镇"] != "明确提到" else "相关",
+    }
+    again = score_scale(AnswerService(corpus.store), corpus, [flagship()], {}, bundled_alone=moved)
+    assert again.metrics()["bundled_grades_moved"] == 1
 
 
 @pytest.mark.parametrize(
