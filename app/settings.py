@@ -34,6 +34,7 @@ GOLD_SETS = [
         "gold_heldout11",
         "gold_heldout12",
         "gold_heldout13",
+        "gold_heldout14",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
