@@ -31,12 +31,20 @@ _RELATION = re.compile(
     r"|既[^，,。？?]{1,20}(?:又|也|还)|同时(?:担任|兼任)"
 )
 
+# "每个村（社区）都有法律顾问", "村村都配了…": a claim of full coverage, which reports write as
+# 全覆盖, 覆盖率达100% or 各村均配备 (`SYNONYMS["覆盖"]`); as words, 每个 and 都有 say nothing
+_EVERY_VILLAGE = re.compile(
+    r"(?:每个|每一个|所有|全部|各个)(?:行政)?村(?:[（(]?(?:社区|居)[)）]?|和社区|、社区)?"
+    r"(?:都|均|全)(?:有|配|配备|配上|配齐|建|建立|建起|设|设立|覆盖)了?|村村都?(?:有|配|建)了?"
+)
 _OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)"
 _AGGREGATE = re.compile(
     r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
 )
 # "别的镇有没有…", "其他乡镇在调解上是否…": whether other townships do it, asked of each
-_OTHERS_WHETHER = re.compile(rf"{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(有没有|有无|是否)")
+_OTHERS_WHETHER = re.compile(
+    rf"{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(有没有|有无|是否|吗[？?]?$)"  # "还有别的镇这么说吗？"
+)
 _PRACTICE = re.compile(
     r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
     rf"|{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(怎么|怎样|如何)"  # "别的镇是怎么…"
@@ -93,7 +101,7 @@ _NOT_A_PLACE = re.compile(
 )
 _SCAFFOLD = re.compile(
     r"各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
-    r"存在的?问题|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
+    r"存在的?问题|明确(?=由|提|写|说|表示|指出|规定)|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|是不是都?|这么说吗?|还有|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
     r"[？?。！!，,：:]"
 )
 
@@ -203,6 +211,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         elif _OTHERS_WHETHER.search(q):
             kind = "corpus"
 
+    if kind == "practice" and not sections:
+        # a peer practice is something done: measures, not a plan or a problem
+        sections = ["measures", "innovations", "duty"]
     if kind == "practice" and "problems" in sections and not _PRACTICE_FOR_PROBLEMS.search(q):
         # "普法人手不够，别的镇是怎么…的？": the shortfall is the asker's, practices are measures
         sections = ["measures", "innovations"]
@@ -212,7 +223,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         claim = "negation"
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
-    core = _SCOPE_NOTE.sub(" ", q)
+    core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", q))
     if claim == "negation":
         core = _NEGATION.sub(" ", core)
     for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):

@@ -379,6 +379,45 @@ def test_asking_whether_other_townships_do_something_asks_every_report(service):
     assert graded["石桥镇"] != "未提及" and graded["王场镇"] != "未提及"
 
 
+def test_whether_others_say_so_too_and_a_practice_is_what_was_done():
+    """ "…还有别的镇这么说吗？" asks every report; a peer-practice question with no section in its
+    wording asks what townships did (measures), not what they plan or lack."""
+    from app.question import parse_question
+
+    facets = {"township": list(SAMPLE_TOWNSHIPS)}
+    parsed = parse_question("执法力量不足的问题，还有别的镇这么说吗？", facets)
+    assert parsed.kind == "corpus" and "还有" not in parsed.core and "这么说" not in parsed.core
+    assert (
+        parse_question("别的镇这么说吗，执法力量够不够？", facets).kind == "lookup"
+    )  # no 吗 at the end
+    parsed = parse_question("其他乡镇是怎么让网格员参与到法治工作里来的？", facets)
+    assert parsed.kind == "practice" and not {"plans", "problems"} & set(parsed.sections)
+    # with the plans asked for in words, they stay
+    parsed = parse_question("别的镇下一步打算怎么发挥网格员作用？", facets)
+    assert parsed.sections == ["plans"]
+
+
+def test_every_village_having_something_needs_a_sentence_that_says_every_village(service):
+    """ "每个村都有法律顾问" claims full coverage: a sentence naming the township's own 法律顾问
+    is related, not 明确提到; one saying 全覆盖, 覆盖率达100% or 各村均配备 states it."""
+    from app.answers.full_coverage import states_full_coverage
+    from app.question import parse_question
+
+    parsed = parse_question("哪些镇已经做到每个村（社区）都有法律顾问？", {})
+    assert "全覆盖" in parsed.core and "每个" not in parsed.core
+    assert states_full_coverage("28个村法律顾问覆盖率达100%")
+    assert states_full_coverage("在各村（社区）均配备了1名法律顾问")
+    assert not states_full_coverage("深入推进镇政府法律顾问制度的落实")
+    answer = service.ask("哪些镇已经做到每个村（社区）都有法律顾问？")
+    graded = {v.township: v.grade for v in answer.verdicts or []}
+    assert {"王场镇", "石桥镇", "万灵镇"} <= set(answer.townships)
+    # "深入推进镇政府法律顾问制度的落实": its own adviser, not every village's
+    assert graded["塘坊镇"] == "相关"
+    # "…联合法律顾问…进行法律普及宣传活动，集中宣传法律全覆盖…": 全覆盖 of something else
+    assert graded["西联镇"] == "相关"
+    assert_citations_round_trip(service, answer)
+
+
 def test_a_compound_no_report_uses_is_matched_by_its_head_word_if_it_means_the_same(service):
     near = service.retriever.neighbours(["业务培训", "柔性执法"])
     assert "培训" in [w for w, _ in near["业务培训"]]  # a kind of 培训

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.answers.counts import asks_count, states_count
 from app.answers.engine import Engine
+from app.answers.full_coverage import asks_full_coverage, states_full_coverage
 from app.answers.rule import DecisionRule
 from app.candidates import Candidates
 from app.question import ParsedQuestion
@@ -41,6 +42,9 @@ def question_topic(
     elif asks_count(parsed.text):
         # "多少件信访", "给出了案件数量": the sentence with the count, not the one naming the work
         cue = states_count
+    elif asks_full_coverage(parsed.core):
+        # "每个村都有法律顾问": the sentence saying every village has one, not one naming it
+        cue = states_full_coverage
     return retriever.topic(
         groups,
         known_only=known_only,

@@ -14,6 +14,7 @@ from app.answers.counts import states_count
 from app.answers.engine import Engine
 from app.answers.evidence import Evidence, PerReport, closest
 from app.answers.evidence import closeness as closeness_of
+from app.answers.full_coverage import states_full_coverage
 from app.answers.judging import ProgressFn, judge_reports
 from app.answers.models import MENTIONED, NOT_MENTIONED, RELATED, Grade, Verdict
 from app.question import ParsedQuestion
@@ -68,14 +69,24 @@ def decide_by_words(engine: Engine, evidence: Evidence) -> list[str]:
     ]
 
 
+# what a key sentence must say for a claim, besides the topic's words
+CLAIM_CUES = (states_count, states_full_coverage)
+
+
 def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
     """Whether the passage's key sentence says what the question asks of it: for a question
-    asking for a count ("给出了案件数量", "具体场次"), a sentence on the topic that holds one; a
-    report naming the work without its number is related, not 明确提到."""
-    if topic.cue is not states_count:
+    asking for a count ("给出了案件数量", "具体场次"), a sentence on the topic that holds one; for
+    one asking whether every village has something, a sentence saying so (全覆盖). A report
+    naming the work without its number, or without its reach, is related, not 明确提到."""
+    if topic.cue not in CLAIM_CUES:
         return True
     sentence = hit.key_sentence
-    return states_count(sentence) and (
+    said = (
+        states_full_coverage(sentence, topic)
+        if topic.cue is states_full_coverage
+        else states_count(sentence)
+    )
+    return said and (
         engine.retriever.coverage(sentence, topic, partial=False) >= engine.rule.min_coverage
     )
 
