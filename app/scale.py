@@ -382,10 +382,16 @@ class ScaleTally:
     invented: int = 0
     skipped: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    # the bundled reports' grades, question by question ("id township" → grade), and how many
-    # differ from those graded among the bundled reports alone (None: not compared)
+    # the bundled reports' grades, question by question ("id township" → grade), the part
+    # each listed one is cited from, and how many grades differ from those graded among the
+    # bundled reports alone (None: not compared)
     bundled: dict[str, str] = field(default_factory=dict)
+    bundled_cited: dict[str, Part] = field(default_factory=dict)
     bundled_moved: int | None = None
+    # what the tally would be if every report were listed as its sources are among the bundled
+    # reports alone (a report is listed when a part it took was what listed its source): the
+    # corpus's own mix of parts and questions, without any effect of its size
+    as_sources: tuple[int, int, int] | None = None  # tp, decidable fp, fn
 
     def metrics(self) -> dict[str, float | None]:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
@@ -408,8 +414,18 @@ class ScaleTally:
             "bundled_grades_moved": None
             if self.bundled_moved is None
             else float(self.bundled_moved),
+            **self._as_sources(),
             "scored_questions": float(self.questions),
             "skipped_questions": float(len(self.skipped)),
+        }
+
+    def _as_sources(self) -> dict[str, float | None]:
+        if self.as_sources is None:
+            return {"township_precision_as_sources": None, "township_recall_as_sources": None}
+        tp, fp, fn = self.as_sources
+        return {
+            "township_precision_as_sources": tp / (tp + fp) if tp + fp else 1.0,
+            "township_recall_as_sources": tp / (tp + fn) if tp + fn else 1.0,
         }
 
 
@@ -429,14 +445,18 @@ def score_scale(
     gold: list[GoldItem],
     filters: dict[str, dict[str, Any]],
     *,
-    bundled_alone: dict[str, str] | None = None,
+    alone: ScaleTally | None = None,
 ) -> ScaleTally:
     """Township precision and recall of the corpus-wide and practice questions over the corpus,
     invented townships on unanswerable ones. Lookups are not scored here (`fazhi eval` does).
 
-    `bundled_alone`: the bundled reports' grades over themselves alone (`tally.bundled` of the
-    five-report run); how many differ here is `bundled_grades_moved`, which a verdict decided
-    per report keeps at 0.
+    `alone`: the tally of the same questions over the bundled reports alone. How many of their
+    grades differ here is `bundled_grades_moved`, which a verdict decided per report keeps at
+    0; and precision and recall "as sources" are what they would be here if every report were
+    listed as its sources are there. The corpus mixes parts and questions otherwise than the
+    five reports do (an opening is in every report, a problems part in three of five), so its
+    figures differ from theirs even when no report's grade depends on the corpus; the
+    difference between a size's figures and its "as sources" ones is what the size changed.
     """
     tally = ScaleTally()
     bundled = {r.township for r in corpus.reports if r.original}
@@ -475,9 +495,15 @@ def score_scale(
             tally.invented += len(got)
             continue
         tally.questions += 1
+        citations = result.answer.citations
         for v in result.answer.verdicts or []:
             if v.township in bundled:
                 tally.bundled[f"{item.id} {v.township}"] = v.grade
+                if v.township in got and v.citation:
+                    cited = part_of(citations[v.citation - 1].section)
+                    tally.bundled_cited[f"{item.id} {v.township}"] = cited
+        if alone is not None:
+            _tally_as_sources(tally, item, truth, corpus, filters.get(item.id, {}), alone)
         tally.tp += len(got & truth)
         tally.fp += len(got - truth)
         tally.fn += len(truth - got)
@@ -497,11 +523,39 @@ def score_scale(
                 f"{item.id} +{len(got - truth)} / missing {len(truth - got)} "
                 f"(truth {len(truth)}): {item.question}"
             )
-    if bundled_alone is not None:
+    if alone is not None:
         tally.bundled_moved = sum(
-            grade != bundled_alone.get(key) for key, grade in tally.bundled.items()
+            grade != alone.bundled.get(key) for key, grade in tally.bundled.items()
         )
     return tally
+
+
+def _tally_as_sources(
+    tally: ScaleTally,
+    item: GoldItem,
+    truth: set[str],
+    corpus: ScaleCorpus,
+    filters: dict[str, Any],
+    alone: ScaleTally,
+) -> None:
+    """Add one question to `tally.as_sources`: a report in scope is listed when one of its
+    parts is the part its source was listed from, alone; a false positive listed from a gold
+    township's part is not decidable (as `fp_cited_from_a_gold_source`)."""
+    tp, fp, fn = tally.as_sources or (0, 0, 0)
+    gold = set(item.townships)
+    for report in corpus.reports:
+        if not _in_scope(report, filters):
+            continue
+        listing = [
+            source
+            for part, source in report.sources.items()
+            if alone.bundled_cited.get(f"{item.id} {source}") == part
+        ]
+        if report.township in truth:
+            tp, fn = (tp + 1, fn) if listing else (tp, fn + 1)
+        elif listing and not gold & set(listing):
+            fp += 1
+    tally.as_sources = (tp, fp, fn)
 
 
 def _cited_from_gold(
@@ -542,11 +596,11 @@ def run_scale_eval(
     gold, filters = load_gold(gold_path), load_filters(gold_path)
     corpus = build_corpus(service.store, 0, seed=seed)
     runs = []
-    alone: dict[str, str] | None = None
+    alone: ScaleTally | None = None
     for size in sorted({len(corpus.reports), *sizes}):
         grow(corpus, size, progress=progress)
-        tally = score_scale(service, corpus, gold, filters, bundled_alone=alone)
-        alone = tally.bundled if alone is None else alone
+        tally = score_scale(service, corpus, gold, filters, alone=alone)
+        alone = alone or tally
         runs.append(
             {
                 "corpus": corpus_summary(corpus),
@@ -569,6 +623,8 @@ SCALE_COLUMNS = (
     ("false_positives_sharing_a_gold_source", "FP sharing a gold source", "{:.0f}"),
     ("false_positives_cited_from_a_gold_source", "…cited from it", "{:.0f}"),
     ("bundled_grades_moved", "bundled reports' grades moved", "{:.0f}"),
+    ("township_precision_as_sources", "precision as sources", "{:.3f}"),
+    ("township_recall_as_sources", "recall as sources", "{:.3f}"),
 )
 
 

@@ -9,6 +9,8 @@ largest size; each size is scored for every gold set. Extractive mode.
 
 "bundled reports' grades moved" compares the five bundled reports' grades at each size with
 those at the first size (5 reports, by default): a verdict decided per report keeps it at 0.
+"precision/recall as sources" are what a size would give if every report were listed as its
+sources are at the first size: the corpus's own mix of parts, without any effect of its size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from app.evaluate import load_gold
 from app.indexing import ingest_paths
 from app.scale import (
     SCALE_COLUMNS,
+    ScaleTally,
     build_corpus,
     corpus_summary,
     grow,
@@ -54,7 +57,7 @@ def main() -> None:
         )
         service = AnswerService(store)
         corpus = build_corpus(store, 0, seed=args.seed)
-        alone: dict[str, dict[str, str]] = {}  # each set's bundled grades at the first size
+        alone: dict[str, ScaleTally] = {}  # each set's tally at the first size
         for size in sorted(set(args.sizes)):
             t0 = time.perf_counter()
             grow(corpus, size)
@@ -67,8 +70,8 @@ def main() -> None:
             )
             for name, gold, filters in sets:
                 t1 = time.perf_counter()
-                tally = score_scale(service, corpus, gold, filters, bundled_alone=alone.get(name))
-                alone.setdefault(name, tally.bundled)
+                tally = score_scale(service, corpus, gold, filters, alone=alone.get(name))
+                alone.setdefault(name, tally)
                 m = tally.metrics()
                 cells = [name, summary["reports"], summary["opening_only"]]
                 cells += [scale_cell(m, key, fmt) for key, _, fmt in SCALE_COLUMNS]

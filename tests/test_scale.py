@@ -163,19 +163,19 @@ def test_the_bundled_reports_grades_are_compared_with_their_grades_alone(
     corpus, sample_store, service
 ):
     five = build_corpus(sample_store, 0, seed=7)  # the bundled reports alone, nothing added
-    alone = score_scale(service, five, [flagship()], {}).bundled
-    assert set(alone) == {
-        f"flagship {t}" for t in ["万灵镇", "塘坊镇", "王场镇", "石桥镇", "西联镇"]
-    }
-    at_scale = score_scale(
-        AnswerService(corpus.store), corpus, [flagship()], {}, bundled_alone=alone
-    )
-    assert at_scale.metrics()["bundled_grades_moved"] == 0
-    moved = {
-        **alone,
-        "flagship 塘坊镇": "明确提到" if alone["flagship 塘坊镇"] != "明确提到" else "相关",
-    }
-    again = score_scale(AnswerService(corpus.store), corpus, [flagship()], {}, bundled_alone=moved)
+    alone = score_scale(service, five, [flagship()], {})
+    names = ["万灵镇", "塘坊镇", "王场镇", "石桥镇", "西联镇"]
+    assert set(alone.bundled) == {f"flagship {t}" for t in names}
+    assert set(alone.bundled_cited.values()) == {"problems"}  # each listed from its problems
+    at_scale = score_scale(AnswerService(corpus.store), corpus, [flagship()], {}, alone=alone)
+    m = at_scale.metrics()
+    assert m["bundled_grades_moved"] == 0
+    # every report listed as its sources are alone: the size changed nothing on this question
+    assert m["township_recall"] == m["township_recall_as_sources"]
+    assert m["township_precision_decidable"] == m["township_precision_as_sources"]
+    flipped = "明确提到" if alone.bundled["flagship 塘坊镇"] != "明确提到" else "相关"
+    alone.bundled["flagship 塘坊镇"] = flipped
+    again = score_scale(AnswerService(corpus.store), corpus, [flagship()], {}, alone=alone)
     assert again.metrics()["bundled_grades_moved"] == 1
 
 
