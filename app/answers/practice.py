@@ -240,16 +240,16 @@ def _practice_name(text: str, match: re.Match[str], first: int, end: int) -> str
     """The practice a quote names (the quote, its practice noun after it), or None when the
     quote is not a township's practice; `first` and `end`: where its passage is in `text`."""
     name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
-    before, after = text[max(first, match.start() - 4) : match.start()], text[match.end() : end]
+    before, after = text[max(first, match.start() - 4) : match.start()], match.end()
     if (
         not name
         or _NUMBER.fullmatch(name)
         or _OCCASION.search(name)
         or _NOT_A_PRACTICE_BEFORE.search(before)
-        or _NOT_A_PRACTICE_AFTER.match(after)
+        or _NOT_A_PRACTICE_AFTER.match(text, after, end)  # what follows, not a copy of it
     ):
         return None
-    if suffix := _PRACTICE_NOUN.match(after):
+    if suffix := _PRACTICE_NOUN.match(text, after, end):
         return name + suffix.group(1)
     return name if len(name) > 2 else None
 
