@@ -3,6 +3,7 @@ and a sentence that says so of it (法律顾问全覆盖, 覆盖率达100%, 各�
 
 from __future__ import annotations
 
+import functools
 import re
 
 from app.retrieval import Topic
@@ -25,15 +26,24 @@ def asks_full_coverage(core: str) -> bool:
 def states_full_coverage(sentence: str, topic: Topic | None = None) -> bool:
     """Whether a sentence says every village has it: with `topic`, in a clause that also names
     something else the question asks about ("法律顾问全覆盖"; not "…法律顾问…，宣传法律全覆盖")."""
+    if not _STATES.search(sentence):
+        return False
     if topic is None:
-        return bool(_STATES.search(sentence))
-    others = [
-        needle
-        for group, needles in zip(topic.groups, topic.needles, strict=True)
-        if COVERAGE_WORD not in group
-        for needle in needles
-    ]
-    return any(
-        _STATES.search(clause) and any(n in clause for n in others)
-        for clause in _CLAUSE.split(sentence)
+        return True
+    others = _naming(
+        tuple(
+            needle
+            for group, needles in zip(topic.groups, topic.needles, strict=True)
+            if COVERAGE_WORD not in group
+            for needle in needles
+        )
     )
+    return any(
+        _STATES.search(clause) and others.search(clause) for clause in _CLAUSE.split(sentence)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _naming(needles: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern finding any of the question's other words (asked once per report)."""
+    return re.compile("|".join(map(re.escape, sorted(needles, key=len, reverse=True))) or "(?!)")
