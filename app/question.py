@@ -13,6 +13,7 @@ from typing import Literal
 
 from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
 from ingest.gazetteer import province_short
+from ingest.model import SECTION_TYPES
 from vectorstore import Scope
 
 QuestionKind = Literal["corpus", "lookup", "practice"]
@@ -34,8 +35,10 @@ _RELATION = re.compile(
 # "每个村（社区）都有法律顾问", "村村都配了…": a claim of full coverage, which reports write as
 # 全覆盖, 覆盖率达100% or 各村均配备 (`SYNONYMS["覆盖"]`); as words, 每个 and 都有 say nothing
 _EVERY_VILLAGE = re.compile(
-    r"(?:每个|每一个|所有|全部|各个)(?:行政)?村(?:[（(]?(?:社区|居)[)）]?|和社区|、社区)?"
-    r"(?:都|均|全)(?:有|配|配备|配上|配齐|建|建立|建起|设|设立|覆盖)了?|村村都?(?:有|配|建)了?"
+    r"(?:(?:每个|每一个|所有|全部|各个|各)(?:行政)?村(?:[（(]?(?:社区|居)[)）]?|和社区|、社区)?"
+    r"(?:都|均|全)已?|村村都?)"
+    # the longest verb first: 配备 before 配, or "配备了法律顾问" would leave 备了 behind
+    r"(?:配备|配上|配齐|配有|聘请|聘用|建立|建起|建成|设立|覆盖|有|配|建|设)了?"
 )
 _OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)"
 _AGGREGATE = re.compile(
@@ -101,7 +104,7 @@ _NOT_A_PLACE = re.compile(
 )
 _SCAFFOLD = re.compile(
     r"各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|承认|列为|作为|当作|"
-    r"存在的?问题|明确(?=由|提|写|说|表示|指出|规定)|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|是不是都?|这么说吗?|还有|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
+    r"存在的?问题|明确(?=由|提|写|说|表示|指出|规定)|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|是不是都?|这么说吗?|还有(?!待)|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
     r"[？?。！!，,：:]"
 )
 
@@ -213,7 +216,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
 
     if kind == "practice" and not sections:
         # a peer practice is something done: measures, not a plan or a problem
-        sections = ["measures", "innovations", "duty"]
+        sections = [s for s in SECTION_TYPES if s not in ("problems", "plans")]
     if kind == "practice" and "problems" in sections and not _PRACTICE_FOR_PROBLEMS.search(q):
         # "普法人手不够，别的镇是怎么…的？": the shortfall is the asker's, practices are measures
         sections = ["measures", "innovations"]

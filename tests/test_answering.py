@@ -402,12 +402,26 @@ def test_every_village_having_something_needs_a_sentence_that_says_every_village
     is related, not 明确提到; one saying 全覆盖, 覆盖率达100% or 各村均配备 states it."""
     from app.answers.full_coverage import states_full_coverage
     from app.question import parse_question
+    from app.retrieval import SYNONYMS
 
     parsed = parse_question("哪些镇已经做到每个村（社区）都有法律顾问？", {})
     assert "全覆盖" in parsed.core and "每个" not in parsed.core
     assert states_full_coverage("28个村法律顾问覆盖率达100%")
     assert states_full_coverage("在各村（社区）均配备了1名法律顾问")
     assert not states_full_coverage("深入推进镇政府法律顾问制度的落实")
+    # not yet, only aimed at, or part of the villages
+    assert not states_full_coverage("村法律顾问尚未实现全覆盖")
+    assert not states_full_coverage("下一步力争实现村法律顾问全覆盖")
+    assert not states_full_coverage("村法律顾问覆盖率达到60%")
+    # every way a report says it is a topic word too (the coverage word may be required)
+    assert all(states_full_coverage(w) for w in SYNONYMS["覆盖"][1:])
+    # the longest verb is taken: nothing of it is left in the topic
+    for asked, verb in (
+        ("每个村都配备了法律顾问的镇有哪些？", "备"),
+        ("哪些镇各村均已聘请法律顾问？", "聘"),
+    ):
+        core = parse_question(asked, {}).core
+        assert "全覆盖" in core and verb not in core
     answer = service.ask("哪些镇已经做到每个村（社区）都有法律顾问？")
     graded = {v.township: v.grade for v in answer.verdicts or []}
     assert {"王场镇", "石桥镇", "万灵镇"} <= set(answer.townships)
