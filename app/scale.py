@@ -219,12 +219,14 @@ def grow(
 def _next_parts(corpus: ScaleCorpus) -> tuple[SourceReport, SourceReport, SourceReport, bool]:
     """The next report's sources (opening, problems, plans) and whether it is opening-only.
 
-    Balanced, not drawn at random: every source gives each part equally often (to within one)
-    at every size, as each gives its own parts once among the bundled reports. A random draw
+    Balanced, not drawn at random: every source gives each part equally often at every size
+    (problems and plans to within one; openings, counted over full and opening-only reports,
+    to within two), as each gives its own parts once among the bundled reports. A random draw
     weighted some sources' parts by chance (one opening 33 times, another 22 of 125), and a
     question's recall then moved with the draw, not with the corpus size. Full reports take
-    the n^3 (opening, problems, plans) combinations in turn, each run of n consecutive ones
-    giving every source once in each part; opening-only reports take the openings in turn.
+    the n^3 (opening, problems, plans) combinations in turn, each aligned run of n giving
+    every source once in each part (the first n are the sources' own three parts, renamed);
+    opening-only reports take the openings in turn.
     """
     n, made = len(corpus.sources), corpus._full_made + corpus._openings_made
     opening_only = int((made + 1) * corpus.opening_share) > int(made * corpus.opening_share)
@@ -540,11 +542,15 @@ def _tally_as_sources(
 ) -> None:
     """Add one question to `tally.as_sources`: a report in scope is listed when one of its
     parts is the part its source was listed from, alone; a false positive listed from a gold
-    township's part is not decidable (as `fp_cited_from_a_gold_source`)."""
+    township's part is not decidable (as `fp_cited_from_a_gold_source`). A report with a part
+    from a source the question's scope left ungraded alone (another year, another province)
+    cannot be predicted, and is left out."""
     tp, fp, fn = tally.as_sources or (0, 0, 0)
     gold = set(item.townships)
     for report in corpus.reports:
-        if not _in_scope(report, filters):
+        if not _in_scope(report, filters) or any(
+            f"{item.id} {source}" not in alone.bundled for source in report.sources.values()
+        ):
             continue
         listing = [
             source

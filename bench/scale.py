@@ -8,9 +8,9 @@ largest size; each size is scored for every gold set. Extractive mode.
     python bench/scale.py --sizes 5 125 --gold app/samples/gold.jsonl
 
 "bundled reports' grades moved" compares the five bundled reports' grades at each size with
-those at the first size (5 reports, by default): a verdict decided per report keeps it at 0.
+their grades alone (always measured first): a verdict decided per report keeps it at 0.
 "precision/recall as sources" are what a size would give if every report were listed as its
-sources are at the first size: the corpus's own mix of parts, without any effect of its size.
+sources are alone: the corpus's own mix of parts, without any effect of its size.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def main() -> None:
         service = AnswerService(store)
         corpus = build_corpus(store, 0, seed=args.seed)
         alone: dict[str, ScaleTally] = {}  # each set's tally at the first size
-        for size in sorted(set(args.sizes)):
+        # the bundled reports alone first: the other sizes are compared with them
+        for size in sorted({len(corpus.reports), *args.sizes}):
             t0 = time.perf_counter()
             grow(corpus, size)
             summary = corpus_summary(corpus)
