@@ -505,7 +505,7 @@ def score_scale(
                     cited = part_of(citations[v.citation - 1].section)
                     tally.bundled_cited[f"{item.id} {v.township}"] = cited
         if alone is not None:
-            _tally_as_sources(tally, item, truth, corpus, filters.get(item.id, {}), alone)
+            _tally_as_sources(tally, item, truth, got, corpus, filters.get(item.id, {}), alone)
         tally.tp += len(got & truth)
         tally.fp += len(got - truth)
         tally.fn += len(truth - got)
@@ -536,6 +536,7 @@ def _tally_as_sources(
     tally: ScaleTally,
     item: GoldItem,
     truth: set[str],
+    got: set[str],
     corpus: ScaleCorpus,
     filters: dict[str, Any],
     alone: ScaleTally,
@@ -544,19 +545,20 @@ def _tally_as_sources(
     parts is the part its source was listed from, alone; a false positive listed from a gold
     township's part is not decidable (as `fp_cited_from_a_gold_source`). A report with a part
     from a source the question's scope left ungraded alone (another year, another province)
-    cannot be predicted, and is left out."""
+    cannot be predicted: it counts as it was graded (`got`), the same in both figures."""
     tp, fp, fn = tally.as_sources or (0, 0, 0)
     gold = set(item.townships)
     for report in corpus.reports:
-        if not _in_scope(report, filters) or any(
-            f"{item.id} {source}" not in alone.bundled for source in report.sources.values()
-        ):
+        if not _in_scope(report, filters):
             continue
-        listing = [
-            source
-            for part, source in report.sources.items()
-            if alone.bundled_cited.get(f"{item.id} {source}") == part
-        ]
+        if any(f"{item.id} {source}" not in alone.bundled for source in report.sources.values()):
+            listing = list(report.sources.values()) if report.township in got else []
+        else:
+            listing = [
+                source
+                for part, source in report.sources.items()
+                if alone.bundled_cited.get(f"{item.id} {source}") == part
+            ]
         if report.township in truth:
             tp, fn = (tp + 1, fn) if listing else (tp, fn + 1)
         elif listing and not gold & set(listing):
