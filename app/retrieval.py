@@ -47,8 +47,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # "每个村都有…" (`question._EVERY_VILLAGE`): 全覆盖, 覆盖率达100%, 各村均配备, 一村一…
     "覆盖": (
         "覆盖",
-        *(f"均{done}{verb}" for done in ("", "已") for verb in ("配备", "配齐", "配有", "聘请")),
-        *(f"均{done}{verb}" for done in ("", "已") for verb in ("建立", "设立", "建成")),
+        *(
+            f"均{done}{verb}"
+            for done in ("", "已")
+            for verb in ("配备", "配齐", "配有", "聘请", "建立", "设立", "建成")
+        ),
         "每个村",
         "村村",
         "每村",
