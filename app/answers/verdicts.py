@@ -69,8 +69,11 @@ def decide_by_words(engine: Engine, evidence: Evidence) -> list[str]:
     ]
 
 
-# what a key sentence must say for a claim, besides the topic's words
-CLAIM_CUES = (states_count, states_full_coverage)
+# what a key sentence must say for a claim, besides the topic's words, by the topic's cue
+_CLAIMS: dict[object, Callable[[str, Topic], bool]] = {
+    states_count: lambda sentence, _: states_count(sentence),
+    states_full_coverage: states_full_coverage,
+}
 
 
 def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
@@ -78,15 +81,11 @@ def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
     asking for a count ("给出了案件数量", "具体场次"), a sentence on the topic that holds one; for
     one asking whether every village has something, a sentence saying so (全覆盖). A report
     naming the work without its number, or without its reach, is related, not 明确提到."""
-    if topic.cue not in CLAIM_CUES:
+    says = _CLAIMS.get(topic.cue)
+    if says is None:
         return True
     sentence = hit.key_sentence
-    said = (
-        states_full_coverage(sentence, topic)
-        if topic.cue is states_full_coverage
-        else states_count(sentence)
-    )
-    return said and (
+    return says(sentence, topic) and (
         engine.retriever.coverage(sentence, topic, partial=False) >= engine.rule.min_coverage
     )
 
