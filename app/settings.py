@@ -35,6 +35,7 @@ GOLD_SETS = [
         "gold_heldout12",
         "gold_heldout13",
         "gold_heldout14",
+        "gold_heldout15",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -48,6 +49,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout10",
         "gold_heldout11",
         "gold_heldout13",
+        "gold_heldout15",
     }
 )
 
