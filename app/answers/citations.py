@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from app.answers.models import Citation
 from app.retrieval import Hit
 from ingest.model import township_label
@@ -36,18 +38,16 @@ def cite(n: int, hit: Hit) -> Citation:
 def report_labels(reports: list[StoredReport]) -> dict[str, str]:
     """How answers name each report: its township, with the year when a township has several
     reports in scope, or the file name when the township is unknown."""
-    counts: dict[str, int] = {}
-    for r in reports:
-        if r.meta.township:
-            counts[r.meta.township] = counts.get(r.meta.township, 0) + 1
+    townships = [r.meta.township for r in reports]
+    counts = Counter(townships)
     labels = {}
-    for r in reports:
-        if not r.meta.township:
+    for r, township in zip(reports, townships, strict=True):
+        if not township:
             labels[r.id] = township_label(None, r.source)
-        elif counts[r.meta.township] > 1:
-            labels[r.id] = f"{r.meta.township}（{r.meta.year or '年份未知'}年）"
+        elif counts[township] > 1:
+            labels[r.id] = f"{township}（{r.meta.year or '年份未知'}年）"
         else:
-            labels[r.id] = r.meta.township
+            labels[r.id] = township
     return labels
 
 
