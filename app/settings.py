@@ -36,6 +36,7 @@ GOLD_SETS = [
         "gold_heldout13",
         "gold_heldout14",
         "gold_heldout15",
+        "gold_heldout16",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
