@@ -176,10 +176,11 @@ def test_a_text_holding_the_separator_has_its_practices_read_passage_by_passage(
 
 def _named_one_by_one(engine, hits: list[Hit], hit: Hit, topic) -> tuple[str, list[Hit]]:
     """An entry's “做法：…；” part and the other passages cited for it, each passage read on its
-    own: the entry's, then the report's other candidates on the topic that name something."""
+    own: the entry's, then the report's other candidates on the topic that name something (the
+    entry's own passage is cited once, even when its hit is not the candidate's)."""
     found, cited = names_of(engine, hit, topic), []
     for other in hits:
-        on_topic = other is not hit and other.coverage >= engine.rule.min_coverage
+        on_topic = other.passage.id != hit.passage.id and other.coverage >= engine.rule.min_coverage
         if on_topic and (more := names_of(engine, other, topic)):
             cited.append(other)
             found.extend(more)

@@ -102,8 +102,8 @@ class PracticeNames:
         if self._names is None and self._matches is not None:
             self._names = self._all()
         for k in self._quoting(report_id):
-            if k == own:
-                continue
+            if k == own or (own is None and self._passage_id(k) == hit.passage.id):
+                continue  # the entry's own passage (an LLM's pick from another gather) once
             # with the names found at once, a hit is made only for a passage naming something
             more = (
                 self._names.get(k) if self._names is not None else self.of(self.candidates.hit(k))
@@ -114,6 +114,9 @@ class PracticeNames:
         found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
         line = f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""
         return line, cited
+
+    def _passage_id(self, k: int) -> str:
+        return self.candidates.passages[int(self.candidates.rows[k])].id
 
     def of(self, hit: Hit) -> list[str]:
         """The practices the hit's passage names about the topic (a new list)."""
