@@ -120,8 +120,8 @@ _STOPWORDS_TEXT = """
     哪里 谁 提到 提出 提及 说 讲 写 写明 列 列为 作为 当作 认为 觉得 承认 反映 存在 相关 有关
     开展 进行 加强 推进 做 做法 做到 搞 怎么样 情况下 想 看看 看 知道 请问 请 列出 所有 全部
     已经 每个 力度 一步 下一步 几个 镇里 村里 具体做法 镇有 除了 用场 派上 各有 几名 给出 数量 起来 得到
-    建了 之前 环节 地方 接地 接地气 总结 哪家 哪位 什么样 多大 多少次 多少名 多少个 多少起 多少件 多少场
-    结果 怎样 一年 全年 今年 去年 例子 借鉴 参考 能够 抓 抓的 挂钩 办了 拿到 等次 时候 第一张
+    之前 环节 地方 接地 接地气 总结 哪家 哪位 什么样 多大 多少次 多少名 多少个 多少起 多少件 多少场
+    结果 怎样 一年 全年 今年 去年 例子 借鉴 参考 能够 抓 抓的 挂钩 拿到 等次 时候 第一张
     这类 这种 用在 用来 主要 渠道
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
@@ -129,6 +129,9 @@ _ALTERNATIVE = frozenset(["或", "或者", "还是", "、", "/"])
 _CATEGORY = frozenset(["这类", "这种", "这些", "之类", "等", "等等", "一类"])
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+# A one-character verb with its aspect particle that jieba's dictionary does not know (办过,
+# 建了, 做过: its HMM joins them): like the verb alone, too short to carry a topic.
+_WITH_ASPECT = re.compile(r".[了过着]")
 # Parts of speech (jieba's dictionary tags) that never carry a question's topic: adverbs
 # (必须, 真正, 进一步), prepositions (由, 借着), pronouns (有人, 别的), conjunctions, particles,
 # interjections, onomatopoeia. Words jieba's dictionary does not know (domain terms) are kept.
@@ -201,6 +204,7 @@ class Tokenizer:
             and token not in STOPWORDS
             and bool(_TOKEN_OK.search(token))
             and not token.isdigit()
+            and not (_WITH_ASPECT.fullmatch(token) and not self._jieba.FREQ.get(token))
         )
 
     def content_words(self, text: str) -> list[str]:
