@@ -513,6 +513,8 @@ class HybridRetriever:
                         continue  # nor is the question's own word (违法 of 轻微违法) 首违 too
                     found[near] = max(found.get(near, 0.0), SOFT_CREDIT * share)
                 for variant in SYNONYMS.get(word, (word,)):
+                    if variant in words and variant not in group:
+                        continue  # the question's own word (先进 of 表彰、先进) counts for its own group
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
             word_parts = {w: self._parts(w) for w in shares}
