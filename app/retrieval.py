@@ -75,6 +75,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # Words that only restate the section a question is about (problems / plans).
 _INTENT_TEXT = """
     不足 不高 不够 不强 跟不上 跟上 没跟上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 到位 问题 淡薄 不力 滞后
+    偏低 较低 偏弱 较弱 不严 不佳 不健全 不完善 不规范
     下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进
 """
 INTENT_WORDS = frozenset(_INTENT_TEXT.split())
