@@ -749,7 +749,7 @@ class HybridRetriever:
         ]
         if not spans:
             return
-        vectors = self.store.embeddings.embed_passages([h.passage.text[a:b] for h, a, b in spans])
+        vectors = self.store.embeddings.embed_sentences([h.passage.text[a:b] for h, a, b in spans])
         similarity = vectors @ np.asarray(question_vector, dtype=np.float32)
         best: dict[int, tuple[float, Hit, int, int]] = {}
         for (hit, a, b), sim in zip(spans, similarity, strict=True):

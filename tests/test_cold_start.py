@@ -58,6 +58,30 @@ print(sorted(m for m in ("chromadb", "langchain_chroma") if m in sys.modules))
     assert [json.loads(a) for a in answers] == [[a.answer, a.townships] for a in want]
 
 
+# stated by meaning (worded unlike the reports): quoted at the sentences closest to it
+BY_MEANING = "哪些镇承认干部或执法人员的法治培训没跟上、培训力度不够？"
+
+
+def test_a_question_quoted_by_meaning_in_a_new_process_imports_no_torch(store_dir, service):
+    """Its quotes are the sentences closest to the question, embedded now: a new process
+    embeds those few in numpy instead of importing torch, and quotes the same sentences."""
+    script = f"""
+import json, sys
+from typer.testing import CliRunner
+from app.cli import cli
+result = CliRunner().invoke(cli, ["ask", {BY_MEANING!r}, "--json", "--store", "{store_dir}"])
+assert result.exit_code == 0, result.output
+answer = json.loads(result.stdout)
+print(json.dumps([answer["townships"], [c["quote"] for c in answer["citations"]]], ensure_ascii=False))
+print("torch" in sys.modules)
+"""
+    answer, imported = in_new_process(script)
+    assert imported == "False"
+    want = service.ask(BY_MEANING)
+    assert want.townships
+    assert json.loads(answer) == [want.townships, [c.quote for c in want.citations]]
+
+
 def test_the_version_read_from_the_file_follows_another_writer(store_dir, embeddings):
     reader = opened(store_dir, embeddings)
     before, passages = reader.version(), reader.count_passages()

@@ -194,6 +194,20 @@ def test_the_numpy_question_encoder_gives_the_fp32_models_vectors(st_model, buil
     assert np.abs(ours - reference).max() < 1e-4
 
 
+def test_the_numpy_encoder_embeds_sentences_together_as_one_by_one(st_model, built) -> None:
+    """Several texts of different lengths in one pass (the quotes of an answer by meaning):
+    each gets the vector it gets alone, the fp32 model's."""
+    from vectorstore.question_encoder import QuestionEncoder
+
+    encoder = QuestionEncoder(built[0])
+    texts = [f"passage: {p[: 20 + 9 * i]}" for i, p in enumerate(PASSAGES[:8])] + ["passage: 法治"]
+    together = encoder.encode_many(texts)
+    alone = np.vstack([encoder.encode(t) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    reference = st_model.encode(texts, normalize_embeddings=True)
+    assert np.min(np.sum(together * reference, axis=1)) > 0.99999
+
+
 HAS_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
 
 

@@ -9,8 +9,10 @@ read) and computes what the sentence-transformers model computes in float32: BER
 pooling, L2 normalisation.
 
 `FazhiEmbeddings` embeds every question (and up to 16 query texts at once) of the offline model
-with it, loaded or not, so a question gets the same vector in every process; passages and long
-word lists go through the loaded model in batches. Its vectors match the fp32 model's to ~1e-7.
+with it, loaded or not, so a question gets the same vector in every process; so are the few
+sentences an answer quotes by meaning, in a process that has not loaded the model
+(`embed_sentences`, all in one pass: `encode_many`). Passages and long word lists go through the
+loaded model in batches. Its vectors match the fp32 model's to ~1e-7.
 """
 
 from __future__ import annotations
@@ -126,31 +128,42 @@ class QuestionEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """The L2-normalised float32 embedding of `text` (give it its "query: " prefix)."""
-        ids = np.asarray(self.tokenizer.encode(text), dtype=np.int64)
+        return self.encode_many([text])[0]
+
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        """`encode` of each text, one row each: the texts' tokens go through each layer's
+        linear maps together (one matrix product for all), attention within each text."""
+        ids = [np.asarray(self.tokenizer.encode(t), dtype=np.int64) for t in texts]
+        bounds = np.cumsum([0, *(len(i) for i in ids)])
         w = self.w
+        positions = np.concatenate([np.arange(len(i)) for i in ids])
         x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            w["embeddings.word_embeddings.weight"][np.concatenate(ids)]
+            + w["embeddings.position_embeddings.weight"][positions]
             + w["embeddings.token_type_embeddings.weight"][0]
         ).astype(np.float32)
         x = _layer_norm(
             x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps
         )
-        n, hidden = x.shape
+        hidden = x.shape[1]
         size = hidden // self.heads
+        texts_at = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
         for i in range(self.layers):
             p = f"encoder.layer.{i}"
+            q = self._linear(x, f"{p}.attention.self.query")
+            k = self._linear(x, f"{p}.attention.self.key")
+            v = self._linear(x, f"{p}.attention.self.value")
+            context = np.empty_like(q)
+            for a, b in texts_at:
+                n = b - a
 
-            def split(t: np.ndarray) -> np.ndarray:
-                return t.reshape(n, self.heads, size).transpose(1, 0, 2)
+                def split(t: np.ndarray, n: int = n) -> np.ndarray:
+                    return t.reshape(n, self.heads, size).transpose(1, 0, 2)
 
-            q = split(self._linear(x, f"{p}.attention.self.query"))
-            k = split(self._linear(x, f"{p}.attention.self.key"))
-            v = split(self._linear(x, f"{p}.attention.self.value"))
-            scores = q @ k.transpose(0, 2, 1) / math.sqrt(size)
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(1, 0, 2).reshape(n, hidden)
+                scores = split(q[a:b]) @ split(k[a:b]).transpose(0, 2, 1) / math.sqrt(size)
+                scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                scores /= scores.sum(axis=-1, keepdims=True)
+                context[a:b] = (scores @ split(v[a:b])).transpose(1, 0, 2).reshape(n, hidden)
             x = _layer_norm(
                 x + self._linear(context, f"{p}.attention.output.dense"),
                 w[f"{p}.attention.output.LayerNorm.weight"],
@@ -165,5 +178,6 @@ class QuestionEncoder:
                 w[f"{p}.output.LayerNorm.bias"],
                 self.eps,
             )
-        pooled = x.mean(axis=0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        pooled = np.stack([x[a:b].mean(axis=0) for a, b in texts_at])
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return (pooled / norms).astype(np.float32)
