@@ -129,8 +129,8 @@ _ALTERNATIVE = frozenset(["或", "或者", "还是", "、", "/"])
 _CATEGORY = frozenset(["这类", "这种", "这些", "之类", "等", "等等", "一类"])
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
-# A one-character verb with its aspect particle that jieba's dictionary does not know (办过,
-# 建了, 做过: its HMM joins them): like the verb alone, too short to carry a topic.
+# A one-character verb with its aspect particle (办过, 建了, 受过): like the verb alone, too
+# short to carry a topic (为了, 通过 are function words anyway).
 _WITH_ASPECT = re.compile(r".[了过着]")
 # Parts of speech (jieba's dictionary tags) that never carry a question's topic: adverbs
 # (必须, 真正, 进一步), prepositions (由, 借着), pronouns (有人, 别的), conjunctions, particles,
@@ -177,13 +177,17 @@ class Tokenizer:
         groups: list[list[str]] = []
         join = False  # the next word joins the last group
         adjacent = False  # nothing but dropped words since the last group's word
+        previous = ""
         for token in self._jieba.cut(text):
-            token = token.strip()
+            token, negated = token.strip(), previous == "不"
+            previous = token
             if token in _ALTERNATIVE or token in _CATEGORY:
                 join = adjacent
                 continue
-            if token in drop:
-                continue  # "法律意识淡薄或普法宣传": 淡薄 does not separate the alternatives
+            if token in drop or (negated and "不" + token in drop):
+                # "法律意识淡薄或普法宣传": 淡薄 does not separate the alternatives; jieba cuts
+                # 不规范 into 不 + 规范
+                continue
             token = _strip_affix(token, drop)  # 力量薄弱 → 力量
             if not self.is_content(token) or token in _function_words():
                 join = adjacent = False  # "力量薄弱、缺少懂法律": 、 joins clauses, not words
@@ -204,7 +208,7 @@ class Tokenizer:
             and token not in STOPWORDS
             and bool(_TOKEN_OK.search(token))
             and not token.isdigit()
-            and not (_WITH_ASPECT.fullmatch(token) and not self._jieba.FREQ.get(token))
+            and not _WITH_ASPECT.fullmatch(token)
         )
 
     def content_words(self, text: str) -> list[str]:
@@ -243,6 +247,13 @@ def _function_words() -> frozenset[str]:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return frozenset(words)
+
+
+def content_words_identity() -> str:
+    """Changes when what counts as a content word does (`Tokenizer.is_content`): the index's
+    vocabulary, from which paraphrases are chosen, was filtered by it."""
+    payload = "\n".join([*sorted(STOPWORDS), _WITH_ASPECT.pattern])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _strip_affix(word: str, affixes: frozenset[str]) -> str:
