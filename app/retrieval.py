@@ -28,7 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from app import index_snapshot, marking
 from app.sentences import quotable_spans
-from app.text import PassageTokens, Tokenizer
+from app.text import PassageTokens, Tokenizer, content_words_identity
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
@@ -320,7 +320,10 @@ class HybridRetriever:
         """The snapshot saved for this store version, else one built now (and saved)."""
         facets = self.store.facet_values()
         places = [*facets["township"], *facets["county"]]  # words for the tokenizer
-        identity = {"tokenizer": self.passage_tokens.identity()}
+        identity = {
+            "tokenizer": self.passage_tokens.identity(),
+            "content_words": content_words_identity(),
+        }
         if self.snapshots is not None:
             saved = index_snapshot.read(self.snapshots, version, identity)
             if saved is not None:

@@ -370,3 +370,19 @@ def test_records_orjson_refuses_are_read_as_json_reads_them():
         {"township": "石桥镇", "start": 0},
     ]
     assert math.isnan(fastjson.loads('{"score": NaN}')["score"])
+
+
+def test_a_snapshot_made_under_other_content_words_is_not_used(store_dir, embeddings, monkeypatch):
+    """The index's vocabulary (where paraphrases are found) keeps only content words: when
+    what counts as one changes (a new stopword), a saved snapshot is built again."""
+    from app import text
+
+    before = reopen(store_dir, embeddings)
+    version = before.store.version()
+    before.retriever.snapshot()
+    word = next(w for w in before.retriever.snapshot().vocabulary if len(w) >= 2)
+    monkeypatch.setattr(text, "STOPWORDS", text.STOPWORDS | {word})
+    identity = {"content_words": text.content_words_identity()}
+    assert index_snapshot.read(store_dir / SNAPSHOTS, version, identity) is None
+    after = reopen(store_dir, embeddings)
+    assert word not in after.retriever.snapshot().vocabulary
