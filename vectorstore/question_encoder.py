@@ -99,7 +99,8 @@ def _tokenizer(
 
 
 class QuestionEncoder:
-    """The built offline model (a BERT sentence-transformers directory) for one text at a time."""
+    """The built offline model (a BERT sentence-transformers directory) for a question, or a few
+    short texts at once."""
 
     def __init__(self, model_dir: Path, cache_dir: Path | None = None) -> None:
         """`cache_dir`: where the tokenizer's pieces are kept for a fast start
@@ -133,6 +134,8 @@ class QuestionEncoder:
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """`encode` of each text, one row each: the texts' tokens go through each layer's
         linear maps together (one matrix product for all), attention within each text."""
+        if not texts:
+            return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]), np.float32)
         ids = [np.asarray(self.tokenizer.encode(t), dtype=np.int64) for t in texts]
         bounds = np.cumsum([0, *(len(i) for i in ids)])
         w = self.w
@@ -178,6 +181,7 @@ class QuestionEncoder:
                 w[f"{p}.output.LayerNorm.bias"],
                 self.eps,
             )
-        pooled = np.stack([x[a:b].mean(axis=0) for a, b in texts_at])
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        pooled = [x[a:b].mean(axis=0) for a, b in texts_at]
+        return np.stack(
+            [(p / max(float(np.linalg.norm(p)), 1e-12)).astype(np.float32) for p in pooled]
+        )
