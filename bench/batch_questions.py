@@ -1,6 +1,6 @@
 """`fazhi ask --questions FILE` against one `fazhi ask` process per question, in one run.
 
-The questions are the bundled gold sets' (all four blind/held-out/tuning sets, cycled up to
+The questions are the bundled gold sets' (every set, in order, cycled up to
 --questions). Separate processes are timed on --separate of them and their mean is multiplied
 out, since 100 cold starts cost minutes; the ratio is per question.
 
