@@ -151,6 +151,10 @@ class QuestionEncoder:
         hidden = x.shape[1]
         size = hidden // self.heads
         texts_at = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+        def split(t: np.ndarray) -> np.ndarray:  # one text's tokens, by attention head
+            return t.reshape(len(t), self.heads, size).transpose(1, 0, 2)
+
         for i in range(self.layers):
             p = f"encoder.layer.{i}"
             q = self._linear(x, f"{p}.attention.self.query")
@@ -158,15 +162,10 @@ class QuestionEncoder:
             v = self._linear(x, f"{p}.attention.self.value")
             context = np.empty_like(q)
             for a, b in texts_at:
-                n = b - a
-
-                def split(t: np.ndarray, n: int = n) -> np.ndarray:
-                    return t.reshape(n, self.heads, size).transpose(1, 0, 2)
-
                 scores = split(q[a:b]) @ split(k[a:b]).transpose(0, 2, 1) / math.sqrt(size)
                 scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
                 scores /= scores.sum(axis=-1, keepdims=True)
-                context[a:b] = (scores @ split(v[a:b])).transpose(1, 0, 2).reshape(n, hidden)
+                context[a:b] = (scores @ split(v[a:b])).transpose(1, 0, 2).reshape(b - a, hidden)
             x = _layer_norm(
                 x + self._linear(context, f"{p}.attention.output.dense"),
                 w[f"{p}.attention.output.LayerNorm.weight"],
