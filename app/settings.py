@@ -37,6 +37,7 @@ GOLD_SETS = [
         "gold_heldout14",
         "gold_heldout15",
         "gold_heldout16",
+        "gold_heldout17",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -51,6 +52,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout11",
         "gold_heldout13",
         "gold_heldout15",
+        "gold_heldout17",
     }
 )
 
