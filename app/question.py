@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
+from app.shortfall import ASKED_ONLY, SHORTFALL_WORDS
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_TYPES
 from vectorstore import Scope
@@ -58,10 +59,7 @@ _ADMITS = r"承认|坦承|坦言|坦陈|(?<![各亲独])自[认承]"
 _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "problems",
-        re.compile(
-            r"问题|不足|短板|薄弱|差距|困难|不到位|不够|欠缺|跟不上|没跟上|不高|不强|有待|检讨|反思"
-            rf"|{_ADMITS}|缺少|缺乏|淡薄|滞后|偏低|较低|偏弱|较弱|不严|不佳|不健全|不完善|不规范"
-        ),
+        re.compile("|".join((*SHORTFALL_WORDS, *ASKED_ONLY, _ADMITS))),
     ),
     # a bare 安排 is also what a report did that year ("当年…学法的安排"): only with a plans word;
     # a bare 将 is also the preposition 把 ("将学法纳入考核")

@@ -28,6 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from app import index_snapshot, marking
 from app.sentences import quotable_spans
+from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
 from app.text import PassageTokens, Tokenizer, content_words_identity
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
@@ -74,12 +75,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "法定程序": ("法定程序", "必经程序"),
 }
 # Words that only restate the section a question is about (problems / plans).
-_INTENT_TEXT = """
-    不足 不高 不够 不强 跟不上 跟上 没跟上 薄弱 欠缺 缺少 缺乏 短板 差距 有待 不到位 到位 问题 淡薄 不力 滞后
-    偏低 较低 偏弱 较弱 不严 不佳 不健全 不完善 不规范
-    下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进
-"""
-INTENT_WORDS = frozenset(_INTENT_TEXT.split())
+# (跟上 and 到位 are how jieba cuts 没跟上 and 不到位)
+_PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进"
+INTENT_WORDS = frozenset((*SHORTFALL_WORDS, "跟上", "到位", *_PLANS_TEXT.split()))
 
 
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder
@@ -108,9 +106,7 @@ RAREST_SHARE = 1 / 150
 # A problems question wants the sentence that states the shortfall ("效能不高"), not the
 # section's lead-in praising the year's work ("执法水平有所提高"): on-topic sentences that say
 # so rank first.
-SHORTFALL = re.compile(
-    r"不足|不高|不够|不强|不严|不佳|不到位|不健全|不完善|不规范|跟不上|薄弱|欠缺|缺少|缺乏|短板|差距|有待|还需|亟需|淡薄|滞后|较低|偏低|问题"
-)
+SHORTFALL = re.compile("|".join((*SHORTFALL_WORDS, *STATED_ONLY)))
 
 
 @dataclass

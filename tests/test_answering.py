@@ -336,6 +336,23 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
 
+def test_one_list_of_shortfall_words_serves_the_question_and_the_report():
+    """A word that makes a question a problems question leaves its topic, and the same word in a
+    report's sentence states the shortfall (the three lists had drifted apart)."""
+    from app.question import parse_question
+
+    facets = {"township": list(SAMPLE_TOWNSHIPS)}
+    tokenizer = Tokenizer()
+    for word in ("偏弱", "较弱", "不力", "不规范"):
+        parsed = parse_question(f"哪些镇承认执法力量{word}？", facets)
+        assert parsed.sections == ["problems"], word
+        assert tokenizer.word_groups(parsed.core, drop=INTENT_WORDS) == [("执法",), ("力量",)]
+        assert SHORTFALL.search(f"执法力量仍然{word}"), word
+    # a report's 困难群众 is not a shortfall it states, though an asker's 困难 asks for one
+    assert parse_question("哪些镇说执法有困难？", facets).sections == ["problems"]
+    assert not SHORTFALL.search("为困难群众提供法律援助")
+
+
 def test_asking_how_other_townships_do_it_is_a_practice_question(service):
     from app.question import parse_question
 
