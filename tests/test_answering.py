@@ -65,6 +65,16 @@ def test_a_quote_is_the_sentence_not_the_heading_before_it(service):
     assert_citations_round_trip(service, answer)
 
 
+def test_the_leadership_s_members_are_its_leadership(service):
+    """Reports say 班子成员 for the 领导班子's members: a question about the 领导班子 finds it."""
+    answer = service.ask("哪些镇的领导班子学法形成了制度？")
+    assert "石桥镇" in answer.townships
+    (quote,) = [c.quote for c in answer.citations if c.township == "石桥镇"][:1]
+    assert "班子成员学法经常化、制度化" in quote
+    # a sentence about the leadership's duties, without its study, does not state it
+    assert "王场镇" not in answer.townships
+
+
 def test_a_question_worded_unlike_every_report_finds_the_paraphrase_first_among_related(service):
     # no report says 一人多岗 or 顾不上; 王场镇 writes "执法队人员还兼政府其他业务，没有充分的时间":
     # close in meaning, but not close enough to state it for sure, so it leads the 相关 list
@@ -332,6 +342,14 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     ]:
         parsed = parse_question(question, facets)
         assert parsed.claim == "negation" and parsed.core == core, parsed.core
+    # the corpus the asker counts ("五份报告里", "这几个乡镇中") is not the topic
+    for question in (
+        "五份报告里，哪些交代了干部学法的安排？",
+        "这几份报告中，哪些镇写了干部学法？",
+        "这五个乡镇里，哪些镇写了干部学法？",
+    ):
+        assert parse_question(question, facets).core.startswith("干部学法"), question
+    assert parse_question("哪些镇建了五个调解室？", facets).core == "建了五个调解室"
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
