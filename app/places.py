@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from app.jieba_words import dictionary_frequency
 from ingest.gazetteer import gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
@@ -60,6 +61,31 @@ def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
     return found
 
 
+# A township named by its stem ("塘坊和万灵…" for 塘坊镇 and 万灵镇): only where the stem stands
+# as a name, between separators or words that follow a name (not 石桥村, not 建设情况), and is
+# not a common word (建设, 民主, 团结 and 中心 are townships' stems too).
+_STEM_BEFORE = r"(?:^|(?<=[，,、。？?！!：:；;\s“”\"（(和与及跟同或像如比对把]))"
+_STEM_AFTER = r"(?=[，,、。？?！!：:；;\s“”\"）)和与及跟同或的是都有在把还这那也又两几里说没])"
+COMMON_WORD = 1000  # jieba's dictionary count of 石桥 is 779, of 新城 824, of 光明 1219
+
+
+def _stems_named(question: str, names: list[str], named: dict[str, str]) -> dict[str, str]:
+    """The store's townships (not in `named`) written by their stem alone: name → stem."""
+    found: dict[str, str] = {}
+    for name in names:
+        if name in named:
+            continue
+        ending = next((e for e in TOWNSHIP_ENDINGS if name.endswith(e)), None)
+        stem = name[: -len(ending)] if ending else ""
+        if len(stem) < 2 or stem not in question or any(stem in w for w in named.values()):
+            continue
+        if re.search(f"{_STEM_BEFORE}{re.escape(stem)}{_STEM_AFTER}", question) and (
+            dictionary_frequency(stem) < COMMON_WORD
+        ):
+            found[name] = stem
+    return found
+
+
 def _is_township_word(name: str) -> bool:
     """A township name as a question writes it: a stem of two or more characters and a
     township ending (the table's stray rows such as 街道, 城区 or 农场 are not)."""
@@ -92,6 +118,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     known_townships = list(facets.get("township", []))
     found = QuestionPlaces()
     townships = _named(question, known_townships, short=False)
+    townships.update(_stems_named(question, known_townships, townships))
     counties = _named(question, list(facets.get("county", [])), short=True)
     provinces = _named(question, list(facets.get("province", [])), short=True)
     for at, name in gaz.names_in(question, "township", aliases=True):

@@ -45,6 +45,9 @@ _OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)
 _AGGREGATE = re.compile(
     r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
 )
+# "塘坊镇和万灵镇都承认…？还有别的镇这么说吗？", "…别的镇有没有？": the townships named are
+# examples, every township is asked about (unless they are left out: "除了王场镇，其他镇…")
+_LEFT_OUT = re.compile(rf"{EXCLUDING}|以外|之外")
 # "别的镇有没有…", "其他乡镇在调解上是否…": whether other townships do it, asked of each
 _OTHERS_WHETHER = re.compile(
     rf"{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(有没有|有无|是否|吗[？?]?$)"  # "还有别的镇这么说吗？"
@@ -175,6 +178,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         places.counties,
         places.provinces,
     )
+    if scope.townships and re.search(_OTHER_TOWNSHIPS, q) and not _LEFT_OUT.search(q):
+        scope.townships = []
     unknown = (
         places.unknown
         + [

@@ -86,6 +86,10 @@ def test_a_place_named_to_leave_it_out_filters_to_the_others(
         ("宝丰县周庄镇配了多少名法律明白人？", [], ["宝丰县"], ["周庄镇"]),
         ("徐闻县的报告提到了什么问题？", [], [], ["徐闻县"]),
         ("广州市有哪些街道提到法律顾问？", [], [], ["广州市"]),
+        # a township named by its stem alone
+        ("塘坊和万灵是不是都承认在创新上做得不够？", ["塘坊镇", "万灵镇"], [], []),
+        ("石桥有多少名法律明白人？", ["石桥镇"], [], []),
+        ("石桥村的调解员有几个？", [], [], []),  # a village, not 石桥镇
         # words that only look like places
         ("有没有镇打算组织去学别的乡镇街道的好经验？", [], [], []),
         ("平安建设方面哪些镇有做法？", [], [], []),
@@ -103,6 +107,33 @@ def test_places_in_a_question(question, townships, counties, unknown):
     assert parsed.unknown_places == unknown
     for place in (*townships, *counties):
         assert place not in parsed.core
+
+
+def test_a_stem_that_is_a_common_word_names_no_township():
+    """建设镇, 团结乡 and 中心街道 exist: their stems in a question are words, not places."""
+    facets = {"township": ["建设镇", "团结乡", "中心街道", "石桥镇"]}
+    for question in (
+        "哪些镇在法治政府建设的问题上有短板？",
+        "哪些乡镇把团结的作用写进了报告？",
+        "哪些镇的中心是调解？",
+    ):
+        assert parse_question(question, facets).scope.townships == [], question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "塘坊镇和万灵镇都承认创新做得不够？还有别的镇这么说吗？",
+        "王场和塘坊都给执法配了执法记录仪，别的镇有没有？",
+    ],
+)
+def test_townships_named_as_examples_of_a_question_about_others_do_not_limit_it(question):
+    parsed = parse_question(question, FACETS)
+    assert parsed.kind == "corpus" and parsed.scope.townships == []
+    assert not any(name in parsed.core for name in ("塘坊", "万灵", "王场"))
+    # ...but those left out stay out
+    parsed = parse_question("除了王场镇，其他乡镇也有调解室吗？", FACETS)
+    assert "王场镇" not in parsed.scope.townships and parsed.scope.townships
 
 
 def test_a_place_the_store_lacks_names_the_nearest_known_not_every_township(service):
