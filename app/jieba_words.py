@@ -135,10 +135,12 @@ class WordFrequencies(dict):  # type: ignore[type-arg]
         owner.FREQ, owner.total, owner.initialized = words, words.total, True
         return True
 
-    def add(self, word: str, freq: int) -> None:
-        """What `jieba.Tokenizer.add_word(word, freq)` does (no tag, freq > 0)."""
+    def add(self, word: str, freq: int, *, counted: bool = True) -> None:
+        """What `jieba.Tokenizer.add_word(word, freq)` does (no tag, freq > 0); without
+        `counted`, the dictionary's total stays as it was."""
         dict.__setitem__(self, word, freq)
-        self._owner.total += freq
+        if counted:
+            self._owner.total += freq
         self._prefixes.update(word[: i + 1] for i in range(len(word)))
 
     def _find(self, word: str) -> int | None:

@@ -150,15 +150,21 @@ class Tokenizer:
             jieba_words.initialize(self._jieba)
         self.add_words((*DOMAIN_TERMS, *_CATEGORY, *extra_words))
 
-    def add_words(self, words: Iterable[str]) -> None:
+    def add_words(self, words: Iterable[str], *, counted: bool = True) -> None:
+        """Make `words` whole words of the dictionary. Without `counted` the dictionary's total
+        stays as it was, so every other word's chance is unchanged: a store's place names
+        (one per report) would otherwise outweigh jieba's dictionary as the store grows, and
+        cut the same text differently at 1,000 reports than at five (不一罚 as 不一/罚)."""
         for word in words:
             if not word:
                 continue
             freq = self._jieba.FREQ
             if isinstance(freq, WordFrequencies):
-                freq.add(word, 200000)
+                freq.add(word, 200000, counted=counted)
             else:
                 self._jieba.add_word(word, freq=200000)
+                if not counted:
+                    self._jieba.total -= 200000
 
     def cut(self, text: str) -> list[str]:
         """Whole words (jieba's precise mode), punctuation included."""
@@ -326,12 +332,15 @@ class PassageTokens:
     def add_words(self, words: Iterable[str]) -> None:
         """Put `words` (place names) in the tokenizer's dictionary."""
         words = {w for w in words if w}
-        self.tokenizer.add_words(words - self._words)
+        self.tokenizer.add_words(words - self._words, counted=False)
         self._words |= words
 
     def identity(self) -> str:
         """Changes when fazhi's own dictionary or jieba does (tokens made before are stale)."""
-        payload = "\n".join([jieba.__version__, *DOMAIN_TERMS, *sorted(_CATEGORY)])
+        # "places uncounted": place names leave the dictionary's total as it was
+        payload = "\n".join(
+            [jieba.__version__, "places uncounted", *DOMAIN_TERMS, *sorted(_CATEGORY)]
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def _load(self) -> None:

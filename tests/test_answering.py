@@ -298,6 +298,19 @@ def test_alternatives_in_a_question_are_either_or(service):
     assert_citations_round_trip(service, answer)
 
 
+def test_a_question_is_cut_the_same_whatever_the_number_of_townships_in_the_store():
+    """Place names become words of the tokenizer (one per report); they must not change how
+    other text is cut, or a report graded among 5 reports is graded otherwise among 1,000."""
+    from app.text import PassageTokens
+
+    text = "别的镇在执法上怎么做到不一罚了之、多讲教育引导？"
+    tokenizer = Tokenizer()
+    before = tokenizer.cut(text)
+    PassageTokens(tokenizer).add_words(f"第{i}号镇" for i in range(1000))
+    assert tokenizer.cut(text) == before
+    assert "不一罚" in before
+
+
 def test_word_groups_read_or_and_example_lists_as_alternatives():
     tokenizer = Tokenizer()
     assert tokenizer.word_groups("干部或执法人员培训") == [("干部", "执法人员"), ("培训",)]
