@@ -9,6 +9,7 @@ answering from other places; `nearest` names the store's places closest to it.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -62,27 +63,39 @@ def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
 
 
 # A township named by its stem ("塘坊和万灵…" for 塘坊镇 and 万灵镇): only where the stem stands
-# as a name, between separators or words that follow a name (not 石桥村, not 建设情况), and is
-# not a common word (建设, 民主, 团结 and 中心 are townships' stems too).
-_STEM_BEFORE = r"(?:^|(?<=[，,、。？?！!：:；;\s“”\"（(和与及跟同或像如比对把]))"
-_STEM_AFTER = r"(?=[，,、。？?！!：:；;\s“”\"）)和与及跟同或的是都有在把还这那也又两几里说没])"
+# as a name, between separators or words that follow a name (not 石桥村, not 建设情况, not a
+# quoted practice such as “小院”), and is not a common word (建设, 民主, 团结 and 中心 are
+# townships' stems too).
+_STEM_BEFORE = r"(?:^|(?<=[，,、。？?！!：:；;\s（(和与及跟同或像如比对把]))"
+_STEM_AFTER = r"(?=[，,、。？?！!：:；;\s）)和与及跟同或的是都有在把还这那也又两几里说没])"
 COMMON_WORD = 1000  # jieba's dictionary count of 石桥 is 779, of 新城 824, of 光明 1219
+_LONGEST_STEM = 8
+
+
+@functools.lru_cache(maxsize=4)
+def _stems(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Stem → the townships of `names` it names (石桥 → 石桥镇, 石桥乡)."""
+    found: dict[str, list[str]] = {}
+    for name in names:
+        ending = next((e for e in TOWNSHIP_ENDINGS if name.endswith(e)), None)
+        stem = name[: -len(ending)] if ending else ""
+        if 2 <= len(stem) <= _LONGEST_STEM:
+            found.setdefault(stem, []).append(name)
+    return found
 
 
 def _stems_named(question: str, names: list[str], named: dict[str, str]) -> dict[str, str]:
     """The store's townships (not in `named`) written by their stem alone: name → stem."""
+    stems = _stems(tuple(names))
     found: dict[str, str] = {}
-    for name in names:
-        if name in named:
-            continue
-        ending = next((e for e in TOWNSHIP_ENDINGS if name.endswith(e)), None)
-        stem = name[: -len(ending)] if ending else ""
-        if len(stem) < 2 or stem not in question or any(stem in w for w in named.values()):
-            continue
-        if re.search(f"{_STEM_BEFORE}{re.escape(stem)}{_STEM_AFTER}", question) and (
-            dictionary_frequency(stem) < COMMON_WORD
-        ):
-            found[name] = stem
+    for i in range(len(question)):
+        for stem in (question[i : i + n] for n in range(2, _LONGEST_STEM + 1)):
+            if stem not in stems or any(stem in w for w in named.values()):
+                continue
+            if re.search(f"{_STEM_BEFORE}{re.escape(stem)}{_STEM_AFTER}", question) and (
+                dictionary_frequency(stem) < COMMON_WORD
+            ):
+                found.update((name, stem) for name in stems[stem] if name not in named)
     return found
 
 

@@ -110,12 +110,14 @@ def test_places_in_a_question(question, townships, counties, unknown):
 
 
 def test_a_stem_that_is_a_common_word_names_no_township():
-    """建设镇, 团结乡 and 中心街道 exist: their stems in a question are words, not places."""
-    facets = {"township": ["建设镇", "团结乡", "中心街道", "石桥镇"]}
+    """建设镇, 团结乡 and 中心街道 exist: their stems in a question are words, not places; nor
+    is a quoted practice's name (小院乡 exists too)."""
+    facets = {"township": ["建设镇", "团结乡", "中心街道", "小院乡", "石桥镇"]}
     for question in (
         "哪些镇在法治政府建设的问题上有短板？",
         "哪些乡镇把团结的作用写进了报告？",
         "哪些镇的中心是调解？",
+        "“小院”经验还有哪些镇在用？",
     ):
         assert parse_question(question, facets).scope.townships == [], question
 
