@@ -99,6 +99,25 @@ def _stems_named(question: str, names: list[str], named: dict[str, str]) -> dict
     return found
 
 
+@functools.lru_cache(maxsize=4)
+def _place_forms(townships: tuple[str, ...], others: tuple[str, ...]) -> frozenset[str]:
+    """The store's place names, with its counties' and provinces' short forms (马关 for 马关县)."""
+    forms = set(townships)
+    for name in others:
+        forms |= _variants(name, short=True)
+    return frozenset(f for f in forms if len(f) >= 2)
+
+
+def is_place_word(word: str, facets: dict[str, list]) -> bool:
+    """Whether a report's word is one of the store's place names or their short forms, or a
+    township's stem that is no common word (石桥, not 建设): a place is never a paraphrase."""
+    townships = tuple(facets.get("township", []))
+    others = (*facets.get("county", []), *facets.get("province", []))
+    if word in _place_forms(townships, tuple(others)):
+        return True
+    return word in _stems(townships) and dictionary_frequency(word) < COMMON_WORD
+
+
 def _is_township_word(name: str) -> bool:
     """A township name as a question writes it: a stem of two or more characters and a
     township ending (the table's stray rows such as 街道, 城区 or 农场 are not)."""

@@ -363,6 +363,9 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     ):
         assert parse_question(question, facets).core.startswith("干部学法"), question
     assert parse_question("哪些镇建了五个调解室？", facets).core == "建了五个调解室"
+    # "比如…" introduces the asker's examples, it is not one of them
+    parsed = parse_question("哪些镇承认执法人员素质不高，比如没受过专业训练？", facets)
+    assert "比如" not in parsed.core and "专业训练" in parsed.core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
 
