@@ -13,7 +13,6 @@ index being built cuts every passage), the whole dict is loaded and put in its p
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -178,19 +177,3 @@ class WordFrequencies(dict):  # type: ignore[type-arg]
     def get(self, word: str, default: Any = None) -> Any:  # type: ignore[override]
         found = self._find(word)
         return default if found is None else found
-
-
-@functools.cache
-def _dictionary() -> WordFrequencies | dict[str, int]:
-    owner = jieba.Tokenizer()
-    if WordFrequencies.install(owner):
-        return owner.FREQ
-    return _whole_dictionary()[0]
-
-
-def dictionary_frequency(word: str) -> int:
-    """How often jieba's dictionary counts `word` (0: not one of its words), without loading
-    the whole dictionary."""
-    words = _dictionary()
-    found = words._find(word) if isinstance(words, WordFrequencies) else words.get(word)
-    return int(found or 0)

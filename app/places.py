@@ -13,7 +13,6 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from app.jieba_words import dictionary_frequency
 from ingest.gazetteer import gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
@@ -38,6 +37,7 @@ class QuestionPlaces:
     provinces: list[str] = field(default_factory=list)  # the store's provinces named
     unknown: list[str] = field(default_factory=list)  # real places the store has no report of
     written: list[str] = field(default_factory=list)  # the text naming them, for the topic
+    left_out: bool = False  # some were named to leave them out ("除了王场镇")
 
 
 def _variants(name: str, *, short: bool) -> set[str]:
@@ -62,43 +62,6 @@ def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
     return found
 
 
-# A township named by its stem ("塘坊和万灵…" for 塘坊镇 and 万灵镇): only where the stem stands
-# as a name, between separators or words that follow a name (not 石桥村, not 建设情况, not a
-# quoted practice such as “小院”), and is not a common word (建设, 民主, 团结 and 中心 are
-# townships' stems too).
-_STEM_BEFORE = r"(?:^|(?<=[，,、。？?！!：:；;\s（(和与及跟同或像如比对把]))"
-_STEM_AFTER = r"(?=[，,、。？?！!：:；;\s）)和与及跟同或的是都有在把还这那也又两几里说没])"
-COMMON_WORD = 1000  # jieba's dictionary count of 石桥 is 779, of 新城 824, of 光明 1219
-_LONGEST_STEM = 8
-
-
-@functools.lru_cache(maxsize=4)
-def _stems(names: tuple[str, ...]) -> dict[str, list[str]]:
-    """Stem → the townships of `names` it names (石桥 → 石桥镇, 石桥乡)."""
-    found: dict[str, list[str]] = {}
-    for name in names:
-        ending = next((e for e in TOWNSHIP_ENDINGS if name.endswith(e)), None)
-        stem = name[: -len(ending)] if ending else ""
-        if 2 <= len(stem) <= _LONGEST_STEM:
-            found.setdefault(stem, []).append(name)
-    return found
-
-
-def _stems_named(question: str, names: list[str], named: dict[str, str]) -> dict[str, str]:
-    """The store's townships (not in `named`) written by their stem alone: name → stem."""
-    stems = _stems(tuple(names))
-    found: dict[str, str] = {}
-    for i in range(len(question)):
-        for stem in (question[i : i + n] for n in range(2, _LONGEST_STEM + 1)):
-            if stem not in stems or any(stem in w for w in named.values()):
-                continue
-            if re.search(f"{_STEM_BEFORE}{re.escape(stem)}{_STEM_AFTER}", question) and (
-                dictionary_frequency(stem) < COMMON_WORD
-            ):
-                found.update((name, stem) for name in stems[stem] if name not in named)
-    return found
-
-
 @functools.lru_cache(maxsize=4)
 def _place_forms(townships: tuple[str, ...], others: tuple[str, ...]) -> frozenset[str]:
     """The store's place names, with its counties' and provinces' short forms (马关 for 马关县)."""
@@ -108,14 +71,12 @@ def _place_forms(townships: tuple[str, ...], others: tuple[str, ...]) -> frozens
     return frozenset(f for f in forms if len(f) >= 2)
 
 
-def is_place_word(word: str, facets: dict[str, list]) -> bool:
-    """Whether a report's word is one of the store's place names or their short forms, or a
-    township's stem that is no common word (石桥, not 建设): a place is never a paraphrase."""
+def place_words(facets: dict[str, list]) -> frozenset[str]:
+    """The store's place names with its counties' and provinces' short forms (马关 for 马关县):
+    words that are never a paraphrase of a question's word."""
     townships = tuple(facets.get("township", []))
     others = (*facets.get("county", []), *facets.get("province", []))
-    if word in _place_forms(townships, tuple(others)):
-        return True
-    return word in _stems(townships) and dictionary_frequency(word) < COMMON_WORD
+    return _place_forms(townships, tuple(others))
 
 
 def _is_township_word(name: str) -> bool:
@@ -150,7 +111,6 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     known_townships = list(facets.get("township", []))
     found = QuestionPlaces()
     townships = _named(question, known_townships, short=False)
-    townships.update(_stems_named(question, known_townships, townships))
     counties = _named(question, list(facets.get("county", [])), short=True)
     provinces = _named(question, list(facets.get("province", [])), short=True)
     for at, name in gaz.names_in(question, "township", aliases=True):
@@ -185,6 +145,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
             else:
                 found.unknown.append(name)
     excluded = _left_out(question, townships, counties, provinces, cities, found)
+    found.left_out = any(excluded.values())
     for level, named in (("township", townships), ("county", counties), ("province", provinces)):
         if excluded[level]:
             others = {n: "" for n in facets.get(level, []) if n not in excluded[level]}

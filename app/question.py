@@ -45,13 +45,13 @@ _OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)
 _AGGREGATE = re.compile(
     r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
 )
-# "塘坊镇和万灵镇都承认…？还有别的镇这么说吗？", "…别的镇有没有？": the townships named are
-# examples, every township is asked about (unless they are left out: "除了王场镇，其他镇…")
-_LEFT_OUT = re.compile(rf"{EXCLUDING}|以外|之外")
 # "别的镇有没有…", "其他乡镇在调解上是否…": whether other townships do it, asked of each
 _OTHERS_WHETHER = re.compile(
     rf"{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(有没有|有无|是否|吗[？?]?$)"  # "还有别的镇这么说吗？"
 )
+# "塘坊镇和万灵镇都承认…？还有别的镇这么说吗？": whether others do it too, the townships named
+# are examples ("王场镇跟其他乡镇比…" and "除了王场镇，其他镇…" are not)
+_ASKS_OTHERS_TOO = re.compile(rf"还有{_OTHER_TOWNSHIPS}|{_OTHERS_WHETHER.pattern}")
 _PRACTICE = re.compile(
     r"做法|经验|借鉴|参考|怎么(做|搞|抓|办)|如何(做|开展|推进)|有什么(好)?办法|招数|模式|学习"
     rf"|{_OTHER_TOWNSHIPS}[^？?。]{{0,30}}(怎么|怎样|如何)"  # "别的镇是怎么…"
@@ -178,8 +178,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         places.counties,
         places.provinces,
     )
-    if scope.townships and re.search(_OTHER_TOWNSHIPS, q) and not _LEFT_OUT.search(q):
-        scope.townships = []
+    if scope.townships and not places.left_out and _ASKS_OTHERS_TOO.search(q):
+        scope.townships = []  # the townships named are examples: every township is asked
     unknown = (
         places.unknown
         + [

@@ -27,7 +27,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from app import index_snapshot, marking
-from app.places import is_place_word
+from app.places import place_words
 from app.sentences import quotable_spans
 from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
 from app.text import PassageTokens, Tokenizer, content_words_identity
@@ -547,7 +547,7 @@ class HybridRetriever:
         snap = snap or self.snapshot()
         new = [w for w in words if w not in snap.neighbours]
         if new and snap.vocabulary:
-            facets = self.store.facet_values()
+            places = place_words(self.store.facet_values())
             vectors = self.store.embeddings.embed_words(new)
             similarity = vectors @ snap.word_vectors.T
             for word, row in zip(new, similarity, strict=True):
@@ -567,7 +567,7 @@ class HybridRetriever:
                     and not any(c in snap.vocabulary[i] for c in leftover)
                     and snap.vocabulary[i] not in word
                     # a report's place (马关县 of the store) is no paraphrase (of 不过关)
-                    and not is_place_word(snap.vocabulary[i], facets)
+                    and snap.vocabulary[i] not in places
                 ][:NEIGHBOURS]
                 head = max((p for p in shared[1:] if word.endswith(p)), key=len, default="")
                 at = bisect.bisect_left(snap.vocabulary, head)
