@@ -62,21 +62,19 @@ def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
     return found
 
 
-@functools.lru_cache(maxsize=4)
+def place_words(facets: dict[str, list]) -> frozenset[str]:
+    """The store's place names with its counties' and provinces' short forms (马关 for 马关县):
+    words that are never a paraphrase of a question's word."""
+    others = (*facets.get("county", []), *facets.get("province", []))
+    return _place_forms(tuple(facets.get("township", [])), others)
+
+
+@functools.lru_cache(maxsize=4)  # per list of places: a whole country's is ~33,000 names
 def _place_forms(townships: tuple[str, ...], others: tuple[str, ...]) -> frozenset[str]:
-    """The store's place names, with its counties' and provinces' short forms (马关 for 马关县)."""
     forms = set(townships)
     for name in others:
         forms |= _variants(name, short=True)
     return frozenset(f for f in forms if len(f) >= 2)
-
-
-def place_words(facets: dict[str, list]) -> frozenset[str]:
-    """The store's place names with its counties' and provinces' short forms (马关 for 马关县):
-    words that are never a paraphrase of a question's word."""
-    townships = tuple(facets.get("township", []))
-    others = (*facets.get("county", []), *facets.get("province", []))
-    return _place_forms(townships, tuple(others))
 
 
 def _is_township_word(name: str) -> bool:
