@@ -38,6 +38,7 @@ GOLD_SETS = [
         "gold_heldout15",
         "gold_heldout16",
         "gold_heldout17",
+        "gold_heldout18",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -53,6 +54,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout13",
         "gold_heldout15",
         "gold_heldout17",
+        "gold_heldout18",
     }
 )
 
