@@ -3,8 +3,8 @@
 A folder per store version under the store's index folder (`snapshot/<version>/`, see
 `PassageStore.index_dir`): passage vectors and word vectors as .npy files, the BM25 index in
 bm25s's own files, passage texts and metadata as one byte file each with offsets, the metadata
-columns filters use, each passage's start offset and sentences (format 2; a format-1 folder
-gets them added on first read, `_upgrade`). Everything large is memory-mapped on load, so
+columns filters use, each passage's start offset and sentences (format 3; an older folder
+gets them made again on first read, `_upgrade`). Everything large is memory-mapped on load, so
 opening it costs milliseconds and processes on one machine share its pages.
 
 A folder is written whole into a temporary folder and renamed into place, and it is only ever
@@ -30,13 +30,15 @@ from typing import TYPE_CHECKING, Any, overload
 import bm25s
 import numpy as np
 
-from app.sentences import quotable_rows, sentence_rows
+from app.sentences import quotable_rows, section_title, sentence_rows
 from vectorstore import StoredPassage, fastjson
 
 if TYPE_CHECKING:
     from app.retrieval import Snapshot
 
-FORMAT = 2  # 2: the passages' start offsets and sentences (1 is upgraded)
+# 2: the passages' start offsets and sentences; 3: a section's own heading is a kind of
+# sentence (`sentences.SECTION_TITLE`). 1 and 2 are upgraded.
+FORMAT = 3
 STAMP = "snapshot.json"  # written last: a folder without it is incomplete
 STRING_COLUMNS = ("township", "county", "province", "report_id", "section")
 # between passage texts (in the texts file and in `PassageTable.joined`): no word holds it, so
@@ -89,7 +91,7 @@ class PassageTable(Sequence[StoredPassage]):
             starts_of(texts),
             b"\n".join([*records, b""]),
             starts_of(records),
-            **sentence_arrays(p.text for p in passages),
+            **sentence_arrays((p.text, section_title(p.meta)) for p in passages),
             report_offsets=report_offsets(p.meta for p in passages),
         )
         table._made = list(passages)
@@ -229,13 +231,13 @@ def report_offsets(metas: Iterable[dict[str, Any]]) -> np.ndarray:
     return np.array([int(m.get("start", 0)) for m in metas], dtype=np.int64)
 
 
-def sentence_arrays(texts: Iterable[str]) -> dict[str, np.ndarray]:
-    """The passages' sentences as arrays: `sentences` and `sentence_starts` (see
-    `PassageTable`)."""
-    rows: list[tuple[int, int, bool]] = []
+def sentence_arrays(passages: Iterable[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """The sentences of passages (text, `section_title`) as arrays: `sentences` and
+    `sentence_starts` (see `PassageTable`)."""
+    rows: list[tuple[int, int, int]] = []
     counts = [0]
-    for text in texts:
-        sentences = sentence_rows(text)
+    for text, section in passages:
+        sentences = sentence_rows(text, section)
         rows.extend(sentences)
         counts.append(len(sentences))
     return {
@@ -382,7 +384,7 @@ def read(root: Path, version: str, identity: dict[str, Any]) -> Snapshot | None:
         return None
     try:
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if stamp.get("format") not in (1, FORMAT) or any(
+        if stamp.get("format") not in (1, 2, FORMAT) or any(
             stamp.get(k) != v for k, v in identity.items()
         ):
             return None  # made by another fazhi or tokenizer: rebuilt, not an error
@@ -392,7 +394,7 @@ def read(root: Path, version: str, identity: dict[str, Any]) -> Snapshot | None:
             got = (folder / name).stat().st_size
             if got != size:
                 raise ValueError(f"{name} has {got} bytes, {size} were written")
-        if stamp["format"] == 1:
+        if stamp["format"] != FORMAT:
             return _upgrade(folder, stamp)
         return _read_files(folder, stamp)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -456,8 +458,9 @@ def _read_files(
 
 
 def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
-    """A folder written by format 1 (no sentence arrays): they are made from its passages and
-    added, so a large index is not built again (~3 s per 10,000 reports instead of minutes).
+    """A folder written by an older format (format 1: no sentence arrays; 2: no section
+    titles among them): they are made from its passages and written, so a large index is not
+    built again (~3 s per 10,000 reports instead of minutes).
     A folder that cannot be written to gets them in memory, each time it is opened. Two
     processes upgrading at once write the same files; each moves its own into place."""
     started = time.perf_counter()
@@ -465,13 +468,19 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     records, record_starts = _map(folder / "records.bin"), np.load(folder / "record_starts.npy")
     rows = range(len(text_starts) - 1)
     metas = (fastjson.loads(PassageTable._slice(records, record_starts, i))[1] for i in rows)
+    starts, sections = [], []  # of every metadata, only these two are kept
+    for meta in metas:
+        starts.append({"start": meta.get("start", 0)})
+        sections.append(section_title(meta))
     upgraded = PassageTable(
         texts,
         text_starts,
         records,
         record_starts,
-        report_offsets=report_offsets(metas),
-        **sentence_arrays(PassageTable._slice(texts, text_starts, i).decode() for i in rows),
+        report_offsets=report_offsets(starts),
+        **sentence_arrays(
+            (PassageTable._slice(texts, text_starts, i).decode(), sections[i]) for i in rows
+        ),
     )
     work = folder / f".{STAMP}.{uuid.uuid4().hex[:8]}"
     try:

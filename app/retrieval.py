@@ -28,7 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from app import index_snapshot, marking
 from app.places import place_words
-from app.sentences import quotable_spans
+from app.sentences import quotable_spans, section_title
 from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
 from app.text import PassageTokens, Tokenizer, content_words_identity
 from ingest.passages import sentence_spans
@@ -739,7 +739,7 @@ class HybridRetriever:
         snap = self._snapshot
         spans = snap.quotable.get(passage.id) if snap is not None else None
         if spans is None:
-            spans = quotable_spans(passage.text)
+            spans = quotable_spans(passage.text, section_title(passage.meta))
             if snap is not None:  # a passage id always names the same text
                 snap.quotable[passage.id] = spans
         return spans
@@ -750,7 +750,9 @@ class HybridRetriever:
         Embeds their sentences (one batch): call it for a handful of passages only.
         """
         spans: list[tuple[Hit, int, int]] = [
-            (hit, a, b) for hit in hits for a, b, _ in quotable_spans(hit.passage.text)
+            (hit, a, b)
+            for hit in hits
+            for a, b, _ in quotable_spans(hit.passage.text, section_title(hit.passage.meta))
         ]
         if not spans:
             return

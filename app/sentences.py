@@ -13,27 +13,37 @@ from ingest.passages import sentence_spans
 from ingest.sections import LEVEL1
 
 SHORT_SENTENCE = 24
+HEADING, SECTION_TITLE = 1, 2  # kinds of sentence (`sentence_rows`)
 
 
-def quotable_spans(text: str) -> list[tuple[int, int, bool]]:
+def quotable_spans(text: str, section: str = "") -> list[tuple[int, int, bool]]:
     """(start, end, joined) of the passage's sentences a quote can be: headings left out (their
     content follows), a short sentence joined with the next ("二是突出矛盾化解。" says little
-    alone; the next is also a span of its own)."""
+    alone; the next is also a span of its own). `section`: the heading of the passage's section
+    (`section_title`); repeated in its text, it is no quote while the passage has another
+    sentence ("三、2023年度推进法治政府建设存在的不足和原因" only names what the citation shows)."""
     spans = sentence_spans(text, 0, len(text))
-    out = []
+    out, titles = [], []
     for i, (a, b) in enumerate(spans):
+        kind = _kind(text, a, b, section)
         joined = b - a < SHORT_SENTENCE and i + 1 < len(spans)
         if joined:
-            if _is_heading(text, a, b):
+            if kind:
                 continue
             b = spans[i + 1][1]
-        out.append((a, b, joined))
-    return out
+        (titles if kind == SECTION_TITLE else out).append((a, b, joined))
+    return out or titles
 
 
-def sentence_rows(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, heading) of the passage's sentences (`sentence_spans`)."""
-    return [(a, b, _is_heading(text, a, b)) for a, b in sentence_spans(text, 0, len(text))]
+def section_title(meta: dict) -> str:
+    """The heading of the section a passage is in (the first of its `heading` path)."""
+    return str(meta.get("heading", "")).split(">", 1)[0].strip()
+
+
+def sentence_rows(text: str, section: str = "") -> list[tuple[int, int, int]]:
+    """(start, end, kind) of the passage's sentences (`sentence_spans`): kind HEADING for a
+    heading, SECTION_TITLE for its section's own heading (`quotable_spans`), 0 otherwise."""
+    return [(a, b, _kind(text, a, b, section)) for a, b in sentence_spans(text, 0, len(text))]
 
 
 def quotable_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,15 +54,30 @@ def quotable_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.
     ends = np.cumsum(counts)
     last = np.zeros(len(rows), dtype=bool)
     last[ends[counts > 0] - 1] = True
-    a, b, heading = rows[:, 0], rows[:, 1], rows[:, 2].astype(bool)
+    a, b, kind = rows[:, 0], rows[:, 1], rows[:, 2]
+    heading = kind != 0
     joined = (b - a < SHORT_SENTENCE) & ~last
     keep = ~(joined & heading)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    title = keep & ~joined & (kind == SECTION_TITLE)
+    others = np.bincount(owner[keep & ~title], minlength=len(counts))
+    keep &= ~(title & (others[owner] > 0))
     following = np.r_[b[1:], 0] if len(b) else b
     spans = np.stack([a, np.where(joined, following, b), joined], axis=1)[keep]
-    owner = np.repeat(np.arange(len(counts)), counts)
     return spans, np.bincount(owner[keep], minlength=len(counts))
 
 
 def _is_heading(text: str, a: int, b: int) -> bool:
     line_end = b >= len(text) or text[b] == "\n"
     return (line_end and text[b - 1] not in "。；;！!？?") or bool(LEVEL1.match(text[a:b]))
+
+
+def _is_title(text: str, a: int, b: int, section: str) -> bool:
+    """Whether text[a:b] is the section's own heading, whitespace aside."""
+    return bool(section) and "".join(text[a:b].split()) == "".join(section.split())
+
+
+def _kind(text: str, a: int, b: int, section: str) -> int:
+    if _is_title(text, a, b, section):
+        return SECTION_TITLE
+    return HEADING if _is_heading(text, a, b) else 0

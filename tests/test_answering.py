@@ -65,6 +65,19 @@ def test_a_quote_is_the_sentence_not_the_heading_before_it(service):
     assert_citations_round_trip(service, answer)
 
 
+def test_a_quote_is_never_the_heading_of_its_section(service):
+    """ "三、2023年度推进法治政府建设存在的不足和原因" names the section the citation shows (and says
+    不足 like a stated shortfall): a problems question quotes what the report admits."""
+    answer = service.ask("塘坊镇和万灵镇都承认创新做得不够，还有别的镇这么说吗？")
+    assert len(answer.citations) == 5
+    for citation in answer.citations:
+        section_heading = citation.heading.split(">")[0].strip()
+        assert citation.quote.strip() != section_heading, citation.township
+    by_township = {c.township: c for c in answer.citations}
+    assert "不够" in by_township["石桥镇"].quote
+    assert_citations_round_trip(service, answer)
+
+
 def test_the_leadership_s_members_are_its_leadership(service):
     """Reports say 班子成员 for the 领导班子's members: a question about the 领导班子 finds it."""
     answer = service.ask("哪些镇的领导班子学法形成了制度？")

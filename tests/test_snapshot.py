@@ -21,7 +21,7 @@ from app import index_snapshot
 from app.answering import AnswerService
 from app.cli import cli
 from app.retrieval import SNAPSHOTS, HybridRetriever
-from app.sentences import quotable_spans
+from app.sentences import HEADING, SECTION_TITLE, quotable_spans, section_title
 from app.services import open_store
 from app.settings import SAMPLE_CORPUS, Settings
 from ingest.passages import sentence_spans
@@ -104,7 +104,7 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     fresh = reopen(store_dir, embeddings)
     with caplog.at_level(logging.INFO, logger="app.index_snapshot"):
         assert fresh.ask(CORPUS_WIDE).answer == service.ask(CORPUS_WIDE).answer
-    assert "upgraded to format 2" in caplog.text
+    assert f"upgraded to format {index_snapshot.FORMAT}" in caplog.text
     upgraded = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
     assert upgraded["format"] == index_snapshot.FORMAT and "sentences.npy" in upgraded["files"]
     # upgraded again meanwhile (two processes at once): each file is moved into place, so the
@@ -114,13 +114,35 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     (folder / index_snapshot.STAMP).write_text(json.dumps({**upgraded, "format": 1}), "utf-8")
     assert reopen(store_dir, embeddings).retriever.snapshot().passages.sentences.shape
     assert (folder / "sentences.npy").stat().st_ino != before
-    assert quotable(mapped, 0) == quotable_spans(mapped.text(0))
+    assert quotable(mapped, 0) == quotable_spans(mapped.text(0), section_title(mapped[0].meta))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="app.index_snapshot"):
         assert (
             reopen(store_dir, embeddings).ask(CORPUS_WIDE).answer == service.ask(CORPUS_WIDE).answer
         )
     assert "upgraded" not in caplog.text
+
+
+def test_a_format_2_snapshot_gets_its_section_titles_marked_not_rebuilt(
+    store_dir, embeddings, service, monkeypatch
+):
+    """Format 2 did not tell a section's own heading from other headings: its sentence kinds
+    are made again, and a quote is never that heading."""
+    folder = store_dir / SNAPSHOTS / reopen(store_dir, embeddings).store.version()
+    stamp = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    sentences = np.load(folder / "sentences.npy")
+    assert (sentences[:, 2] == SECTION_TITLE).any()
+    sentences[sentences[:, 2] == SECTION_TITLE, 2] = HEADING  # as format 2 wrote them
+    np.save(folder / "sentences.npy", sentences)
+    stamp["files"]["sentences.npy"] = (folder / "sentences.npy").stat().st_size
+    (folder / index_snapshot.STAMP).write_text(json.dumps({**stamp, "format": 2}), "utf-8")
+    forbid_build(monkeypatch)
+    fresh = reopen(store_dir, embeddings)
+    got, want = fresh.ask(CORPUS_WIDE), service.ask(CORPUS_WIDE)
+    assert [c.quote for c in got.citations] == [c.quote for c in want.citations]
+    assert (np.load(folder / "sentences.npy")[:, 2] == SECTION_TITLE).any()
+    upgraded = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
+    assert upgraded["format"] == index_snapshot.FORMAT
 
 
 def test_a_format_1_snapshot_that_cannot_be_written_is_upgraded_in_memory(
@@ -253,7 +275,7 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store):
     # pickled or copied (a web session's state), a mapped passage is a plain one
     assert pickle.loads(pickle.dumps(mapped[0])) == passages[0] == copy.deepcopy(mapped[0])
     for i, passage in enumerate(passages):
-        assert quotable(mapped, i) == quotable_spans(passage.text)
+        assert quotable(mapped, i) == quotable_spans(passage.text, section_title(passage.meta))
         assert mapped.sentences_of(i) == sentence_spans(passage.text, 0, len(passage.text))
         assert mapped.report_offsets[i] == passage.meta["start"]
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
