@@ -16,6 +16,8 @@ metadata edit) has another version, and the index is built again. A folder that 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import logging
 import mmap
@@ -23,7 +25,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -163,13 +165,14 @@ class PassageTable(Sequence[StoredPassage]):
             return len(self)
         found: set[int] = set()
         ends = self.text_starts
+        find = _finder(self.texts)
         for variant in variants:
             needle = variant.encode("utf-8")
-            at = self.texts.find(needle)
+            at = find(needle, 0)
             while at >= 0:
                 i = int(np.searchsorted(ends, at, side="right")) - 1
                 found.add(i)
-                at = self.texts.find(needle, int(ends[i + 1]))  # on in the next passage
+                at = find(needle, int(ends[i + 1]))  # on in the next passage
         return len(found)
 
 
@@ -500,6 +503,38 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
         time.perf_counter() - started,
     )
     return _read_files(folder, stamp)
+
+
+def _libc_memmem() -> Any:
+    """C's memmem, where the C library has it (glibc, musl, macOS; not Windows), else None."""
+    try:
+        memmem = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").memmem
+    except (OSError, AttributeError, TypeError):
+        return None
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    return memmem
+
+
+_MEMMEM = _libc_memmem()
+
+
+def _finder(buffer: bytes | mmap.mmap) -> Callable[[bytes, int], int]:
+    """`buffer.find(needle, start)`, by C's memmem when there is one: two to three times
+    faster over a whole snapshot's texts (a word no passage holds is looked for in all of
+    them: ~0.25 s over 50,000 reports with `find`)."""
+    if _MEMMEM is None or not len(buffer):
+        return buffer.find
+    view = np.frombuffer(buffer, dtype=np.uint8)  # holds the buffer while in use
+    base, size = view.ctypes.data, len(view)
+
+    def find(needle: bytes, start: int) -> int:
+        if start >= size:
+            return -1
+        at = _MEMMEM(base + start, size - start, needle, len(needle))
+        return at - base if at else -1
+
+    return find
 
 
 def _map(path: Path) -> bytes | mmap.mmap:
