@@ -373,8 +373,13 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
         "五份报告里，哪些交代了干部学法的安排？",
         "这几份报告中，哪些镇写了干部学法？",
         "这五个乡镇里，哪些镇写了干部学法？",
+        "这两个镇里，哪个写了干部学法？",
+        "那几个乡当中，哪些写了干部学法？",
     ):
         assert parse_question(question, facets).core.startswith("干部学法"), question
+    # "哪三个镇…" asks which townships, as 哪几个镇 does; its count is not the topic
+    parsed = parse_question("哪三个镇写了干部学法？", facets)
+    assert parsed.kind == "corpus" and parsed.core == "干部学法"
     assert parse_question("哪些镇建了五个调解室？", facets).core == "建了五个调解室"
     # "比如…" introduces the asker's examples, it is not one of them
     parsed = parse_question("哪些镇承认执法人员素质不高，比如没受过专业训练？", facets)
