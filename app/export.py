@@ -20,7 +20,7 @@ from ingest.model import SECTION_LABELS, township_label
 
 MODE_LABELS = {"extractive": "摘录式", "llm": "大模型"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
-_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\](?!\()")
+_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,6})\\\](?!\()")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

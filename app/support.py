@@ -28,12 +28,12 @@ from app.text import STOPWORDS, Tokenizer
 __all__ = ["SUPPORTED", "AnswerCheck", "SentenceStream", "support"]
 
 SUPPORTED = 0.6  # the share of a sentence's weighted words its passages must hold
-MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = re.compile(r"\[(\d{1,6})\]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # a sentence ends at one of these, and takes the [n] markers right after it ("没有问题。[1]")
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{1,3}\])*[ \t]*\n*")
-_MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,3}\]?)*[ \t]*\n*")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{1,6}\])*[ \t]*\n*")
+_MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,6}\]?)*[ \t]*\n*")
 # denials: a sentence saying one must be restating its passage's own (没有经过…), not inventing it
 _DENIAL = re.compile(r"(?:没有|不存在|无需|无须|从未|并未|尚无|均无|毫无|未发现|不再|并无)")
 # a sentence about what the sources say or leave out ("资料中没有提到…")

@@ -117,6 +117,25 @@ def test_a_long_answer_leads_with_counts_and_folds_related_and_not_mentioned() -
     assert 'href="#fz-a0-c1"' in html  # [n] still links to its card
 
 
+def test_a_list_of_thousands_links_every_citation_and_shows_twenty_a_group() -> None:
+    """Markers past [999] link to their cards too; each group (and a list in one county) shows
+    twenty townships and folds the rest under their count."""
+    for counties in (17, 1):
+        answer = long_answer(mentioned=1200, related=0, absent=0)
+        for v in answer["verdicts"]:
+            v["county"], v["province"] = f"县{int(v['township'][1:-1]) % counties:02d}", "河南省"
+        html = corpus_answer_html(answer, 0, {c["n"] for c in answer["citations"]})
+        assert html is not None
+        assert 'href="#fz-a0-c1200"' in html and 'href="#fz-a0-c1000"' in html
+        assert html.count("<li>") == 1200
+        groups = re.findall(r"（(\d+)）</summary><ul>(.*?)</ul>", html) or [("1200", html)]
+        assert len(groups) == counties
+        for size, rows in groups:
+            assert rows.count("<li>") == min(20, int(size)) or counties == 1
+        folded = re.findall(r'<details class="fz-more"><summary>其余 (\d+) 个</summary>', html)
+        assert sum(map(int, folded)) == 1200 - sum(min(20, int(size)) for size, _ in groups)
+
+
 def test_a_five_report_answer_reads_as_before_without_groups(service: AnswerService) -> None:
     answer = service.ask("哪些乡镇把执法能力不足列为存在的问题？").to_dict()
     html = corpus_answer_html(answer, 0, {c["n"] for c in answer["citations"]})

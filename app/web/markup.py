@@ -38,7 +38,7 @@ def inert(value: object) -> str:
 
 
 _BOLD = re.compile(r"&#42;&#42;(.+?)&#42;&#42;")
-_MARKER = re.compile(r"&#91;(\d{1,3})&#93;")
+_MARKER = re.compile(r"&#91;(\d{1,6})&#93;")
 _HEADING = re.compile(r"^(?:&#35;)+\s*")
 
 
