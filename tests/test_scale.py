@@ -303,3 +303,15 @@ def test_an_oracle_judge_lists_the_truth_among_the_candidates(corpus):
     assert candidate_recall >= 0.98
     assert final_recall == (candidates_n - unshown_n) / truth_n
     assert final_recall >= candidate_recall - 0.02
+
+
+def test_a_negation_over_many_reports_lists_twenty_of_each_kind_and_points_to_the_rest(corpus):
+    """ "哪些镇没有提到法律顾问？" over 125 reports: the answer is the reports without it; those
+    stating it (why they are left out) are quoted twenty at a time, not all."""
+    answer = AnswerService(corpus.store).ask("哪些镇没有提到法律顾问？")
+    stated = [v for v in answer.verdicts or [] if v.grade == "明确提到"]
+    assert len(stated) > 20
+    block = answer.answer.split("明确提到了的", 1)[1]
+    assert block.count("\n- **") == 20
+    assert f"（其余 {len(stated) - 20} 个见 JSON 的 verdicts 字段或导出文件。）" in block
+    assert "verdicts 里" not in (answer.notice or "")

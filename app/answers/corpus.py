@@ -16,7 +16,14 @@ from app.answers.citations import cite, inline, report_labels
 from app.answers.engine import NOT_FOUND, Engine, make_answer
 from app.answers.evidence import Evidence, PerReport, gather
 from app.answers.judging import ProgressFn
-from app.answers.listing import Entry, counts_lead, entry_lines, not_mentioned_line, related_block
+from app.answers.listing import (
+    Entry,
+    counts_lead,
+    entry_lines,
+    first_entry_lines,
+    not_mentioned_line,
+    related_block,
+)
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
 from app.answers.practice import PracticeNames
 from app.question import ParsedQuestion
@@ -29,7 +36,8 @@ RELATION_NOTICE = (
     "提到相关内容的乡镇都列为“相关”，请核对引文（配置大模型后可逐份核查）。"
 )
 NEGATION_NOTICE = (
-    "这是一个否定问题：答案是没有提到该内容的报告；verdicts 里的等级是各报告对该内容本身的判断。"
+    "这是一个否定问题：答案是没有提到该内容的报告；各报告的等级（明确提到、相关、未提及，"
+    "见导出文件和 JSON 的 verdicts 字段）是对该内容本身的判断。"
 )
 
 
@@ -195,10 +203,10 @@ def _absent(
         lines += ["", f"没有提到（{len(absent)} 个，找不到可引用的段落）：{'、'.join(absent)}。"]
     if nearby:
         lines += ["", f"提到相关内容、不能确定的 {len(nearby)} 个乡镇（请核对引文）：", ""]
-        lines += entry_lines(nearby)
+        lines += first_entry_lines(nearby, "related")
     if stated:
         lines += ["", f"明确提到了的 {len(stated)} 个乡镇（因此不在答案中）：", ""]
-        lines += entry_lines(stated)
+        lines += first_entry_lines(stated, "verdicts")
     result = make_answer(
         parsed,
         scope,

@@ -56,10 +56,16 @@ def related_block(entries: list[Entry], *, practice: bool) -> list[str]:
         return []
     what = "有相关举措，但没有具名的做法" if practice else "提到相关内容，但未明确说到这一点"
     lines = ["", f"另有 {len(entries)} 个乡镇{what}（请核对引文）：", ""]
-    lines += entry_lines(entries[:RELATED_SHOWN])
+    return lines + first_entry_lines(entries, "related")
+
+
+def first_entry_lines(entries: list[Entry], field: str) -> list[str]:
+    """`entry_lines` of the first RELATED_SHOWN entries, and where the rest are (the JSON's
+    `field`, the exports)."""
+    lines = entry_lines(entries[:RELATED_SHOWN])
     if len(entries) > RELATED_SHOWN:
         rest = len(entries) - RELATED_SHOWN
-        lines += ["", f"（其余 {rest} 个见 JSON 的 related 字段或导出文件。）"]
+        lines += ["", f"（其余 {rest} 个见 JSON 的 {field} 字段或导出文件。）"]
     return lines
 
 

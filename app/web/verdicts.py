@@ -18,6 +18,7 @@ _ENUMERATION = re.compile(r"\n\n(?=在范围内的 \d+ 份报告中|资料中未
 UNKNOWN_PLACE = "地点未知"
 OPEN_ALL = 30  # a grouped list up to this long shows every group open
 OPEN_FIRST = 3  # ...a longer one its largest groups; the others fold under their counts
+ROWS_SHOWN = 20  # a list or group shows this many townships; the rest fold under their count
 
 
 def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> str | None:
@@ -107,18 +108,27 @@ def _entries(
     valid: set[int],
 ) -> str:
     groups, by_county = _groups(verdicts)
+
+    def items(members: list[dict[str, Any]], with_place: bool) -> str:
+        """The members' lines, those after the first ROWS_SHOWN folded under their count."""
+        lines_of = [_entry(v, lines, by_n, turn, valid, with_place=with_place) for v in members]
+        shown = f"<ul>{''.join(lines_of[:ROWS_SHOWN])}</ul>"
+        if len(lines_of) <= ROWS_SHOWN:
+            return shown
+        return (
+            f'{shown}<details class="fz-more"><summary>其余 {len(lines_of) - ROWS_SHOWN} 个'
+            f"</summary><ul>{''.join(lines_of[ROWS_SHOWN:])}</ul></details>"
+        )
+
     if not groups:
-        items = "".join(_entry(v, lines, by_n, turn, valid, with_place=True) for v in verdicts)
-        return f"<ul>{items}</ul>"
+        return items(verdicts, True)
     out = []
     shown = len(groups) if len(verdicts) <= OPEN_ALL else OPEN_FIRST
     for i, (place, members) in enumerate(groups):
-        items = "".join(
-            _entry(v, lines, by_n, turn, valid, with_place=not by_county) for v in members
-        )
         out.append(
             f'<details class="fz-group"{" open" if i < shown else ""}>'
-            f"<summary>{esc(place)}（{len(members)}）</summary><ul>{items}</ul></details>"
+            f"<summary>{esc(place)}（{len(members)}）</summary>"
+            f"{items(members, not by_county)}</details>"
         )
     return "".join(out)
 
