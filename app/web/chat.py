@@ -72,7 +72,8 @@ def answer_meta(answer: dict[str, Any]) -> str:
         f"检索范围：{inert(describe_filters(answer.get('filters') or {}))}",
     ]
     if ms is not None:
-        parts.append(f"用时 {ms:.0f} 毫秒" if ms < 1000 else f"用时 {ms / 1000:.1f} 秒")
+        took = f"{ms:.0f} 毫秒" if ms < 1000 else f"{ms / 1000:.1f} 秒"
+        parts.append(f"检索作答用时 {took}")  # the server's part, not the page's drawing
     return f'<div class="fz-meta">{" · ".join(parts)}</div>'
 
 

@@ -9,6 +9,8 @@ from app.coverage import AreaError, Coverage, coverage
 from app.web.context import WebContext
 from app.web.markup import esc
 
+LISTED_OPEN = 20  # a longer list of reports is folded under its count
+
 
 def coverage_html(result: Coverage) -> str:
     covered, total = len(result.covered), len(result.townships)
@@ -41,7 +43,13 @@ def coverage_html(result: Coverage) -> str:
                 f"{esc(Path(e.report.source).name)}（{esc(e.report.report_id[:8])}）</li>"
                 for e in entries
             )
-            parts.append(f"<p>{esc(title)}（{len(entries)}）：</p><ul>{items}</ul>")
+            if len(entries) <= LISTED_OPEN:
+                parts.append(f"<p>{esc(title)}（{len(entries)}）：</p><ul>{items}</ul>")
+            else:  # hundreds of lines would push the table out of sight
+                parts.append(
+                    f'<details class="fz-cov-missing"><summary>{esc(title)}（{len(entries)}）'
+                    f"</summary><ul>{items}</ul></details>"
+                )
     return f'<div class="fz-coverage">{"".join(parts)}</div>'
 
 
