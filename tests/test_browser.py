@@ -139,6 +139,9 @@ def open_full_text(page: sync_api.Page, card: sync_api.Locator) -> sync_api.Loca
     card.get_by_role("button", name="查看全文").click()
     cited = page.locator("#fz-viewer mark.fz-cited")
     expect(cited.first).to_be_visible()
+    # the dialog's bar names the report it shows
+    title = page.locator("#fz-viewer .fz-report > header h3").inner_text()
+    expect(page.locator("#fz-viewer .fz-dialog-bar span")).to_have_text(f"报告全文 · {title}")
     return cited
 
 

@@ -26,6 +26,10 @@
     const o = overlay();
     const body = o.querySelector('.fz-dialog-body');
     body.innerHTML = markup;
+    // the bar names the report (its header's title), read as text: never markup
+    const title = body.querySelector('.fz-report > header h3');
+    o.querySelector('.fz-dialog-bar span').textContent =
+      title ? `报告全文 · ${title.textContent}` : '报告全文';
     o.hidden = false;
     document.body.classList.add('fz-noscroll');
     const target = body.querySelector('mark.fz-cited');
