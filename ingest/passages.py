@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.model import Passage, Section
-from ingest.sections import LEVEL1, LEVEL2, LEVEL3, heading_text
+from ingest.sections import LEVEL2, LEVEL3, subheading_at
 
 _SENTENCE_END = re.compile(r"[。；;！!？?]+[”’」』）)]*|\n+")
 _CLAUSE_END = re.compile(r"[，,、：:]")
@@ -131,10 +131,5 @@ def split_passages(
 def _heading_path(text: str, section: Section, start: int) -> list[str]:
     """The section heading, then the nearest (一)-level heading at or before `start`."""
     path = [section.heading] if section.heading else []
-    line_end = text.find("\n", start)
-    window = text[section.start : line_end if line_end >= 0 else section.end]
-    for line in reversed(window.split("\n")):
-        if LEVEL2.match(line) and not LEVEL1.match(line):
-            path.append(heading_text(line))
-            break
-    return path
+    sub = subheading_at(text[section.start : section.end], start - section.start)
+    return [*path, sub] if sub else path

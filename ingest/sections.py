@@ -43,6 +43,17 @@ def section_type(heading: str) -> SectionType:
     return "other"
 
 
+def subheading_at(text: str, at: int) -> str | None:
+    """The nearest (一)-level heading of `text` on or before the line holding `at` (run-on
+    headings cut by `heading_text`), or None."""
+    line_end = text.find("\n", at)
+    window = text[: line_end if line_end >= 0 else len(text)]
+    for line in reversed(window.split("\n")):
+        if LEVEL2.match(line) and not LEVEL1.match(line):
+            return heading_text(line)
+    return None
+
+
 def heading_text(line: str, limit: int = 40) -> str:
     """The heading part of a line: headings often run on into the first sentence."""
     for stop in ("。", "：", ":"):

@@ -7,15 +7,22 @@ from collections import Counter
 from app.answers.models import Citation
 from app.retrieval import Hit
 from ingest.model import township_label
+from ingest.sections import subheading_at
 from vectorstore import StoredReport
 
 
 def cite(n: int, hit: Hit) -> Citation:
-    """Citation `n` of a passage, quoting its key sentence (the whole passage if none is marked)."""
+    """Citation `n` of a passage, quoting its key sentence (the whole passage if none is marked),
+    under the heading the quote is under."""
     meta = hit.passage.meta
     start, end = int(meta["start"]), int(meta["end"])
     qs, qe = hit.sentence or (start, end)
     text = hit.passage.text
+    heading = str(meta.get("heading", ""))
+    # a passage may run on past a (一)-level heading: the quote is under the last one before it
+    sub = subheading_at(text, qs - start)
+    if sub and not heading.endswith(sub):
+        heading = " > ".join([*[h for h in heading.split(" > ")[:1] if h], sub])
     return Citation(
         n=n,
         township=meta.get("township") or None,
@@ -23,7 +30,7 @@ def cite(n: int, hit: Hit) -> Citation:
         province=meta.get("province") or None,
         year=int(meta.get("year") or 0) or None,
         section=str(meta.get("section")),
-        heading=str(meta.get("heading", "")),
+        heading=heading,
         text=text,
         report_id=str(meta["report_id"]),
         source=str(meta.get("source", "")),
