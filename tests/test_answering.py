@@ -175,6 +175,27 @@ def test_peer_practice_names_the_practices(service):
     assert_citations_round_trip(service, answer)
 
 
+def test_a_practice_entry_cites_a_passage_naming_its_practice(service):
+    """王场镇's passage covering disputes best names no practice; the entry cites the one naming
+    贵和 (its quote, the sentence on the topic), and quotes a naming sentence on the topic."""
+    answer = service.ask("别的镇在矛盾纠纷化解上有什么做法？")
+    first = {}
+    for c in answer.citations:
+        first.setdefault(c.township, c)
+    assert "“贵和”" in first["王场镇"].text and "贵和" in answer.answer
+    assert "“大调解”" in first["西联镇"].quote  # its best passage quoted 矛盾纠纷排查调处 before
+    assert_citations_round_trip(service, answer)
+
+
+def test_a_citation_s_heading_is_the_one_its_quote_is_under(service):
+    """A passage of 王场镇's （二） runs on into （三）; a quote from the latter part is cited
+    under （三）."""
+    answer = service.ask("王场镇在矛盾纠纷排查上是怎么做的？")
+    [cited] = [c for c in answer.citations if "认真开展了矛盾纠纷的排查" in c.quote]
+    assert cited.heading.endswith("（三）社会矛盾纠纷有效化解方面"), cited.heading
+    assert cited.text.startswith("一是实行行政规范性文件")  # the passage begins under （二）
+
+
 def test_named_places_and_years_in_the_question_become_filters(service):
     answer = service.ask("重庆的乡镇里，哪些在下一步打算中提到要化解矛盾纠纷？")
     assert answer.filters["provinces"] == ["重庆市"]

@@ -25,7 +25,7 @@ from app.answers.listing import (
     related_block,
 )
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
-from app.answers.practice import PracticeNames
+from app.answers.practice import PracticeNames, practice_line
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
@@ -124,23 +124,30 @@ def answer(
         names = PracticeNames(engine, per_report, topic, on_topic)
 
     def entry(rid: str, hit: Hit, *, with_practices: bool) -> Entry:
+        practices: list[str] = []
+        naming: list[Hit] = []
+        if with_practices and names is not None:
+            # named practices from on-topic passages of this report, each of them cited
+            practices, naming = names.named(rid, hit, engine.rule.min_coverage)
+            if naming and not names.of(hit):
+                # the report's best passage names none of them: the entry quotes one that does
+                hit, naming = naming[0], naming[1:]
+            hit = names.quoting(hit, practices)
         citation = cite(len(citations) + 1, hit)
         citations.append(citation)
         cited_at[rid] = citation.n
         label = SECTION_LABELS.get(citation.section, citation.section)
-        practice, cited = "", [citation]
-        if with_practices and names is not None:
-            # named practices from on-topic passages of this report, each of them cited
-            practice, naming = names.named(rid, hit, engine.rule.min_coverage)
-            for other in naming:
-                cited.append(cite(len(citations) + 1, other))
-                citations.append(cited[-1])
+        cited = [citation]
+        for other in naming:
+            cited.append(cite(len(citations) + 1, other))
+            citations.append(cited[-1])
         markers = " ".join(f"[{c.n}]" for c in cited)
         return Entry(
             labels.get(rid, rid),
             citation.county,
             citation.province,
-            f"{citation.year or '年份未知'}年，{label}）：{practice}“{inline(citation.quote)}” {markers}",
+            f"{citation.year or '年份未知'}年，{label}）：{practice_line(practices)}"
+            f"“{inline(citation.quote)}” {markers}",
         )
 
     def strength(rid: str) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from app.candidates import Candidates
 from app.index_snapshot import SEPARATOR
 from app.marking import strings_within
 from app.retrieval import Hit, Topic
-from app.sentences import SHORT_SENTENCE
+from app.sentences import SHORT_SENTENCE, quotable_spans, section_title
 from ingest.passages import sentence_spans
 
 PRACTICES_SHOWN = 6  # practice names in one township's entry
@@ -87,8 +88,9 @@ class PracticeNames:
         self._owner = np.searchsorted(starts, self._at, side="right") - 1
         self.quoted[self._owner] = True
 
-    def named(self, report_id: str, hit: Hit, min_coverage: float) -> tuple[str, list[Hit]]:
-        """The “做法：…；” part of a township's entry, and the other passages that name them.
+    def named(self, report_id: str, hit: Hit, min_coverage: float) -> tuple[list[str], list[Hit]]:
+        """The practices a township's entry names (`practice_line`), and the other passages
+        that name them.
 
         Names come from the entry's passage and from the report's other candidates on the topic
         (coverage at least `min_coverage`) that quote something; each of those passages is
@@ -111,9 +113,24 @@ class PracticeNames:
             if more and (other := self.candidates.hit(k)).coverage >= min_coverage:
                 cited.append(other)
                 found.extend(more)
-        found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
-        line = f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""
-        return line, cited
+        return list(dict.fromkeys(found))[:PRACTICES_SHOWN], cited
+
+    def quoting(self, hit: Hit, names: list[str]) -> Hit:
+        """The hit quoting the sentence where one of the practices is named, when its quote (the
+        sentence covering the topic best) names none and that sentence is on the topic too."""
+        text, base = hit.passage.text, int(hit.passage.meta["start"])
+        places = [at for at in (_named_at(text, name) for name in names) if at >= 0]
+        a, b = hit.sentence or (base, base)
+        if not places or any(a - base <= at < b - base for at in places):
+            return hit
+        spans = quotable_spans(text, section_title(hit.passage.meta))
+        held = [(x, y) for x, y, _ in spans if x <= places[0] < y]
+        if not held:
+            return hit
+        x, y = min(held, key=lambda span: span[1] - span[0])  # on its own, not with a lead
+        if self.engine.retriever.coverage(text[x:y], self.topic) <= 0:
+            return hit  # named under a heading on the topic, in a sentence on something else
+        return replace(hit, sentence=(base + x, base + y))
 
     def _passage_id(self, k: int) -> str:
         return self.candidates.passages[int(self.candidates.rows[k])].id
@@ -191,6 +208,21 @@ class PracticeNames:
             if _is_lead(joined[int(begin[lead]) : int(end[lead])]):
                 span_begin[j] = begin[lead]
         return span_begin, span_end
+
+
+def practice_line(names: list[str]) -> str:
+    """The “做法：…；” part of a township's entry."""
+    return f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
+
+
+def _named_at(text: str, name: str) -> int:
+    """Where a practice's name is quoted in the text: its longest beginning found (the quote of
+    “贵和”调解工作制度 is 贵和), at least two characters; -1 if none is."""
+    for end in range(len(name), 1, -1):
+        at = text.find(name[:end])
+        if at >= 0:
+            return at
+    return -1
 
 
 def names_of(engine: Engine, hit: Hit, topic: Topic) -> list[str]:
