@@ -64,6 +64,8 @@ class PracticeNames:
         joined, starts = candidates.text
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
+        # candidate → its first sentence on the topic naming a practice (in its text), by `_all`
+        self._naming: dict[int, tuple[int, int]] = {}
         self._quoting: Callable[[str], list[int]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
@@ -119,18 +121,30 @@ class PracticeNames:
         """The hit quoting the sentence where one of the practices is named, when its quote (the
         sentence covering the topic best) names none and that sentence is on the topic too."""
         text, base = hit.passage.text, int(hit.passage.meta["start"])
-        places = [at for at in (_named_at(text, name) for name in names) if at >= 0]
         a, b = hit.sentence or (base, base)
+        places = [at for at in (_named_at(text, name) for name in names) if at >= 0]
         if not places or any(a - base <= at < b - base for at in places):
             return hit
-        spans = quotable_spans(text, section_title(hit.passage.meta))
-        held = [(x, y) for x, y, _ in spans if x <= places[0] < y]
-        if not held:
-            return hit
-        x, y = min(held, key=lambda span: span[1] - span[0])  # on its own, not with a lead
-        if self.engine.retriever.coverage(text[x:y], self.topic) <= 0:
+        k = self.candidates.index_of(hit)
+        if k is not None and self._matches is not None and self.scanned[k]:
+            if self._names is None:
+                self._names = self._all()
+            span = self._naming.get(k)
+        else:  # not one of the candidates searched at once: read on its own
+            span = self._naming_sentence(hit, places[0])
+        if span is None:
             return hit  # named under a heading on the topic, in a sentence on something else
-        return replace(hit, sentence=(base + x, base + y))
+        return replace(hit, sentence=(base + span[0], base + span[1]))
+
+    def _naming_sentence(self, hit: Hit, at: int) -> tuple[int, int] | None:
+        """The sentence of the hit's passage holding position `at`, if it is on the topic."""
+        text = hit.passage.text
+        spans = quotable_spans(text, section_title(hit.passage.meta))
+        held = [(x, y) for x, y, _ in spans if x <= at < y]
+        if not held:
+            return None
+        x, y = min(held, key=lambda span: span[1] - span[0])  # on its own, not with a lead
+        return (x, y) if self.engine.retriever.coverage(text[x:y], self.topic) > 0 else None
 
     def _passage_id(self, k: int) -> str:
         return self.candidates.passages[int(self.candidates.rows[k])].id
@@ -162,6 +176,7 @@ class PracticeNames:
         masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
         says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
         on_topic = says[inverse]
+        stated = on_topic.copy()  # said in a sentence on the topic (not only under a heading)
         heading_on: dict[str, bool] = {}
         whole = np.zeros(len(starts) - 1, dtype=bool)
         for k in np.unique(owner[~on_topic]).tolist():
@@ -174,6 +189,7 @@ class PracticeNames:
         names: dict[int, list[str]] = {}
         joined, firsts = candidates.text[0], starts.tolist()
         owners = owner.tolist()
+        spans, begins, ends = self._naming, begin.tolist(), end.tolist()
         for j in np.flatnonzero(on_topic).tolist():
             k = owners[j]
             name = _practice_name(joined, matches[j], firsts[k], firsts[k + 1] - 1)
@@ -181,6 +197,8 @@ class PracticeNames:
                 found = names.setdefault(k, [])
                 if name not in found:
                     found.append(name)
+                if stated[j] and k not in spans:
+                    spans[k] = (begins[j] - firsts[k], ends[j] - firsts[k])
         return {k: found[:5] for k, found in names.items()}
 
     def _sentences_at(self, at: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
