@@ -43,7 +43,7 @@ _EVERY_VILLAGE = re.compile(
 )
 _OTHER_TOWNSHIPS = r"(别的|其他|其它|兄弟)(乡镇|镇街|镇|乡|街道)"
 _AGGREGATE = re.compile(
-    r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|哪[两三四五六七八九十\d]+个(乡|镇|街道)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
+    r"哪些|哪几|有哪|哪个(乡|镇|街道|地方)|哪[两三四五六七八九十\d]+[个家](乡|镇|街道|街镇)|各(乡镇|镇|乡|街道|地)|多少个(乡|镇)|几个(乡|镇)|谁|列出|所有|都有|有没有(乡|镇)|有没有哪"
 )
 # "别的镇有没有…", "其他乡镇在调解上是否…": whether other townships do it, asked of each
 _OTHERS_WHETHER = re.compile(
@@ -110,7 +110,11 @@ _NOT_A_PLACE = re.compile(
 # ...and "这两个镇", "哪三个乡": the count after 这/那/哪 says which, so a bare 镇 or 乡 will do
 _COUNTED_CORPUS = (
     r"(?:这些|那些|所有|全部|(?:这|那)?[一二两三四五六七八九十几\d]+[份篇个])(?=(?:乡镇|街道)?的?报告|乡镇|街道)"
-    r"|[这那哪][一二两三四五六七八九十几\d]+个(?=[镇乡]|街道)"
+    r"|[这那哪][一二两三四五六七八九十几\d]+[个家](?=[镇乡]|街道|街镇)"
+)
+_WHICH_OF_THEM = re.compile(r"哪一?个(?=[提写说有在把是没更做])")
+_THESE_FEW = re.compile(
+    r"[这那][一二两三四五六七八九十几\d]+[个家份篇](?:乡镇|街镇|街道|镇|乡|报告)"
 )
 _SCAFFOLD = re.compile(
     rf"{_COUNTED_CORPUS}|比如|例如|譬如|诸如|各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|{_ADMITS}|列为|作为|当作|(?<!编)写[成进入]|"
@@ -170,6 +174,8 @@ class ParsedQuestion:
     # meaning rule's margins were calibrated on these vectors)
     query: str = ""
     claim: Claim = "plain"
+    # "这两个镇…" when no township is named: which ones is not said (asked of every report)
+    unnamed_subset: str | None = None
 
 
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
@@ -225,6 +231,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
             kind = "practice"
         elif _OTHERS_WHETHER.search(q):
             kind = "corpus"
+        elif len(scope.townships) > 1 and _WHICH_OF_THEM.search(q):
+            kind = "corpus"  # "塘坊镇和万灵镇里，哪个提到了…": each of them is graded
 
     if kind == "practice" and not sections:
         # a peer practice is something done: measures, not a plan or a problem
@@ -260,4 +268,31 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         unknown_places=unknown,
         query=query or q,
         claim=claim,
+        unnamed_subset=None if scope.townships else _subset_phrase(q),
     )
+
+
+def subset_count(phrase: str) -> int | None:
+    """How many a subset phrase counts ("这两个镇": 2; "这几个镇": None, it does not say)."""
+    digits = re.search(r"\d+", phrase)
+    if digits:
+        return int(digits.group())
+    numeral = re.search(r"[一二两三四五六七八九十]+", phrase)
+    if not numeral:
+        return None
+    value, text = 0, numeral.group()
+    if "十" in text:
+        tens, _, units = text.partition("十")
+        value = 10 * (_NUMERALS.get(tens, 1) if tens else 1) + (_NUMERALS.get(units, 0))
+    else:
+        value = _NUMERALS.get(text, 0)
+    return value or None
+
+
+_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九", 0)} | {"两": 2}
+
+
+def _subset_phrase(question: str) -> str | None:
+    """ "这两个镇" in a question naming no township: a subset it does not name."""
+    match = _THESE_FEW.search(question)
+    return match.group(0) if match else None

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from ingest.passages import sentence_spans
-from ingest.sections import LEVEL1
+from ingest.sections import LEVEL1, LEVEL2
 
 SHORT_SENTENCE = 24
 HEADING, SECTION_TITLE = 1, 2  # kinds of sentence (`sentence_rows`)
+_SENTENCE_ENDS = "。；;！!？?"
+_HEADING_ENDS = "。：:；;，,"
 
 
 def quotable_spans(text: str, section: str = "") -> list[tuple[int, int, bool]]:
@@ -36,8 +38,10 @@ def quotable_spans(text: str, section: str = "") -> list[tuple[int, int, bool]]:
 
 
 def section_title(meta: dict) -> str:
-    """The heading of the section a passage is in (the first of its `heading` path)."""
-    return str(meta.get("heading", "")).split(">", 1)[0].strip()
+    """The heading of the section a passage is in: the first of its `heading` path, unless
+    that is a (一)-level heading (a report without 一、 headings)."""
+    first = str(meta.get("heading", "")).split(" > ", 1)[0].strip()
+    return "" if LEVEL2.match(first) and not LEVEL1.match(first) else first
 
 
 def sentence_rows(text: str, section: str = "") -> list[tuple[int, int, int]]:
@@ -69,12 +73,26 @@ def quotable_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.
 
 def _is_heading(text: str, a: int, b: int) -> bool:
     line_end = b >= len(text) or text[b] == "\n"
-    return (line_end and text[b - 1] not in "。；;！!？?") or bool(LEVEL1.match(text[a:b]))
+    return (line_end and text[b - 1] not in _SENTENCE_ENDS) or bool(LEVEL1.match(text[a:b]))
 
 
 def _is_title(text: str, a: int, b: int, section: str) -> bool:
-    """Whether text[a:b] is the section's own heading, whitespace aside."""
-    return bool(section) and "".join(text[a:b].split()) == "".join(section.split())
+    """Whether text[a:b] is a section's own heading: the passage's section heading (whitespace
+    and end punctuation aside; ingest keeps a long one's first 40 characters), or a line of its
+    own numbered 一、 that ends without a sentence's end."""
+    span = _bare(text[a:b])
+    if section and (
+        span == _bare(section) or (len(section) >= 40 and span.startswith(_bare(section)))
+    ):
+        return True
+    alone = (a == 0 or text[:a].rstrip(" \t\u3000").endswith("\n")) and (
+        b >= len(text) or text[b] == "\n"
+    )
+    return alone and bool(LEVEL1.match(text[a:b])) and text[b - 1] not in _SENTENCE_ENDS
+
+
+def _bare(heading: str) -> str:
+    return "".join(heading.split()).rstrip(_HEADING_ENDS)
 
 
 def _kind(text: str, a: int, b: int, section: str) -> int:

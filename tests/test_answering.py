@@ -14,7 +14,7 @@ from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE, _parts_cover
 from app.services import open_store
 from app.settings import Settings
 from app.text import PassageTokens, Tokenizer
-from tests.conftest import SAMPLE_TOWNSHIPS
+from tests.conftest import SAMPLE_TOWNSHIPS, ingest_into
 
 EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
 
@@ -399,14 +399,28 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     ):
         assert parse_question(question, facets).core.startswith("干部学法"), question
     # "哪三个镇…" asks which townships, as 哪几个镇 does; its count is not the topic
-    parsed = parse_question("哪三个镇写了干部学法？", facets)
-    assert parsed.kind == "corpus" and parsed.core == "干部学法"
+    for question in ("哪三个镇写了干部学法？", "哪两家乡镇写了干部学法？"):
+        parsed = parse_question(question, facets)
+        assert parsed.kind == "corpus" and parsed.core == "干部学法", question
+    # which of the townships named: each of them is graded
+    parsed = parse_question("塘坊镇和万灵镇这两个镇里，哪个写了干部学法？", facets)
+    assert parsed.kind == "corpus" and parsed.unnamed_subset is None
+    assert parse_question("这两个镇里，哪个写了干部学法？", facets).unnamed_subset == "这两个镇"
     assert parse_question("哪些镇建了五个调解室？", facets).core == "建了五个调解室"
     # "比如…" introduces the asker's examples, it is not one of them
     parsed = parse_question("哪些镇承认执法人员素质不高，比如没受过专业训练？", facets)
     assert "比如" not in parsed.core and "专业训练" in parsed.core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
+
+
+def test_a_subset_the_question_does_not_name_is_said_to_be_the_whole_scope(service):
+    """ "这两个镇里…" naming no township: fazhi cannot know which two, says so, and asks every
+    report; "这五份报告里" over five reports is the corpus itself, said nothing of."""
+    answer = service.ask("这两个镇里，哪个写了干部学法？")
+    assert "“这两个镇”没有写明是哪些" in (answer.notice or "")
+    assert "全部 5 份报告" in answer.notice
+    assert service.ask("这五份报告里，哪些交代了干部学法的安排？").notice is None
 
 
 def test_one_list_of_shortfall_words_serves_the_question_and_the_report():
@@ -726,3 +740,51 @@ def test_the_compare_matrix_grades_compounds_as_corpus_wide_answers_do(service):
     cells = service.support("公共法律服务工作站", ["measures", "plans"])
     assert len(cells) == 5
     assert [c.township for c in cells if c.grade == MENTIONED] == []
+
+
+# A report written for these tests in the form reports use: its practice is named in a
+# (一)-level heading of its own line, then described; it has no 一、-level heading for its
+# measures' second part.
+_HEADED_PRACTICE = """宝丰县周庄镇2023年法治政府建设情况报告
+
+一、主要举措和成效
+（一）加强组织领导
+镇党委书记担任法治政府建设领导小组组长，定期研究法治建设工作。
+（二）创新“和事佬”矛盾纠纷化解机制
+我镇在各村设立调解室，由村里的老党员、乡贤担任调解员，及时就地化解矛盾纠纷，全年化解纠纷30起。
+二、存在的问题
+执法人员法律素养有待提高。
+三、下一步工作打算
+继续加强执法人员培训。
+"""
+
+
+def test_a_practice_named_in_a_heading_is_quoted_from_its_sentence(fresh_store, tmp_path):
+    """The entry quotes a sentence, never the heading line that names the practice."""
+    path = tmp_path / "zhouzhuang.txt"
+    path.write_text(_HEADED_PRACTICE, encoding="utf-8")
+    ingest_into(fresh_store, path)
+    answer = AnswerService(fresh_store).ask("别的镇在矛盾纠纷化解上有什么做法？")
+    [entry] = [c for c in answer.citations if c.township == "周庄镇"][:1]
+    assert "和事佬" in answer.answer
+    assert not entry.quote.startswith("（二）"), entry.quote
+    assert entry.heading.endswith("（二）创新“和事佬”矛盾纠纷化解机制"), entry.heading
+
+
+def test_a_citation_under_a_subheading_is_not_filed_under_another_subheading():
+    """A passage filed under （二） whose quote is under （三）, in a report without 一、-level
+    headings: the heading is （三）, not （二） > （三）."""
+    from app.answers.citations import cite
+    from app.retrieval import Hit
+    from vectorstore import StoredPassage
+
+    text = "（二）推进依法行政\n严格规范执法。\n（三）化解矛盾纠纷\n全年化解纠纷30起。"
+    quote = text.index("全年")
+    for heading, want in (
+        ("（二）推进依法行政", "（三）化解矛盾纠纷"),
+        ("一、主要举措 > （二）推进依法行政", "一、主要举措 > （三）化解矛盾纠纷"),
+    ):
+        meta = {"start": 100, "end": 100 + len(text), "heading": heading, "report_id": "r"}
+        hit = Hit(StoredPassage("p", text, meta), 1.0, 1.0, 1.0)
+        hit.sentence = (100 + quote, 100 + len(text))
+        assert cite(1, hit).heading == want

@@ -174,8 +174,8 @@ def test_a_text_holding_the_separator_has_its_practices_read_passage_by_passage(
     assert sum(bool(line) for line in lines) > len(lines) / 4 and cited
 
 
-def _named_one_by_one(engine, hits: list[Hit], hit: Hit, topic) -> tuple[str, list[Hit]]:
-    """An entry's “做法：…；” part and the other passages cited for it, each passage read on its
+def _named_one_by_one(engine, hits: list[Hit], hit: Hit, topic) -> tuple[list[str], list[Hit]]:
+    """An entry's practices and the other passages cited for them, each passage read on its
     own: the entry's, then the report's other candidates on the topic that name something (the
     entry's own passage is cited once, even when its hit is not the candidate's)."""
     found, cited = names_of(engine, hit, topic), []
@@ -184,5 +184,4 @@ def _named_one_by_one(engine, hits: list[Hit], hit: Hit, topic) -> tuple[str, li
         if on_topic and (more := names_of(engine, other, topic)):
             cited.append(other)
             found.extend(more)
-    found = list(dict.fromkeys(found))[:PRACTICES_SHOWN]
-    return (f"做法：{'、'.join(f'“{n}”' for n in found)}；" if found else ""), cited
+    return list(dict.fromkeys(found))[:PRACTICES_SHOWN], cited

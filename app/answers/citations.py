@@ -6,6 +6,7 @@ from collections import Counter
 
 from app.answers.models import Citation
 from app.retrieval import Hit
+from app.sentences import section_title
 from ingest.model import township_label
 from ingest.sections import subheading_at
 from vectorstore import StoredReport
@@ -22,7 +23,7 @@ def cite(n: int, hit: Hit) -> Citation:
     # a passage may run on past a (一)-level heading: the quote is under the last one before it
     sub = subheading_at(text, qs - start)
     if sub and not heading.endswith(sub):
-        heading = " > ".join([*[h for h in heading.split(" > ")[:1] if h], sub])
+        heading = " > ".join(h for h in (section_title(meta), sub) if h)
     return Citation(
         n=n,
         township=meta.get("township") or None,

@@ -172,11 +172,12 @@ class PracticeNames:
         # a quote counts when said in a sentence on the topic, or anywhere in a passage under a
         # heading on the topic: headings are read only for passages with a quote of the first
         # kind missing
-        begin, end = self._sentences_at(self._at, owner)
+        begin, end, heading_line = self._sentences_at(self._at, owner)
         masks, inverse = strings_within(candidates.marks.found, begin, end, topic)
         says = np.array([retriever._span_scores(m, topic)[0] > 0 for m in masks], dtype=bool)
         on_topic = says[inverse]
-        stated = on_topic.copy()  # said in a sentence on the topic (not only under a heading)
+        # said in a sentence on the topic (not only under a heading), one a quote can be
+        stated = on_topic & ~heading_line
         heading_on: dict[str, bool] = {}
         whole = np.zeros(len(starts) - 1, dtype=bool)
         for k in np.unique(owner[~on_topic]).tolist():
@@ -201,10 +202,12 @@ class PracticeNames:
                     spans[k] = (begins[j] - firsts[k], ends[j] - firsts[k])
         return {k: found[:5] for k, found in names.items()}
 
-    def _sentences_at(self, at: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _sentences_at(
+        self, at: np.ndarray, owner: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the sentence holding each position `at` of the joined texts (in candidate
-        `owner[j]`) begins and ends, with the numbered lead before it (`_sentence_at`); an
-        empty span where no sentence holds it."""
+        `owner[j]`) begins and ends, with the numbered lead before it (`_sentence_at`), and
+        whether it is a heading; an empty span where no sentence holds it."""
         candidates = self.candidates
         joined, starts = candidates.text
         texts = np.unique(owner)
@@ -213,10 +216,12 @@ class PracticeNames:
         begin = table[:, 0].astype(np.int64) + starts[whose]
         end = table[:, 1].astype(np.int64) + starts[whose]
         if not len(begin):  # no sentence holds any of them
-            return np.zeros(len(at), dtype=np.int64), np.zeros(len(at), dtype=np.int64)
+            none = np.zeros(len(at), dtype=np.int64)
+            return none, none, np.zeros(len(at), dtype=bool)
         i = np.maximum(np.searchsorted(begin, at, side="right") - 1, 0)
         held = (whose[i] == owner) & (begin[i] <= at) & (at < end[i])
         span_begin, span_end = np.where(held, begin[i], 0), np.where(held, end[i], 0)
+        heading = held & (table[:, 2][i] != 0)
         # a lead is short (`_is_lead`): only those are read
         led = (
             held & (i > 0) & (whose[i - 1] == owner) & (end[i - 1] - begin[i - 1] < SHORT_SENTENCE)
@@ -225,7 +230,7 @@ class PracticeNames:
             lead = int(i[j]) - 1
             if _is_lead(joined[int(begin[lead]) : int(end[lead])]):
                 span_begin[j] = begin[lead]
-        return span_begin, span_end
+        return span_begin, span_end, heading
 
 
 def practice_line(names: list[str]) -> str:
@@ -234,12 +239,13 @@ def practice_line(names: list[str]) -> str:
 
 
 def _named_at(text: str, name: str) -> int:
-    """Where a practice's name is quoted in the text: its longest beginning found (the quote of
-    “贵和”调解工作制度 is 贵和), at least two characters; -1 if none is."""
+    """Where a practice's name is quoted in the text: after an opening mark, its longest
+    beginning found (the quote of “贵和”调解工作制度 is 贵和), at least two characters; -1 if
+    none is."""
     for end in range(len(name), 1, -1):
-        at = text.find(name[:end])
-        if at >= 0:
-            return at
+        found = [text.find(mark + name[:end]) for mark in _OPENING_MARKS]
+        if any(at >= 0 for at in found):
+            return min(at for at in found if at >= 0) + 1
     return -1
 
 
