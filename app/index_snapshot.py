@@ -3,8 +3,8 @@
 A folder per store version under the store's index folder (`snapshot/<version>/`, see
 `PassageStore.index_dir`): passage vectors and word vectors as .npy files, the BM25 index in
 bm25s's own files, passage texts and metadata as one byte file each with offsets, the metadata
-columns filters use, each passage's start offset and sentences (format 3; an older folder
-gets them made again on first read, `_upgrade`). Everything large is memory-mapped on load, so
+columns filters use, each passage's start offset and sentences (format 2, SENTENCE_KINDS; an
+older folder gets them made again on first read, `_upgrade`). Everything large is memory-mapped on load, so
 opening it costs milliseconds and processes on one machine share its pages.
 
 A folder is written whole into a temporary folder and renamed into place, and it is only ever
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import json
 import logging
 import mmap
@@ -38,9 +37,11 @@ from vectorstore import StoredPassage, fastjson
 if TYPE_CHECKING:
     from app.retrieval import Snapshot
 
-# 2: the passages' start offsets and sentences; 3: a section's own heading is a kind of
-# sentence (`sentences.SECTION_TITLE`). 1 and 2 are upgraded.
-FORMAT = 3
+FORMAT = 2  # 2: the passages' start offsets and sentences (1 is upgraded)
+# which kinds of sentence the sentence arrays tell apart (`sentences.SECTION_TITLE` since 2): a
+# stamp key, not a format, so an older fazhi still reads the folder (as headings) rather than
+# rebuilding it and replacing this one's
+SENTENCE_KINDS = 2
 STAMP = "snapshot.json"  # written last: a folder without it is incomplete
 STRING_COLUMNS = ("township", "county", "province", "report_id", "section")
 # between passage texts (in the texts file and in `PassageTable.joined`): no word holds it, so
@@ -59,9 +60,10 @@ class PassageTable(Sequence[StoredPassage]):
     snapshot that could not be saved); `text_starts[i]` is where passage i's text begins and
     `text_starts[i + 1] - 1` where it ends (a separator byte follows each text). A passage's
     metadata is decoded when first read. What a corpus-wide question reads of every candidate
-    is kept as arrays: where each passage starts in its report (`report_offsets`) and its sentences
-    (`sentences`: rows of start, end, heading in the passage's text; passage i's are rows
-    `sentence_starts[i]` to `sentence_starts[i + 1]`), from which the quotable ones follow.
+    is kept as arrays: where each passage starts in its report (`report_offsets`) and its
+    sentences (`sentences`: rows of start, end, kind in the passage's text, as
+    `sentences.sentence_rows` gives them; passage i's are rows `sentence_starts[i]` to
+    `sentence_starts[i + 1]`), from which the quotable ones follow.
     """
 
     def __init__(
@@ -144,7 +146,7 @@ class PassageTable(Sequence[StoredPassage]):
         return [(a, b) for a, b, _ in rows.tolist()]
 
     def sentence_table(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The sentences of passages `rows` (start, end, heading), one passage after another,
+        """The sentences of passages `rows` (start, end, kind), one passage after another,
         and how many each has."""
         first, last = self.sentence_starts[rows], self.sentence_starts[rows + 1]
         counts = last - first
@@ -323,6 +325,7 @@ def _write_files(work: Path, snap: Snapshot, identity: dict[str, Any]) -> None:
     }
     stamp = {
         "format": FORMAT,
+        "sentence_kinds": SENTENCE_KINDS,
         "version": snap.version,
         "passages": len(snap.passages),
         **identity,
@@ -387,7 +390,7 @@ def read(root: Path, version: str, identity: dict[str, Any]) -> Snapshot | None:
         return None
     try:
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if stamp.get("format") not in (1, 2, FORMAT) or any(
+        if stamp.get("format") not in (1, FORMAT) or any(
             stamp.get(k) != v for k, v in identity.items()
         ):
             return None  # made by another fazhi or tokenizer: rebuilt, not an error
@@ -397,7 +400,7 @@ def read(root: Path, version: str, identity: dict[str, Any]) -> Snapshot | None:
             got = (folder / name).stat().st_size
             if got != size:
                 raise ValueError(f"{name} has {got} bytes, {size} were written")
-        if stamp["format"] != FORMAT:
+        if stamp["format"] != FORMAT or stamp.get("sentence_kinds") != SENTENCE_KINDS:
             return _upgrade(folder, stamp)
         return _read_files(folder, stamp)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -461,8 +464,8 @@ def _read_files(
 
 
 def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
-    """A folder written by an older format (format 1: no sentence arrays; 2: no section
-    titles among them): they are made from its passages and written, so a large index is not
+    """A folder written by an older fazhi (format 1: no sentence arrays; format 2 before
+    SENTENCE_KINDS: no section titles among them): they are made from its passages and written, so a large index is not
     built again (~3 s per 10,000 reports instead of minutes).
     A folder that cannot be written to gets them in memory, each time it is opened. Two
     processes upgrading at once write the same files; each moves its own into place."""
@@ -489,7 +492,12 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     try:
         _write_sentences(folder, upgraded)
         files = {name: (folder / name).stat().st_size for name in SENTENCE_FILES}
-        stamp = {**stamp, "format": FORMAT, "files": {**stamp["files"], **files}}
+        stamp = {
+            **stamp,
+            "format": FORMAT,
+            "sentence_kinds": SENTENCE_KINDS,
+            "files": {**stamp["files"], **files},
+        }
         _write_json(work, stamp)
         os.replace(work, folder / STAMP)
     except OSError as exc:
@@ -507,8 +515,10 @@ def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
 
 def _libc_memmem() -> Any:
     """C's memmem, where the C library has it (glibc, musl, macOS; not Windows), else None."""
+    if os.name != "posix":
+        return None
     try:
-        memmem = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").memmem
+        memmem = ctypes.CDLL(None).memmem  # the C library the interpreter is linked with
     except (OSError, AttributeError, TypeError):
         return None
     memmem.restype = ctypes.c_void_p
@@ -525,10 +535,11 @@ def _finder(buffer: bytes | mmap.mmap) -> Callable[[bytes, int], int]:
     them: ~0.25 s over 50,000 reports with `find`)."""
     if _MEMMEM is None or not len(buffer):
         return buffer.find
-    view = np.frombuffer(buffer, dtype=np.uint8)  # holds the buffer while in use
+    view = np.frombuffer(buffer, dtype=np.uint8)
     base, size = view.ctypes.data, len(view)
 
-    def find(needle: bytes, start: int) -> int:
+    def find(needle: bytes, start: int, view: np.ndarray = view) -> int:
+        # `view` is kept with the function: the buffer cannot be closed while it is in use
         if start >= size:
             return -1
         at = _MEMMEM(base + start, size - start, needle, len(needle))

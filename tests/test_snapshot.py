@@ -123,11 +123,12 @@ def test_a_format_1_snapshot_gets_its_sentence_arrays_added_not_rebuilt(
     assert "upgraded" not in caplog.text
 
 
-def test_a_format_2_snapshot_gets_its_section_titles_marked_not_rebuilt(
+def test_a_snapshot_without_section_titles_gets_them_marked_not_rebuilt(
     store_dir, embeddings, service, monkeypatch
 ):
-    """Format 2 did not tell a section's own heading from other headings: its sentence kinds
-    are made again, and a quote is never that heading."""
+    """A folder saved before SENTENCE_KINDS did not tell a section's own heading from other
+    headings: its sentence kinds are made again (the folder stays format 2, which an older
+    fazhi reads too)."""
     folder = store_dir / SNAPSHOTS / reopen(store_dir, embeddings).store.version()
     stamp = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
     sentences = np.load(folder / "sentences.npy")
@@ -135,14 +136,16 @@ def test_a_format_2_snapshot_gets_its_section_titles_marked_not_rebuilt(
     sentences[sentences[:, 2] == SECTION_TITLE, 2] = HEADING  # as format 2 wrote them
     np.save(folder / "sentences.npy", sentences)
     stamp["files"]["sentences.npy"] = (folder / "sentences.npy").stat().st_size
-    (folder / index_snapshot.STAMP).write_text(json.dumps({**stamp, "format": 2}), "utf-8")
+    del stamp["sentence_kinds"]  # as a fazhi before it wrote the stamp
+    (folder / index_snapshot.STAMP).write_text(json.dumps(stamp), "utf-8")
     forbid_build(monkeypatch)
     fresh = reopen(store_dir, embeddings)
     got, want = fresh.ask(CORPUS_WIDE), service.ask(CORPUS_WIDE)
     assert [c.quote for c in got.citations] == [c.quote for c in want.citations]
     assert (np.load(folder / "sentences.npy")[:, 2] == SECTION_TITLE).any()
     upgraded = json.loads((folder / index_snapshot.STAMP).read_text(encoding="utf-8"))
-    assert upgraded["format"] == index_snapshot.FORMAT
+    assert upgraded["format"] == 2 == index_snapshot.FORMAT
+    assert upgraded["sentence_kinds"] == index_snapshot.SENTENCE_KINDS
 
 
 def test_a_format_1_snapshot_that_cannot_be_written_is_upgraded_in_memory(
@@ -284,9 +287,17 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store, m
         with monkeypatch.context() as m:  # where the C library has no memmem (Windows)
             m.setattr(index_snapshot, "_MEMMEM", None)
             assert mapped.count_containing(variants) == want
-    # the last passage's text ends the buffer: a word there is found, none past it
+    # the last passage's text ends the buffer: its last characters are found, and a string
+    # running past them is not
     last = passages[-1].text
-    assert mapped.count_containing((last[-3:],)) >= 1
+    want = sum(1 for p in passages if last[-3:] in p.text)
+    assert want >= 1 and mapped.count_containing((last[-3:],)) == want
+    assert (
+        mapped.count_containing(
+            (last[-3:] + "终",),
+        )
+        == 0
+    )
 
 
 def test_the_report_list_is_read_from_its_saved_copy_only_for_its_store_version(
