@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from app.answers.citations import cite, inline, place, report_labels
 from app.answers.listing import (
+    ENTRIES_SHOWN,
     GROUP_OVER,
     NAMES_SHOWN,
     OVERVIEW_REPORTS,
-    RELATED_SHOWN,
     Entry,
     counts_lead,
     entry_lines,
@@ -47,9 +47,9 @@ def test_a_long_list_in_one_county_is_not_grouped():
 
 def test_related_townships_beyond_those_shown_are_left_to_the_json():
     assert related_block([], practice=False) == []
-    lines = related_block(entries(RELATED_SHOWN + 3, ("宝丰县",)), practice=False)
-    assert f"另有 {RELATED_SHOWN + 3} 个乡镇提到相关内容" in lines[1]
-    assert sum(line.startswith("- ") for line in lines) == RELATED_SHOWN
+    lines = related_block(entries(ENTRIES_SHOWN + 3, ("宝丰县",)), practice=False)
+    assert f"另有 {ENTRIES_SHOWN + 3} 个乡镇提到相关内容" in lines[1]
+    assert sum(line.startswith("- ") for line in lines) == ENTRIES_SHOWN
     assert lines[-1] == "（其余 3 个见 JSON 的 related 字段或导出文件。）"
 
 

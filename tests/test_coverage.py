@@ -117,14 +117,15 @@ def test_a_county_name_two_cities_of_one_province_share_is_told_apart_by_city():
 
 def test_a_long_list_of_unplaced_reports_is_folded_under_its_count(fresh_store, tmp_path):
     """Hundreds of reports the gazetteer cannot place would push the table out of sight."""
-    from app.web.coverage_view import LISTED_OPEN, coverage_html
+    from app.answers.listing import ENTRIES_SHOWN
+    from app.web.coverage_view import coverage_html
 
     result = coverage(fresh_store, "宝丰县")
     ref = ReportRef("r1", 2023, "/x/a.txt")
     few = [UnlistedReport(f"新区{i}街道", "宝丰县", ref, "not listed") for i in range(3)]
     result.unlisted = few
     assert "<details" not in coverage_html(result).split("未能对应到名录乡镇的报告")[1]
-    result.unlisted = few * (LISTED_OPEN // 3 + 1)
+    result.unlisted = few * (ENTRIES_SHOWN // 3 + 1)
     html = coverage_html(result)
     assert (
         f"<summary>本区域内、未能对应到名录乡镇的报告（{len(result.unlisted)}）</summary>" in html

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from vectorstore import StoredReport
 
 GROUP_OVER = 10  # a list longer than this, spanning several counties, is grouped by county
-RELATED_SHOWN = 20  # related townships quoted in the answer text; the JSON holds them all
+ENTRIES_SHOWN = 20  # a list quotes this many townships, the rest are counted (the JSON holds all)
 NAMES_SHOWN = 12  # 未提及 names written out when there are at most this many
 OVERVIEW_REPORTS = 10  # a section overview or a list of dates shows at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and an overview this many passages of each
@@ -60,11 +60,11 @@ def related_block(entries: list[Entry], *, practice: bool) -> list[str]:
 
 
 def first_entry_lines(entries: list[Entry], field: str) -> list[str]:
-    """`entry_lines` of the first RELATED_SHOWN entries, and where the rest are (the JSON's
+    """`entry_lines` of the first ENTRIES_SHOWN entries, and where the rest are (the JSON's
     `field`, the exports)."""
-    lines = entry_lines(entries[:RELATED_SHOWN])
-    if len(entries) > RELATED_SHOWN:
-        rest = len(entries) - RELATED_SHOWN
+    lines = entry_lines(entries[:ENTRIES_SHOWN])
+    if len(entries) > ENTRIES_SHOWN:
+        rest = len(entries) - ENTRIES_SHOWN
         lines += ["", f"（其余 {rest} 个见 JSON 的 {field} 字段或导出文件。）"]
     return lines
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.answers.listing import ENTRIES_SHOWN
 from app.coverage import AreaError, Coverage, coverage
 from app.web.context import WebContext
 from app.web.markup import esc
-
-LISTED_OPEN = 20  # a longer list of reports is folded under its count
 
 
 def coverage_html(result: Coverage) -> str:
@@ -43,7 +42,7 @@ def coverage_html(result: Coverage) -> str:
                 f"{esc(Path(e.report.source).name)}（{esc(e.report.report_id[:8])}）</li>"
                 for e in entries
             )
-            if len(entries) <= LISTED_OPEN:
+            if len(entries) <= ENTRIES_SHOWN:
                 parts.append(f"<p>{esc(title)}（{len(entries)}）：</p><ul>{items}</ul>")
             else:  # hundreds of lines would push the table out of sight
                 parts.append(

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from app.answers import MENTIONED, NOT_MENTIONED, RELATED
-from app.answers.listing import GROUP_OVER, NAMES_SHOWN, counts_lead
+from app.answers.listing import ENTRIES_SHOWN, GROUP_OVER, NAMES_SHOWN, counts_lead
 from app.export import section_label
 from app.web.markup import answer_html, answer_inline, esc
 
@@ -18,7 +18,6 @@ _ENUMERATION = re.compile(r"\n\n(?=在范围内的 \d+ 份报告中|资料中未
 UNKNOWN_PLACE = "地点未知"
 OPEN_ALL = 30  # a grouped list up to this long shows every group open
 OPEN_FIRST = 3  # ...a longer one its largest groups; the others fold under their counts
-ROWS_SHOWN = 20  # a list or group shows this many townships; the rest fold under their count
 
 
 def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> str | None:
@@ -110,14 +109,14 @@ def _entries(
     groups, by_county = _groups(verdicts)
 
     def items(members: list[dict[str, Any]], with_place: bool) -> str:
-        """The members' lines, those after the first ROWS_SHOWN folded under their count."""
+        """The members' lines, those after the first ENTRIES_SHOWN folded under their count."""
         lines_of = [_entry(v, lines, by_n, turn, valid, with_place=with_place) for v in members]
-        shown = f"<ul>{''.join(lines_of[:ROWS_SHOWN])}</ul>"
-        if len(lines_of) <= ROWS_SHOWN:
+        shown = f"<ul>{''.join(lines_of[:ENTRIES_SHOWN])}</ul>"
+        if len(lines_of) <= ENTRIES_SHOWN:
             return shown
         return (
-            f'{shown}<details class="fz-more"><summary>其余 {len(lines_of) - ROWS_SHOWN} 个'
-            f"</summary><ul>{''.join(lines_of[ROWS_SHOWN:])}</ul></details>"
+            f'{shown}<details class="fz-more"><summary>其余 {len(lines_of) - ENTRIES_SHOWN} 个'
+            f"</summary><ul>{''.join(lines_of[ENTRIES_SHOWN:])}</ul></details>"
         )
 
     if not groups:
