@@ -45,13 +45,20 @@ def section_type(heading: str) -> SectionType:
 
 def subheading_at(text: str, at: int) -> str | None:
     """The nearest (一)-level heading of `text` on or before the line holding `at` (run-on
-    headings cut by `heading_text`), or None."""
-    line_end = text.find("\n", at)
-    window = text[: line_end if line_end >= 0 else len(text)]
-    for line in reversed(window.split("\n")):
+    headings cut by `heading_text`), or None. Only lines opening with a bracket are read: a
+    citation asks this of every passage it quotes."""
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    while True:
+        k = max(text.rfind("\n（", 0, end), text.rfind("\n(", 0, end))
+        start = k + 1 if k >= 0 else 0
+        stop = text.find("\n", start, end)
+        line = text[start : stop if stop >= 0 else end]
         if LEVEL2.match(line) and not LEVEL1.match(line):
             return heading_text(line)
-    return None
+        if k < 0:
+            return None
+        end = k
 
 
 def heading_text(line: str, limit: int = 40) -> str:

@@ -39,6 +39,7 @@ _OCCASION = re.compile(
     r"\d.*(?:日|月|周|节)$|(?:宣传|安全生产)(?:月|周)$|(?:宪法|禁毒|纪念)日$|期间$"
 )
 _NUMBER = re.compile(r"[\d.]+")
+_SLOGAN_ENDS = "。，,；;！!？?、"
 # a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…")
 _ORDINAL_LEAD = re.compile(
     r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
@@ -120,20 +121,22 @@ class PracticeNames:
     def quoting(self, hit: Hit, names: list[str]) -> Hit:
         """The hit quoting the sentence where one of the practices is named, when its quote (the
         sentence covering the topic best) names none and that sentence is on the topic too."""
-        text, base = hit.passage.text, int(hit.passage.meta["start"])
-        a, b = hit.sentence or (base, base)
-        places = [at for at in (_named_at(text, name) for name in names) if at >= 0]
-        if not places or any(a - base <= at < b - base for at in places):
+        if not names:
             return hit
+        text, base = hit.passage.text, int(hit.passage.meta["start"])
+        a, b = (x - base for x in (hit.sentence or (base, base)))
         k = self.candidates.index_of(hit)
         if k is not None and self._matches is not None and self.scanned[k]:
             if self._names is None:
                 self._names = self._all()
-            span = self._naming.get(k)
+            span = self._naming.get(k)  # its first sentence on the topic naming one
         else:  # not one of the candidates searched at once: read on its own
-            span = self._naming_sentence(hit, places[0])
-        if span is None:
-            return hit  # named under a heading on the topic, in a sentence on something else
+            places = _named_at(text, names)
+            span = self._naming_sentence(hit, places[0]) if places else None
+        if span is None or a <= span[0] < b or span[0] <= a < span[1]:
+            return hit  # none on the topic (named under a heading on it), or that is the quote
+        if _named_at(text[a:b], names):
+            return hit  # the quote names another of them
         return replace(hit, sentence=(base + span[0], base + span[1]))
 
     def _naming_sentence(self, hit: Hit, at: int) -> tuple[int, int] | None:
@@ -238,15 +241,15 @@ def practice_line(names: list[str]) -> str:
     return f"做法：{'、'.join(f'“{n}”' for n in names)}；" if names else ""
 
 
-def _named_at(text: str, name: str) -> int:
-    """Where a practice's name is quoted in the text: after an opening mark, its longest
-    beginning found (the quote of “贵和”调解工作制度 is 贵和), at least two characters; -1 if
-    none is."""
-    for end in range(len(name), 1, -1):
-        found = [text.find(mark + name[:end]) for mark in _OPENING_MARKS]
-        if any(at >= 0 for at in found):
-            return min(at for at in found if at >= 0) + 1
-    return -1
+def _named_at(text: str, names: list[str]) -> list[int]:
+    """Where the text quotes one of the practices' names (the quote of “贵和”调解工作制度 is
+    贵和), in order."""
+    return [
+        match.start(1)
+        for match in _QUOTED.finditer(text)
+        if (said := match.group(1).strip().rstrip(_SLOGAN_ENDS))
+        and any(name.startswith(said) for name in names)
+    ]
 
 
 def names_of(engine: Engine, hit: Hit, topic: Topic) -> list[str]:
@@ -298,7 +301,7 @@ def practice_names(
 def _practice_name(text: str, match: re.Match[str], first: int, end: int) -> str | None:
     """The practice a quote names (the quote, its practice noun after it), or None when the
     quote is not a township's practice; `first` and `end`: where its passage is in `text`."""
-    name = match.group(1).strip().rstrip("。，,；;！!？?、")  # a slogan's own full stop
+    name = match.group(1).strip().rstrip(_SLOGAN_ENDS)  # a slogan's own full stop
     before, after = text[max(first, match.start() - 4) : match.start()], match.end()
     if (
         not name
