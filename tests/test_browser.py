@@ -260,9 +260,15 @@ def test_reports_table_sorts_searches_and_shows_typed_sections(page: sync_api.Pa
     table.locator("input.search-input").fill("河南")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("石桥镇")
+    page.evaluate("window.scrollTo(0, 0)")
     click_report(page, "石桥镇")
     view = page.locator("#fz-report-view .fz-report")
     expect(view).to_contain_text("宝丰县石桥镇人民政府")
+    # the text drawn below the table is brought into sight
+    page.wait_for_function(
+        "() => document.getElementById('fz-report-view').getBoundingClientRect().top"
+        " < window.innerHeight / 2"
+    )
     labels = view.locator(".fz-outline .fz-badge").all_inner_texts()
     assert {"第一责任人履职", "举措成效", "存在问题", "下一步打算"} <= set(labels)
     expect(view.locator(".fz-sec.fz-t-problems .fz-sec-label")).to_have_text("存在问题")

@@ -213,7 +213,9 @@ class ReportsTab:
             elem_id="fz-report-view",
         )
         form = [report_id, *inputs[:4], inputs[4], inputs[5], title, kind, force]
-        table.select(self.show_report, outputs=[viewer, *form], api_visibility="private")
+        table.select(self.show_report, outputs=[viewer, *form], api_visibility="private").then(
+            None, js=_SCROLL_TO_VIEWER, api_visibility="private"
+        )
         for control in (review_only, *facets):
             control.change(
                 self.filter,
@@ -230,6 +232,13 @@ class ReportsTab:
         show.click(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
         area.submit(self.coverage.show, inputs=area, outputs=coverage, api_visibility="private")
         return ReportsControls(table, summary, review_only, notice, save, saved, facets)
+
+
+# the chosen report's text is drawn below the table: bring it into sight
+_SCROLL_TO_VIEWER = (
+    "() => document.getElementById('fz-report-view')"
+    "?.scrollIntoView({behavior: 'smooth', block: 'start'})"
+)
 
 
 def _open_report_fn(tab: ReportsTab) -> Callable[[list[Any]], str]:
