@@ -80,15 +80,16 @@ def _is_title(text: str, a: int, b: int, section: str) -> bool:
     """Whether text[a:b] is a section's own heading: the passage's section heading (whitespace
     and end punctuation aside; ingest keeps a long one's first 40 characters), or a line of its
     own numbered 一、 that ends without a sentence's end."""
-    span = _bare(text[a:b])
-    if section and (
-        span == _bare(section) or (len(section) >= 40 and span.startswith(_bare(section)))
-    ):
-        return True
-    alone = (a == 0 or text[:a].rstrip(" \t\u3000").endswith("\n")) and (
-        b >= len(text) or text[b] == "\n"
-    )
-    return alone and bool(LEVEL1.match(text[a:b])) and text[b - 1] not in _SENTENCE_ENDS
+    if section:
+        span, bare = _bare(text[a:b]), _bare(section)
+        if span == bare or (len(section) >= 40 and span.startswith(bare)):
+            return True
+    if text[b - 1] in _SENTENCE_ENDS or not (b >= len(text) or text[b] == "\n"):
+        return False
+    # a line of its own: only spaces between the line's break and the sentence
+    line = text.rfind("\n", 0, a)
+    alone = a == 0 or (line >= 0 and not text[line + 1 : a].strip(" \t\u3000"))
+    return alone and bool(LEVEL1.match(text[a:b]))
 
 
 def _bare(heading: str) -> str:
