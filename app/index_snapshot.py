@@ -4,8 +4,9 @@ A folder per store version under the store's index folder (`snapshot/<version>/`
 `PassageStore.index_dir`): passage vectors and word vectors as .npy files, the BM25 index in
 bm25s's own files, passage texts and metadata as one byte file each with offsets, the metadata
 columns filters use, each passage's start offset and sentences (format 2, SENTENCE_KINDS; an
-older folder gets them made again on first read, `_upgrade`). Everything large is memory-mapped on load, so
-opening it costs milliseconds and processes on one machine share its pages.
+older folder gets them made again on first read, `_upgrade`). Everything large is
+memory-mapped on load, so opening it costs milliseconds and processes on one machine share its
+pages.
 
 A folder is written whole into a temporary folder and renamed into place, and it is only ever
 used for the store version it is named after: a store that changed since (an ingest, a removal, a
@@ -465,8 +466,8 @@ def _read_files(
 
 def _upgrade(folder: Path, stamp: dict[str, Any]) -> Snapshot:
     """A folder written by an older fazhi (format 1: no sentence arrays; format 2 before
-    SENTENCE_KINDS: no section titles among them): they are made from its passages and written, so a large index is not
-    built again (~3 s per 10,000 reports instead of minutes).
+    SENTENCE_KINDS: no section titles among them): they are made from its passages and
+    written, so a large index is not built again (~3 s per 10,000 reports instead of minutes).
     A folder that cannot be written to gets them in memory, each time it is opened. Two
     processes upgrading at once write the same files; each moves its own into place."""
     started = time.perf_counter()

@@ -108,14 +108,13 @@ _NOT_A_PLACE = re.compile(
 )
 # "五份报告里", "这几个乡镇中", "所有报告": the corpus asked over, not the topic
 # ...and "这两个镇", "哪三个乡": the count after 这/那/哪 says which, so a bare 镇 or 乡 will do
+_COUNT = r"[一二两三四五六七八九十几\d]+"
 _COUNTED_CORPUS = (
-    r"(?:这些|那些|所有|全部|(?:这|那)?[一二两三四五六七八九十几\d]+[份篇个])(?=(?:乡镇|街道)?的?报告|乡镇|街道)"
-    r"|[这那哪][一二两三四五六七八九十几\d]+[个家](?=[镇乡]|街道|街镇)"
+    rf"(?:这些|那些|所有|全部|(?:这|那)?{_COUNT}[份篇个])(?=(?:乡镇|街道)?的?报告|乡镇|街道)"
+    rf"|[这那哪]{_COUNT}[个家](?=[镇乡]|街道|街镇)"
 )
 _WHICH_OF_THEM = re.compile(r"哪一?个(?=[提写说有在把是没更做])")
-_THESE_FEW = re.compile(
-    r"[这那][一二两三四五六七八九十几\d]+[个家份篇](?:乡镇|街镇|街道|镇|乡|报告)"
-)
+_THESE_FEW = re.compile(rf"[这那]{_COUNT}[个家份篇](?:乡镇|街镇|街道|镇|乡|报告)")
 _SCAFFOLD = re.compile(
     rf"{_COUNTED_CORPUS}|比如|例如|譬如|诸如|各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|{_ADMITS}|列为|作为|当作|(?<!编)写[成进入]|"
     r"存在的?问题|明确(?=由|提|写|说|表示|指出|规定)|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|是不是都?|这么说吗?|还有(?!待)|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
@@ -272,7 +271,19 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     )
 
 
-def subset_count(phrase: str) -> int | None:
+def unnamed_subset_notice(parsed: ParsedQuestion, in_scope: int) -> str | None:
+    """What an answer says of a subset the question counts but does not name ("这两个镇"),
+    unless the count is the `in_scope` reports' own."""
+    count = _subset_count(parsed.unnamed_subset or "")
+    if count is None or count == in_scope:
+        return None
+    return (
+        f"问题中的“{parsed.unnamed_subset}”没有写明是哪些，已在范围内的全部 {in_scope} 份报告中"
+        "查找；可写出乡镇名或用筛选限定。"
+    )
+
+
+def _subset_count(phrase: str) -> int | None:
     """How many a subset phrase counts ("这两个镇": 2; "这几个镇": None, it does not say)."""
     digits = re.search(r"\d+", phrase)
     if digits:

@@ -27,7 +27,7 @@ from app.answers.rule import DecisionRule
 from app.answers.verdicts import decide, grade_of, relate
 from app.gc_pause import collection_paused
 from app.places import no_reports_of
-from app.question import ParsedQuestion, parse_question, subset_count
+from app.question import ParsedQuestion, parse_question, unnamed_subset_notice
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
@@ -175,9 +175,7 @@ class AnswerService:
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
-        count = subset_count(parsed.unnamed_subset or "")
-        if count is not None and count != len(in_scope):
-            said = f"问题中的“{parsed.unnamed_subset}”没有写明是哪些，已在范围内的全部 {len(in_scope)} 份报告中查找；可写出乡镇名或用筛选限定。"
+        if said := unnamed_subset_notice(parsed, len(in_scope)):
             answer.notice = f"{answer.notice} {said}" if answer.notice else said
         return answer
 
