@@ -39,6 +39,7 @@ GOLD_SETS = [
         "gold_heldout16",
         "gold_heldout17",
         "gold_heldout18",
+        "gold_heldout19",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -55,6 +56,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout15",
         "gold_heldout17",
         "gold_heldout18",
+        "gold_heldout19",
     }
 )
 
