@@ -97,3 +97,24 @@ def test_the_collector_is_held_off_only_while_answers_are_composed(service, monk
     with pytest.raises(ValueError), collection_paused():
         raise ValueError("an answer that fails")
     assert gc.isenabled()
+
+
+def test_what_an_answer_leaves_alive_skips_young_collections_but_cycles_are_still_freed() -> None:
+    """The answer's objects are not rescanned after every answer (0.1-0.3 s at 50,000 reports),
+    yet a garbage cycle made while answering is freed by a full collection."""
+
+    class Node:
+        me: object = None
+
+    with collection_paused():
+        kept = Node()
+        cycle = Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+    assert not any(o is kept for o in gc.get_objects(generation=0))
+    gc.collect(1)
+    assert gone() is not None, "a young collection rescanned what the answer left"
+    gc.collect()
+    assert gone() is None, "a garbage cycle made while answering outlived a full collection"
+    assert gc.get_freeze_count() == 0
