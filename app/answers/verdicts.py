@@ -235,6 +235,9 @@ def grade_of(report_id: str, mentioned: set[str], related: dict[str, Hit]) -> Gr
     return RELATED if report_id in related else NOT_MENTIONED
 
 
+_BY_RANK = (MENTIONED, RELATED, NOT_MENTIONED)
+
+
 def verdict_list(
     reports: list[StoredReport],
     labels: dict[str, str],
@@ -245,29 +248,27 @@ def verdict_list(
 ) -> list[Verdict]:
     """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
     mentioned_ids = set(mentioned)  # a list searched once per report was quadratic at scale
-    rank = {MENTIONED: 0, RELATED: 1, NOT_MENTIONED: 2}
-    keyed = []
-    for i, report in enumerate(reports):
-        rid = report.id
+    ids = [report.id for report in reports]
+    rank = [0 if rid in mentioned_ids else 1 if rid in related else 2 for rid in ids]
+    scores = []
+    for rid in ids:
         hit = related.get(rid) or evidence.get(rid)
-        grade = grade_of(rid, mentioned_ids, related)
-        score = round(hit.coverage + hit.dense, 4) if hit else 0.0
-        keyed.append((rank[grade], -score, i, grade, score))
-    keyed.sort()  # by grade, then score; equals in scope order (`i`)
+        scores.append(round(hit.coverage + hit.dense, 4) if hit else 0.0)
+    # by grade, then score; equals in scope order (a stable sort)
+    order = sorted(range(len(ids)), key=lambda i: (rank[i], -scores[i]))
     out = []
-    for _, _, i, grade, score in keyed:
-        report = reports[i]
-        meta = report.meta
+    for i in order:
+        rid, meta = ids[i], reports[i].meta
         out.append(
             Verdict(
-                report_id=report.id,
-                township=labels.get(report.id, report.id),
+                report_id=rid,
+                township=labels.get(rid, rid),
                 county=meta.county,
                 province=meta.province,
                 year=meta.year,
-                grade=grade,
-                score=score,
-                citation=cited_at.get(report.id),
+                grade=_BY_RANK[rank[i]],
+                score=scores[i],
+                citation=cited_at.get(rid),
             )
         )
     return out
