@@ -287,6 +287,13 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store, m
         with monkeypatch.context() as m:  # where the C library has no memmem (Windows)
             m.setattr(index_snapshot, "_MEMMEM", None)
             assert mapped.count_containing(variants) == want
+        with monkeypatch.context() as m:  # a large store's texts, scanned in parts side by side
+            m.setattr(index_snapshot, "SCAN_PART", 1000)
+            m.setattr(index_snapshot, "_cpus", lambda: 7)
+            parts = mapped._scan_parts()
+            assert len(parts) == 7  # each begins where a passage does
+            assert {a for a, _ in parts} <= set(mapped.text_starts.tolist())
+            assert mapped.count_containing(variants) == want
     # the last passage's text ends the buffer: its last characters are found, and a string
     # running past them is not
     last = passages[-1].text
