@@ -61,6 +61,8 @@ def report_labels(reports: list[StoredReport]) -> dict[str, str]:
 
 def inline(quote: str) -> str:
     """A quotation on one line for the answer text (the citation keeps the exact text)."""
+    if quote.isprintable():  # no line break of any kind (most quotes)
+        return quote.strip()
     return " ".join(line.strip() for line in quote.splitlines() if line.strip())
 
 
