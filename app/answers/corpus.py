@@ -128,11 +128,7 @@ def answer(
         naming: list[Hit] = []
         if with_practices and names is not None:
             # named practices from on-topic passages of this report, each of them cited
-            practices, naming = names.named(rid, hit, engine.rule.min_coverage)
-            if naming and not names.of(hit):
-                # the report's best passage names none of them: the entry quotes one that does
-                hit, naming = naming[0], naming[1:]
-            hit = names.quoting(hit, practices)
+            hit, practices, naming = names.entry(rid, hit, engine.rule.min_coverage)
         citation = cite(len(citations) + 1, hit)
         citations.append(citation)
         cited_at[rid] = citation.n

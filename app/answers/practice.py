@@ -91,6 +91,20 @@ class PracticeNames:
         self._owner = np.searchsorted(starts, self._at, side="right") - 1
         self.quoted[self._owner] = True
 
+    def entry(
+        self, report_id: str, hit: Hit, min_coverage: float
+    ) -> tuple[Hit, list[str], list[Hit]]:
+        """A township's entry: the passage it quotes, the practices it names (`named`), and the
+        other passages naming them, cited after it. When the report's best passage (`hit`)
+        names none of them, the entry quotes one that does; the quote is the sentence naming
+        one, when it is on the topic (`quoting`)."""
+        own = self.candidates.index_of(hit)
+        practices, naming = self._named(report_id, hit, own, min_coverage)
+        if naming and not self._of(own, hit):
+            hit, naming = naming[0], naming[1:]
+            own = self.candidates.index_of(hit)
+        return self._quoting_at(hit, own, practices), practices, naming
+
     def named(self, report_id: str, hit: Hit, min_coverage: float) -> tuple[list[str], list[Hit]]:
         """The practices a township's entry names (`practice_line`), and the other passages
         that name them.
@@ -99,7 +113,12 @@ class PracticeNames:
         (coverage at least `min_coverage`) that quote something; each of those passages is
         cited after the entry's own.
         """
-        own = self.candidates.index_of(hit)
+        return self._named(report_id, hit, self.candidates.index_of(hit), min_coverage)
+
+    def _named(
+        self, report_id: str, hit: Hit, own: int | None, min_coverage: float
+    ) -> tuple[list[str], list[Hit]]:
+        """`named`, given which candidate the hit is (`Candidates.index_of`)."""
         found = self._of(own, hit)
         cited: list[Hit] = []
         if self._quoting is None:
@@ -121,11 +140,14 @@ class PracticeNames:
     def quoting(self, hit: Hit, names: list[str]) -> Hit:
         """The hit quoting the sentence where one of the practices is named, when its quote (the
         sentence covering the topic best) names none and that sentence is on the topic too."""
+        return self._quoting_at(hit, self.candidates.index_of(hit), names)
+
+    def _quoting_at(self, hit: Hit, k: int | None, names: list[str]) -> Hit:
+        """`quoting`, given which candidate the hit is (`Candidates.index_of`)."""
         if not names:
             return hit
         text, base = hit.passage.text, int(hit.passage.meta["start"])
         a, b = (x - base for x in (hit.sentence or (base, base)))
-        k = self.candidates.index_of(hit)
         if k is not None and self._matches is not None and self.scanned[k]:
             if self._names is None:
                 self._names = self._all()
