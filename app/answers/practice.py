@@ -251,10 +251,11 @@ class PracticeNames:
         led = (
             held & (i > 0) & (whose[i - 1] == owner) & (end[i - 1] - begin[i - 1] < SHORT_SENTENCE)
         )
-        for j in np.flatnonzero(led).tolist():
-            lead = int(i[j]) - 1
-            if _is_lead(joined[int(begin[lead]) : int(end[lead])]):
-                span_begin[j] = begin[lead]
+        asked = np.flatnonzero(led)
+        leads = i[asked] - 1
+        for j, a, b in zip(asked.tolist(), begin[leads].tolist(), end[leads].tolist(), strict=True):
+            if _is_lead(joined[a:b]):
+                span_begin[j] = a
         return span_begin, span_end, heading
 
 
