@@ -3,8 +3,8 @@
 A corpus-wide question marks ~3 passages per report in scope: 30,000 at 10,000 reports.
 `HybridRetriever.mark_best_sentence` marks one passage at a time, with Python work per passage,
 per sentence and per topic string. Here the passages' texts are joined into one string, each
-topic string is found in it with numpy (as an array of code points: ~5 bytes per character of
-the joined texts while it runs), which also places every occurrence in its passage and its
+topic string is found in it with numpy (as an array of code points: ~3 bytes per character of
+the joined texts while it runs, ~5 when a character is outside the Basic Multilingual Plane), which also places every occurrence in its passage and its
 sentences; each passage's best sentence is then chosen by one sort. The marks are the same as
 one by one (tests/test_marking.py compares the two on every sample passage).
 """
@@ -195,7 +195,7 @@ def _found(
     rare one."""
     if not strings:
         return []
-    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = _code_units(joined, strings)
     first = _where_each(codes, {string[0] for string in strings if string})
     found = []
     for i, string in enumerate(strings):
@@ -205,9 +205,20 @@ def _found(
     return found
 
 
+def _code_units(joined: str, strings: Sequence[str]) -> np.ndarray:
+    """The texts as an array with one code unit per character: UTF-16 when every character is
+    in the Basic Multilingual Plane (Chinese text is; half the bytes of UTF-32 to write and
+    search), else UTF-32."""
+    if all(ord(char) < 0x10000 for string in strings for char in string):
+        units = joined.encode("utf-16-le", "surrogatepass")
+        if len(units) == 2 * len(joined):  # no character took two units
+            return np.frombuffer(units, dtype=np.uint16)
+    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def _where_each(codes: np.ndarray, chars: set[str]) -> dict[str, np.ndarray]:
     """Where each of the characters is in the code points, in order."""
-    wanted = np.zeros(0x110000, dtype=bool)
+    wanted = np.zeros(0x10000 if codes.dtype == np.uint16 else 0x110000, dtype=bool)
     wanted[[ord(c) for c in chars]] = True
     at = np.flatnonzero(wanted[codes])
     which = codes[at]

@@ -43,6 +43,11 @@ def test_every_occurrence_is_found_overlapping_ones_too():
     assert "仲裁" not in found
     for string, (at, _) in found.items():
         assert at == [i for i in range(len(joined)) if joined.startswith(string, i)]
+    # strings all within the BMP, in texts that are not: positions are still characters
+    bmp = ["人", "调解"]
+    found = {bmp[i]: at.tolist() for i, at, _, _ in _found(joined, starts, bmp)}
+    assert found["人"] == [i for i, char in enumerate(joined) if char == "人"]
+    assert found["调解"] == [21]
 
 
 @pytest.mark.parametrize("floor", [0.0, 0.3, None])
