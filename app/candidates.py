@@ -10,6 +10,7 @@ so the same passage is always the same object.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class Candidates(Mapping[str, list[Hit]]):
         self._report_ids = report_ids
         self._hits: list[Hit | None] = [None] * len(rows)
         self._index: dict[int, int] | None = None  # snapshot row → candidate, when first asked
+        self._columns: tuple[list[Any], ...] | None = None  # what `hit` reads, as lists
         self._closest: dict[float, dict[str, Hit]] = {}
 
     def __getitem__(self, report_id: str) -> list[Hit]:
@@ -87,17 +89,22 @@ class Candidates(Mapping[str, list[Hit]]):
         """Candidate k as a `Hit`, its best sentence marked (made once)."""
         hit = self._hits[k]
         if hit is None:
-            row = int(self.rows[k])
+            if self._columns is None:  # read as lists: a hit is made of each report's best
+                marks = self.marks
+                self._columns = tuple(
+                    a.tolist()
+                    for a in (self.rows, self.text[1], marks.start, marks.end, marks.coverage)
+                )
+            rows, starts, begins, ends, coverage = self._columns
+            row = rows[k]
             fused, dense, lexical = self._scores
             passage = self.passages[row]
-            joined, starts = self.text
             # decoded already; the passage is shared by every question, but this is its text
-            passage.text = joined[starts[k] : starts[k + 1] - 1]
+            passage.text = self.text[0][starts[k] : starts[k + 1] - 1]
             hit = Hit(passage, fused[k], dense[k], lexical[k], row=row)
-            start = int(self.marks.start[k])
-            if start >= 0:
-                hit.coverage = float(self.marks.coverage[k])
-                hit.sentence = (start, int(self.marks.end[k]))
+            if begins[k] >= 0:
+                hit.coverage = coverage[k]
+                hit.sentence = (begins[k], ends[k])
             self._hits[k] = hit
         return hit
 

@@ -137,7 +137,7 @@ def answer(
         for other in naming:
             cited.append(cite(len(citations) + 1, other))
             citations.append(cited[-1])
-        markers = " ".join(f"[{c.n}]" for c in cited)
+        markers = " ".join([f"[{c.n}]" for c in cited])
         return Entry(
             labels.get(rid, rid),
             citation.county,
