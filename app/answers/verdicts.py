@@ -235,7 +235,8 @@ def grade_of(report_id: str, mentioned: set[str], related: dict[str, Hit]) -> Gr
     return RELATED if report_id in related else NOT_MENTIONED
 
 
-_BY_RANK = (MENTIONED, RELATED, NOT_MENTIONED)
+_BY_RANK = (MENTIONED, RELATED, NOT_MENTIONED)  # how a list of verdicts is ordered
+_RANK = {grade: rank for rank, grade in enumerate(_BY_RANK)}
 
 
 def verdict_list(
@@ -249,7 +250,7 @@ def verdict_list(
     """Every report in scope with its grade and score: 明确提到, then 相关, then 未提及."""
     mentioned_ids = set(mentioned)  # a list searched once per report was quadratic at scale
     ids = [report.id for report in reports]
-    rank = [0 if rid in mentioned_ids else 1 if rid in related else 2 for rid in ids]
+    rank = [_RANK[grade_of(rid, mentioned_ids, related)] for rid in ids]
     scores = []
     for rid in ids:
         hit = related.get(rid) or evidence.get(rid)
