@@ -173,7 +173,10 @@ class PassageTable(Sequence[StoredPassage]):
         if any(not v for v in variants):
             return len(self)
         needles = [v.encode("utf-8") for v in variants]
-        parts = self._scan_parts()
+        # a part holds whole passages: a string running over the separator is sought in one
+        parts = (
+            self._scan_parts() if not any(_SEP in n for n in needles) else [(0, len(self.texts))]
+        )
         if len(parts) == 1:
             return len(self._holding(needles, *parts[0]))
         with ThreadPoolExecutor(len(parts)) as pool:

@@ -256,7 +256,9 @@ def test_a_chroma_server_store_keeps_its_snapshot_in_the_index_cache(tmp_path):
     assert folder == index_folder("http://db.example:8000/", tmp_path)
 
 
-def test_passage_table_counts_and_returns_passages_like_the_list(sample_store, monkeypatch):
+def test_passage_table_counts_and_returns_passages_like_the_list(
+    sample_store, monkeypatch, tmp_path
+):
     passages = sample_store.passages()
     table = index_snapshot.PassageTable.of(passages)
     mapped = index_snapshot.PassageTable(
@@ -281,6 +283,16 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store, m
         assert quotable(mapped, i) == quotable_spans(passage.text, section_title(passage.meta))
         assert mapped.sentences_of(i) == sentence_spans(passage.text, 0, len(passage.text))
         assert mapped.report_offsets[i] == passage.meta["start"]
+    (tmp_path / "texts.bin").write_bytes(table.texts)
+    on_disk = index_snapshot.PassageTable(
+        index_snapshot._map(tmp_path / "texts.bin"),  # memory-mapped, as a saved snapshot's
+        table.text_starts,
+        table.records,
+        table.record_starts,
+        report_offsets=table.report_offsets,
+        sentences=table.sentences,
+        sentence_starts=table.sentence_starts,
+    )
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
         want = sum(1 for p in passages if any(v in p.text for v in variants))
         assert mapped.count_containing(variants) == want
@@ -290,10 +302,20 @@ def test_passage_table_counts_and_returns_passages_like_the_list(sample_store, m
         with monkeypatch.context() as m:  # a large store's texts, scanned in parts side by side
             m.setattr(index_snapshot, "SCAN_PART", 1000)
             m.setattr(index_snapshot, "_cpus", lambda: 7)
-            parts = mapped._scan_parts()
+            parts = on_disk._scan_parts()
             assert len(parts) == 7  # each begins where a passage does
-            assert {a for a, _ in parts} <= set(mapped.text_starts.tolist())
-            assert mapped.count_containing(variants) == want
+            assert {a for a, _ in parts} <= set(on_disk.text_starts.tolist())
+            assert on_disk.count_containing(variants) == want
+            # a string running from one passage into the next, where a part begins, is sought
+            # whole (in one part), as it was before parts
+            i = int(np.searchsorted(on_disk.text_starts, parts[1][0]))
+            over = passages[i - 1].text[-2:] + index_snapshot.SEPARATOR + passages[i].text[:2]
+            sep = index_snapshot.SEPARATOR
+            joined = sep.join(p.text for p in passages) + sep
+            ends = np.cumsum([len(p.text) + 1 for p in passages])
+            begins = [k for k in range(len(joined)) if joined.startswith(over, k)]
+            holding = {int(np.searchsorted(ends, k, side="right")) for k in begins}
+            assert on_disk.count_containing((over,)) == len(holding) >= 1
     # the last passage's text ends the buffer: its last characters are found, and a string
     # running past them is not
     last = passages[-1].text
