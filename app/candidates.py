@@ -89,7 +89,7 @@ class Candidates(Mapping[str, list[Hit]]):
         """Candidate k as a `Hit`, its best sentence marked (made once)."""
         hit = self._hits[k]
         if hit is None:
-            if self._columns is None:  # read as lists: a hit is made of each report's best
+            if self._columns is None:  # as lists: a corpus-wide answer makes 1,000s of hits
                 marks = self.marks
                 self._columns = tuple(
                     a.tolist()

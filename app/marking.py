@@ -3,10 +3,11 @@
 A corpus-wide question marks ~3 passages per report in scope: 30,000 at 10,000 reports.
 `HybridRetriever.mark_best_sentence` marks one passage at a time, with Python work per passage,
 per sentence and per topic string. Here the passages' texts are joined into one string, each
-topic string is found in it with numpy (as an array of code points: ~3 bytes per character of
-the joined texts while it runs, ~5 when a character is outside the Basic Multilingual Plane), which also places every occurrence in its passage and its
-sentences; each passage's best sentence is then chosen by one sort. The marks are the same as
-one by one (tests/test_marking.py compares the two on every sample passage).
+topic string is found in it with numpy (as an array with a code unit per character: ~3 bytes per
+character of the joined texts while it runs, ~5 when one is outside the Basic Multilingual
+Plane), which also places every occurrence in its passage and its sentences; each passage's best
+sentence is then chosen by one sort. The marks are the same as one by one (tests/test_marking.py
+compares the two on every sample passage).
 """
 
 from __future__ import annotations
@@ -189,10 +190,10 @@ def _found(
     """(string index, where it starts in `joined`, its length, the text each occurrence is
     in) of the strings found in the texts joined (text p begins at `starts[p]`).
 
-    The texts are searched as an array of code points: where each string's first character is
-    comes from one pass for all the strings' first characters (一人, 一次 and 一项 share 一),
-    and each following character is checked only there, so a common string costs no more than a
-    rare one."""
+    The texts are searched as an array with one code unit per character (`_code_units`):
+    where each string's first character is comes from one pass for all the strings' first
+    characters (一人, 一次 and 一项 share 一), and each following character is checked only
+    there, so a common string costs no more than a rare one."""
     if not strings:
         return []
     codes = _code_units(joined, strings)
@@ -217,7 +218,7 @@ def _code_units(joined: str, strings: Sequence[str]) -> np.ndarray:
 
 
 def _where_each(codes: np.ndarray, chars: set[str]) -> dict[str, np.ndarray]:
-    """Where each of the characters is in the code points, in order."""
+    """Where each of the characters is in the code units, in order."""
     wanted = np.zeros(0x10000 if codes.dtype == np.uint16 else 0x110000, dtype=bool)
     wanted[[ord(c) for c in chars]] = True
     at = np.flatnonzero(wanted[codes])
@@ -226,7 +227,7 @@ def _where_each(codes: np.ndarray, chars: set[str]) -> dict[str, np.ndarray]:
 
 
 def _occurrences(codes: np.ndarray, string: str, first: dict[str, np.ndarray]) -> np.ndarray:
-    """Where `string` starts in the code points, every occurrence (overlapping ones too);
+    """Where `string` starts in the code units, every occurrence (overlapping ones too);
     `first`: where its first character is (`_where_each`)."""
     if not string:
         return np.arange(len(codes) + 1, dtype=np.int64)

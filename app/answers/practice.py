@@ -67,7 +67,7 @@ class PracticeNames:
         self._names: dict[int, list[str]] | None = None
         # candidate → its first sentence on the topic naming a practice (in its text), by `_all`
         self._naming: dict[int, tuple[int, int]] = {}
-        self._quoting: Callable[[str], list[int]] | None = None
+        self._quoting_in: Callable[[str], list[int]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
         self.quoted = np.zeros(len(starts) - 1, dtype=bool)
         self.scanned = np.asarray(scan, dtype=bool)
@@ -97,13 +97,13 @@ class PracticeNames:
         """A township's entry: the passage it quotes, the practices it names (`named`), and the
         other passages naming them, cited after it. When the report's best passage (`hit`)
         names none of them, the entry quotes one that does; the quote is the sentence naming
-        one, when it is on the topic (`quoting`)."""
+        one, when it is on the topic (`_quoting`)."""
         own = self.candidates.index_of(hit)
         practices, naming = self._named(report_id, hit, own, min_coverage)
         if naming and not self._of(own, hit):
             hit, naming = naming[0], naming[1:]
             own = self.candidates.index_of(hit)
-        return self._quoting_at(hit, own, practices), practices, naming
+        return self._quoting(hit, own, practices), practices, naming
 
     def named(self, report_id: str, hit: Hit, min_coverage: float) -> tuple[list[str], list[Hit]]:
         """The practices a township's entry names (`practice_line`), and the other passages
@@ -121,11 +121,11 @@ class PracticeNames:
         """`named`, given which candidate the hit is (`Candidates.index_of`)."""
         found = self._of(own, hit)
         cited: list[Hit] = []
-        if self._quoting is None:
-            self._quoting = self.candidates.flagged(self.quoted)
+        if self._quoting_in is None:
+            self._quoting_in = self.candidates.flagged(self.quoted)
         if self._names is None and self._matches is not None:
             self._names = self._all()
-        for k in self._quoting(report_id):
+        for k in self._quoting_in(report_id):
             if k == own or (own is None and self._passage_id(k) == hit.passage.id):
                 continue  # the entry's own passage (an LLM's pick from another gather) once
             # with the names found at once, a hit is made only for a passage naming something
@@ -137,13 +137,10 @@ class PracticeNames:
                 found.extend(more)
         return list(dict.fromkeys(found))[:PRACTICES_SHOWN], cited
 
-    def quoting(self, hit: Hit, names: list[str]) -> Hit:
+    def _quoting(self, hit: Hit, k: int | None, names: list[str]) -> Hit:
         """The hit quoting the sentence where one of the practices is named, when its quote (the
-        sentence covering the topic best) names none and that sentence is on the topic too."""
-        return self._quoting_at(hit, self.candidates.index_of(hit), names)
-
-    def _quoting_at(self, hit: Hit, k: int | None, names: list[str]) -> Hit:
-        """`quoting`, given which candidate the hit is (`Candidates.index_of`)."""
+        sentence covering the topic best) names none and that sentence is on the topic too;
+        `k`: which candidate the hit is (`Candidates.index_of`)."""
         if not names:
             return hit
         text, base = hit.passage.text, int(hit.passage.meta["start"])
