@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import math
+import mmap
 import os
 import pickle
 import shutil
@@ -261,15 +262,20 @@ def test_passage_table_counts_and_returns_passages_like_the_list(
 ):
     passages = sample_store.passages()
     table = index_snapshot.PassageTable.of(passages)
-    mapped = index_snapshot.PassageTable(
-        table.texts,
-        table.text_starts,
-        table.records,
-        table.record_starts,
-        report_offsets=table.report_offsets,
-        sentences=table.sentences,
-        sentence_starts=table.sentence_starts,
-    )
+
+    def reading(texts: bytes | mmap.mmap) -> index_snapshot.PassageTable:
+        """The table's passages read from `texts` (no passage made yet)."""
+        return index_snapshot.PassageTable(
+            texts,
+            table.text_starts,
+            table.records,
+            table.record_starts,
+            report_offsets=table.report_offsets,
+            sentences=table.sentences,
+            sentence_starts=table.sentence_starts,
+        )
+
+    mapped = reading(table.texts)
     assert len(mapped) == len(passages)
     for i in (0, len(passages) // 2, len(passages) - 1, -1):
         assert (mapped[i].id, mapped[i].text, mapped[i].meta) == (
@@ -284,15 +290,7 @@ def test_passage_table_counts_and_returns_passages_like_the_list(
         assert mapped.sentences_of(i) == sentence_spans(passage.text, 0, len(passage.text))
         assert mapped.report_offsets[i] == passage.meta["start"]
     (tmp_path / "texts.bin").write_bytes(table.texts)
-    on_disk = index_snapshot.PassageTable(
-        index_snapshot._map(tmp_path / "texts.bin"),  # memory-mapped, as a saved snapshot's
-        table.text_starts,
-        table.records,
-        table.record_starts,
-        report_offsets=table.report_offsets,
-        sentences=table.sentences,
-        sentence_starts=table.sentence_starts,
-    )
+    on_disk = reading(index_snapshot._map(tmp_path / "texts.bin"))  # as a saved snapshot's
     for variants in (("法律明白人",), ("依法行政", "贵和"), ("不存在的词语",), ("。",)):
         want = sum(1 for p in passages if any(v in p.text for v in variants))
         assert mapped.count_containing(variants) == want
