@@ -302,9 +302,10 @@ class HybridRetriever:
                 self._snapshot = self._open(version)
                 # What is alive now (the model, the report list, the passages answers make into
                 # objects) stays until the store changes; Python's cycle collector rescanned it
-                # all (0.2-0.5 s pauses at 10,000 reports), so it is exempted from it. A full
-                # collection first only when an older snapshot is let go: in a new process there
-                # is nothing to free, and it scanned every object the imports had made.
+                # all (0.2-0.5 s pauses at 10,000 reports), so it is exempted from it, but for
+                # one full collection every gc_pause.FULL_EVERY answers. A full collection first
+                # only when an older snapshot is let go: in a new process there is nothing to
+                # free, and it scanned every object the imports had made.
                 if replaced:
                     gc.unfreeze()
                     gc.collect()
