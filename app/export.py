@@ -14,13 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.answers import GRADES, NOT_MENTIONED
+from app.answers import GRADES, MARKER_DIGITS, NOT_MENTIONED
 from app.compare import KINDS, CompareMatrix, CompareRow
 from ingest.model import SECTION_LABELS, township_label
 
 MODE_LABELS = {"extractive": "摘录式", "llm": "大模型"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
-_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,6})\\\](?!\()")
+_ESCAPED_MARKER = re.compile(rf"\\\[(\d{{1,{MARKER_DIGITS}}})\\\](?!\()")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

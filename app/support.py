@@ -22,18 +22,20 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from app.answers import MARKER_DIGITS
 from app.retrieval import SHORTFALL
 from app.text import STOPWORDS, Tokenizer
 
 __all__ = ["SUPPORTED", "AnswerCheck", "SentenceStream", "support"]
 
 SUPPORTED = 0.6  # the share of a sentence's weighted words its passages must hold
-MARKER = re.compile(r"\[(\d{1,6})\]")
+_N = rf"\d{{1,{MARKER_DIGITS}}}"
+MARKER = re.compile(rf"\[({_N})\]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # a sentence ends at one of these, and takes the [n] markers right after it ("没有问题。[1]")
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[\d{1,6}\])*[ \t]*\n*")
-_MAYBE_MARKERS = re.compile(r"(?:[ \t]*\[\d{0,6}\]?)*[ \t]*\n*")
+_SENTENCE = re.compile(rf"[^。！？!?；;\n]*[。！？!?；;\n]+(?:[ \t]*\[{_N}\])*[ \t]*\n*")
+_MAYBE_MARKERS = re.compile(rf"(?:[ \t]*\[\d{{0,{MARKER_DIGITS}}}\]?)*[ \t]*\n*")
 # denials: a sentence saying one must be restating its passage's own (没有经过…), not inventing it
 _DENIAL = re.compile(r"(?:没有|不存在|无需|无须|从未|并未|尚无|均无|毫无|未发现|不再|并无)")
 # a sentence about what the sources say or leave out ("资料中没有提到…")

@@ -10,6 +10,7 @@ the web app and the API call; `models` holds what an answer is made of.
 
 from app.answers.models import (
     GRADES,
+    MARKER_DIGITS,
     MENTIONED,
     NOT_MENTIONED,
     RELATED,
@@ -25,6 +26,7 @@ from app.answers.models import (
 
 __all__ = [
     "GRADES",
+    "MARKER_DIGITS",
     "MENTIONED",
     "NOT_MENTIONED",
     "RELATED",

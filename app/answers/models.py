@@ -15,6 +15,9 @@ MENTIONED: Grade = "明确提到"  # a sentence in the asked-about section state
 RELATED: Grade = "相关"  # on the topic, but not the specific claim (or not in that section)
 NOT_MENTIONED: Grade = "未提及"  # nothing on the topic
 GRADES: tuple[Grade, ...] = (MENTIONED, RELATED, NOT_MENTIONED)
+# an answer marks citation n as [n]: patterns reading the markers back (the chat, the Markdown
+# export, the LLM answer's sentence check) take this many digits (2,000 reports cite past [999])
+MARKER_DIGITS = 6
 
 
 @dataclass

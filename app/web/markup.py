@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from app.answers import MARKER_DIGITS
 from app.export import section_label
 from vectorstore.store import StoredReport
 
@@ -38,7 +39,7 @@ def inert(value: object) -> str:
 
 
 _BOLD = re.compile(r"&#42;&#42;(.+?)&#42;&#42;")
-_MARKER = re.compile(r"&#91;(\d{1,6})&#93;")
+_MARKER = re.compile(rf"&#91;(\d{{1,{MARKER_DIGITS}}})&#93;")
 _HEADING = re.compile(r"^(?:&#35;)+\s*")
 
 
