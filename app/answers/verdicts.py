@@ -16,7 +16,7 @@ from app.answers.evidence import Evidence, PerReport, closest
 from app.answers.evidence import closeness as closeness_of
 from app.answers.full_coverage import states_full_coverage
 from app.answers.judging import ProgressFn, judge_reports
-from app.answers.models import MENTIONED, NOT_MENTIONED, RELATED, Grade, Verdict
+from app.answers.models import GRADES, MENTIONED, NOT_MENTIONED, RELATED, Grade, Verdict
 from app.question import ParsedQuestion
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
@@ -235,8 +235,7 @@ def grade_of(report_id: str, mentioned: set[str], related: dict[str, Hit]) -> Gr
     return RELATED if report_id in related else NOT_MENTIONED
 
 
-_BY_RANK = (MENTIONED, RELATED, NOT_MENTIONED)  # how a list of verdicts is ordered
-_RANK = {grade: rank for rank, grade in enumerate(_BY_RANK)}
+_RANK = {grade: rank for rank, grade in enumerate(GRADES)}  # a list of verdicts' order
 
 
 def verdict_list(
@@ -267,7 +266,7 @@ def verdict_list(
                 county=meta.county,
                 province=meta.province,
                 year=meta.year,
-                grade=_BY_RANK[rank[i]],
+                grade=GRADES[rank[i]],
                 score=scores[i],
                 citation=cited_at.get(rid),
             )
