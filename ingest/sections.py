@@ -52,8 +52,8 @@ def subheading_at(text: str, at: int) -> str | None:
     while True:
         k = max(text.rfind("\n（", 0, end), text.rfind("\n(", 0, end))
         start = k + 1 if k >= 0 else 0
-        stop = text.find("\n", start, end)
         if text.startswith(("（", "("), start):  # LEVEL2 opens with one
+            stop = text.find("\n", start, end)
             line = text[start : stop if stop >= 0 else end]
             if LEVEL2.match(line) and not LEVEL1.match(line):
                 return heading_text(line)
