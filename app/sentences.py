@@ -72,8 +72,12 @@ def quotable_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _is_heading(text: str, a: int, b: int) -> bool:
-    line_end = b >= len(text) or text[b] == "\n"
-    return (line_end and text[b - 1] not in _SENTENCE_ENDS) or bool(LEVEL1.match(text[a:b]))
+    return _ends_line_unfinished(text, b) or bool(LEVEL1.match(text[a:b]))
+
+
+def _ends_line_unfinished(text: str, b: int) -> bool:
+    """Whether a sentence ending at `b` ends its line without a sentence's end."""
+    return (b >= len(text) or text[b] == "\n") and text[b - 1] not in _SENTENCE_ENDS
 
 
 def _is_title(text: str, a: int, b: int, section: str) -> bool:
@@ -84,7 +88,7 @@ def _is_title(text: str, a: int, b: int, section: str) -> bool:
         span, bare = _bare(text[a:b]), _bare(section)
         if span == bare or (len(section) >= 40 and span.startswith(bare)):
             return True
-    if text[b - 1] in _SENTENCE_ENDS or not (b >= len(text) or text[b] == "\n"):
+    if not _ends_line_unfinished(text, b):
         return False
     # a line of its own: only spaces between the line's break and the sentence
     line = text.rfind("\n", 0, a)
