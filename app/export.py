@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.answers import GRADES, MARKER_DIGITS, NOT_MENTIONED
+from app.answers import GRADES, NOT_MENTIONED
+from app.answers.models import MARKER_DIGITS
 from app.compare import KINDS, CompareMatrix, CompareRow
 from ingest.model import SECTION_LABELS, township_label
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from app.answers import MARKER_DIGITS
+from app.answers.models import MARKER_DIGITS
 from app.retrieval import SHORTFALL
 from app.text import STOPWORDS, Tokenizer
 

@@ -10,7 +10,6 @@ the web app and the API call; `models` holds what an answer is made of.
 
 from app.answers.models import (
     GRADES,
-    MARKER_DIGITS,
     MENTIONED,
     NOT_MENTIONED,
     RELATED,
@@ -26,7 +25,6 @@ from app.answers.models import (
 
 __all__ = [
     "GRADES",
-    "MARKER_DIGITS",
     "MENTIONED",
     "NOT_MENTIONED",
     "RELATED",

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.answers import MARKER_DIGITS
+from app.answers.models import MARKER_DIGITS
 from app.export import section_label
 from vectorstore.store import StoredReport
 
