@@ -40,6 +40,7 @@ GOLD_SETS = [
         "gold_heldout17",
         "gold_heldout18",
         "gold_heldout19",
+        "gold_heldout20",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -57,6 +58,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout17",
         "gold_heldout18",
         "gold_heldout19",
+        "gold_heldout20",
     }
 )
 
