@@ -133,18 +133,15 @@ class PassageTable(Sequence[StoredPassage]):
         return self._slice(self.texts, self.text_starts, i).decode("utf-8")
 
     def joined(self, rows: np.ndarray) -> tuple[str, np.ndarray]:
-        """The texts of passages `rows` joined with a separator, decoded at once, and where each
-        begins in it (`starts[p]`; text p ends at `starts[p + 1] - 1`)."""
+        """The texts of passages `rows` joined with a separator, and where each begins in it
+        (`starts[p]`; text p ends at `starts[p + 1] - 1`)."""
         rows = np.asarray(rows, dtype=np.int64)
         first, last = self.text_starts[rows], self.text_starts[rows + 1] - 1
         texts = self.texts  # slices of the mapped file are copied out faster than viewed
-        bounds = zip(first.tolist(), last.tolist(), strict=True)
-        text = _SEP.join([texts[a:b] for a, b in bounds]).decode()
-        pieces = text.split(SEPARATOR)
-        if len(pieces) != len(rows):  # a text holding the separator itself: found one by one
-            pieces = [self.text(i) for i in rows.tolist()]
-            text = SEPARATOR.join(pieces)
-        return text, starts_of(pieces)
+        # decoded one by one, their lengths are the offsets (no split of the joined text,
+        # which a text holding the separator itself would throw off)
+        pieces = [texts[a:b].decode() for a, b in zip(first.tolist(), last.tolist(), strict=True)]
+        return SEPARATOR.join(pieces), starts_of(pieces)
 
     def sentences_of(self, i: int) -> list[tuple[int, int]]:
         """Passage i's sentences (`sentence_spans` of its text)."""

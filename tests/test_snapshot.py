@@ -327,6 +327,23 @@ def test_passage_table_counts_and_returns_passages_like_the_list(
     )
 
 
+def test_joined_texts_begin_where_said_even_when_a_text_holds_the_separator(sample_store):
+    """What marking and practice names read: the chosen passages' texts, joined, and where each
+    begins; a text holding the separator itself (pasted control characters) does not shift the
+    texts after it."""
+    passages = sample_store.passages()[:6]
+    sep = index_snapshot.SEPARATOR
+    odd = StoredPassage("odd", f"控制字符{sep}在正文里", dict(passages[0].meta))
+    table = index_snapshot.PassageTable.of([*passages, odd])
+    rows = np.array([6, 2, 0, 5], dtype=np.int64)  # in any order, as a question ranks them
+    joined, starts = table.joined(rows)
+    chosen = [[*passages, odd][i] for i in rows.tolist()]
+    assert joined == sep.join(p.text for p in chosen)
+    for k, passage in enumerate(chosen):
+        assert joined[starts[k] : starts[k + 1] - 1] == passage.text
+    assert table.joined(np.array([], dtype=np.int64))[0] == ""
+
+
 def test_the_report_list_is_read_from_its_saved_copy_only_for_its_store_version(
     store_dir, embeddings
 ):
