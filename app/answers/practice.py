@@ -41,9 +41,9 @@ _OCCASION = re.compile(
 _NUMBER = re.compile(r"[\d.]+")
 _SLOGAN_ENDS = "。，,；;！!？?、"
 # a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…")
-_ORDINAL_LEAD = re.compile(
-    r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
-)
+_ORDINAL_LEAD = r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
+# ...with no pause after it: no comma or colon anywhere in the sentence
+_LEAD = re.compile(f"(?=[^，,、：:]*\\Z)(?:{_ORDINAL_LEAD})")
 
 
 class PracticeNames:
@@ -251,7 +251,7 @@ class PracticeNames:
         asked = np.flatnonzero(led)
         leads = i[asked] - 1
         for j, a, b in zip(asked.tolist(), begin[leads].tolist(), end[leads].tolist(), strict=True):
-            if _is_lead(joined[a:b]):
+            if _is_lead(joined, a, b):
                 span_begin[j] = a
         return span_begin, span_end, heading
 
@@ -351,15 +351,13 @@ def _sentence_at(text: str, sentences: list[tuple[int, int]], at: int) -> str:
     """The sentence holding position `at`, with the lead just before it (二是突出矛盾化解。)."""
     for i, (a, b) in enumerate(sentences):
         if a <= at < b:
-            if i and _is_lead(text[sentences[i - 1][0] : sentences[i - 1][1]]):
+            if i and _is_lead(text, *sentences[i - 1]):
                 a = sentences[i - 1][0]
             return text[a:b]
     return ""
 
 
-def _is_lead(sentence: str) -> bool:
-    return (
-        len(sentence) < SHORT_SENTENCE
-        and not re.search(r"[，,、：:]", sentence)
-        and bool(_ORDINAL_LEAD.match(sentence))
-    )
+def _is_lead(text: str, a: int = 0, b: int | None = None) -> bool:
+    """Whether `text[a:b]` is a short numbered lead sentence (“二是突出矛盾化解。”)."""
+    b = len(text) if b is None else b
+    return b - a < SHORT_SENTENCE and _LEAD.match(text, a, b) is not None
