@@ -41,6 +41,7 @@ GOLD_SETS = [
         "gold_heldout18",
         "gold_heldout19",
         "gold_heldout20",
+        "gold_heldout21",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
