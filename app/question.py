@@ -85,6 +85,11 @@ _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年度|年)")
+# several years, each asked ("2019年和2021年", "2019、2021年度", "2019年、2020年及2022年")
+_YEAR_LIST = re.compile(
+    r"(?:19|20)\d{2}\s*(?:年度|年)?(?:\s*(?:和|与|及|以及|、|,|，|或)\s*(?:19|20)\d{2}\s*(?:年度|年)?)+"
+    r"(?<=年|度)"
+)
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
 _YEAR_UNTIL = re.compile(
     r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以前|((?:19|20)\d{2})\s*年(?:度)?之前"
@@ -132,7 +137,7 @@ _SECTION_PLACE = re.compile(
 _CLAUSE_LEAD = re.compile(
     r"^(?:(?:几个|个)?(?:乡镇|镇|乡)(?![街域村政干长贤党委领人])|的(?!确)|了(?!解)|说(?!明|服)"
     r"|要(?!求|素|点|害|件)|在(?!于|职|编|岗|线|建)|写了|写到|交代了|总结了|给出了|"
-    r"写明了|检讨说|做过|报告了)+"
+    r"写明了|检讨说|做过|报告了|介绍了|介绍过|谈到了?|谈及|讲到了?)+"
 )
 # "有什么可以借鉴的做法", "的做法可以参考", "一般怎么安排": asking for practices, not the topic
 _PRACTICE_ASK = re.compile(
@@ -205,6 +210,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         scope.year_to = int(m.group(1) or m.group(2))
     elif m := _YEAR_SINCE.search(q):
         scope.year_from = int(m.group(1) or m.group(2))
+    elif m := _YEAR_LIST.search(q):
+        scope.years = sorted({int(y) for y in re.findall(r"(?:19|20)\d{2}", m.group())})
     elif m := _YEAR.search(q):
         scope.year_from = scope.year_to = int(m.group(1))
 
@@ -253,6 +260,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         core = core.replace(province_short(name), "")
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
     core = _YEAR_RANGE.sub("", core)
+    core = _YEAR_LIST.sub("", core)
     core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()

@@ -270,6 +270,8 @@ class Snapshot:
             keep &= years >= scope.year_from
         if scope.year_to is not None:
             keep &= (years <= scope.year_to) & (years > 0)
+        if scope.years:
+            keep &= np.isin(years, scope.years)
         return keep
 
 

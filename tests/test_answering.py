@@ -10,11 +10,13 @@ from typer.testing import CliRunner
 from app.answering import AnswerService, Filters
 from app.answers.models import MENTIONED
 from app.cli import cli
+from app.question import parse_question
 from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE, _parts_cover
 from app.services import open_store
 from app.settings import Settings
 from app.text import PassageTokens, Tokenizer
 from tests.conftest import SAMPLE_TOWNSHIPS, ingest_into
+from vectorstore import Scope
 
 EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
 
@@ -204,6 +206,29 @@ def test_named_places_and_years_in_the_question_become_filters(service):
     answer = service.ask("2022年度的报告里总结了哪些创新经验？")
     assert answer.filters["year_from"] == answer.filters["year_to"] == 2022
     assert answer.townships == ["塘坊镇"]
+
+
+def test_years_listed_in_the_question_are_each_asked_and_only_they(service):
+    """ "2019年和2021年": both years (not the first only, nor 2019-2021), and their words are
+    scaffolding, not the topic; an explicit year filter wins over them."""
+    question = "2019年和2021年的报告中，哪些镇介绍了人民调解方面的具体做法？"
+    answer = service.ask(question)
+    assert answer.filters["years"] == [2019, 2021]
+    assert "year_from" not in answer.filters
+    assert {v.township for v in answer.verdicts} == {"西联镇", "王场镇"}  # 2019 and 2021
+    assert set(answer.townships) == {"西联镇", "王场镇"}
+    assert {c.year for c in answer.citations} == {2019, 2021}
+    assert parse_question("2019、2021年度哪些镇提到法律顾问？", {}).scope.years == [2019, 2021]
+    several = parse_question("2019年、2020年及2022年的报告里哪些镇提到普法", {})
+    assert several.scope.years == [2019, 2020, 2022] and several.core == "普法"
+    ranged = parse_question("2019年到2021年哪些镇提到普法", {}).scope
+    assert (ranged.years, ranged.year_from, ranged.year_to) == ([], 2019, 2021)
+    # the store's own filter (Chroma's where clause) agrees with the in-memory one
+    stored = service.store.passages(Scope(years=[2019, 2021]))
+    assert stored and {p.meta["year"] for p in stored} == {2019, 2021}
+    explicit = service.ask(question, Filters(year_from=2021, year_to=2021))
+    assert {v.township for v in explicit.verdicts} == {"王场镇"}
+    assert "years" not in explicit.filters
 
 
 def test_explicit_filters_win_and_every_citation_obeys_them(service):

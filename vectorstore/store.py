@@ -72,6 +72,7 @@ class Scope:
     year_to: int | None = None
     sections: list[str] = field(default_factory=list)
     report_ids: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)  # these years only ("2019年和2021年")
 
     def value_filters(self, *, with_sections: bool = True) -> list[tuple[str, list[str]]]:
         """(metadata key, allowed values) for each list filter that is set."""
@@ -97,6 +98,8 @@ class Scope:
             clauses.append({"year": {"$gte": self.year_from}})
         if self.year_to is not None:
             clauses.append({"year": {"$lte": self.year_to}})
+        if self.years:
+            clauses.append({"year": {"$in": list(self.years)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -109,7 +112,7 @@ class Scope:
         """`matches` with the filter prepared once, for testing many records."""
         filters = [(key, set(values)) for key, values in self.value_filters()]
         townships = set(self.townships)
-        year_from, year_to = self.year_from, self.year_to
+        year_from, year_to, years = self.year_from, self.year_to, set(self.years)
 
         def matches(meta: dict[str, Any]) -> bool:
             for key, values in filters:
@@ -124,6 +127,8 @@ class Scope:
             year = meta.get("year")
             if year_from is not None and (not year or year < year_from):
                 return False
+            if years and year not in years:
+                return False
             return not (year_to is not None and (not year or year > year_to))
 
         return matches
@@ -137,6 +142,8 @@ class Scope:
             out["year_from"] = self.year_from
         if self.year_to is not None:
             out["year_to"] = self.year_to
+        if self.years:
+            out["years"] = list(self.years)
         return out
 
 
