@@ -348,11 +348,15 @@ def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
         return False
     if "year_max" in filters and year > filters["year_max"]:
         return False
-    if "province" in filters and province_short(report.province or "") != province_short(
-        filters["province"]
-    ):
+    if "years" in filters and year not in filters["years"]:
         return False
-    return "county" not in filters or report.county == filters["county"]
+    provinces = filters.get("provinces", [filters["province"]] if "province" in filters else [])
+    if provinces and province_short(report.province or "") not in {
+        province_short(p) for p in provinces
+    }:
+        return False
+    counties = filters.get("counties", [filters["county"]] if "county" in filters else [])
+    return not counties or report.county in counties
 
 
 def gold_truth(item: GoldItem, corpus: ScaleCorpus, filters: dict[str, Any]) -> set[str] | None:

@@ -171,6 +171,13 @@ def test_a_stated_province_narrows_the_truth(corpus):
     truth = gold_truth(item, corpus, {"province": "重庆"})
     assert truth is not None and {"王场镇", "万灵镇"} <= truth
     assert all(corpus.by_township()[t].province == "重庆市" for t in truth)
+    # the newer sets write their scope as lists ("provinces", "years"): the same narrowing
+    assert gold_truth(item, corpus, {"provinces": ["重庆"]}) == truth
+    whole = gold_truth(item, corpus, {})
+    years = sorted({corpus.by_township()[t].year for t in whole})[:2]
+    listed = gold_truth(item, corpus, {"years": years})
+    assert listed and listed < whole
+    assert all(corpus.by_township()[t].year in years for t in listed)
 
 
 def test_unplaceable_evidence_skips_the_question(corpus):
