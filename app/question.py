@@ -78,6 +78,16 @@ _PLANS_INCLUDED = re.compile(
     r"(含|包括|包含|连同)[^，,。？?）)]{0,4}(计划|打算|下一步)|(计划|打算)[^，,。？?）)]{0,6}(也|都)算"
 )
 # practices a report proposes against its own problems ("针对存在的问题，有什么改进措施")
+# ...and among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法",
+# "哪些镇的做法可以借鉴", "哪些镇有成熟的经验", "可以学习的做法"
+# (not of a plan: "把学习借鉴外地经验写进了下一步打算" asks which plans say so)
+_ASKS_PRACTICES = re.compile(r"(有哪些|什么|哪些)(创新)?(做法|经验)")
+_ASKS_PRACTICES_TO_BORROW = re.compile(
+    r"(做法|经验|办法)[^？?。，,]{0,6}(借鉴|参考|学习|学)"
+    r"|(借鉴|参考|学习)[^？?。，,]{0,6}(做法|经验)"
+    r"|(乡镇|镇|乡|街道)(有|的)(具体|好|成熟|成型)?的?(做法|经验)"
+    r"|有(具体|好|成熟|成型)的?(做法|经验)"
+)
 _PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问题|不足|短板)|整改")
 # a bracketed note on what counts ("（含计划中的）", "（不含新媒体普法）") is not the topic
 _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
@@ -232,7 +242,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     kind: QuestionKind = "lookup"  # one township named, or nothing asked of many
     if len(scope.townships) != 1:
         if _AGGREGATE.search(q):
-            kind = "practice" if re.search(r"(有哪些|什么|哪些)(创新)?(做法|经验)", q) else "corpus"
+            borrow = "plans" not in sections and _ASKS_PRACTICES_TO_BORROW.search(q)
+            kind = "practice" if _ASKS_PRACTICES.search(q) or borrow else "corpus"
         elif _PRACTICE.search(q):
             kind = "practice"
         elif _OTHERS_WHETHER.search(q):

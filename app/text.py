@@ -129,9 +129,9 @@ _ALTERNATIVE = frozenset(["或", "或者", "还是", "、", "/"])
 _CATEGORY = frozenset(["这类", "这种", "这些", "之类", "等", "等等", "一类"])
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
-# A one-character verb with its aspect particle (办过, 建了, 受过): like the verb alone, too
-# short to carry a topic (为了, 通过 are function words anyway).
-_WITH_ASPECT = re.compile(r".[了过着]")
+# A one-character verb with its aspect particle or a measure word (办过, 建了, 受过, 建个):
+# like the verb alone, too short to carry a topic (为了, 通过 are function words anyway).
+_WITH_ASPECT = re.compile(r".[了过着个]")
 # Parts of speech (jieba's dictionary tags) that never carry a question's topic: adverbs
 # (必须, 真正, 进一步), prepositions (由, 借着), pronouns (有人, 别的), conjunctions, particles,
 # interjections, onomatopoeia. Words jieba's dictionary does not know (domain terms) are kept.

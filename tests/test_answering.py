@@ -384,6 +384,8 @@ def test_word_groups_read_or_and_example_lists_as_alternatives():
         ("法律",),
         ("专业人员",),
     ]
+    # a one-character verb with a measure word says no more than the verb ("建个有特色的阵地")
+    assert tokenizer.word_groups("建个有特色的调解阵地") == [("特色",), ("调解",), ("阵地",)]
 
 
 def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
@@ -498,6 +500,19 @@ def test_asking_whether_other_townships_do_something_asks_every_report(service):
     parsed = parse_question("别的镇有没有提到法律顾问？", facets)
     assert (parsed.kind, parsed.claim, parsed.core) == ("corpus", "plain", "法律顾问")
     assert parse_question("别的镇有没有好的做法？", facets).kind == "practice"
+    # "哪些镇…" asking for practices to borrow, in the ways people put it
+    for question in (
+        "想在村里建个有特色的调解阵地，哪些镇的做法可以借鉴？",
+        "培养法律明白人，哪些镇有做法？",
+        "哪些镇在网格化治理上有成熟的经验？",
+        "有哪些乡镇值得学习的普法做法？",
+    ):
+        assert parse_question(question, facets).kind == "practice", question
+    for question in (  # asking which townships say something, not for their practices
+        "哪些镇介绍了人民调解方面的具体做法？",
+        "哪些镇把学习借鉴外地经验写进了下一步打算？",
+    ):
+        assert parse_question(question, facets).kind == "corpus", question
     parsed = parse_question("别的镇有没有开展行政执法案卷评查？效果怎么样？", facets)
     assert parsed.core == "开展行政执法案卷评查"
     assert parse_question("哪些镇提到了成效？", facets).core == "成效"
