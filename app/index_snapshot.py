@@ -56,6 +56,9 @@ _TEMP_EXPIRES = 3600  # a temporary folder this old is from a writer that died
 # a scan of the texts (`PassageTable.count_containing`) is cut into parts of at least this
 # many bytes, scanned side by side
 SCAN_PART = 64 << 20
+# passages kept once made (their text and metadata decoded when read, ~2.5 KB each): ~1 GB at
+# most, the passages of ~8 corpus-wide questions at 50,000 reports
+MADE_KEPT = 400_000
 _log = logging.getLogger(__name__)
 
 
@@ -91,6 +94,7 @@ class PassageTable(Sequence[StoredPassage]):
         self.sentences = sentences
         self.sentence_starts = sentence_starts
         self._made: list[StoredPassage | None] = [None] * (len(text_starts) - 1)
+        self._made_count = 0  # passages made since the list was last emptied (MADE_KEPT)
 
     @classmethod
     def of(cls, passages: Sequence[StoredPassage]) -> PassageTable:
@@ -123,7 +127,13 @@ class PassageTable(Sequence[StoredPassage]):
         made = self._made[i]
         if made is None:
             made = _MappedPassage(self, i)
+            if self._made_count >= MADE_KEPT:
+                # a long-running server would in time hold every passage it ever read, with
+                # its text: the passages made so far are let go (those still in use live on)
+                self._made = [None] * len(self._made)
+                self._made_count = 0
             self._made[i] = made
+            self._made_count += 1
         return made
 
     def __iter__(self) -> Iterator[StoredPassage]:

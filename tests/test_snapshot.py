@@ -327,6 +327,27 @@ def test_passage_table_counts_and_returns_passages_like_the_list(
     )
 
 
+def test_passages_made_are_let_go_past_a_bound_and_made_again_alike(sample_store, monkeypatch):
+    """A long-running server keeps at most MADE_KEPT passages made (with their decoded texts);
+    past it they are let go, a passage still in use stays whole, and one asked for again is
+    made again with the same id, text and metadata."""
+    passages = sample_store.passages()
+    table = index_snapshot.PassageTable.of(passages)
+    table._made = [None] * len(passages)  # as a loaded snapshot's: nothing made yet
+    monkeypatch.setattr(index_snapshot, "MADE_KEPT", 5)
+    held = [table[i] for i in range(12)]
+    assert sum(p is not None for p in table._made) <= 5
+    assert table[0] is not held[0]  # let go, made again
+    for i, passage in enumerate(held):
+        again = table[i]
+        assert (passage.id, passage.text, passage.meta) == (again.id, again.text, again.meta)
+        assert (again.id, again.text, again.meta) == (
+            passages[i].id,
+            passages[i].text,
+            passages[i].meta,
+        )
+
+
 def test_joined_texts_begin_where_said_even_when_a_text_holds_the_separator(sample_store):
     """What marking and practice names read: the chosen passages' texts, joined, and where each
     begins; a text holding the separator itself (pasted control characters) does not shift the
