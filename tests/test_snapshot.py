@@ -348,6 +348,25 @@ def test_passages_made_are_let_go_past_a_bound_and_made_again_alike(sample_store
         )
 
 
+def test_a_passage_heading_read_from_its_record_is_its_metadata_s(sample_store):
+    """`heading_of` reads the heading from the record's bytes: the same as the decoded
+    metadata for every sample passage, and for headings with quotes, backslashes or none."""
+    passages = sample_store.passages()
+    meta = dict(passages[0].meta)
+    odd = [
+        StoredPassage("q", "正文", {**meta, "heading": '一、“法治”建设 > （二）\\"引号"'}),
+        StoredPassage("b", "正文", {**meta, "heading": "一、目录\\二"}),
+        StoredPassage("e", "正文", {**meta, "heading": ""}),
+        StoredPassage("n", "正文", {k: v for k, v in meta.items() if k != "heading"}),
+        StoredPassage("t", "正文", {**meta, "title": '关于"heading": "假的"的报告'}),
+    ]
+    every = [*passages, *odd]
+    table = index_snapshot.PassageTable.of(every)
+    table._made = [None] * len(every)  # read from the records, as a loaded snapshot's
+    for i, passage in enumerate(every):
+        assert table.heading_of(i) == str(passage.meta.get("heading", "")), passage.id
+
+
 def test_joined_texts_begin_where_said_even_when_a_text_holds_the_separator(sample_store):
     """What marking and practice names read: the chosen passages' texts, joined, and where each
     begins; a text holding the separator itself (pasted control characters) does not shift the

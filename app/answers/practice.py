@@ -203,8 +203,7 @@ class PracticeNames:
         heading_on: dict[str, bool] = {}
         whole = np.zeros(len(starts) - 1, dtype=bool)
         for k in np.unique(owner[~on_topic]).tolist():
-            passage = candidates.passages[int(candidates.rows[k])]
-            heading = str(passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+            heading = candidates.passages.heading_of(int(candidates.rows[k])).rsplit(">", 1)[-1]
             if heading not in heading_on:
                 heading_on[heading] = retriever.coverage(heading, topic) > 0
             whole[k] = heading_on[heading]
