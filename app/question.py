@@ -77,28 +77,40 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PLANS_INCLUDED = re.compile(
     r"(含|包括|包含|连同)[^，,。？?）)]{0,4}(计划|打算|下一步)|(计划|打算)[^，,。？?）)]{0,6}(也|都)算"
 )
-# practices a report proposes against its own problems ("针对存在的问题，有什么改进措施")
-# ...and among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法",
-# "哪些镇的做法可以借鉴", "哪些镇有成熟的经验", "可以学习的做法"
-# (not of a plan: "把学习借鉴外地经验写进了下一步打算" asks which plans say so)
+# among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法", "哪些镇的做法
+# 可以借鉴", "哪些镇有成熟的经验", "值得学习的做法" (not of a plan or a problem: "把学习借鉴外地
+# 经验写进了下一步打算", "经验不足、学习不够的问题" ask which reports say so)
 _ASKS_PRACTICES = re.compile(r"(有哪些|什么|哪些)(创新)?(做法|经验)")
+_LEARN = r"(?:借鉴|参考|(?:可以|值得|可供|能)学习?)"
 _ASKS_PRACTICES_TO_BORROW = re.compile(
-    r"(做法|经验|办法)[^？?。，,]{0,6}(借鉴|参考|学习|学)"
-    r"|(借鉴|参考|学习)[^？?。，,]{0,6}(做法|经验)"
+    rf"(做法|经验|办法)[^？?。，,]{{0,6}}{_LEARN}"
+    rf"|{_LEARN}[^？?。，,]{{0,6}}(做法|经验)"
     r"|(乡镇|镇|乡|街道)(有|的)(具体|好|成熟|成型)?的?(做法|经验)"
     r"|有(具体|好|成熟|成型)的?(做法|经验)"
 )
+# practices a report proposes against its own problems ("针对存在的问题，有什么改进措施")
 _PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问题|不足|短板)|整改")
 # a bracketed note on what counts ("（含计划中的）", "（不含新媒体普法）") is not the topic
 _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
 )
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年度|年)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)")
 # several years, each asked ("2019年和2021年", "2019、2021年度", "2019年、2020年及2022年")
+_A_YEAR = r"(?<!\d)(?:19|20)\d{2}(?!\d)"
 _YEAR_LIST = re.compile(
-    r"(?:19|20)\d{2}\s*(?:年度|年)?(?:\s*(?:和|与|及|以及|、|,|，|或)\s*(?:19|20)\d{2}\s*(?:年度|年)?)+"
-    r"(?<=年|度)"
+    rf"{_A_YEAR}\s*(?:年度|年)?(?:\s*(?:和|与|及|以及|、|,|，|或)\s*{_A_YEAR}\s*(?:年度|年)?)+"
+    r"(?<=年|度)(?!之间|期间|间)"  # "2019年和2021年之间" is a range
+)
+# "2019年和2021年之间", "2019至2021年期间": a range
+_YEAR_BETWEEN = re.compile(
+    rf"({_A_YEAR})\s*(?:年度|年)?\s*(?:和|与|到|至)\s*({_A_YEAR})\s*(?:年度|年)?\s*(?:之间|期间|间)"
+)
+# a year as the question names it, with its report and a joining word before another year
+# ("2019年的报告和2021年的报告里"): left out of the topic
+_YEAR_WORDS = re.compile(
+    rf"{_A_YEAR}\s*(?:年度|年)(?:及)?(?:以前|之前|以来|以后|之后)?(?:的?(?:报告|工作))?(?:里|中)?"
+    rf"(?:\s*(?:和|与|及|以及|、)(?=\s*{_A_YEAR}))?"
 )
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
 _YEAR_UNTIL = re.compile(
@@ -153,6 +165,7 @@ _CLAUSE_LEAD = re.compile(
 _PRACTICE_ASK = re.compile(
     r"(?:(?:有什么|有哪些|有啥|的)(?:可以借鉴的|可供借鉴的|具体)?|具体)(?:做法|经验|办法|招数)"
     r"(?:可以|能)?(?:借鉴|参考|学)?$|(?:做法|经验|办法)(?:可以|能)?(?:借鉴|参考|学)$"
+    r"|有(?:具体|好|成熟|成型)的?(?:做法|经验|办法)$|(?:可以|值得|可供)(?:学习|借鉴|参考)的?"
 )
 _ASKING_TEXT = """
     镇 乡 个 有 什么 啥 哪些 做法 经验 办法 招数 可以 能 借鉴 参考 学 学习 怎么 如何 具体 一般
@@ -214,14 +227,17 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
             and not _NOT_A_PLACE.search(p[:-1])
         ]
     )
-    if m := _YEAR_RANGE.search(q):
+    named_years = sorted({int(y) for y in _YEAR.findall(q)})
+    if m := _YEAR_BETWEEN.search(q) or _YEAR_RANGE.search(q):
         scope.year_from, scope.year_to = sorted((int(m.group(1)), int(m.group(2))))
     elif m := _YEAR_UNTIL.search(q):
         scope.year_to = int(m.group(1) or m.group(2))
     elif m := _YEAR_SINCE.search(q):
         scope.year_from = int(m.group(1) or m.group(2))
     elif m := _YEAR_LIST.search(q):
-        scope.years = sorted({int(y) for y in re.findall(r"(?:19|20)\d{2}", m.group())})
+        scope.years = sorted({int(y) for y in re.findall(_A_YEAR, m.group())})
+    elif len(named_years) > 1:  # "2019年的报告和2021年的报告里"
+        scope.years = named_years
     elif m := _YEAR.search(q):
         scope.year_from = scope.year_to = int(m.group(1))
 
@@ -242,7 +258,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     kind: QuestionKind = "lookup"  # one township named, or nothing asked of many
     if len(scope.townships) != 1:
         if _AGGREGATE.search(q):
-            borrow = "plans" not in sections and _ASKS_PRACTICES_TO_BORROW.search(q)
+            borrow = not {"plans", "problems"} & set(sections) and _ASKS_PRACTICES_TO_BORROW.search(
+                q
+            )
             kind = "practice" if _ASKS_PRACTICES.search(q) or borrow else "corpus"
         elif _PRACTICE.search(q):
             kind = "practice"
@@ -270,8 +288,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
-    core = _YEAR_RANGE.sub("", core)
-    core = _YEAR_LIST.sub("", core)
+    core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", core))
+    core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
     core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()
