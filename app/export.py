@@ -41,10 +41,10 @@ def describe_filters(filters: dict[str, Any]) -> str:
         if filters.get(key):
             parts.append(f"{label}：{'、'.join(filters[key])}")
     year_from, year_to = filters.get("year_from"), filters.get("year_to")
-    if year_from or year_to:
-        parts.append(f"年份：{year_from or '不限'}–{year_to or '不限'}")
     if filters.get("years"):
         parts.append(f"年份：{'、'.join(str(y) for y in filters['years'])}")
+    elif year_from or year_to:
+        parts.append(f"年份：{year_from or '不限'}–{year_to or '不限'}")
     if filters.get("sections"):
         parts.append(f"部分：{'、'.join(section_label(s) for s in filters['sections'])}")
     return "；".join(parts) or "全部报告"

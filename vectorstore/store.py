@@ -74,6 +74,11 @@ class Scope:
     report_ids: list[str] = field(default_factory=list)
     years: list[int] = field(default_factory=list)  # these years only ("2019年和2021年")
 
+    @property
+    def has_years(self) -> bool:
+        """Whether the scope names years (a range, or a list of them)."""
+        return self.year_from is not None or self.year_to is not None or bool(self.years)
+
     def value_filters(self, *, with_sections: bool = True) -> list[tuple[str, list[str]]]:
         """(metadata key, allowed values) for each list filter that is set."""
         pairs = (

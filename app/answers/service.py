@@ -43,7 +43,7 @@ class Filters(Scope):
         for key in ("townships", "counties", "provinces"):
             if getattr(self, key):
                 setattr(scope, key, list(getattr(self, key)))
-        if self.year_from is not None or self.year_to is not None or self.years:
+        if self.has_years:
             scope.year_from, scope.year_to = self.year_from, self.year_to
             scope.years = list(self.years)
         if self.sections:  # a hard filter, unlike the sections a question's wording leans to
@@ -232,7 +232,7 @@ class AnswerService:
             townships=scope.townships, counties=scope.counties, provinces=scope.provinces
         )
         years = sorted({r.meta.year for r in self.store.list_reports(places) if r.meta.year})
-        if (scope.year_from is not None or scope.year_to is not None or scope.years) and years:
+        if scope.has_years and years:
             named = "、".join([*scope.townships, *scope.counties, *scope.provinces]) or "库中"
             return f"筛选范围内没有报告：{named}的报告只有{'、'.join(str(y) for y in years)}年的。"
         return "筛选范围内没有报告。"
