@@ -4,6 +4,7 @@ A questions file holds one question a line, or JSON lines with per-question filt
 
     哪些乡镇把执法能力不足列为存在的问题？
     {"id": "q2", "question": "法律明白人", "province": ["河南"], "years": "2022-2024"}
+    {"id": "q3", "question": "人民调解", "years": [2019, 2021]}
 
 Blank lines and lines starting with `#` are skipped. The model and the in-memory index are
 loaded once, so a file of 100 questions costs one start-up, not 100.
@@ -96,8 +97,14 @@ def _from_json(data: Any, defaults: Filters) -> tuple[str, Filters, str | None]:
             setattr(filters, attr, _as_list(data[key], key))
     if "year" in data and "years" in data:
         raise ValueError("give either 'year' or 'years', not both")
-    if "year" in data or "years" in data:
+    if isinstance(data.get("years"), list):  # these years only, as "2019年和2021年" asks
+        if not data["years"] or not all(isinstance(y, int) for y in data["years"]):
+            raise ValueError(f"'years' as a list must hold years, got {data['years']!r}")
+        filters.year_from = filters.year_to = None
+        filters.years = sorted(set(data["years"]))
+    elif "year" in data or "years" in data:
         filters.year_from, filters.year_to = parse_years(data.get("year", data.get("years")))
+        filters.years = []
     if "section" in data:
         filters.sections = _as_list(data["section"], "section")
         bad = [s for s in filters.sections if s not in SECTION_TYPES]

@@ -42,6 +42,22 @@ def test_a_file_of_questions_gets_one_answer_per_line_in_order(sample_store_dir,
     assert {c["section"] for c in scoped["citations"]} == {"measures"}
 
 
+def test_a_line_may_ask_listed_years_only(sample_store_dir, tmp_path):
+    """ "years": [2019, 2021] asks those two years (as "2019年和2021年" does), not 2019-2021."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "法律顾问", "years": [2019, 2021]}\n{"question": "法律顾问", "years": "2019-2021"}\n',
+        encoding="utf-8",
+    )
+    code, (listed, ranged), _ = ask_many(sample_store_dir, questions)
+    assert code == 0
+    assert listed["filters"]["years"] == [2019, 2021]
+    assert listed["citations"] and {c["year"] for c in listed["citations"]} <= {2019, 2021}
+    assert (ranged["filters"]["year_from"], ranged["filters"]["year_to"]) == (2019, 2021)
+    with pytest.raises(QuestionsFileError, match="'years' as a list must hold years"):
+        read_questions(['{"question": "x", "years": ["2019"]}'], source="q.jsonl")
+
+
 def test_each_answer_equals_the_single_question_answer(sample_store_dir, tmp_path):
     questions = tmp_path / "q.txt"
     questions.write_text(FLAGSHIP + "\n", encoding="utf-8")
