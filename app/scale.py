@@ -341,6 +341,12 @@ def evidence_parts(item: GoldItem, corpus: ScaleCorpus) -> dict[str, Part] | Non
 
 
 def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
+    """Whether a gold item's scope (as its question words it) holds the report. Sets write it
+    as single values (year, province) or lists (years, provinces); both are read."""
+
+    def listed(many: str, one: str) -> list[Any]:
+        return [*filters.get(many, []), *([filters[one]] if one in filters else [])]
+
     year = report.year or 0
     if "year" in filters and year != filters["year"]:
         return False
@@ -350,12 +356,18 @@ def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
         return False
     if "years" in filters and year not in filters["years"]:
         return False
-    provinces = filters.get("provinces", [filters["province"]] if "province" in filters else [])
-    if provinces and province_short(report.province or "") not in {
-        province_short(p) for p in provinces
-    }:
+    province = province_short(report.province or "")
+    provinces = {province_short(p) for p in listed("provinces", "province")}
+    if (provinces and province not in provinces) or (
+        "province_not" in filters and province == province_short(filters["province_not"])
+    ):
         return False
-    counties = filters.get("counties", [filters["county"]] if "county" in filters else [])
+    townships = listed("townships", "township")
+    if (townships and report.township not in townships) or (
+        report.township == filters.get("exclude_township")
+    ):
+        return False
+    counties = listed("counties", "county")
     return not counties or report.county in counties
 
 

@@ -174,10 +174,16 @@ def test_a_stated_province_narrows_the_truth(corpus):
     # the newer sets write their scope as lists ("provinces", "years"): the same narrowing
     assert gold_truth(item, corpus, {"provinces": ["重庆"]}) == truth
     whole = gold_truth(item, corpus, {})
-    years = sorted({corpus.by_township()[t].year for t in whole})[:2]
-    listed = gold_truth(item, corpus, {"years": years})
+    assert whole is not None
+    every_year = sorted({corpus.by_township()[t].year for t in whole})
+    assert len(every_year) > 2  # so that two of them are a narrower scope
+    listed = gold_truth(item, corpus, {"years": every_year[:2]})
     assert listed and listed < whole
-    assert all(corpus.by_township()[t].year in years for t in listed)
+    assert all(corpus.by_township()[t].year in every_year[:2] for t in listed)
+    # townships named in the question: only those (the bundled reports keep their names)
+    named = gold_truth(item, corpus, {"townships": ["王场镇", "西联镇"]})
+    assert named and named == {"王场镇", "西联镇"} & whole
+    assert "王场镇" not in gold_truth(item, corpus, {"exclude_township": "王场镇"})
 
 
 def test_unplaceable_evidence_skips_the_question(corpus):
