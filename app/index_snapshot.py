@@ -130,7 +130,8 @@ class PassageTable(Sequence[StoredPassage]):
             made = _MappedPassage(self, i)
             if self._made_count >= MADE_KEPT:
                 # a long-running server would in time hold every passage it ever read, with
-                # its text: the passages made so far are let go (those still in use live on)
+                # its text: the list lets go of those made so far (those an answer still holds
+                # live on). Threads racing here at worst make a passage twice: harmless
                 self._made = [None] * len(self._made)
                 self._made_count = 0
             self._made[i] = made

@@ -221,8 +221,13 @@ def test_years_listed_in_the_question_are_each_asked_and_only_they(service):
     assert parse_question("2019、2021年度哪些镇提到法律顾问？", {}).scope.years == [2019, 2021]
     several = parse_question("2019年、2020年及2022年的报告里哪些镇提到普法", {})
     assert several.scope.years == [2019, 2020, 2022] and several.core == "普法"
-    ranged = parse_question("2019年到2021年哪些镇提到普法", {}).scope
-    assert (ranged.years, ranged.year_from, ranged.year_to) == ([], 2019, 2021)
+    each = parse_question("2019年的报告和2021年的报告里哪些镇提到普法？", {})
+    assert (each.scope.years, each.core) == ([2019, 2021], "普法")
+    for ranged in ("2019年到2021年哪些镇提到普法", "2019年和2021年之间哪些镇提到普法"):
+        scope = parse_question(ranged, {}).scope
+        assert (scope.years, scope.year_from, scope.year_to) == ([], 2019, 2021), ranged
+    # a number running into a year is not one
+    assert parse_question("12019、2021年哪些镇提到普法", {}).scope.years == []
     # the store's own filter (Chroma's where clause) agrees with the in-memory one
     stored = service.store.passages(Scope(years=[2019, 2021]))
     assert stored and {p.meta["year"] for p in stored} == {2019, 2021}
@@ -500,17 +505,24 @@ def test_asking_whether_other_townships_do_something_asks_every_report(service):
     parsed = parse_question("别的镇有没有提到法律顾问？", facets)
     assert (parsed.kind, parsed.claim, parsed.core) == ("corpus", "plain", "法律顾问")
     assert parse_question("别的镇有没有好的做法？", facets).kind == "practice"
-    # "哪些镇…" asking for practices to borrow, in the ways people put it
-    for question in (
-        "想在村里建个有特色的调解阵地，哪些镇的做法可以借鉴？",
-        "培养法律明白人，哪些镇有做法？",
-        "哪些镇在网格化治理上有成熟的经验？",
-        "有哪些乡镇值得学习的普法做法？",
+    # "哪些镇…" asking for practices to borrow, in the ways people put it; the asking is not
+    # the topic
+    for question, core in (
+        ("想在村里建个有特色的调解阵地，哪些镇的做法可以借鉴？", "想在村里建个有特色的调解阵地"),
+        ("培养法律明白人，哪些镇有做法？", "培养法律明白人"),
+        ("哪些镇在网格化治理上有成熟的经验？", "网格化治理上"),
+        ("有哪些乡镇值得学习的普法做法？", "普法做法"),
     ):
-        assert parse_question(question, facets).kind == "practice", question
+        parsed = parse_question(question, facets)
+        assert (parsed.kind, parsed.core) == ("practice", core), question
     for question in (  # asking which townships say something, not for their practices
         "哪些镇介绍了人民调解方面的具体做法？",
         "哪些镇把学习借鉴外地经验写进了下一步打算？",
+        "哪些乡镇有经验不足的问题？",
+        "哪些镇提到干部经验不足需要加强学习？",
+        "哪些乡镇存在执法人员经验欠缺、学习不够的问题？",
+        "哪些镇在存在的问题里提到缺乏可借鉴的经验？",
+        "哪些镇的办法是组织干部学法？",
     ):
         assert parse_question(question, facets).kind == "corpus", question
     parsed = parse_question("别的镇有没有开展行政执法案卷评查？效果怎么样？", facets)
@@ -660,6 +672,25 @@ def test_years_dates_and_ordinals_are_not_counts():
         "五位一体",
     ):
         assert not states_count(sentence), sentence
+
+
+def test_a_lead_is_a_short_numbered_sentence_with_no_pause_read_in_place():
+    from app.answers.practice import _is_lead
+
+    for lead in ("二是突出矛盾化解。", "（三）健全调解网络", "2.强化源头治理", "十一是抓实普法"):
+        assert _is_lead(lead), lead
+    for sentence in (
+        "二是突出矛盾化解，排查纠纷。",
+        "1、加强学习",
+        "突出矛盾化解。",
+        "二是" + "化" * 40,
+    ):
+        assert not _is_lead(sentence), sentence
+    # in place: only text[a:b] is read, a comma just before or after it does not count
+    text = "学法，二是突出矛盾化解。，其他"
+    a = text.index("二")
+    assert _is_lead(text, a, text.index("。") + 1)
+    assert not _is_lead(text, 0, text.index("。") + 1)
 
 
 def test_practice_names_are_the_quoted_names_without_their_punctuation():

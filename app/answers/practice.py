@@ -40,10 +40,10 @@ _OCCASION = re.compile(
 )
 _NUMBER = re.compile(r"[\d.]+")
 _SLOGAN_ENDS = "。，,；;！!？?、"
-# a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…")
-_ORDINAL_LEAD = r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
-# ...with no pause after it: no comma or colon anywhere in the sentence
-_LEAD = re.compile(f"(?=[^，,、：:]*\\Z)(?:{_ORDINAL_LEAD})")
+# a numbered lead sentence ("二是突出矛盾化解。", "（三）…", "2.…"): its ordinal, and no comma,
+# 、 or colon anywhere in it (a lead is not a list)
+_ORDINAL = r"[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]"
+_LEAD = re.compile(f"(?=[^，,、：:]*\\Z)(?:{_ORDINAL})")
 
 
 class PracticeNames:
