@@ -132,6 +132,9 @@ _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # A one-character verb with its aspect particle or a measure word (办过, 建了, 受过, 建个):
 # like the verb alone, too short to carry a topic (为了, 通过 are function words anyway).
 _WITH_ASPECT = re.compile(r".[了过着个]")
+# A number with its measure word (一人, 两次, 每项): how many, not what (一人多岗 is 一人 + 多岗,
+# and 一人's paraphrases 人士, 一项 said nothing of the question)
+_COUNTED = re.compile(r"[一二两三四五六七八九十几每半][人次项支名位件起条批家户场]")
 # Parts of speech (jieba's dictionary tags) that never carry a question's topic: adverbs
 # (必须, 真正, 进一步), prepositions (由, 借着), pronouns (有人, 别的), conjunctions, particles,
 # interjections, onomatopoeia. Words jieba's dictionary does not know (domain terms) are kept.
@@ -215,6 +218,7 @@ class Tokenizer:
             and bool(_TOKEN_OK.search(token))
             and not token.isdigit()
             and not _WITH_ASPECT.fullmatch(token)
+            and not _COUNTED.fullmatch(token)
         )
 
     def content_words(self, text: str) -> list[str]:
@@ -258,7 +262,7 @@ def _function_words() -> frozenset[str]:
 def content_words_identity() -> str:
     """Changes when what counts as a content word does (`Tokenizer.is_content`): the index's
     vocabulary, from which paraphrases are chosen, was filtered by it."""
-    payload = "\n".join([*sorted(STOPWORDS), _WITH_ASPECT.pattern])
+    payload = "\n".join([*sorted(STOPWORDS), _WITH_ASPECT.pattern, _COUNTED.pattern])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -391,6 +391,14 @@ def test_word_groups_read_or_and_example_lists_as_alternatives():
     ]
     # a one-character verb with a measure word says no more than the verb ("建个有特色的阵地")
     assert tokenizer.word_groups("建个有特色的调解阵地") == [("特色",), ("调解",), ("阵地",)]
+    # ...and so does a number with its measure word: how many, not what (一人多岗 → 一人 + 多岗)
+    assert [tokenizer.is_content(w) for w in ("一人", "两次", "每项", "一线", "人士")] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
