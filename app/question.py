@@ -95,9 +95,9 @@ _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
 )
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)")
-# several years, each asked ("2019年和2021年", "2019、2021年度", "2019年、2020年及2022年")
 _A_YEAR = r"(?<!\d)(?:19|20)\d{2}(?!\d)"
+_YEAR = re.compile(rf"({_A_YEAR})\s*(?:年度|年)")
+# several years, each asked ("2019年和2021年", "2019、2021年度", "2019年、2020年及2022年")
 _YEAR_LIST = re.compile(
     rf"{_A_YEAR}\s*(?:年度|年)?(?:\s*(?:和|与|及|以及|、|,|，|或)\s*{_A_YEAR}\s*(?:年度|年)?)+"
     r"(?<=年|度)(?!之间|期间|间)"  # "2019年和2021年之间" is a range
@@ -258,9 +258,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     kind: QuestionKind = "lookup"  # one township named, or nothing asked of many
     if len(scope.townships) != 1:
         if _AGGREGATE.search(q):
-            borrow = not {"plans", "problems"} & set(sections) and _ASKS_PRACTICES_TO_BORROW.search(
-                q
-            )
+            of_plans_or_problems = bool({"plans", "problems"} & set(sections))
+            borrow = not of_plans_or_problems and _ASKS_PRACTICES_TO_BORROW.search(q)
             kind = "practice" if _ASKS_PRACTICES.search(q) or borrow else "corpus"
         elif _PRACTICE.search(q):
             kind = "practice"
