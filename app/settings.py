@@ -42,6 +42,7 @@ GOLD_SETS = [
         "gold_heldout19",
         "gold_heldout20",
         "gold_heldout21",
+        "gold_heldout22",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -60,6 +61,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout18",
         "gold_heldout19",
         "gold_heldout20",
+        "gold_heldout22",
     }
 )
 
