@@ -43,6 +43,8 @@ GOLD_SETS = [
         "gold_heldout20",
         "gold_heldout21",
         "gold_heldout22",
+        "gold_heldout23",
+        "gold_heldout24",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
