@@ -94,6 +94,7 @@ _PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问�
 _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
+    r"|年度内|本年度|一年来|搞了|搞过|办了|办过"  # "报告年度内…搞了集中普法": what was done
 )
 _A_YEAR = r"(?<!\d)(?:19|20)\d{2}(?!\d)"
 _YEAR = re.compile(rf"({_A_YEAR})\s*(?:年度|年)")
@@ -189,6 +190,10 @@ def _clean_core(core: str) -> str:
     return " ".join(clauses)
 
 
+# "在重大行政决策上，哪些镇落实了听证制度", "在执法中…": where the claim is made, not the claim
+_SETTING = re.compile(r"在([^在，,。；;？?！!]{2,24}?)(?:上|中|里|方面|领域)")
+
+
 @dataclass
 class ParsedQuestion:
     text: str
@@ -203,6 +208,9 @@ class ParsedQuestion:
     claim: Claim = "plain"
     # "这两个镇…" when no township is named: which ones is not said (asked of every report)
     unnamed_subset: str | None = None
+    setting: str = (
+        ""  # the question's "在X上/中/方面" phrases: where the claim is made (`Topic.frame`)
+    )
 
 
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
@@ -304,6 +312,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         query=query or q,
         claim=claim,
         unnamed_subset=None if scope.townships else _subset_phrase(q),
+        setting=" ".join(m.group(1) for m in _SETTING.finditer(q)),
     )
 
 

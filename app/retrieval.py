@@ -76,11 +76,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
     # the steps a major decision must go through are its 法定程序, reports call them 必经程序
     "法定程序": ("法定程序", "必经程序"),
+    # the statutes' 重大行政决策, which reports also write 重大决策
+    "重大行政决策": ("重大行政决策", "重大决策"),
+    "重大决策": ("重大决策", "重大行政决策"),
 }
 # Words that only restate the section a question is about (problems / plans).
 # (跟上 and 到位 are how jieba cuts 没跟上 and 不到位)
 _PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进"
 INTENT_WORDS = frozenset((*SHORTFALL_WORDS, "跟上", "到位", *_PLANS_TEXT.split()))
+# Words a question frames its topic with: "在X上下功夫/做文章" (works on X), and a direction
+# after or before a verb ("让群众参与进来", "出去执法"): they add nothing to 参与, 执法
+FRAMING_WORDS = frozenset(
+    ["下功夫", "做文章", "花功夫", "花力气", "进来", "出去", "下去", "上去", "过来", "回来"]
+)
 
 
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder
@@ -134,6 +142,10 @@ class Topic:
     # a compound is said by its sub-words only when they cover all of it (工作 is not 工作站):
     # when grading many reports; a lookup (one fact, asked of the best passages) takes any
     spelled_out_only: bool = False
+    # the groups the question names as its setting ("在X上/中/方面"), see `claim_heads`
+    frame: frozenset[int] = frozenset()
+    # per group, its needles that are only near one of its words in meaning (SOFT_CREDIT)
+    near: list[frozenset[str]] = field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -148,6 +160,18 @@ class Topic:
         return frozenset(
             g for g, weight in enumerate(self.weights) if weight / total >= REQUIRED_SHARE
         )
+
+    @functools.cached_property
+    def claim_heads(self) -> frozenset[int]:
+        """In a question with a setting ("在重大行政决策上，哪些镇落实了听证制度"), the setting's
+        words say where the claim is made, not the claim: a supporting sentence holds one of the
+        other groups weighing at least their mean (听证, not only 落实 or 制度), in its words or
+        a listed synonym (a report word only near it in meaning is not enough)."""
+        claim = [g for g in range(len(self.weights)) if g not in self.frame]
+        if not self.frame or not claim:
+            return frozenset()
+        mean = sum(self.weights[g] for g in claim) / len(claim)
+        return frozenset(g for g in claim if self.weights[g] >= mean)
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -489,12 +513,14 @@ class HybridRetriever:
         require: bool = True,
         cue: Callable[[str], object] | None = None,
         spelled_out_only: bool = False,
+        frame: str = "",
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
         With `known_only`, groups whose words no report uses at all are left out: they are the
         asker's paraphrase and should not count against a passage. Without `require`, no group
-        is required of a supporting sentence.
+        is required of a supporting sentence. `frame`: the question's setting (the groups it
+        names are `Topic.frame`).
         """
         snap = self.snapshot()
         if known_only:
@@ -510,6 +536,7 @@ class HybridRetriever:
             for near, similarity in nears:
                 closest_to[near] = max(closest_to.get(near, (similarity, word)), (similarity, word))
         needles: list[dict[str, float]] = []
+        nearby: list[frozenset[str]] = []
         parts: list[list[tuple[tuple[str, ...], float, bool]]] = []
         group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
         for group, group_weight in zip(groups, group_weights, strict=True):
@@ -525,6 +552,8 @@ class HybridRetriever:
                         continue  # the question's own word (先进 of 表彰、先进) counts for its own group
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
+            said = {v for w in group for v in SYNONYMS.get(w, (w,))}
+            nearby.append(frozenset(found) - said)
             word_parts = {w: self._parts(w) for w in shares}
             parts.append(
                 [
@@ -540,6 +569,10 @@ class HybridRetriever:
             require=require,
             cue=cue,
             spelled_out_only=spelled_out_only,
+            near=nearby,
+            frame=frozenset(
+                g for g, group in enumerate(groups) if frame and all(w in frame for w in group)
+            ),
         )
 
     def neighbours(
@@ -639,7 +672,7 @@ class HybridRetriever:
         if total <= 0:
             return 0.0
         got = 0.0
-        required = topic.required
+        required, heads, headless = topic.required, topic.claim_heads, True
         for g, weight in enumerate(topic.weights):
             credit = max((c for n, c in topic.needles[g].items() if n in found), default=0.0)
             for parts, share, covering in topic.parts[g]:
@@ -653,6 +686,10 @@ class HybridRetriever:
             if credit == 0 and not partial and g in required:
                 return 0.0
             got += weight * credit
+            if credit > 0 and g in heads and _says(found, topic, g):
+                headless = False
+        if heads and headless and not partial:
+            return 0.0
         return got / total
 
     def _parts(self, term: str) -> tuple[str, ...]:
@@ -768,6 +805,15 @@ class HybridRetriever:
         for _, hit, a, b in best.values():
             base = int(hit.passage.meta["start"])
             hit.sentence = (base + a, base + b)
+
+
+def _says(found: frozenset[str], topic: Topic, g: int) -> bool:
+    """Whether a text holding `found` says group g in its own words (a word, a listed synonym or
+    all of a word's parts), not only in a report word near one in meaning."""
+    near = topic.near[g] if g < len(topic.near) else frozenset()
+    return any(n in found and n not in near for n in topic.needles[g]) or any(
+        parts and all(p in found for p in parts) for parts, _, _ in topic.parts[g]
+    )
 
 
 def _parts_cover(word: str, parts: tuple[str, ...]) -> bool:

@@ -11,7 +11,14 @@ from app.answering import AnswerService, Filters
 from app.answers.models import MENTIONED
 from app.cli import cli
 from app.question import parse_question
-from app.retrieval import INTENT_WORDS, SHORTFALL, TOKEN_CACHE, _parts_cover
+from app.retrieval import (
+    INTENT_WORDS,
+    SHORTFALL,
+    TOKEN_CACHE,
+    HybridRetriever,
+    Topic,
+    _parts_cover,
+)
 from app.services import open_store
 from app.settings import Settings
 from app.text import PassageTokens, Tokenizer
@@ -121,6 +128,9 @@ def test_plans_a_question_includes_are_not_all_it_asks_about():
     # the year's own arrangements are measures, not next year's plans
     assert "plans" not in parse_question("哪些镇交代了当年干部学法的安排？", facets).sections
     assert parse_question("哪些镇的今后工作安排提到执法监督？", facets).sections == ["plans"]
+    # what the report's year did ("报告年度内…搞了"): measures, not next year's plans
+    parsed = parse_question("报告年度内有哪几个镇借宪法日这类节点搞了集中普法？", facets)
+    assert parsed.sections == ["measures", "innovations"]
 
 
 def test_lookup_quotes_the_sentence_with_the_fact(service):
@@ -142,6 +152,57 @@ def test_a_count_of_something_else_does_not_answer_a_count_question(service):
     # what is counted may come before the ask
     assert not service.ask("石桥镇行政复议案件有多少起？").found
     assert service.ask("万灵镇行政复议案件有多少起？").found
+
+
+def test_a_count_lookup_quotes_the_sentence_counting_what_is_asked(service):
+    # the passage's best-covering sentence names the 执法大队 and gives its office's 500㎡;
+    # the count of 执法队员 is in the next one
+    answer = service.ask("石桥镇综合行政执法大队有多少名执法队员？持证情况怎么样？")
+    assert answer.found and "16名执法队员均持证上岗" in answer.citations[0].quote
+    assert "500㎡" not in answer.citations[0].quote
+    # ...also when the question words the rest otherwise (执法证 for 持证): the sentence naming
+    # the 执法大队 says what the count is of
+    answer = service.ask("石桥镇综合行政执法大队有多少名执法队员？是否都有执法证？")
+    assert answer.found and "16名执法队员" in answer.citations[0].quote
+    # "出去执法": the direction says nothing of what is counted
+    answer = service.ask("万灵镇今年一共出去执法了多少次？办了几起执法案件？")
+    assert answer.found and "开展执法45次" in answer.citations[0].quote
+
+
+def test_a_major_decision_is_one_whether_written_with_or_without_xingzheng(service):
+    # 塘坊镇 writes 重大决策 for the statutes' 重大行政决策
+    answer = service.ask("塘坊镇做重大行政决策要走哪几道必经程序？")
+    assert answer.found and "5项必经程序" in answer.citations[0].quote
+
+
+def test_a_setting_alone_does_not_state_the_claim_made_in_it(service):
+    # "在重大行政决策上": 王场镇 consults its lawyers on major decisions, but holds no 听证
+    answer = service.ask("在重大行政决策上，哪些乡镇明确说落实了听证制度？")
+    assert answer.townships == ["西联镇"]
+    assert "王场镇" not in {v.township for v in answer.verdicts if v.grade == "明确提到"}
+    # "在X上下功夫" is working on X: the setting is the whole topic
+    answer = service.ask("哪些镇下一步准备在规范性文件的合法性审查或监管上下功夫？")
+    assert {"塘坊镇", "石桥镇", "西联镇"} <= set(answer.townships)
+
+
+def test_the_heaviest_words_outside_a_setting_head_its_claim():
+    topic = Topic(
+        [("重大行政决策",), ("落实",), ("听证",), ("制度",)],
+        [0.57, 0.09, 0.24, 0.09],
+        [{"重大行政决策": 1.0}, {"落实": 1.0}, {"听证": 1.0}, {"制度": 1.0}],
+        [[], [], [], []],
+        frame=frozenset({0}),
+    )
+    assert topic.claim_heads == {2}
+    assert HybridRetriever._score(frozenset({"重大行政决策", "落实", "制度"}), topic, False) == 0
+    assert HybridRetriever._score(frozenset({"重大行政决策", "听证"}), topic, False) > 0.8
+    # ranking still sees the setting's words
+    assert HybridRetriever._score(frozenset({"重大行政决策", "落实", "制度"}), topic, True) > 0.7
+    assert Topic(topic.groups, topic.weights, topic.needles, topic.parts).claim_heads == set()
+    # a report word only near the head in meaning (会议 for 听证) does not say it
+    topic.needles[2]["会议"] = 0.6
+    topic.near = [frozenset(), frozenset(), frozenset({"会议"}), frozenset()]
+    assert HybridRetriever._score(frozenset({"重大行政决策", "会议"}), topic, False) == 0
 
 
 def test_which_steps_a_township_asks_for_are_found_in_its_words(service):

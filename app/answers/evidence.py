@@ -15,7 +15,7 @@ from app.answers.full_coverage import asks_full_coverage, states_full_coverage
 from app.answers.rule import DecisionRule
 from app.candidates import Candidates
 from app.question import ParsedQuestion
-from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
+from app.retrieval import FRAMING_WORDS, INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
 from vectorstore import Scope
 
 PerReport = Mapping[str, list[Hit]]  # report id → its best passages
@@ -35,7 +35,7 @@ def question_topic(
     `grading`: the topic grades many reports (a corpus-wide question, the 对比 matrix), so a
     compound is said only by parts that spell it out; by default, any question but a lookup.
     """
-    groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS)
+    groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS | FRAMING_WORDS)
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL.search
@@ -51,6 +51,7 @@ def question_topic(
         require=require,
         cue=cue,
         spelled_out_only=parsed.kind != "lookup" if grading is None else grading,
+        frame=parsed.setting,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from app.answers.citations import cite, inline, place
@@ -34,6 +35,18 @@ def answer(
 
     asks_count = topic.cue is states_count
     what = _counted(retriever, parsed.text, known) if asks_count else None
+    # a count said in a passage on the topic, in a sentence of its own ("镇域综合行政执法大队
+    # 进行实体化建设…；统筹执法力量，16名执法队员均持证上岗"): the passage's sentence on the
+    # topic speaks for it (hit → that sentence's coverage)
+    context: dict[int, float] = {}
+    if what is not None:
+        counting = []
+        for hit in hits:
+            stated = _stating_count(retriever, hit, known, what)
+            if stated is not hit and hit.sentence is not None:
+                context[id(stated)] = retriever.coverage(hit.key_sentence, known, partial=False)
+            counting.append(stated)
+        hits = counting
 
     def support(hit: Hit) -> float:
         if not known or hit.sentence is None:
@@ -41,10 +54,10 @@ def answer(
         sentence = hit.key_sentence
         if asks_count and not states_count(sentence):
             return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
-        if what and retriever.coverage(sentence, what, partial=False) < 0.5:
+        if what and not _counts(retriever, sentence, what):
             # "多少起行政复议案件": a number of other 案件 does not answer it
             return 0.0
-        return retriever.coverage(sentence, known, partial=False)
+        return max(retriever.coverage(sentence, known, partial=False), context.get(id(hit), 0.0))
 
     best = max(hits, key=lambda h: (support(h), h.coverage, h.score), default=None)
     if best is None or support(best) < engine.rule.lookup_min_coverage:
@@ -71,6 +84,29 @@ def answer(
         townships=[lead.township] if lead.township else [],
         not_mentioned=[],
     )
+
+
+def _stating_count(retriever: HybridRetriever, hit: Hit, known: Topic, what: Topic) -> Hit:
+    """The hit quoting its sentence that gives the number of what is counted (“16名执法队员”),
+    when the sentence covering the topic best gives another number (“500㎡”) or none."""
+    sentence = hit.key_sentence
+    if sentence and states_count(sentence) and _counts(retriever, sentence, what):
+        return hit
+    text, base = hit.passage.text, int(hit.passage.meta["start"])
+    counting = [
+        (retriever.coverage(text[a:b], known, partial=False), a, b)
+        for a, b in retriever.sentences(hit)
+        if states_count(text[a:b]) and _counts(retriever, text[a:b], what)
+    ]
+    if not counting:
+        return hit
+    coverage, a, b = max(counting, key=lambda c: c[0])  # the first of equals
+    return replace(hit, coverage=coverage, sentence=(base + a, base + b))
+
+
+def _counts(retriever: HybridRetriever, sentence: str, what: Topic) -> bool:
+    """Whether the sentence names what is counted (at least half of its words)."""
+    return retriever.coverage(sentence, what, partial=False) >= 0.5
 
 
 def _counted(retriever: HybridRetriever, question: str, known: Topic) -> Topic | None:
