@@ -86,9 +86,16 @@ _PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大
 INTENT_WORDS = frozenset((*SHORTFALL_WORDS, "跟上", "到位", *_PLANS_TEXT.split()))
 # Words a question frames its topic with: "在X上下功夫/做文章" (works on X), and a direction
 # after or before a verb ("让群众参与进来", "出去执法"): they add nothing to 参与, 执法
+# "专门针对执法队员", "单独列了": emphasis
 FRAMING_WORDS = frozenset(
-    ["下功夫", "做文章", "花功夫", "花力气", "进来", "出去", "下去", "上去", "过来", "回来"]
+    [
+        *("下功夫", "做文章", "花功夫", "花力气"),
+        *("进来", "出去", "下去", "上去", "过来", "回来"),
+        *("专门", "单独", "特别"),
+    ]
 )
+# a word asking who or which ("由谁来当组长", "哪家律所"): the asker's, not the topic
+ASKING_WORD = re.compile("谁|哪|什么|多少")
 
 
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder

@@ -32,6 +32,23 @@ def test_the_topic_cue_follows_what_the_question_asks_for(service):
     assert count.kind == "lookup" and question_topic(service.retriever, count).cue is states_count
 
 
+def test_how_a_question_asks_is_not_its_topic(service):
+    facets = service.store.facet_values()
+
+    def terms(question: str) -> list[str]:
+        return question_topic(service.retriever, parse_question(question, facets)).terms
+
+    # emphasis, who asks, what a count asks for: words no report needs to hold
+    assert terms("明年打算专门针对执法队员搞培训的是哪几个镇？") == ["执法", "队员", "培训"]
+    assert terms("哪些镇的报告写明了法治建设领导小组由谁来当组长？")[-2:] == ["领导小组", "组长"]
+    assert terms("哪几个镇给出了调解矛盾纠纷的具体件数？") == ["调解", "矛盾纠纷"]
+    # a count's noun is the topic when no count is asked
+    assert "数字" in terms("哪些镇提到了数字乡村建设？")
+    # where a question works on its topic ("在X上下功夫"), its direction words ("拉进来")
+    assert "下功夫" not in terms("哪些镇准备在规范性文件的合法性审查上下功夫？")
+    assert "进来" not in terms("别的镇是怎么把各方面力量拉进来一起搞宣传的？")
+
+
 def test_how_many_is_a_count_question_which_ones_is_not():
     assert ASKS_COUNT.search("有多少名法律明白人") and ASKS_COUNT.search("开展了几次培训")
     assert not ASKS_COUNT.search("哪几个镇提到了法律顾问")

@@ -9,6 +9,11 @@ _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批
 ASKS_COUNT = re.compile(
     rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数|场次|人次|具体数"
 )
+# what a count question asks for ("具体件数", "开会的次数", "给出具体数字"): its cue finds the
+# sentence with the number, they are not its topic
+COUNT_NOUNS = frozenset(
+    ["件数", "次数", "人数", "场次", "人次", "个数", "户数", "总数", "数字", "数目"]
+)
 # "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
 # ("培训了多少镇村干部" counts cadres)
 _TOWNSHIP_COUNT = re.compile(

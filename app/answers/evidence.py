@@ -9,13 +9,21 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from app.answers.counts import asks_count, states_count
+from app.answers.counts import COUNT_NOUNS, asks_count, states_count
 from app.answers.engine import Engine
 from app.answers.full_coverage import asks_full_coverage, states_full_coverage
 from app.answers.rule import DecisionRule
 from app.candidates import Candidates
 from app.question import ParsedQuestion
-from app.retrieval import FRAMING_WORDS, INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
+from app.retrieval import (
+    ASKING_WORD,
+    FRAMING_WORDS,
+    INTENT_WORDS,
+    SHORTFALL,
+    Hit,
+    HybridRetriever,
+    Topic,
+)
 from vectorstore import Scope
 
 PerReport = Mapping[str, list[Hit]]  # report id → its best passages
@@ -35,11 +43,14 @@ def question_topic(
     `grading`: the topic grades many reports (a corpus-wide question, the 对比 matrix), so a
     compound is said only by parts that spell it out; by default, any question but a lookup.
     """
-    groups = retriever.tokenizer.word_groups(parsed.core, drop=INTENT_WORDS | FRAMING_WORDS)
+    counting = asks_count(parsed.text)
+    drop = INTENT_WORDS | FRAMING_WORDS | (COUNT_NOUNS if counting else frozenset())
+    groups = retriever.tokenizer.word_groups(parsed.core, drop=drop)
+    groups = [g for g in groups if not any(ASKING_WORD.search(w) for w in g)]
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL.search
-    elif asks_count(parsed.text):
+    elif counting:
         # "多少件信访", "给出了案件数量": the sentence with the count, not the one naming the work
         cue = states_count
     elif asks_full_coverage(parsed.core):
