@@ -94,8 +94,9 @@ FRAMING_WORDS = frozenset(
         *("专门", "单独", "特别"),
     ]
 )
-# a word asking who or which ("由谁来当组长", "哪家律所"): the asker's, not the topic
-ASKING_WORD = re.compile("谁|哪|什么|多少")
+# a word asking who, which or how many ("由谁来当组长", "哪家律所", "几台"): the asker's, not the
+# topic
+ASKING_WORD = re.compile("谁|哪|什么|多少|几")
 
 
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder

@@ -42,6 +42,7 @@ def test_how_a_question_asks_is_not_its_topic(service):
     assert terms("明年打算专门针对执法队员搞培训的是哪几个镇？") == ["执法", "队员", "培训"]
     assert terms("哪些镇的报告写明了法治建设领导小组由谁来当组长？")[-2:] == ["领导小组", "组长"]
     assert terms("哪几个镇给出了调解矛盾纠纷的具体件数？") == ["调解", "矛盾纠纷"]
+    assert "几台" not in terms("西联镇一共配备了几台执法记录仪？")
     # a count's noun is the topic when no count is asked
     assert "数字" in terms("哪些镇提到了数字乡村建设？")
     # where a question works on its topic ("在X上下功夫"), its direction words ("拉进来")
