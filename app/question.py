@@ -13,6 +13,7 @@ from typing import Literal
 
 from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
 from app.shortfall import ASKED_ONLY, SHORTFALL_WORDS
+from app.text import Tokenizer
 from ingest.gazetteer import province_short
 from ingest.model import SECTION_TYPES
 from vectorstore import Scope
@@ -68,7 +69,10 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
     # a bare 将 is also the preposition 把 ("将学法纳入考核")
     (
         "plans",
-        re.compile(r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划"),
+        re.compile(
+            r"下一步|下步|计划|打算|明年|来年|今后|将要|准备|(工作|主要|下一年)安排|规划"
+            r"|下一年|下年度|新一年|新的一年"
+        ),
     ),
     ("innovations", re.compile(r"创新|特色|亮点")),
     ("duty", re.compile(r"第一责任人|履职|履行.{0,6}职责")),
@@ -94,7 +98,7 @@ _PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问�
 _SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
-    r"|年度内|本年度|一年来|搞了|搞过|办了|办过"  # "报告年度内…搞了集中普法": what was done
+    r"|报告年度|本年度|一年来|搞了|搞过|办过"  # "报告年度内…搞了集中普法": what was done
 )
 _A_YEAR = r"(?<!\d)(?:19|20)\d{2}(?!\d)"
 _YEAR = re.compile(rf"({_A_YEAR})\s*(?:年度|年)")
@@ -190,10 +194,6 @@ def _clean_core(core: str) -> str:
     return " ".join(clauses)
 
 
-# "在重大行政决策上，哪些镇落实了听证制度", "在执法中…": where the claim is made, not the claim
-_SETTING = re.compile(r"在([^在，,。；;？?！!]{2,24}?)(?:上|中|里|方面|领域)")
-
-
 @dataclass
 class ParsedQuestion:
     text: str
@@ -208,9 +208,6 @@ class ParsedQuestion:
     claim: Claim = "plain"
     # "这两个镇…" when no township is named: which ones is not said (asked of every report)
     unnamed_subset: str | None = None
-    setting: str = (
-        ""  # the question's "在X上/中/方面" phrases: where the claim is made (`Topic.frame`)
-    )
 
 
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
@@ -312,7 +309,6 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         query=query or q,
         claim=claim,
         unnamed_subset=None if scope.townships else _subset_phrase(q),
-        setting=" ".join(m.group(1) for m in _SETTING.finditer(q)),
     )
 
 
@@ -352,3 +348,42 @@ def _subset_phrase(question: str) -> str | None:
     """ "这两个镇" in a question naming no township: a subset it does not name."""
     match = _THESE_FEW.search(question)
     return match.group(0) if match else None
+
+
+# Words a question frames its topic with: "在X上下功夫/做文章" (works on X; jieba also cuts
+# 下了功夫, 做了文章), a direction after or before a verb ("让群众参与进来", "出去执法"),
+# emphasis ("专门针对执法队员", "单独列了")
+FRAMING_WORDS = frozenset(
+    [
+        *("下功夫", "做文章", "花功夫", "花力气", "功夫", "文章", "力气", "上下"),
+        *("进来", "出去", "下去", "上去", "过来", "回来"),
+        *("专门", "单独", "特别", "领域"),
+    ]
+)
+# a word asking who, which or how many ("由谁来当组长", "哪家律所", "几台"): the asker's, not
+# the topic
+ASKING_WORD = re.compile("谁|哪|什么|多少|几")
+# "在重大行政决策上", "在柔性执法、文明执法方面": a setting is 在, whole words, then one of these
+_SETTING_ENDS = frozenset(["上", "中", "里", "方面", "领域", "上下"])
+_SETTING_JOINS = frozenset(["、", "和", "与", "及", "或"])
+_SETTING_MOST = 8  # words
+_PUNCTUATION = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]+$")
+
+
+def setting_of(tokenizer: Tokenizer, question: str) -> str:
+    """The question's settings ("在重大行政决策上，哪些镇落实了听证制度" → 重大行政决策): where its
+    claim is made, not the claim (`Topic.claim_heads`). Read on whole words, so 在线, 存在, 放在
+    and 中心 are no part of one."""
+    words = tokenizer.cut(question)
+    settings = []
+    for i, word in enumerate(words):
+        if word != "在":
+            continue
+        for j in range(i + 1, min(i + 1 + _SETTING_MOST, len(words))):
+            if words[j] in _SETTING_ENDS:
+                if j > i + 1:
+                    settings.append("".join(words[i + 1 : j]))
+                break
+            if _PUNCTUATION.match(words[j]) and words[j] not in _SETTING_JOINS:
+                break
+    return " ".join(settings)

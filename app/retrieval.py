@@ -76,27 +76,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
     # the steps a major decision must go through are its 法定程序, reports call them 必经程序
     "法定程序": ("法定程序", "必经程序"),
-    # the statutes' 重大行政决策, which reports also write 重大决策
-    "重大行政决策": ("重大行政决策", "重大决策"),
+    # the statutes' 重大行政决策, which reports also write 重大决策 (not the 重大决策部署 of the
+    # centre, which every report implements)
+    "重大行政决策": (
+        "重大行政决策",
+        *(f"重大决策{after}" for after in ("事项", "程序", "制度", "前", "“", '"', "，", "、")),
+        "执行重大决策",
+    ),
     "重大决策": ("重大决策", "重大行政决策"),
 }
 # Words that only restate the section a question is about (problems / plans).
 # (跟上 and 到位 are how jieba cuts 没跟上 and 不到位)
 _PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进"
 INTENT_WORDS = frozenset((*SHORTFALL_WORDS, "跟上", "到位", *_PLANS_TEXT.split()))
-# Words a question frames its topic with: "在X上下功夫/做文章" (works on X), and a direction
-# after or before a verb ("让群众参与进来", "出去执法"): they add nothing to 参与, 执法
-# "专门针对执法队员", "单独列了": emphasis
-FRAMING_WORDS = frozenset(
-    [
-        *("下功夫", "做文章", "花功夫", "花力气"),
-        *("进来", "出去", "下去", "上去", "过来", "回来"),
-        *("专门", "单独", "特别"),
-    ]
-)
-# a word asking who, which or how many ("由谁来当组长", "哪家律所", "几台"): the asker's, not the
-# topic
-ASKING_WORD = re.compile("谁|哪|什么|多少|几")
 
 
 TOKEN_CACHE = "fazhi_tokens.json"  # in the store's index folder
@@ -114,6 +106,26 @@ HEAD_SIMILARITY = 0.945
 # part of what the question is about: a sentence without it (or a paraphrase of it) does not
 # support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
 REQUIRED_SHARE = 0.4
+# Words that make no claim by themselves ("在法律顾问制度上取得了哪些成效"): never a claim's head
+CLAIMLESS_WORDS = frozenset(
+    [
+        "措施",
+        "举措",
+        "做法",
+        "办法",
+        "经验",
+        "成效",
+        "成果",
+        "效果",
+        "亮点",
+        "情况",
+        "取得",
+        "实现",
+        "落实",
+        "开展",
+        "工作",
+    ]
+)
 REQUIRED_MIN_GROUPS = 2
 # A word's weight grows as the share of passages using it falls, down to this share (one
 # passage in 150: about one report in ten, at the bundled reports' ~15 passages each): rarer is
@@ -151,7 +163,7 @@ class Topic:
     # when grading many reports; a lookup (one fact, asked of the best passages) takes any
     spelled_out_only: bool = False
     # the groups the question names as its setting ("在X上/中/方面"), see `claim_heads`
-    frame: frozenset[int] = frozenset()
+    setting: frozenset[int] = frozenset()
     # per group, its needles that are only near one of its words in meaning (SOFT_CREDIT)
     near: list[frozenset[str]] = field(default_factory=list)
 
@@ -172,14 +184,37 @@ class Topic:
     @functools.cached_property
     def claim_heads(self) -> frozenset[int]:
         """In a question with a setting ("在重大行政决策上，哪些镇落实了听证制度"), the setting's
-        words say where the claim is made, not the claim: a supporting sentence holds one of the
-        other groups weighing at least their mean (听证, not only 落实 or 制度), in its words or
-        a listed synonym (a report word only near it in meaning is not enough)."""
-        claim = [g for g in range(len(self.weights)) if g not in self.frame]
-        if not self.frame or not claim:
+        words say where the claim is made, not the claim: a supporting sentence says one of the
+        other groups weighing at least their mean (听证, not only 落实 or 制度), in its own words
+        (`says`). Words that claim nothing by themselves (CLAIMLESS_WORDS: 措施, 成效, 取得) are
+        not heads; with no other group, there are none."""
+        claim = [
+            g
+            for g in range(len(self.weights))
+            if g not in self.setting and not CLAIMLESS_WORDS.issuperset(self.groups[g])
+        ]
+        if not self.setting or not claim:
             return frozenset()
         mean = sum(self.weights[g] for g in claim) / len(claim)
         return frozenset(g for g in claim if self.weights[g] >= mean)
+
+    def says(self, found: frozenset[str], g: int) -> bool:
+        """Whether a text holding the strings `found` says group g in its own words (a word, a
+        listed synonym, or a word's parts as `credit` takes them), not only in a report word
+        near one in meaning."""
+        near = self.near[g] if g < len(self.near) else frozenset()
+        return any(n in found and n not in near for n in self.needles[g]) or any(
+            self.parts_say(parts, covering, found) for parts, _, covering in self.parts[g]
+        )
+
+    def parts_say(self, parts: tuple[str, ...], covering: bool, found: frozenset[str]) -> bool:
+        """Whether a word's sub-words in `found` say all of it (only when they spell it out, for
+        a topic grading many reports)."""
+        return (
+            bool(parts)
+            and all(p in found for p in parts)
+            and (covering or not self.spelled_out_only)
+        )
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -521,14 +556,14 @@ class HybridRetriever:
         require: bool = True,
         cue: Callable[[str], object] | None = None,
         spelled_out_only: bool = False,
-        frame: str = "",
+        setting: str = "",
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
         With `known_only`, groups whose words no report uses at all are left out: they are the
         asker's paraphrase and should not count against a passage. Without `require`, no group
-        is required of a supporting sentence. `frame`: the question's setting (the groups it
-        names are `Topic.frame`).
+        is required of a supporting sentence. `setting`: the question's setting (the groups it
+        names are `Topic.setting`).
         """
         snap = self.snapshot()
         if known_only:
@@ -578,8 +613,8 @@ class HybridRetriever:
             cue=cue,
             spelled_out_only=spelled_out_only,
             near=nearby,
-            frame=frozenset(
-                g for g, group in enumerate(groups) if frame and all(w in frame for w in group)
+            setting=frozenset(
+                g for g, group in enumerate(groups) if setting and all(w in setting for w in group)
             ),
         )
 
@@ -686,15 +721,15 @@ class HybridRetriever:
             for parts, share, covering in topic.parts[g]:
                 if not parts or credit >= share:
                     continue
-                held = sum(p in found for p in parts)
-                if held == len(parts) and (covering or not topic.spelled_out_only):
+                if topic.parts_say(parts, covering, found):
                     credit = share
                 elif partial:
+                    held = sum(p in found for p in parts)
                     credit = max(credit, 0.5 * share * held / len(parts))
             if credit == 0 and not partial and g in required:
                 return 0.0
             got += weight * credit
-            if credit > 0 and g in heads and _says(found, topic, g):
+            if headless and g in heads and credit > 0 and topic.says(found, g):
                 headless = False
         if heads and headless and not partial:
             return 0.0
@@ -813,15 +848,6 @@ class HybridRetriever:
         for _, hit, a, b in best.values():
             base = int(hit.passage.meta["start"])
             hit.sentence = (base + a, base + b)
-
-
-def _says(found: frozenset[str], topic: Topic, g: int) -> bool:
-    """Whether a text holding `found` says group g in its own words (a word, a listed synonym or
-    all of a word's parts), not only in a report word near one in meaning."""
-    near = topic.near[g] if g < len(topic.near) else frozenset()
-    return any(n in found and n not in near for n in topic.needles[g]) or any(
-        parts and all(p in found for p in parts) for parts, _, _ in topic.parts[g]
-    )
 
 
 def _parts_cover(word: str, parts: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from app.answering import AnswerService, Filters
+from app.answers.evidence import question_topic
 from app.answers.models import MENTIONED
 from app.cli import cli
 from app.question import parse_question
@@ -131,6 +132,7 @@ def test_plans_a_question_includes_are_not_all_it_asks_about():
     # what the report's year did ("报告年度内…搞了"): measures, not next year's plans
     parsed = parse_question("报告年度内有哪几个镇借宪法日这类节点搞了集中普法？", facets)
     assert parsed.sections == ["measures", "innovations"]
+    assert parse_question("哪些镇下一年度内要建成法治示范村？", facets).sections == ["plans"]
 
 
 def test_lookup_quotes_the_sentence_with_the_fact(service):
@@ -173,6 +175,14 @@ def test_a_major_decision_is_one_whether_written_with_or_without_xingzheng(servi
     # 塘坊镇 writes 重大决策 for the statutes' 重大行政决策
     answer = service.ask("塘坊镇做重大行政决策要走哪几道必经程序？")
     assert answer.found and "5项必经程序" in answer.citations[0].quote
+    # ...but the centre's 重大决策部署, which every report carries out, is not one
+    facets = service.store.facet_values()
+    topic = question_topic(
+        service.retriever, parse_question("哪些镇落实了重大行政决策制度？", facets)
+    )
+    decision = topic.groups.index(("重大行政决策",))
+    held = topic.found_in("全面贯彻落实上级关于法治建设的重大决策部署")
+    assert not set(topic.needles[decision]) & held
 
 
 def test_a_setting_alone_does_not_state_the_claim_made_in_it(service):
@@ -183,6 +193,8 @@ def test_a_setting_alone_does_not_state_the_claim_made_in_it(service):
     # "在X上下功夫" is working on X: the setting is the whole topic
     answer = service.ask("哪些镇下一步准备在规范性文件的合法性审查或监管上下功夫？")
     assert {"塘坊镇", "石桥镇", "西联镇"} <= set(answer.townships)
+    # a lookup asks it of the named report the same way
+    assert not service.ask("王场镇在重大行政决策上落实了听证制度吗？").found
 
 
 def test_the_heaviest_words_outside_a_setting_head_its_claim():
@@ -191,7 +203,7 @@ def test_the_heaviest_words_outside_a_setting_head_its_claim():
         [0.57, 0.09, 0.24, 0.09],
         [{"重大行政决策": 1.0}, {"落实": 1.0}, {"听证": 1.0}, {"制度": 1.0}],
         [[], [], [], []],
-        frame=frozenset({0}),
+        setting=frozenset({0}),
     )
     assert topic.claim_heads == {2}
     assert HybridRetriever._score(frozenset({"重大行政决策", "落实", "制度"}), topic, False) == 0

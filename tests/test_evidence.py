@@ -5,8 +5,9 @@ from __future__ import annotations
 from app.answers.counts import ASKS_COUNT, asks_count, states_count
 from app.answers.evidence import closeness, closest, gather, question_topic
 from app.answers.rule import DecisionRule
-from app.question import parse_question
+from app.question import parse_question, setting_of
 from app.retrieval import SHORTFALL, Hit
+from app.text import Tokenizer
 from tests.conftest import SAMPLE_TOWNSHIPS
 from vectorstore import Scope, StoredPassage
 
@@ -40,11 +41,18 @@ def test_how_a_question_asks_is_not_its_topic(service):
 
     # emphasis, who asks, what a count asks for: words no report needs to hold
     assert terms("明年打算专门针对执法队员搞培训的是哪几个镇？") == ["执法", "队员", "培训"]
-    assert terms("哪些镇的报告写明了法治建设领导小组由谁来当组长？")[-2:] == ["领导小组", "组长"]
+    assert terms("哪些镇的报告写明了法治建设领导小组由谁来当组长？") == [
+        "法治",
+        "建设",
+        "领导小组",
+        "组长",
+    ]
     assert terms("哪几个镇给出了调解矛盾纠纷的具体件数？") == ["调解", "矛盾纠纷"]
     assert "几台" not in terms("西联镇一共配备了几台执法记录仪？")
-    # a count's noun is the topic when no count is asked
+    # a count's noun is the topic when no count is asked, or not what the count is of
     assert "数字" in terms("哪些镇提到了数字乡村建设？")
+    assert "数字" in terms("石桥镇数字乡村建设投入了多少资金？")
+    assert "数字" not in terms("哪些镇给出了普法宣传活动开展了多少场的具体数字？")
     # where a question works on its topic ("在X上下功夫"), its direction words ("拉进来")
     assert "下功夫" not in terms("哪些镇准备在规范性文件的合法性审查上下功夫？")
     assert "进来" not in terms("别的镇是怎么把各方面力量拉进来一起搞宣传的？")
@@ -131,3 +139,26 @@ def test_when_every_report_is_left_out_nothing_is_gathered(service):
     # a report left out that the store does not hold changes nothing
     rest, _ = gather(service.engine, vector, "执法能力", Scope(), topic, leave_out={"no-such-id"})
     assert list(rest) == list(everyone)
+
+
+def test_a_setting_is_read_on_whole_words():
+    tokenizer = Tokenizer()
+    assert (
+        setting_of(tokenizer, "在重大行政决策上，哪些乡镇明确说落实了听证制度？") == "重大行政决策"
+    )
+    assert (
+        setting_of(tokenizer, "别的镇在柔性执法、文明执法方面有什么做法？") == "柔性执法、文明执法"
+    )
+    assert setting_of(tokenizer, "哪些镇准备在合法性审查上下了功夫？") == "合法性审查"
+    # 在线, 放在, 中心, 存在: no setting
+    assert setting_of(tokenizer, "哪些镇在线上普法中用了抖音？") == ""
+    assert setting_of(tokenizer, "哪些镇把普法重点放在青少年上？") == ""
+    assert setting_of(tokenizer, "哪些镇在村里建了法律服务中心？") == ""
+    assert setting_of(tokenizer, "哪些镇存在执法力量不足的问题？") == ""
+
+
+def test_words_that_claim_nothing_head_no_claim(service):
+    facets = service.store.facet_values()
+    parsed = parse_question("在法律顾问制度上，哪些镇取得了成效？", facets)
+    assert question_topic(service.retriever, parsed).claim_heads == frozenset()
+    assert service.ask("在法律顾问制度上，哪些镇取得了成效？").townships

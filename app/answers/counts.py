@@ -6,13 +6,12 @@ import re
 
 # a question asking for a count ("哪几个镇", "几个方面" ask for something else)
 _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
-ASKS_COUNT = re.compile(
-    rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|人数|次数|件数|场次|人次|具体数"
-)
-# what a count question asks for ("具体件数", "开会的次数", "给出具体数字"): its cue finds the
-# sentence with the number, they are not its topic
-COUNT_NOUNS = frozenset(
-    ["件数", "次数", "人数", "场次", "人次", "个数", "户数", "总数", "数字", "数目"]
+_COUNT_NOUNS = "人数|次数|件数|场次|人次|个数|户数|总数"
+ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量|{_COUNT_NOUNS}|具体数")
+# what a count question asks for, ending its clause ("调解矛盾纠纷的具体件数？", "给出了具体
+# 数字"): its cue finds the sentence with the number, it is not the topic (数字乡村 is)
+ASKED_COUNT_NOUN = re.compile(
+    rf"(?:具体|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?=[？?，,。；;！!\s]|$)"
 )
 # "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
 # ("培训了多少镇村干部" counts cadres)

@@ -9,21 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from app.answers.counts import COUNT_NOUNS, asks_count, states_count
+from app.answers.counts import ASKED_COUNT_NOUN, asks_count, states_count
 from app.answers.engine import Engine
 from app.answers.full_coverage import asks_full_coverage, states_full_coverage
 from app.answers.rule import DecisionRule
 from app.candidates import Candidates
-from app.question import ParsedQuestion
-from app.retrieval import (
-    ASKING_WORD,
-    FRAMING_WORDS,
-    INTENT_WORDS,
-    SHORTFALL,
-    Hit,
-    HybridRetriever,
-    Topic,
-)
+from app.question import ASKING_WORD, FRAMING_WORDS, ParsedQuestion, setting_of
+from app.retrieval import INTENT_WORDS, SHORTFALL, Hit, HybridRetriever, Topic
 from vectorstore import Scope
 
 PerReport = Mapping[str, list[Hit]]  # report id → its best passages
@@ -44,9 +36,13 @@ def question_topic(
     compound is said only by parts that spell it out; by default, any question but a lookup.
     """
     counting = asks_count(parsed.text)
-    drop = INTENT_WORDS | FRAMING_WORDS | (COUNT_NOUNS if counting else frozenset())
-    groups = retriever.tokenizer.word_groups(parsed.core, drop=drop)
-    groups = [g for g in groups if not any(ASKING_WORD.search(w) for w in g)]
+    core = ASKED_COUNT_NOUN.sub(" ", parsed.core) if counting else parsed.core
+    tokenizer = retriever.tokenizer
+    groups = [
+        kept
+        for group in tokenizer.word_groups(core, drop=INTENT_WORDS | FRAMING_WORDS)
+        if (kept := tuple(w for w in group if not ASKING_WORD.search(w)))
+    ]
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL.search
@@ -62,7 +58,7 @@ def question_topic(
         require=require,
         cue=cue,
         spelled_out_only=parsed.kind != "lookup" if grading is None else grading,
-        frame=parsed.setting,
+        setting=setting_of(tokenizer, parsed.text),
     )
 
 

@@ -10,8 +10,9 @@ from app.answers.citations import cite, inline, place
 from app.answers.counts import ASKS_COUNT, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.models import Answer
-from app.question import ParsedQuestion
+from app.question import ParsedQuestion, setting_of
 from app.retrieval import Hit, HybridRetriever, Topic
+from app.sentences import quotable_spans, section_title
 from ingest.model import SECTION_LABELS
 from vectorstore import Scope
 
@@ -31,24 +32,25 @@ def answer(
     # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
     # words no report uses at all are the asker's paraphrase and are not held against a hit.
     # The township is named, so the best passage need not carry every heavy word.
-    known = retriever.topic(topic.groups, known_only=True, require=False)
+    setting = setting_of(retriever.tokenizer, parsed.text)
+    known = retriever.topic(topic.groups, known_only=True, require=False, setting=setting)
 
     asks_count = topic.cue is states_count
     what = _counted(retriever, parsed.text, known) if asks_count else None
     # a count said in a passage on the topic, in a sentence of its own ("镇域综合行政执法大队
-    # 进行实体化建设…；统筹执法力量，16名执法队员均持证上岗"): the passage's sentence on the
-    # topic speaks for it (hit → that sentence's coverage)
-    context: dict[int, float] = {}
+    # 进行实体化建设…；统筹执法力量，16名执法队员均持证上岗"): when that sentence names all of
+    # what is counted, the passage's sentence on the topic speaks for it
+    lent: list[float] = [0.0] * len(hits)
     if what is not None:
-        counting = []
-        for hit in hits:
-            stated = _stating_count(retriever, hit, known, what)
-            if stated is not hit and hit.sentence is not None:
-                context[id(stated)] = retriever.coverage(hit.key_sentence, known, partial=False)
-            counting.append(stated)
-        hits = counting
+        for k, hit in enumerate(hits):
+            stated = _stating_count(retriever, hit, what)
+            if stated is not hit:
+                if retriever.coverage(stated.key_sentence, what, partial=False) >= 1.0:
+                    lent[k] = retriever.coverage(hit.key_sentence, known, partial=False)
+                hits[k] = stated
 
-    def support(hit: Hit) -> float:
+    def support(k: int) -> float:
+        hit = hits[k]
         if not known or hit.sentence is None:
             return 0.0
         sentence = hit.key_sentence
@@ -57,14 +59,17 @@ def answer(
         if what and not _counts(retriever, sentence, what):
             # "多少起行政复议案件": a number of other 案件 does not answer it
             return 0.0
-        return max(retriever.coverage(sentence, known, partial=False), context.get(id(hit), 0.0))
+        return max(retriever.coverage(sentence, known, partial=False), lent[k])
 
-    best = max(hits, key=lambda h: (support(h), h.coverage, h.score), default=None)
-    if best is None or support(best) < engine.rule.lookup_min_coverage:
+    top = max(
+        range(len(hits)), key=lambda k: (support(k), hits[k].coverage, hits[k].score), default=None
+    )
+    if top is None or support(top) < engine.rule.lookup_min_coverage:
         where = "、".join(scope.townships) if scope.townships else "所选范围"
         return not_found(
             parsed, scope, f"{NOT_FOUND}：{where}的报告里没有找到与“{parsed.core}”直接相关的内容。"
         )
+    best = hits[top]
     ordered = [best] + [h for h in hits if h is not best]
     citations = [cite(i + 1, h) for i, h in enumerate(ordered)]
     lead = citations[0]
@@ -86,22 +91,23 @@ def answer(
     )
 
 
-def _stating_count(retriever: HybridRetriever, hit: Hit, known: Topic, what: Topic) -> Hit:
+def _stating_count(retriever: HybridRetriever, hit: Hit, what: Topic) -> Hit:
     """The hit quoting its sentence that gives the number of what is counted (“16名执法队员”),
-    when the sentence covering the topic best gives another number (“500㎡”) or none."""
+    when the sentence covering the topic best gives another number (“500㎡”) or none; its
+    coverage (the passage's, for ranking) stays."""
     sentence = hit.key_sentence
     if sentence and states_count(sentence) and _counts(retriever, sentence, what):
         return hit
     text, base = hit.passage.text, int(hit.passage.meta["start"])
     counting = [
-        (retriever.coverage(text[a:b], known, partial=False), a, b)
-        for a, b in retriever.sentences(hit)
+        (retriever.coverage(text[a:b], what, partial=False), a, b)
+        for a, b, _ in quotable_spans(text, section_title(hit.passage.meta))
         if states_count(text[a:b]) and _counts(retriever, text[a:b], what)
     ]
     if not counting:
         return hit
-    coverage, a, b = max(counting, key=lambda c: c[0])  # the first of equals
-    return replace(hit, coverage=coverage, sentence=(base + a, base + b))
+    _, a, b = max(counting, key=lambda c: c[0])  # the first of equals
+    return replace(hit, sentence=(base + a, base + b))
 
 
 def _counts(retriever: HybridRetriever, sentence: str, what: Topic) -> bool:
