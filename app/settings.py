@@ -45,6 +45,7 @@ GOLD_SETS = [
         "gold_heldout22",
         "gold_heldout23",
         "gold_heldout24",
+        "gold_heldout25",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -64,6 +65,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout19",
         "gold_heldout20",
         "gold_heldout22",
+        "gold_heldout25",
     }
 )
 
