@@ -106,7 +106,8 @@ HEAD_SIMILARITY = 0.945
 # part of what the question is about: a sentence without it (or a paraphrase of it) does not
 # support the claim (法治副校长 vs 辖区学校). With fewer words, the coverage floor decides.
 REQUIRED_SHARE = 0.4
-# Words that make no claim by themselves ("在法律顾问制度上取得了哪些成效"): never a claim's head
+# Words that make no claim by themselves ("在法律顾问制度上取得了哪些成效"; 创新, 特色: what
+# kind of practice is asked for, "在普法上有哪些创新做法"): never a claim's head
 CLAIMLESS_WORDS = frozenset(
     [
         "措施",
@@ -118,6 +119,8 @@ CLAIMLESS_WORDS = frozenset(
         "成果",
         "效果",
         "亮点",
+        "创新",
+        "特色",
         "情况",
         "取得",
         "实现",

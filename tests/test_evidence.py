@@ -162,3 +162,9 @@ def test_words_that_claim_nothing_head_no_claim(service):
     parsed = parse_question("在法律顾问制度上，哪些镇取得了成效？", facets)
     assert question_topic(service.retriever, parsed).claim_heads == frozenset()
     assert service.ask("在法律顾问制度上，哪些镇取得了成效？").townships
+    # 创新 and 特色 say what kind of practice is asked for (the innovations section's words),
+    # not a claim each sentence must make: the practices in the setting are the answer
+    parsed = parse_question("在矛盾纠纷化解方面，哪些镇有特色做法？", facets)
+    assert question_topic(service.retriever, parsed).claim_heads == frozenset()
+    assert {"石桥镇", "万灵镇"} <= set(service.ask("在矛盾纠纷化解方面，哪些镇有特色做法？").townships)
+    assert len(service.ask("哪些镇在普法宣传上有创新做法？").townships) >= 3
