@@ -166,5 +166,7 @@ def test_words_that_claim_nothing_head_no_claim(service):
     # not a claim each sentence must make: the practices in the setting are the answer
     parsed = parse_question("在矛盾纠纷化解方面，哪些镇有特色做法？", facets)
     assert question_topic(service.retriever, parsed).claim_heads == frozenset()
-    assert {"石桥镇", "万灵镇"} <= set(service.ask("在矛盾纠纷化解方面，哪些镇有特色做法？").townships)
+    assert {"石桥镇", "万灵镇"} <= set(
+        service.ask("在矛盾纠纷化解方面，哪些镇有特色做法？").townships
+    )
     assert len(service.ask("哪些镇在普法宣传上有创新做法？").townships) >= 3
