@@ -169,6 +169,10 @@ class Topic:
     setting: frozenset[int] = frozenset()
     # per group, its needles that are only near one of its words in meaning (SOFT_CREDIT)
     near: list[frozenset[str]] = field(default_factory=list)
+    # per group, the sub-words of its words' listed synonyms and their credit: all of them
+    # rank a sentence as half saying it ("执法不严、效能不高": 执法效能, a synonym of 执法能力),
+    # but state nothing (apart, "法治政府…制度宣传" is no 法治宣传)
+    synonym_parts: list[list[tuple[tuple[str, ...], float]]] = field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -228,6 +232,7 @@ class Topic:
         the parts of its compounds. A text's coverage depends only on which of these it holds."""
         found = [n for needles in self.needles for n in needles]
         parts = [p for word_parts in self.parts for sub, _, _ in word_parts for p in sub]
+        parts += [p for synonyms in self.synonym_parts for sub, _ in synonyms for p in sub]
         return tuple(dict.fromkeys([*found, *parts]))
 
     def found_in(self, text: str) -> frozenset[str]:
@@ -584,6 +589,7 @@ class HybridRetriever:
         needles: list[dict[str, float]] = []
         nearby: list[frozenset[str]] = []
         parts: list[list[tuple[tuple[str, ...], float, bool]]] = []
+        synonym_parts: list[list[tuple[tuple[str, ...], float]]] = []
         group_weights = [sum(weights[w] for w in g) / len(g) for g in groups]
         for group, group_weight in zip(groups, group_weights, strict=True):
             shares = {w: min(1.0, weights[w] / group_weight) for w in group}
@@ -607,6 +613,14 @@ class HybridRetriever:
                     for w, share in shares.items()
                 ]
             )
+            synonym_parts.append(
+                [
+                    (sub, share)
+                    for w, share in shares.items()
+                    for v in SYNONYMS.get(w, ())
+                    if v != w and (sub := self._parts(v))
+                ]
+            )
         return Topic(
             list(groups),
             group_weights,
@@ -616,6 +630,7 @@ class HybridRetriever:
             cue=cue,
             spelled_out_only=spelled_out_only,
             near=nearby,
+            synonym_parts=synonym_parts,
             setting=frozenset(
                 g for g, group in enumerate(groups) if setting and all(w in setting for w in group)
             ),
@@ -729,6 +744,10 @@ class HybridRetriever:
                 elif partial:
                     held = sum(p in found for p in parts)
                     credit = max(credit, 0.5 * share * held / len(parts))
+            if partial and g < len(topic.synonym_parts):
+                for parts, share in topic.synonym_parts[g]:
+                    if credit < 0.5 * share and all(p in found for p in parts):
+                        credit = 0.5 * share
             if credit == 0 and not partial and g in required:
                 return 0.0
             got += weight * credit

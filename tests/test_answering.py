@@ -62,6 +62,9 @@ def test_corpus_wide_question_lists_townships_with_problem_citations(service):
     assert "西联镇" in answer.townships
     assert "有所提高" not in by_township["西联镇"].quote
     assert SHORTFALL.search(by_township["西联镇"].quote)
+    # ...the one on enforcement: "行政执法不严、效能不高" spells out 执法效能, a synonym of
+    # 执法能力, not "依法行政、执政为民理念淡薄" before it
+    assert "效能不高" in by_township["西联镇"].quote
     assert_citations_round_trip(service, answer)
 
 
@@ -217,6 +220,19 @@ def test_the_heaviest_words_outside_a_setting_head_its_claim():
     assert HybridRetriever._score(frozenset({"重大行政决策", "会议"}), topic, False) == 0
 
 
+def test_a_synonym_spelled_out_ranks_a_sentence_but_states_nothing(service):
+    facets = service.store.facet_values()
+    topic = question_topic(
+        service.retriever, parse_question("哪些镇把普法宣传不到位列为问题？", facets)
+    )
+    coverage = service.retriever.coverage
+    # 法治 and 宣传 apart (a synonym's parts, 法治宣传) are on the topic, not a statement of it
+    apart = "在法治政府制度建设、制度执行和制度宣传等方面的工作创新需进一步强化"
+    assert coverage(apart, topic) > coverage("在制度执行和制度宣传等方面需进一步强化", topic)
+    assert coverage(apart, topic, partial=False) == 0
+    assert coverage("法治宣传不到位", topic, partial=False) == 1
+
+
 def test_which_steps_a_township_asks_for_are_found_in_its_words(service):
     # "哪几道" is how the question asks, "法定程序" the reports' "必经程序"
     answer = service.ask("塘坊镇做重大决策要走哪几道法定程序？")
@@ -258,6 +274,9 @@ def test_a_practice_entry_cites_a_passage_naming_its_practice(service):
     for c in answer.citations:
         first.setdefault(c.township, c)
     assert "“贵和”" in first["王场镇"].text and "贵和" in answer.answer
+    # the sentence naming it, under the passage's heading on the topic (not the committees'
+    # re-election before it, which names nothing)
+    assert "“贵和”调解工作制度" in first["王场镇"].quote
     assert "“大调解”" in first["西联镇"].quote  # its best passage quoted 矛盾纠纷排查调处 before
     assert_citations_round_trip(service, answer)
 

@@ -65,7 +65,8 @@ class PracticeNames:
         joined, starts = candidates.text
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
-        # candidate → its first sentence on the topic naming a practice (in its text), by `_all`
+        # candidate → its first sentence on the topic naming a practice (in its text), or if
+        # none, its first naming one under a heading covering the topic, by `_all`
         self._naming: dict[int, tuple[int, int]] = {}
         self._quoting_in: Callable[[str], list[int]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
@@ -139,7 +140,8 @@ class PracticeNames:
 
     def _quoting(self, hit: Hit, k: int | None, names: list[str]) -> Hit:
         """The hit quoting the sentence where one of the practices is named, when its quote (the
-        sentence covering the topic best) names none and that sentence is on the topic too;
+        sentence covering the topic best) names none and that sentence is on the topic too (or
+        under a heading covering it: the entry names the practice, its quote shows it);
         `k`: which candidate the hit is (`Candidates.index_of`)."""
         if not names:
             return hit
@@ -159,14 +161,20 @@ class PracticeNames:
         return replace(hit, sentence=(base + span[0], base + span[1]))
 
     def _naming_sentence(self, hit: Hit, at: int) -> tuple[int, int] | None:
-        """The sentence of the hit's passage holding position `at`, if it is on the topic."""
+        """The sentence of the hit's passage holding position `at`, if it is on the topic (or
+        under a heading covering it)."""
         text = hit.passage.text
         spans = quotable_spans(text, section_title(hit.passage.meta))
         held = [(x, y) for x, y, _ in spans if x <= at < y]
         if not held:
             return None
         x, y = min(held, key=lambda span: span[1] - span[0])  # on its own, not with a lead
-        return (x, y) if self.engine.retriever.coverage(text[x:y], self.topic) > 0 else None
+        heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+        coverage = self.engine.retriever.coverage
+        about = coverage(heading, self.topic) >= self.engine.rule.min_coverage
+        if coverage(text[x:y], self.topic) > 0 or about:
+            return x, y
+        return None
 
     def _passage_id(self, k: int) -> str:
         return self.candidates.passages[int(self.candidates.rows[k])].id
@@ -200,18 +208,23 @@ class PracticeNames:
         on_topic = says[inverse]
         # said in a sentence on the topic (not only under a heading), one a quote can be
         stated = on_topic & ~heading_line
-        heading_on: dict[str, bool] = {}
+        heading_on: dict[str, float] = {}
         whole = np.zeros(len(starts) - 1, dtype=bool)
+        about: set[int] = set()  # ...and those under a heading covering it (`min_coverage`)
         for k in np.unique(owner[~on_topic]).tolist():
             heading = candidates.passages.heading_of(int(candidates.rows[k])).rsplit(">", 1)[-1]
             if heading not in heading_on:
-                heading_on[heading] = retriever.coverage(heading, topic) > 0
-            whole[k] = heading_on[heading]
+                heading_on[heading] = retriever.coverage(heading, topic)
+            whole[k] = heading_on[heading] > 0
+            if heading_on[heading] >= self.engine.rule.min_coverage:
+                about.add(k)
         on_topic |= whole[owner]
         names: dict[int, list[str]] = {}
         joined, firsts = candidates.text[0], starts.tolist()
-        owners = owner.tolist()
+        owners, headings = owner.tolist(), heading_line.tolist()
         spans, begins, ends = self._naming, begin.tolist(), end.tolist()
+        # a name said only under a heading about the topic: its sentence, if none is stated
+        under_heading: dict[int, tuple[int, int]] = {}
         for j in np.flatnonzero(on_topic).tolist():
             k = owners[j]
             name = _practice_name(joined, matches[j], firsts[k], firsts[k + 1] - 1)
@@ -219,8 +232,13 @@ class PracticeNames:
                 found = names.setdefault(k, [])
                 if name not in found:
                     found.append(name)
+                span = (begins[j] - firsts[k], ends[j] - firsts[k])
                 if stated[j] and k not in spans:
-                    spans[k] = (begins[j] - firsts[k], ends[j] - firsts[k])
+                    spans[k] = span
+                elif k in about and not headings[j] and span[1] > span[0]:
+                    under_heading.setdefault(k, span)
+        for k, span in under_heading.items():
+            spans.setdefault(k, span)
         return {k: found[:5] for k, found in names.items()}
 
     def _sentences_at(
