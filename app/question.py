@@ -370,6 +370,27 @@ _SETTING_MOST = 8  # words
 _PUNCTUATION = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]+$")
 
 
+# longer than this, a question is several (or a pasted passage): its words drown each other
+MAX_QUESTION_CHARS = 400
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def wording_problem(question: str) -> str | None:
+    """Why a question cannot be read as asked (not Chinese, or too long to be one question),
+    in words for the asker; None when it can."""
+    if not _CHINESE.search(question):
+        return (
+            "fazhi 只读得懂中文提问（报告都是中文）。请用中文提问，例如“哪些乡镇把执法能力不足列为存在的问题？”"
+            "（Please ask in Chinese: the reports are in Chinese.）"
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        return (
+            f"问题太长（{len(question)} 字）：请拆成几个短问题，一次问一件事"
+            f"（不超过 {MAX_QUESTION_CHARS} 字），答案和引文才对得上。"
+        )
+    return None
+
+
 def setting_of(tokenizer: Tokenizer, question: str) -> str:
     """The question's settings ("在重大行政决策上，哪些镇落实了听证制度" → 重大行政决策): where its
     claim is made, not the claim (`Topic.claim_heads`). Read on whole words, so 在线, 存在, 放在

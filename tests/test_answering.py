@@ -959,3 +959,16 @@ def test_a_citation_under_a_subheading_is_not_filed_under_another_subheading():
         hit = Hit(StoredPassage("p", text, meta), 1.0, 1.0, 1.0)
         hit.sentence = (100 + quote, 100 + len(text))
         assert cite(1, hit).heading == want
+
+
+def test_a_question_fazhi_cannot_read_says_why_instead_of_not_found(service):
+    # English: the reports are Chinese, and "资料中未找到" would say the data is not there
+    answer = service.ask("Which towns list weak law enforcement capacity as a problem?")
+    assert not answer.found and not answer.citations
+    assert answer.answer.startswith("无法回答：") and "中文" in answer.answer
+    # a pasted page is many questions: its words would drown each other
+    long = "哪些乡镇把执法能力不足列为存在的问题？" * 30
+    answer = service.ask(long)
+    assert not answer.found and f"问题太长（{len(long)} 字）" in answer.answer
+    # a question in Chinese with an English word in it is read as usual
+    assert not service.ask("哪些乡镇提到了 WeChat 公众号普法？").answer.startswith("无法回答")

@@ -27,7 +27,7 @@ from app.answers.rule import DecisionRule
 from app.answers.verdicts import decide, grade_of, relate
 from app.gc_pause import collection_paused
 from app.places import no_reports_of
-from app.question import ParsedQuestion, parse_question, unnamed_subset_notice
+from app.question import ParsedQuestion, parse_question, unnamed_subset_notice, wording_problem
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
@@ -151,6 +151,8 @@ class AnswerService:
         parsed = parse_question(question, facets)
         scope = (filters or Filters()).apply(parsed)
         timings["parse_ms"] = _ms(t0)
+        if problem := wording_problem(question):
+            return _empty(parsed, scope, timings, f"无法回答：{problem}")
         if parsed.unknown_places and not scope.townships:
             text = f"{NOT_FOUND}：{no_reports_of(parsed.unknown_places, facets, scope.counties)}"
             return _empty(parsed, scope, timings, text)
