@@ -149,6 +149,8 @@ def test_a_five_report_answer_reads_as_before_without_groups(service: AnswerServ
     if answer["not_mentioned"]:  # a few names stay in plain sight
         assert f"未提及（{len(answer['not_mentioned'])} 个）" in html
         assert "fz-absent" in html and '<details class="fz-fold fz-absent"' not in html
+    # the one related township is named on its folded list's line
+    assert "<summary>另有 <b>1</b> 个乡镇（塘坊镇）提到相关内容" in html
 
 
 def test_answers_that_are_not_graded_lists_keep_their_own_text() -> None:

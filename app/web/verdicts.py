@@ -18,6 +18,7 @@ _ENUMERATION = re.compile(r"\n\n(?=在范围内的 \d+ 份报告中|资料中未
 UNKNOWN_PLACE = "地点未知"
 OPEN_ALL = 30  # a grouped list up to this long shows every group open
 OPEN_FIRST = 3  # ...a longer one its largest groups; the others fold under their counts
+RELATED_NAMED = 5  # 相关 townships named on their folded list's line, when this few
 
 
 def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> str | None:
@@ -45,9 +46,12 @@ def corpus_answer_html(answer: dict[str, Any], turn: int, valid: set[int]) -> st
         blocks.append(_entries(stated, lines, by_n, turn, valid))
     if related:
         what = "有相关举措，但没有具名的做法" if practice else "提到相关内容，但未明确说到这一点"
+        # a few are named while folded: who they are is what the asker checks first
+        named = "、".join(v["township"] for v in related)
+        names = f"（{esc(named)}）" if len(related) <= RELATED_NAMED else ""
         blocks.append(
             f'<details class="fz-fold fz-related"{"" if stated else " open"}>'
-            f"<summary>另有 <b>{len(related)}</b> 个乡镇{what}（请核对引文）</summary>"
+            f"<summary>另有 <b>{len(related)}</b> 个乡镇{names}{what}（请核对引文）</summary>"
             f"{_entries(related, lines, by_n, turn, valid)}</details>"
         )
     blocks.append(_absent(absent))
