@@ -972,3 +972,12 @@ def test_a_question_fazhi_cannot_read_says_why_instead_of_not_found(service):
     assert not answer.found and f"问题太长（{len(long)} 字）" in answer.answer
     # a question in Chinese with an English word in it is read as usual
     assert not service.ask("哪些乡镇提到了 WeChat 公众号普法？").answer.startswith("无法回答")
+
+
+def test_nothing_stated_names_the_sections_it_looked_in(service):
+    # a section filter left on from an earlier question narrows every later one: say so
+    answer = service.ask("哪些乡镇提到行政复议？", Filters(sections=["plans"]))
+    assert not answer.found
+    assert answer.answer.startswith("资料中未找到：范围内 5 份报告都没有明确提到“行政复议”")
+    assert "（只查了“下一步打算”部分）" in answer.answer.split("\n")[0]
+    assert "只查了" not in service.ask("哪些镇提到了村规民约？").answer

@@ -161,7 +161,9 @@ def answer(
     not_mentioned = [v.township for v in graded if v.grade == NOT_MENTIONED]
     total = len(reports)
     if not stated:
-        text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{parsed.core}”。"
+        where = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in parsed.sections)
+        looked = f"（只查了{where}部分）" if where else ""
+        text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{parsed.core}”{looked}。"
     else:
         lead = counts_lead(total, len(stated), len(nearby), practice=practice)
         text = "\n".join([lead, "", *entry_lines(stated)])

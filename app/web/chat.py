@@ -311,7 +311,7 @@ class ChatTab:
                     )
                     clear = gr.Button("清空对话", size="sm")
             with gr.Column(scale=2, min_width=300):
-                with gr.Accordion("筛选（作用于下一个问题）", open=True):
+                with gr.Accordion("筛选（对之后的每个问题都有效，清空即取消）", open=True):
                     controls = filter_controls(facets, "fz-chat")
                     sections = gr.Dropdown(
                         SECTION_CHOICES, value=[], multiselect=True, label="报告部分"
