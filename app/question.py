@@ -391,6 +391,33 @@ def wording_problem(question: str) -> str | None:
     return None
 
 
+# "那王场镇呢？", "2022年的呢", "换成宝丰县怎么样": the last question, asked of other places or years
+_FOLLOW_UP = re.compile(
+    r"^(?:那么?|那如果|换成|再看看?|还有)?\s*(.{1,30}?)\s*(?:的情况|的呢|呢|怎么样|如何)\s*[？?。]?$"
+)
+
+
+def follow_up(question: str, previous: str, tokenizer: Tokenizer, facets: dict[str, list]) -> str:
+    """The question a chat follow-up asks: "那王场镇呢？" after "哪些乡镇把执法能力不足列为存在的
+    问题？" is that question of 王场镇 ("王场镇：哪些乡镇…"). A question naming anything but places
+    and years, or with no question before it, is its own question."""
+    match = _FOLLOW_UP.match(question.strip())
+    if not previous or match is None:
+        return question
+    named = match.group(1)
+    parsed = parse_question(named, facets)
+    scope = parsed.scope
+    places = [*scope.townships, *scope.counties, *scope.provinces, *parsed.unknown_places]
+    years = scope.years or [y for y in (scope.year_from, scope.year_to) if y]
+    if not (places or years):
+        return question
+    # every word of it is (part of) a place it names, or a year: "宝丰的", "2022年度的"
+    for word in tokenizer.content_words(re.sub(_A_YEAR, " ", named)):
+        if not any(word in place for place in places) and word not in ("年度", "报告"):
+            return question
+    return f"{named}：{previous}"
+
+
 def setting_of(tokenizer: Tokenizer, question: str) -> str:
     """The question's settings ("在重大行政决策上，哪些镇落实了听证制度" → 重大行政决策): where its
     claim is made, not the claim (`Topic.claim_heads`). Read on whole words, so 在线, 存在, 放在

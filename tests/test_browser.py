@@ -203,6 +203,20 @@ def test_filters_apply_to_the_next_question(page: sync_api.Page) -> None:
     shot(page, "chat-filtered")
 
 
+def test_a_follow_up_asks_the_last_question_of_the_place_it_names(page: sync_api.Page) -> None:
+    ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+    cards = ask(page, "那王场镇呢？")
+    assert set(cards.locator("header b").all_inner_texts()) == {"王场镇"}
+    notice = page.locator("#fz-chatbot .fz-notice").last
+    expect(notice).to_contain_text(
+        "按上一问理解为：“王场镇：哪些乡镇把执法能力不足列为存在的问题？”"
+    )
+    # the next follow-up asks the first question again, not the follow-up of it
+    cards = ask(page, "石桥镇呢？")
+    assert set(cards.locator("header b").all_inner_texts()) == {"石桥镇"}
+    expect(page.locator("#fz-chatbot .fz-notice").last).to_contain_text("“石桥镇：哪些乡镇")
+
+
 def test_compare_matrix_opens_passages_and_downloads_csv(
     page: sync_api.Page, served: Served
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.answering import NOT_FOUND
-from app.question import parse_question
+from app.question import follow_up, parse_question
+from app.text import Tokenizer
 from tests.conftest import ingest_into
 from tests.fixture_files import sample_paths
 from vectorstore import Scope
@@ -199,3 +200,27 @@ def test_a_county_filter_keeps_an_unknown_county_only_for_a_named_township():
     assert not named.matches({"township": "下洋镇", "county": "徐闻县"})
     assert not named.matches({"township": "石桥镇", "county": ""})
     assert not Scope(counties=["永定区"]).matches({"township": "下洋镇", "county": ""})
+
+
+FIRST = "哪些乡镇把执法能力不足列为存在的问题？"
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("那王场镇呢？", f"王场镇：{FIRST}"),
+        ("石桥镇和西联镇呢", f"石桥镇和西联镇：{FIRST}"),
+        ("换成宝丰县怎么样？", f"宝丰县：{FIRST}"),
+        ("那2022年的呢？", f"2022年：{FIRST}"),
+        ("重庆的呢？", f"重庆：{FIRST}"),
+        ("那东风镇呢？", f"东风镇：{FIRST}"),  # then answered "库中没有东风镇的报告"
+        # a follow-up on another topic, or a question of its own, is asked as it is
+        ("那普法呢？", "那普法呢？"),
+        ("王场镇的法律顾问呢？", "王场镇的法律顾问呢？"),
+        ("王场镇有多少名执法人员？", "王场镇有多少名执法人员？"),
+    ],
+)
+def test_a_chat_follow_up_asks_the_last_question_of_the_places_it_names(question, asked):
+    tokenizer = Tokenizer()
+    assert follow_up(question, FIRST, tokenizer, FACETS) == asked
+    assert follow_up(question, "", tokenizer, FACETS) == question  # nothing asked before

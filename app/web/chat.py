@@ -18,6 +18,7 @@ from app.export import (
     write_answer_csv,
     write_answer_xlsx,
 )
+from app.question import follow_up
 from app.web.context import WebContext
 from app.web.filters import (
     SECTION_CHOICES,
@@ -169,11 +170,18 @@ class ChatTab:
             gr.Warning("请输入问题。")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *LISTS_SKIP
             return
+        # "那王场镇呢？": the last question answered (itself not a follow-up), asked of the places
+        # or years it names
+        answered = [t.get("base", t["question"]) for t in turns if t.get("answer")]
+        previous = answered[-1] if answered else ""
         turns = [*turns, {"question": question, "answer": None, "terms": []}]
         turn = turns[-1]
         try:
             values = FilterInputs(provinces, counties, townships, year_from, year_to, sections)
             filters = self.service.resolve(to_filters(values))
+            tokenizer, facets = self.service.retriever.tokenizer, self.ctx.store.facet_values()
+            asked = follow_up(question, previous, tokenizer, facets)
+            turn["base"] = previous if asked != question else question
         except Exception as exc:
             message = str(exc) if isinstance(exc, FazhiError) else self.ctx.outage(exc)
             if message is None:
@@ -184,7 +192,7 @@ class ChatTab:
         yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
         final: Answer | None = None
         try:
-            for event in self.service.stream(question, filters):
+            for event in self.service.stream(asked, filters):
                 if isinstance(event, Answer):
                     final = event
                 elif isinstance(event, Progress):
@@ -203,8 +211,11 @@ class ChatTab:
             turn.setdefault("error", "没有得到回答。")
             yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
             return
+        if asked != question:
+            read = f"按上一问理解为：“{asked}”"
+            final.notice = f"{read}。{final.notice}" if final.notice else read
         turn["answer"] = final.to_dict()
-        turn["terms"] = self.service.retriever.tokenizer.content_words(question)
+        turn["terms"] = self.service.retriever.tokenizer.content_words(asked)
         stem = self.ctx.export_stem(f"fazhi-answer-{len(turns)}")
         export = stem.with_suffix(".md")
         export.write_text(answer_markdown(turn["answer"]), encoding="utf-8")
