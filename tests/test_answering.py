@@ -981,3 +981,9 @@ def test_nothing_stated_names_the_sections_it_looked_in(service):
     assert answer.answer.startswith("资料中未找到：范围内 5 份报告都没有明确提到“行政复议”")
     assert "（只查了“下一步打算”部分）" in answer.answer.split("\n")[0]
     assert "只查了" not in service.ask("哪些镇提到了村规民约？").answer
+
+
+def test_a_lookup_says_what_its_further_citations_are(service):
+    answer = service.ask("石桥镇有多少名法律明白人？")
+    assert answer.found and len(answer.citations) > 1
+    assert "检索到的其他段落（供核对，未必相关）：[2]" in answer.answer

@@ -79,7 +79,9 @@ def answer(
     ]
     if len(citations) > 1:
         lines.append("")
-        lines.append("相关段落：" + " ".join(f"[{c.n}]" for c in citations[1:]))
+        # what else the search found: for checking, not part of the answer
+        others = " ".join(f"[{c.n}]" for c in citations[1:])
+        lines.append(f"检索到的其他段落（供核对，未必相关）：{others}")
     return make_answer(
         parsed,
         scope,
