@@ -154,6 +154,9 @@ VERDICT_HEADERS = [
     "引文编号",
     "得分",
     "报告编号",
+    # appended, so scripts reading columns by position keep working
+    "章节",
+    "原文位置",
 ]
 
 
@@ -175,6 +178,9 @@ def verdict_table(answer: dict[str, Any]) -> list[list[Any]]:
                 c.get("n", ""),
                 v.get("score", ""),
                 v["report_id"],
+                c.get("heading", ""),
+                # where the quote is in the report's cleaned text (`fazhi show`)
+                f"[{c['quote_start']}:{c['quote_end']}]" if "quote_start" in c else "",
             ]
         )
     return rows

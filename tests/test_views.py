@@ -197,6 +197,8 @@ def test_exports_hold_every_list_whole(tmp_path: Path) -> None:
     assert len(rows) == 160
     assert [r["等级"] for r in rows].count(NOT_MENTIONED) == 90
     assert all(r["引文"] for r in rows if r["等级"] != NOT_MENTIONED)
+    # a quote is traceable from the sheet alone: its heading and its place in the report
+    assert all(r["章节"] and r["原文位置"].startswith("[") for r in rows if r["引文"])
     book = load_workbook(write_answer_xlsx(answer, tmp_path / "a.xlsx"))
     assert book.sheetnames == ["全部", MENTIONED, RELATED, NOT_MENTIONED]
     assert [book[s].max_row - 1 for s in book.sheetnames] == [160, 30, 40, 90]
