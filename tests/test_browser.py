@@ -217,6 +217,26 @@ def test_a_follow_up_asks_the_last_question_of_the_place_it_names(page: sync_api
     expect(page.locator("#fz-chatbot .fz-notice").last).to_contain_text("“石桥镇：哪些乡镇")
 
 
+def test_the_full_text_dialog_covers_the_chat_s_scroll_arrow(page: sync_api.Page) -> None:
+    ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
+    cards = ask(page, "别的镇在矛盾纠纷化解上有什么做法？")
+    # scrolled up, the chat shows Gradio's "Scroll down" arrow, lifted high above the page
+    page.locator("#fz-chatbot").evaluate(
+        "e => e.querySelectorAll('*').forEach(x => { if (x.scrollHeight > x.clientHeight + 20) x.scrollTop = 0 })"
+    )
+    arrow = page.locator('#fz-chatbot button[aria-label="Scroll down"]')
+    expect(arrow).to_be_visible()
+    z_index = "e => Number(getComputedStyle(e).zIndex) || 0"
+    lifted = max(
+        arrow.evaluate(
+            f"b => {{ let e = b, z = 0; while (e) {{ z = Math.max(z, ({z_index})(e)); e = e.parentElement }} return z }}"
+        ),
+        1,
+    )
+    open_full_text(page, cards.first)
+    assert page.locator("#fz-viewer").evaluate(z_index) > lifted
+
+
 def test_compare_matrix_opens_passages_and_downloads_csv(
     page: sync_api.Page, served: Served
 ) -> None:
