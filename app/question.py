@@ -8,8 +8,8 @@ become filters; filters given explicitly by the caller win.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Literal, TypeVar
 
 from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
 from app.shortfall import ASKED_ONLY, SHORTFALL_WORDS
@@ -393,29 +393,59 @@ def wording_problem(question: str) -> str | None:
 
 # "那王场镇呢？", "2022年的呢", "换成宝丰县怎么样": the last question, asked of other places or years
 _FOLLOW_UP = re.compile(
-    r"^(?:那么?|那如果|换成|再看看?|还有)?\s*(.{1,30}?)\s*(?:的情况|的呢|呢|怎么样|如何)\s*[？?。]?$"
+    r"^(?:那么?|那如果|换成|再看看?|还有)?\s*(.{1,30}?)\s*(?:的情况|的呢|呢|怎么样|如何)\s*[？?。!！]?$"
+)
+S = TypeVar("S", bound=Scope)
+# what may stand between the places and years a follow-up names
+_FOLLOW_UP_FILLERS = frozenset(
+    ["的", "和", "与", "及", "以及", "、", "，", ",", "年", "年度", "报告", " "]
 )
 
 
-def follow_up(question: str, previous: str, tokenizer: Tokenizer, facets: dict[str, list]) -> str:
-    """The question a chat follow-up asks: "那王场镇呢？" after "哪些乡镇把执法能力不足列为存在的
-    问题？" is that question of 王场镇 ("王场镇：哪些乡镇…"). A question naming anything but places
-    and years, or with no question before it, is its own question."""
+@dataclass
+class FollowUp:
+    """A chat follow-up ("那王场镇呢？"): the places or years it names, which replace the last
+    question's (as filters would), and how the asker wrote them."""
+
+    named: str
+    scope: Scope
+    unknown_places: list[str]
+
+    def narrow(self, filters: S) -> S:
+        """The filters with its places and years in place of theirs, as filters win over a
+        question's own ("那石桥镇呢？" after a question about 王场镇 is about 石桥镇 alone)."""
+        scope = self.scope
+        if scope.townships or scope.counties or scope.provinces:
+            filters = replace(
+                filters,
+                townships=list(scope.townships),
+                counties=list(scope.counties),
+                provinces=list(scope.provinces),
+            )
+        if scope.has_years:
+            filters = replace(
+                filters, year_from=scope.year_from, year_to=scope.year_to, years=list(scope.years)
+            )
+        return filters
+
+
+def follow_up(question: str, tokenizer: Tokenizer, facets: dict[str, list]) -> FollowUp | None:
+    """The places or years a chat follow-up asks the last question of ("那王场镇呢？",
+    "2022年的呢"), or None when the question names anything else: it is its own question."""
     match = _FOLLOW_UP.match(question.strip())
-    if not previous or match is None:
-        return question
+    if match is None:
+        return None
     named = match.group(1)
     parsed = parse_question(named, facets)
     scope = parsed.scope
     places = [*scope.townships, *scope.counties, *scope.provinces, *parsed.unknown_places]
-    years = scope.years or [y for y in (scope.year_from, scope.year_to) if y]
-    if not (places or years):
-        return question
-    # every word of it is (part of) a place it names, or a year: "宝丰的", "2022年度的"
-    for word in tokenizer.content_words(re.sub(_A_YEAR, " ", named)):
-        if not any(word in place for place in places) and word not in ("年度", "报告"):
-            return question
-    return f"{named}：{previous}"
+    if not (places or scope.has_years):
+        return None
+    # every word of it is (part of) a place it names, a year, or what joins them
+    for word in tokenizer.cut(re.sub(_A_YEAR, " ", named)):
+        if word not in _FOLLOW_UP_FILLERS and not any(word in place for place in places):
+            return None
+    return FollowUp(named, scope, list(parsed.unknown_places))
 
 
 def setting_of(tokenizer: Tokenizer, question: str) -> str:

@@ -618,7 +618,8 @@ class HybridRetriever:
                     (sub, share)
                     for w, share in shares.items()
                     for v in SYNONYMS.get(w, ())
-                    if v != w and (sub := self._parts(v))
+                    # two words or more that spell all of it (均建立 is no 建立, 工作室 no 工作)
+                    if v != w and len(sub := self._parts(v)) >= 2 and _parts_cover(v, sub)
                 ]
             )
         return Topic(

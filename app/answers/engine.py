@@ -16,6 +16,7 @@ from app.retrieval import HybridRetriever
 from vectorstore import PassageStore, Scope
 
 NOT_FOUND = "资料中未找到"
+CANNOT_READ = "无法回答"  # a question not read as asked (`question.wording_problem`)
 
 
 @dataclass

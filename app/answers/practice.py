@@ -66,7 +66,7 @@ class PracticeNames:
         self._matches: list[re.Match[str]] | None = None
         self._names: dict[int, list[str]] | None = None
         # candidate → its first sentence on the topic naming a practice (in its text), or if
-        # none, its first naming one under a heading covering the topic, by `_all`
+        # none, its first naming one under a heading covering the topic (`_covers`), by `_all`
         self._naming: dict[int, tuple[int, int]] = {}
         self._quoting_in: Callable[[str], list[int]] | None = None
         # which candidates quote something (a practice's name may be among their quotes)
@@ -152,29 +152,37 @@ class PracticeNames:
                 self._names = self._all()
             span = self._naming.get(k)  # its first sentence on the topic naming one
         else:  # not one of the candidates searched at once: read on its own
-            places = _named_at(text, names)
-            span = self._naming_sentence(hit, places[0]) if places else None
+            span = self._naming_sentence(hit, _named_at(text, names))
         if span is None or a <= span[0] < b or span[0] <= a < span[1]:
-            return hit  # none on the topic (named under a heading on it), or that is the quote
+            return hit  # none on the topic (nor under a heading covering it), or that is the quote
         if _named_at(text[a:b], names):
             return hit  # the quote names another of them
         return replace(hit, sentence=(base + span[0], base + span[1]))
 
-    def _naming_sentence(self, hit: Hit, at: int) -> tuple[int, int] | None:
-        """The sentence of the hit's passage holding position `at`, if it is on the topic (or
-        under a heading covering it)."""
+    def _naming_sentence(self, hit: Hit, places: list[int]) -> tuple[int, int] | None:
+        """The first sentence of the hit's passage naming a practice (at one of `places`) that
+        is on the topic; else, under a heading covering the topic, the first naming one (as
+        `_all` chooses them)."""
         text = hit.passage.text
         spans = quotable_spans(text, section_title(hit.passage.meta))
-        held = [(x, y) for x, y, _ in spans if x <= at < y]
-        if not held:
-            return None
-        x, y = min(held, key=lambda span: span[1] - span[0])  # on its own, not with a lead
-        heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+        naming = []
+        for at in places:
+            held = [(x, y) for x, y, _ in spans if x <= at < y]
+            if held:  # on its own, not with a lead
+                naming.append(min(held, key=lambda span: span[1] - span[0]))
         coverage = self.engine.retriever.coverage
-        about = coverage(heading, self.topic) >= self.engine.rule.min_coverage
-        if coverage(text[x:y], self.topic) > 0 or about:
-            return x, y
+        for x, y in naming:
+            if coverage(text[x:y], self.topic) > 0:
+                return x, y
+        heading = str(hit.passage.meta.get("heading", "")).rsplit(">", 1)[-1]
+        if naming and self._covers(heading):
+            return naming[0]
         return None
+
+    def _covers(self, heading: str) -> bool:
+        """Whether a heading is about the topic, not only touching it: its words state it."""
+        coverage = self.engine.retriever.coverage(heading, self.topic, partial=False)
+        return coverage >= self.engine.rule.min_coverage
 
     def _passage_id(self, k: int) -> str:
         return self.candidates.passages[int(self.candidates.rows[k])].id
@@ -208,20 +216,23 @@ class PracticeNames:
         on_topic = says[inverse]
         # said in a sentence on the topic (not only under a heading), one a quote can be
         stated = on_topic & ~heading_line
-        heading_on: dict[str, float] = {}
+        heading_on: dict[str, tuple[bool, bool]] = {}  # a heading: on the topic, covering it
         whole = np.zeros(len(starts) - 1, dtype=bool)
-        about: set[int] = set()  # ...and those under a heading covering it (`min_coverage`)
+        about: set[int] = set()  # ...and those under a heading covering it (`_covers`)
         for k in np.unique(owner[~on_topic]).tolist():
             heading = candidates.passages.heading_of(int(candidates.rows[k])).rsplit(">", 1)[-1]
             if heading not in heading_on:
-                heading_on[heading] = retriever.coverage(heading, topic)
-            whole[k] = heading_on[heading] > 0
-            if heading_on[heading] >= self.engine.rule.min_coverage:
+                heading_on[heading] = (
+                    retriever.coverage(heading, topic) > 0,
+                    self._covers(heading),
+                )
+            whole[k], covers = heading_on[heading]
+            if covers:
                 about.add(k)
         on_topic |= whole[owner]
         names: dict[int, list[str]] = {}
         joined, firsts = candidates.text[0], starts.tolist()
-        owners, headings = owner.tolist(), heading_line.tolist()
+        owners, is_heading = owner.tolist(), heading_line.tolist()
         spans, begins, ends = self._naming, begin.tolist(), end.tolist()
         # a name said only under a heading about the topic: its sentence, if none is stated
         under_heading: dict[int, tuple[int, int]] = {}
@@ -235,7 +246,7 @@ class PracticeNames:
                 span = (begins[j] - firsts[k], ends[j] - firsts[k])
                 if stated[j] and k not in spans:
                     spans[k] = span
-                elif k in about and not headings[j] and span[1] > span[0]:
+                elif k in about and not is_heading[j] and span[1] > span[0]:
                     under_heading.setdefault(k, span)
         for k, span in under_heading.items():
             spans.setdefault(k, span)

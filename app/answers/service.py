@@ -18,7 +18,7 @@ from typing import Any
 
 from app.answers import corpus, lookup, overview, publication
 from app.answers.citations import cite, report_labels
-from app.answers.engine import NOT_FOUND, Engine, not_found
+from app.answers.engine import CANNOT_READ, NOT_FOUND, Engine, not_found
 from app.answers.evidence import gather, question_topic
 from app.answers.judging import ProgressFn, with_progress
 from app.answers.models import NOT_MENTIONED, Answer, Progress, TownshipSupport
@@ -27,7 +27,13 @@ from app.answers.rule import DecisionRule
 from app.answers.verdicts import decide, grade_of, relate
 from app.gc_pause import collection_paused
 from app.places import no_reports_of
-from app.question import ParsedQuestion, parse_question, unnamed_subset_notice, wording_problem
+from app.question import (
+    MAX_QUESTION_CHARS,
+    ParsedQuestion,
+    parse_question,
+    unnamed_subset_notice,
+    wording_problem,
+)
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
@@ -148,11 +154,13 @@ class AnswerService:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         facets = self.store.facet_values()
-        parsed = parse_question(question, facets)
+        # before parsing: a pasted page of 10,000 characters took seconds to parse
+        problem = wording_problem(question)
+        parsed = parse_question(question[:MAX_QUESTION_CHARS], facets)
         scope = (filters or Filters()).apply(parsed)
         timings["parse_ms"] = _ms(t0)
-        if problem := wording_problem(question):
-            return _empty(parsed, scope, timings, f"无法回答：{problem}")
+        if problem:
+            return _empty(parsed, scope, timings, f"{CANNOT_READ}：{problem}")
         if parsed.unknown_places and not scope.townships:
             text = f"{NOT_FOUND}：{no_reports_of(parsed.unknown_places, facets, scope.counties)}"
             return _empty(parsed, scope, timings, text)

@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.answers.engine import CANNOT_READ
 from app.answers.models import Answer, Progress
 from app.export import (
     MODE_LABELS,
@@ -147,6 +148,11 @@ def sources_html(turns: list[dict[str, Any]]) -> str:
     return f'<div class="fz-sources">{"".join(groups)}</div>'
 
 
+def _refused(answer: dict[str, Any]) -> bool:
+    """Whether an answer says its question could not be read (English, too long)."""
+    return str(answer.get("answer", "")).startswith(CANNOT_READ)
+
+
 # -- handlers and layout -----------------------------------------------------------------------
 class ChatTab:
     def __init__(self, ctx: WebContext, reports: ReportsTab) -> None:
@@ -170,18 +176,24 @@ class ChatTab:
             gr.Warning("请输入问题。")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *LISTS_SKIP
             return
-        # "那王场镇呢？": the last question answered (itself not a follow-up), asked of the places
-        # or years it names
-        answered = [t.get("base", t["question"]) for t in turns if t.get("answer")]
-        previous = answered[-1] if answered else ""
-        turns = [*turns, {"question": question, "answer": None, "terms": []}]
+        # "那王场镇呢？": the last question read and answered (not itself a follow-up), asked of
+        # the places or years it names
+        answered = [t for t in turns if t.get("answer") and not _refused(t["answer"])]
+        previous = answered[-1].get("base", answered[-1]["question"]) if answered else ""
+        turns = [*turns, {"question": question, "base": question, "answer": None, "terms": []}]
         turn = turns[-1]
+        asked, read = question, None
         try:
             values = FilterInputs(provinces, counties, townships, year_from, year_to, sections)
             filters = self.service.resolve(to_filters(values))
             tokenizer, facets = self.service.retriever.tokenizer, self.ctx.store.facet_values()
-            asked = follow_up(question, previous, tokenizer, facets)
-            turn["base"] = previous if asked != question else question
+            if previous and (again := follow_up(question, tokenizer, facets)) is not None:
+                turn["base"] = previous
+                read = f"按上一问“{previous}”回答，范围换成：{again.named}"
+                if again.unknown_places:  # answered "库中没有东风镇的报告"
+                    asked = f"{again.named}：{previous}"
+                else:
+                    asked, filters = previous, again.narrow(filters)
         except Exception as exc:
             message = str(exc) if isinstance(exc, FazhiError) else self.ctx.outage(exc)
             if message is None:
@@ -211,8 +223,7 @@ class ChatTab:
             turn.setdefault("error", "没有得到回答。")
             yield turn_messages(turns), gr.skip(), turns, "", gr.skip(), *LISTS_SKIP
             return
-        if asked != question:
-            read = f"按上一问理解为：“{asked}”"
+        if read:
             final.notice = f"{read}。{final.notice}" if final.notice else read
         turn["answer"] = final.to_dict()
         turn["terms"] = self.service.retriever.tokenizer.content_words(asked)
