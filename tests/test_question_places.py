@@ -163,6 +163,15 @@ def test_a_year_the_township_has_no_report_for_says_which_years_it_has(service):
     assert "石桥镇的报告只有2023年的" in answer.answer
 
 
+def test_places_that_each_have_reports_but_not_together_say_where_each_is(service):
+    # a province filter left on, and a question about a township elsewhere
+    answer = service.ask("石桥镇有多少名法律明白人？", Filters(provinces=["广东省"]))
+    assert not answer.found
+    assert "石桥镇在河南省宝丰县，不在所选的省份或县区里" in answer.answer
+    answer = service.ask("哪些镇提到法律顾问？", Filters(counties=["宝丰县"], provinces=["重庆市"]))
+    assert "宝丰县在河南省" in answer.answer
+
+
 def test_a_county_named_in_full_that_the_store_lacks_is_not_answered_from_others(service):
     answer = service.ask("徐闻县的报告提到了什么问题？")
     assert not answer.found and not answer.citations

@@ -228,6 +228,15 @@ class AnswerService:
             )
         return rows
 
+    def _where(self, place: Scope, key: str) -> str:
+        """Where a township's (province and county) or a county's (province) reports are."""
+        found = self.store.list_reports(place)
+        if key == "counties":
+            at = [r.meta.province or "" for r in found]
+        else:
+            at = [f"{r.meta.province or ''}{r.meta.county or ''}" for r in found]
+        return "、".join(a for a in dict.fromkeys(at) if a) or "未知地区"
+
     def _nothing_in_scope(self, scope: Scope) -> str:
         """Which of the filters matched nothing, or what the named places do have."""
         empty = [
@@ -241,7 +250,17 @@ class AnswerService:
         places = Scope(
             townships=scope.townships, counties=scope.counties, provinces=scope.provinces
         )
-        years = sorted({r.meta.year for r in self.store.list_reports(places) if r.meta.year})
+        in_places = self.store.list_reports(places)
+        if not in_places and (scope.counties or scope.provinces):
+            # each place has reports, not together: "石桥镇" with 广东省 (it is in 河南省)
+            where = [
+                f"{value}在{self._where(Scope(**{key: [value]}), key)}"
+                for key in ("townships", "counties")
+                for value in getattr(scope, key)
+            ]
+            if where:
+                return f"筛选范围内没有报告：{'；'.join(where)}，不在所选的省份或县区里。"
+        years = sorted({r.meta.year for r in in_places if r.meta.year})
         if scope.has_years and years:
             named = "、".join([*scope.townships, *scope.counties, *scope.provinces]) or "库中"
             return f"筛选范围内没有报告：{named}的报告只有{'、'.join(str(y) for y in years)}年的。"
