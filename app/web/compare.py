@@ -60,7 +60,8 @@ def matrix_html(matrix: CompareMatrix | None) -> str:
         '<p class="fz-legend"><span class="fz-mark fz-problem">✔ 问题</span> 在“存在问题”中明确提到 '
         '<span class="fz-mark fz-measure">✔ 举措</span> 在“举措成效/创新做法”中明确提到 '
         '<span class="fz-mark fz-related">～</span> 相关：谈到这个主题，但没有明确这样说；'
-        "空白：未提及。点击标记查看引文所在的全文，点击表头排序。</p>"
+        "空白：未提及。点击标记查看引文所在的全文，点击表头排序。"
+        '<span class="fz-narrow-only">表格较宽，可左右滑动查看各主题。</span></p>'
     )
     tools = (
         '<div class="fz-matrix-tools">'

@@ -165,9 +165,8 @@ class ReportsTab:
             facets = [
                 facet_dropdown(initial[key], label, f"fz-facet-{key}") for key, label in FACETS
             ]
-            review_only = gr.Checkbox(
-                False, label="只看待核对的报告", elem_id="fz-review-only", min_width=140
-            )
+        # on its own line: beside the facets, a phone's width left it a character a line
+        review_only = gr.Checkbox(False, label="只看待核对的报告", elem_id="fz-review-only")
         table = gr.Dataframe(
             self.rows(),
             headers=REPORT_HEADERS,
