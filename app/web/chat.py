@@ -173,7 +173,7 @@ class ChatTab:
     ) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
-            gr.Warning("请输入问题。")
+            gr.Warning("请输入问题。", title="提示")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *LISTS_SKIP
             return
         # "那王场镇呢？": the last question read and answered (not itself a follow-up), asked of
