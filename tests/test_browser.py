@@ -203,6 +203,21 @@ def test_filters_apply_to_the_next_question(page: sync_api.Page) -> None:
     shot(page, "chat-filtered")
 
 
+def test_a_province_chosen_narrows_the_counties_and_townships_offered(page: sync_api.Page) -> None:
+    page.locator("#fz-chat-province input").click()
+    page.get_by_role("option", name="河南省").click()
+    page.keyboard.press("Escape")
+    page.locator("#fz-chat-county input").click()
+    expect(page.get_by_role("option")).to_have_text([re.compile("宝丰县$")])
+    # offered, not chosen
+    expect(page.locator("#fz-chat-province .token")).to_have_count(1)
+    expect(page.locator("#fz-chat-county .token")).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.locator("#fz-chat-township input").click()
+    expect(page.get_by_role("option")).to_have_text([re.compile("石桥镇$")])
+    page.keyboard.press("Escape")
+
+
 def test_a_follow_up_asks_the_last_question_of_the_place_it_names(page: sync_api.Page) -> None:
     first = "哪些乡镇把执法能力不足列为存在的问题？"
     ask(page, first)

@@ -335,6 +335,7 @@ class ChatTab:
             with gr.Column(scale=2, min_width=300):
                 with gr.Accordion("筛选（对之后的每个问题都有效，清空即取消）", open=True):
                     controls = filter_controls(facets, "fz-chat")
+                    controls.narrow_places(self.ctx.store)
                     sections = gr.Dropdown(
                         SECTION_CHOICES, value=[], multiselect=True, label="报告部分"
                     )

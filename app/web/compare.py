@@ -200,6 +200,7 @@ class CompareTab:
                 )
             with gr.Column(scale=2, min_width=280):
                 controls = filter_controls(facets, "fz-cmp")
+                controls.narrow_places(self.ctx.store)
         run = gr.Button("生成对比", variant="primary", elem_id="fz-compare-run")
         matrix = self.reports.viewer_html(
             matrix_html(None), "fz-matrix", extra_js=static_text("matrix.js")

@@ -10,6 +10,7 @@ import gradio as gr
 from app.answers.service import Filters
 from ingest.errors import FazhiError
 from ingest.model import SECTION_LABELS, SECTION_TYPES
+from vectorstore import PassageStore, StoredReport
 
 ANY_YEAR = "不限"
 SECTION_CHOICES = [(label, key) for key, label in SECTION_LABELS.items()]
@@ -66,6 +67,46 @@ class FilterControls:
 
     def components(self) -> list[gr.Dropdown]:
         return [self.provinces, self.counties, self.townships, self.year_from, self.year_to]
+
+    def narrow_places(self, store: PassageStore) -> None:
+        """Choosing provinces narrows the counties offered, and counties the townships (inside
+        a Blocks context: it adds the events)."""
+
+        def narrow(provinces: list[str], counties: list[str], townships: list[str]) -> tuple:
+            offered_counties, offered_townships = place_choices(
+                store.facet_values(), store.list_reports(), provinces, counties
+            )
+            return (
+                gr.Dropdown(choices=_keeping(offered_counties, counties)),
+                gr.Dropdown(choices=_keeping(offered_townships, townships)),
+            )
+
+        places = [self.provinces, self.counties, self.townships]
+        for control in (self.provinces, self.counties):
+            control.input(narrow, places, [self.counties, self.townships], api_visibility="private")
+
+
+def place_choices(
+    facets: dict[str, list[Any]],
+    reports: list[StoredReport],
+    provinces: list[str],
+    counties: list[str],
+) -> tuple[list[str], list[str]]:
+    """The counties in the chosen provinces, and the townships in those and the chosen
+    counties (all of them when none is chosen), in the facets' order."""
+    in_provinces = [r for r in reports if not provinces or r.meta.province in provinces]
+    in_counties = [r for r in in_provinces if not counties or r.meta.county in counties]
+    county_set = {r.meta.county for r in in_provinces}
+    township_set = {r.meta.township for r in in_counties}
+    return (
+        [c for c in facets["county"] if c in county_set],
+        [t for t in facets["township"] if t in township_set],
+    )
+
+
+def _keeping(offered: list[str], chosen: list[str]) -> list[str]:
+    """The choices offered, with those already chosen kept (a choice never vanishes)."""
+    return [*offered, *(c for c in chosen if c not in offered)]
 
 
 def facet_dropdown(choices: list[Any], label: str, elem_id: str) -> gr.Dropdown:
