@@ -240,11 +240,21 @@ def test_the_full_text_dialog_covers_the_chat_s_scroll_arrow(page: sync_api.Page
     ask(page, "哪些乡镇把执法能力不足列为存在的问题？")
     cards = ask(page, "别的镇在矛盾纠纷化解上有什么做法？")
     # scrolled up, the chat shows Gradio's "Scroll down" arrow, lifted high above the page
-    page.locator("#fz-chatbot").evaluate(
-        "e => e.querySelectorAll('*').forEach(x => { if (x.scrollHeight > x.clientHeight + 20) x.scrollTop = 0 })"
+    # (scrolled again until it shows: the chat may still be growing)
+    page.wait_for_function(
+        """() => {
+            const chat = document.querySelector('#fz-chatbot');
+            chat.querySelectorAll('*').forEach(x => {
+                if (x.scrollHeight > x.clientHeight + 20) {
+                    x.scrollTop = 0;
+                    x.dispatchEvent(new Event('scroll'));
+                }
+            });
+            return !!chat.querySelector('button[aria-label="Scroll down"]');
+        }""",
+        polling=250,
     )
     arrow = page.locator('#fz-chatbot button[aria-label="Scroll down"]')
-    expect(arrow).to_be_visible()
     z_index = "e => Number(getComputedStyle(e).zIndex) || 0"
     lifted = max(
         arrow.evaluate(
