@@ -10,7 +10,7 @@ from app.answers.citations import cite, inline, place
 from app.answers.counts import ASKS_COUNT, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.models import Answer
-from app.question import ParsedQuestion, setting_of
+from app.question import ParsedQuestion
 from app.retrieval import Hit, HybridRetriever, Topic
 from app.sentences import quotable_spans, section_title
 from ingest.model import SECTION_LABELS
@@ -32,7 +32,8 @@ def answer(
     # Missing words the corpus uses elsewhere mean "not here" (塘坊镇 has no 法律明白人);
     # words no report uses at all are the asker's paraphrase and are not held against a hit.
     # The township is named, so the best passage need not carry every heavy word.
-    setting = setting_of(retriever.tokenizer, parsed.text)
+    # the question's setting as the topic read it (`Topic.setting`), not cut from it again
+    setting = " ".join(w for g in sorted(topic.setting) for w in topic.groups[g])
     known = retriever.topic(topic.groups, known_only=True, require=False, setting=setting)
 
     asks_count = topic.cue is states_count
