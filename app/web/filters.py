@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.answers.service import Filters
+from app.web.report_facets import matches
 from ingest.errors import FazhiError
 from ingest.model import SECTION_LABELS, SECTION_TYPES
 from vectorstore import PassageStore, StoredReport
@@ -94,8 +95,8 @@ def place_choices(
 ) -> tuple[list[str], list[str]]:
     """The counties in the chosen provinces, and the townships in those and the chosen
     counties (all of them when none is chosen), in the facets' order."""
-    in_provinces = [r for r in reports if not provinces or r.meta.province in provinces]
-    in_counties = [r for r in in_provinces if not counties or r.meta.county in counties]
+    in_provinces = [r for r in reports if matches(r, {"province": provinces})]
+    in_counties = [r for r in in_provinces if matches(r, {"county": counties})]
     county_set = {r.meta.county for r in in_provinces}
     township_set = {r.meta.township for r in in_counties}
     return (
