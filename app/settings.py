@@ -46,6 +46,7 @@ GOLD_SETS = [
         "gold_heldout23",
         "gold_heldout24",
         "gold_heldout25",
+        "gold_heldout26",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -66,6 +67,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout20",
         "gold_heldout22",
         "gold_heldout25",
+        "gold_heldout26",
     }
 )
 
