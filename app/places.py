@@ -13,7 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ingest.gazetteer import gazetteer, province_short, short_name
+from ingest.gazetteer import everyday_name, gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
 # short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
@@ -43,7 +43,7 @@ class QuestionPlaces:
 def _variants(name: str, *, short: bool) -> set[str]:
     variants = {name}
     if short:
-        variants |= {province_short(name), short_name(name)}  # 屏边, 浦东, 神农架
+        variants |= {province_short(name), short_name(name), everyday_name(name) or ""}
         for suffix in _COUNTY_SUFFIXES:
             if name.endswith(suffix) and len(name) - len(suffix) >= 2:
                 variants.add(name[: -len(suffix)])
@@ -91,6 +91,15 @@ def _full_township(name: str) -> str:
     return places[0].name if places else name
 
 
+def _full_area(written: str, level: str) -> str:
+    """The full name of a county or province as written (长阳县 → 长阳土家族自治县), when it
+    means one place; else as written."""
+    if gazetteer().lookup(written, level):  # type: ignore[arg-type]
+        return written
+    places = [p for p in gazetteer().areas(written) if p.level == level]
+    return places[0].name if len(places) == 1 else written
+
+
 def _qualifier(question: str, at: int, township: str) -> tuple[str, str] | None:
     """(county, as written) just before a township ("涪陵增福镇", "宝丰县石桥镇"), if any."""
     gaz = gazetteer()
@@ -134,14 +143,16 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
         else:
             found.unknown.append(name)
     for level in ("county", "province"):
-        for _, name in gaz.names_in(question, level):  # type: ignore[arg-type]
+        for _, written in gaz.names_in(question, level, aliases=True):  # type: ignore[arg-type]
+            name = _full_area(written, level)
             if len(name) < 3 or name in counties or name in provinces:
                 continue
             if level == "county" and townships:
                 # 宝丰县下洋镇: a filter, which keeps the named township's reports of unknown county
-                counties[name] = name
+                counties[name] = written
             else:
                 found.unknown.append(name)
+                found.written.append(written)
     excluded = _left_out(question, townships, counties, provinces, cities, found)
     found.left_out = any(excluded.values())
     for level, named in (("township", townships), ("county", counties), ("province", provinces)):

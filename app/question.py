@@ -428,6 +428,23 @@ class FollowUp:
             )
         return filters
 
+    def ask_of(self, previous: str, facets: dict[str, list]) -> str:
+        """The last question with the places it names replaced by this one's, for a follow-up
+        naming places: "王场镇有哪些问题？" then "那河南呢" asks "河南有哪些问题？" (filters alone
+        would keep 王场镇, which is not in 河南). Unchanged when either names no place."""
+        scope = self.scope
+        if not (scope.townships or scope.counties or scope.provinces or self.unknown_places):
+            return previous
+        places = places_in(previous, facets)
+        if not places.written or places.left_out:
+            return previous
+        written = re.compile("|".join(map(re.escape, places.written)))  # longest first
+        first = written.search(previous)
+        assert first is not None
+        rest = written.sub("", previous[first.end() :])
+        joins = "和与及、，,"  # what joined the places taken out ("王场镇和塘坊镇有哪些问题")
+        return previous[: first.start()] + self.named + rest.lstrip(joins)
+
 
 def follow_up(question: str, tokenizer: Tokenizer, facets: dict[str, list]) -> FollowUp | None:
     """The places or years a chat follow-up asks the last question of ("那王场镇呢？",
@@ -441,7 +458,9 @@ def follow_up(question: str, tokenizer: Tokenizer, facets: dict[str, list]) -> F
     places = [*scope.townships, *scope.counties, *scope.provinces, *parsed.unknown_places]
     if not (places or scope.has_years):
         return None
-    # every word of it is (part of) a place it names, a year, or what joins them
+    # every word of it is (part of) a place it names as written (石柱县 for 石柱土家族自治县),
+    # a year, or what joins them
+    places += places_in(named, facets).written
     for word in tokenizer.cut(re.sub(_A_YEAR, " ", named)):
         if word not in _FOLLOW_UP_FILLERS and not any(word in place for place in places):
             return None

@@ -137,6 +137,16 @@ def short_name(name: str) -> str:
     return name
 
 
+def everyday_name(name: str) -> str | None:
+    """What people call an autonomous county or banner: 石柱县 for 石柱土家族自治县, 屏边县 for
+    屏边苗族自治县, 鄂伦春旗 for 鄂伦春自治旗; None for other names."""
+    for suffix, word in (("自治县", "县"), ("自治旗", "旗")):
+        if name.endswith(suffix):
+            short = short_name(name)
+            return short + word if short != name else None
+    return None
+
+
 def _stem(name: str) -> str:
     """A name without its division word: 石桥镇 → 石桥, 普宁市 → 普宁."""
     for suffix in TOWNSHIP_SUFFIXES:
@@ -155,6 +165,7 @@ class Gazetteer:
         self._children: dict[str, list[str]] = {}  # county/city/province code → township codes
         # what reports often call a 街道 (Guangzhou's 黄石街 for 黄石街道): township codes
         self._aliases: dict[str, list[str]] = {}
+        self._everyday: dict[str, list[str]] = {}  # 石柱县 → 石柱土家族自治县's code
         for code, name in rows:
             self._by_name.setdefault(name, []).append(code)
             if len(code) == 9:
@@ -166,8 +177,11 @@ class Gazetteer:
                 short = short_name(name)
                 if short != name:
                     self._by_short.setdefault(short, []).append(code)
-        for alias in [a for a in self._aliases if a in self._by_name]:
-            del self._aliases[alias]  # a real name is never read as another's short form
+                if everyday := everyday_name(name):
+                    self._everyday.setdefault(everyday, []).append(code)
+        for aliases in (self._aliases, self._everyday):
+            for alias in [a for a in aliases if a in self._by_name]:
+                del aliases[alias]  # a real name is never read as another's short form
         self.longest_name = min(16, max(len(name) for name in self._by_name))
         self._name_indexes: dict[tuple[str, bool], tuple[set[str], dict[str, tuple[int, ...]]]] = {}
 
@@ -254,7 +268,8 @@ class Gazetteer:
     def names_in(self, text: str, level: Level, *, aliases: bool = False) -> list[tuple[int, str]]:
         """(position, name) of every division name of `level` written in `text`, longest first
         at each position; names inside a longer match are skipped. With `aliases`, a 街道's
-        short form (黄石街) counts too, as written."""
+        short form (黄石街) and an autonomous county's everyday name (石柱县) count too, as
+        written (`areas` reads the latter)."""
         names, sizes = self._name_index(level, aliases)
         found: list[tuple[int, str]] = []
         i, end = 0, len(text)
@@ -281,6 +296,8 @@ class Gazetteer:
             }
             if aliases and level == "township":
                 names |= set(self._aliases)
+            if aliases and level == "county":
+                names |= set(self._everyday)
             by_first: dict[str, set[int]] = {}
             for name in names:
                 if 2 <= len(name) <= self.longest_name:

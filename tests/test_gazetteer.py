@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.gazetteer import Gazetteer, gazetteer, short_name
+from ingest.gazetteer import Gazetteer, everyday_name, gazetteer, short_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "ingest" / "data"
@@ -107,6 +107,16 @@ def test_listing_the_townships_of_a_county_city_or_province():
 def test_near_names_are_suggested():
     assert gazetteer().suggest("石桥真", level="township")[0] in ("石桥镇", "石桥乡")
     assert "普宁市" in gazetteer().suggest("普宁县", level="county")
+
+
+def test_an_autonomous_county_is_found_by_its_everyday_name():
+    assert everyday_name("石柱土家族自治县") == "石柱县"
+    assert everyday_name("鄂伦春自治旗") == "鄂伦春旗"
+    assert everyday_name("宝丰县") is None
+    found = gazetteer().names_in("长阳县和宝丰县的镇", "county", aliases=True)
+    assert found == [(0, "长阳县"), (4, "宝丰县")]
+    assert [p.name for p in gazetteer().areas("长阳县")] == ["长阳土家族自治县"]
+    assert gazetteer().names_in("长阳县的镇", "county") == []  # as written only with aliases
 
 
 def test_short_names_drop_the_division_word_and_ethnic_names():

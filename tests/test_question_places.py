@@ -221,6 +221,10 @@ def test_a_county_filter_keeps_an_unknown_county_only_for_a_named_township():
         ("那2022年的呢？", [], [], [], (2022, 2022), []),
         ("重庆的呢？", [], [], ["重庆市"], None, []),
         ("那东风镇呢？", [], [], [], None, ["东风镇"]),
+        # an autonomous county by its everyday name
+        ("石柱县呢", [], ["石柱土家族自治县"], [], None, []),
+        ("那屏边县呢？", [], ["屏边苗族自治县"], [], None, []),
+        ("长阳县呢", [], [], [], None, ["长阳土家族自治县"]),
     ],
 )
 def test_a_chat_follow_up_names_the_places_or_years_to_ask_the_last_question_of(
@@ -243,6 +247,24 @@ def test_a_chat_follow_up_names_the_places_or_years_to_ask_the_last_question_of(
     if years:
         assert (after.year_from, after.year_to) == years
         assert after.townships == ["王场镇"]
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "asked"),
+    [
+        # the last question's places give way to the follow-up's, as written
+        ("王场镇有哪些问题？", "那河南呢？", "河南有哪些问题？"),
+        ("王场镇和塘坊镇有哪些问题？", "石桥镇呢", "石桥镇有哪些问题？"),
+        ("重庆的镇下一步打算做什么", "长阳县呢", "长阳县的镇下一步打算做什么"),
+        # a question naming no place is asked as it was, of the follow-up's places as filters
+        ("哪些镇把执法能力不足列为问题？", "石柱县呢", "哪些镇把执法能力不足列为问题？"),
+        ("2021年王场镇的问题", "2022年的呢", "2021年王场镇的问题"),
+    ],
+)
+def test_a_follow_up_replaces_the_places_the_last_question_named(previous, question, asked):
+    again = follow_up(question, Tokenizer(), FACETS)
+    assert again is not None
+    assert again.ask_of(previous, FACETS) == asked
 
 
 @pytest.mark.parametrize(

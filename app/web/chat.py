@@ -190,10 +190,11 @@ class ChatTab:
             if previous and (again := follow_up(question, tokenizer, facets)) is not None:
                 turn["base"] = previous
                 read = f"按上一问“{previous}”回答，范围换成：{again.named}"
+                asked = again.ask_of(previous, facets)
                 if again.unknown_places:  # answered "库中没有东风镇的报告"
-                    asked = f"{again.named}：{previous}"
+                    asked = asked if asked != previous else f"{again.named}：{previous}"
                 else:
-                    asked, filters = previous, again.narrow(filters)
+                    filters = again.narrow(filters)
         except Exception as exc:
             message = str(exc) if isinstance(exc, FazhiError) else self.ctx.outage(exc)
             if message is None:
