@@ -267,6 +267,9 @@ def test_the_full_text_dialog_covers_the_chat_s_scroll_arrow(page: sync_api.Page
     )
     open_full_text(page, cards.first)
     assert page.locator("#fz-viewer").evaluate(z_index) > lifted
+    # and below Gradio's toasts, which must stay readable over it
+    toasts = page.locator(".toast-wrap")
+    assert toasts.evaluate(z_index) > page.locator("#fz-viewer").evaluate(z_index)
 
 
 def test_compare_matrix_opens_passages_and_downloads_csv(
