@@ -183,6 +183,20 @@ _ONLY_ASKING = re.compile(
 )
 
 
+# how a question leads to its topic, left out where the topic is quoted back to the asker:
+# "下一步打算怎么加强普法" → 加强普法
+_ASKING_LEAD = re.compile(
+    r"^(?:下一步|下步|明年|来年|今后)?的?(?:工作)?(?:打算|准备|计划)?(?:要|将)?"
+    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})"
+)
+
+
+def topic_phrase(core: str) -> str:
+    """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
+    the plans wording and the 怎么 that lead to it."""
+    return _ASKING_LEAD.sub("", core) or core
+
+
 def _clean_core(core: str) -> str:
     """The topic without what only places it (section, township words) or asks for practices."""
     core = _SECTION_PLACE.sub(" ", core)

@@ -361,6 +361,13 @@ def test_unanswerable_questions_claim_nothing(service):
         assert answer.answer.startswith("资料中未找到"), question
 
 
+def test_a_lookup_not_found_quotes_the_topic_not_the_asking(service):
+    # 塘坊镇 writes of cadres' 学法, never of 普法
+    answer = service.ask("塘坊镇下一步打算怎么加强普法？")
+    assert not answer.found
+    assert "没有找到与“加强普法”直接相关的内容" in answer.answer
+
+
 def test_one_long_report_does_not_crowd_out_the_rest(service):
     answer = service.ask("法律顾问发挥了什么作用？")
     per_report: dict[str, int] = {}

@@ -10,7 +10,7 @@ from app.answers.citations import cite, inline, place
 from app.answers.counts import ASKS_COUNT, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.models import Answer
-from app.question import ParsedQuestion
+from app.question import ParsedQuestion, topic_phrase
 from app.retrieval import Hit, HybridRetriever, Topic
 from app.sentences import quotable_spans, section_title
 from ingest.model import SECTION_LABELS
@@ -68,7 +68,9 @@ def answer(
     if top is None or support(top) < engine.rule.lookup_min_coverage:
         where = "、".join(scope.townships) if scope.townships else "所选范围"
         return not_found(
-            parsed, scope, f"{NOT_FOUND}：{where}的报告里没有找到与“{parsed.core}”直接相关的内容。"
+            parsed,
+            scope,
+            f"{NOT_FOUND}：{where}的报告里没有找到与“{topic_phrase(parsed.core)}”直接相关的内容。",
         )
     best = hits[top]
     ordered = [best] + [h for h in hits if h is not best]
