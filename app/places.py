@@ -13,7 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ingest.gazetteer import everyday_name, gazetteer, province_short, short_name
+from ingest.gazetteer import Level, gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
 # short forms of the store's counties: 石柱土家族自治县 → 石柱, 宝丰县 → 宝丰
@@ -43,7 +43,9 @@ class QuestionPlaces:
 def _variants(name: str, *, short: bool) -> set[str]:
     variants = {name}
     if short:
-        variants |= {province_short(name), short_name(name), everyday_name(name) or ""}
+        variants |= {province_short(name), short_name(name)}  # 屏边, 浦东, 神农架
+        if everyday := gazetteer().everyday(name):
+            variants.add(everyday)  # 石柱县
         for suffix in _COUNTY_SUFFIXES:
             if name.endswith(suffix) and len(name) - len(suffix) >= 2:
                 variants.add(name[: -len(suffix)])
@@ -60,6 +62,35 @@ def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
         if written:
             found[name] = max(written, key=len)
     return found
+
+
+# what may stand between two places written as one ("河南的王场镇", "王场镇以及塘坊镇")
+_RUN_JOIN = re.compile(r"(?:以及|、|和|及|与|跟|同|或|，|,|的)?")
+
+
+def written_forms(places: QuestionPlaces) -> set[str]:
+    """Every way the question may write the places it names (宝丰县, 宝丰; 重庆市, 重庆)."""
+    forms = set(places.written)
+    for name in places.townships:
+        forms |= _variants(name, short=False)
+    for name in (*places.counties, *places.provinces):
+        forms |= _variants(name, short=True)
+    return {f for f in forms if len(f) >= 2}
+
+
+def place_runs(question: str, forms: set[str]) -> list[tuple[int, int]]:
+    """Where the question writes places (any of `forms`) as (start, end), neighbours joined by
+    和, 以及, 、 or 的 taken as one run: "河南的王场镇和塘坊镇有哪些问题" → [(0, 10)]."""
+    if not forms:
+        return []
+    pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+    runs: list[tuple[int, int]] = []
+    for match in pattern.finditer(question):
+        if runs and _RUN_JOIN.fullmatch(question, runs[-1][1], match.start()):
+            runs[-1] = (runs[-1][0], match.end())
+        else:
+            runs.append(match.span())
+    return runs
 
 
 def place_words(facets: dict[str, list]) -> frozenset[str]:
@@ -91,10 +122,10 @@ def _full_township(name: str) -> str:
     return places[0].name if places else name
 
 
-def _full_area(written: str, level: str) -> str:
+def _full_area(written: str, level: Level) -> str:
     """The full name of a county or province as written (长阳县 → 长阳土家族自治县), when it
     means one place; else as written."""
-    if gazetteer().lookup(written, level):  # type: ignore[arg-type]
+    if gazetteer().lookup(written, level):
         return written
     places = [p for p in gazetteer().areas(written) if p.level == level]
     return places[0].name if len(places) == 1 else written
@@ -142,8 +173,9 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
             cities[name] = inside
         else:
             found.unknown.append(name)
-    for level in ("county", "province"):
-        for _, written in gaz.names_in(question, level, aliases=True):  # type: ignore[arg-type]
+    levels: tuple[Level, ...] = ("county", "province")
+    for level in levels:
+        for _, written in gaz.names_in(question, level, aliases=True):
             name = _full_area(written, level)
             if len(name) < 3 or name in counties or name in provinces:
                 continue

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
-from app.places import EXCLUDING, TOWNSHIP_NAME, places_in
+from app.places import EXCLUDING, TOWNSHIP_NAME, place_runs, places_in, written_forms
 from app.shortfall import ASKED_ONLY, SHORTFALL_WORDS
 from app.text import Tokenizer
 from ingest.gazetteer import province_short
@@ -186,7 +186,7 @@ _ONLY_ASKING = re.compile(
 # how a question leads to its topic, left out where the topic is quoted back to the asker:
 # "下一步打算怎么加强普法" → 加强普法
 _ASKING_LEAD = re.compile(
-    r"^(?:下一步|下步|明年|来年|今后)?的?(?:工作)?(?:打算|准备|计划)?(?:要|将)?"
+    r"^(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)?(?:要|将)?"
     r"(?:怎么样|怎么|如何|怎样)(?=\w{2})"
 )
 
@@ -443,21 +443,27 @@ class FollowUp:
         return filters
 
     def ask_of(self, previous: str, facets: dict[str, list]) -> str:
-        """The last question with the places it names replaced by this one's, for a follow-up
-        naming places: "王场镇有哪些问题？" then "那河南呢" asks "河南有哪些问题？" (filters alone
-        would keep 王场镇, which is not in 河南). Unchanged when either names no place."""
+        """The last question with each place it writes replaced by the places this one names
+        (its years are filters): "王场镇有哪些问题？" then "那河南呢" asks "河南有哪些问题？"
+        (filters alone would keep 王场镇, which is not in 河南). Unchanged when either names no
+        place, or when the last question names places to leave them out ("除了王场镇…")."""
         scope = self.scope
         if not (scope.townships or scope.counties or scope.provinces or self.unknown_places):
             return previous
         places = places_in(previous, facets)
-        if not places.written or places.left_out:
+        if places.left_out:
             return previous
-        written = re.compile("|".join(map(re.escape, places.written)))  # longest first
-        first = written.search(previous)
-        assert first is not None
-        rest = written.sub("", previous[first.end() :])
-        joins = "和与及、，,"  # what joined the places taken out ("王场镇和塘坊镇有哪些问题")
-        return previous[: first.start()] + self.named + rest.lstrip(joins)
+        # as written, without its years: "2022年石桥镇" → 石桥镇
+        named = _YEAR.sub("", self.named).strip("的 ") or self.named
+        forms = written_forms(places) | set(parse_question(previous, facets).unknown_places)
+        runs = place_runs(previous, forms)
+        if not runs:
+            return previous
+        parts, at = [], 0
+        for start, end in runs:
+            parts += [previous[at:start], named]
+            at = end
+        return "".join([*parts, previous[at:]])
 
 
 def follow_up(question: str, tokenizer: Tokenizer, facets: dict[str, list]) -> FollowUp | None:

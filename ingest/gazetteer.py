@@ -137,13 +137,25 @@ def short_name(name: str) -> str:
     return name
 
 
+_ETHNIC_NAME_TAIL = re.compile(
+    "(?:" + "|".join(sorted((e for e in _ETHNIC if len(e) >= 2), key=len, reverse=True)) + ")族?$"
+)
+
+
 def everyday_name(name: str) -> str | None:
-    """What people call an autonomous county or banner: 石柱县 for 石柱土家族自治县, 屏边县 for
-    屏边苗族自治县, 鄂伦春旗 for 鄂伦春自治旗; None for other names."""
+    """What people call an autonomous county or banner: 石柱县 for 石柱土家族自治县, 东乡县 for
+    东乡族自治县, 和布克赛尔县 for 和布克赛尔蒙古自治县, 鄂伦春旗 for 鄂伦春自治旗; None for
+    other names."""
     for suffix, word in (("自治县", "县"), ("自治旗", "旗")):
         if name.endswith(suffix):
-            short = short_name(name)
-            return short + word if short != name else None
+            core = short_name(name)
+            if core == name:
+                return None
+            if (m := _ETHNIC_NAME_TAIL.search(core)) and m.start() >= 2:
+                core = core[: m.start()]  # 和布克赛尔蒙古 → 和布克赛尔
+            elif core.endswith("族") and len(core) >= 3:
+                core = core[:-1]  # 东乡族 → 东乡: the county is named after its people
+            return core + word
     return None
 
 
@@ -165,7 +177,8 @@ class Gazetteer:
         self._children: dict[str, list[str]] = {}  # county/city/province code → township codes
         # what reports often call a 街道 (Guangzhou's 黄石街 for 黄石街道): township codes
         self._aliases: dict[str, list[str]] = {}
-        self._everyday: dict[str, list[str]] = {}  # 石柱县 → 石柱土家族自治县's code
+        # everyday names of autonomous counties (石柱县 → 石柱土家族自治县's code)
+        self._everyday: dict[str, list[str]] = {}
         for code, name in rows:
             self._by_name.setdefault(name, []).append(code)
             if len(code) == 9:
@@ -182,6 +195,10 @@ class Gazetteer:
         for aliases in (self._aliases, self._everyday):
             for alias in [a for a in aliases if a in self._by_name]:
                 del aliases[alias]  # a real name is never read as another's short form
+        provinces = {province_short(n) for c, n in rows if len(c) == 2}
+        for alias in [a for a in self._everyday if a[:-1] in provinces]:
+            # 河南县 in "河南县乡两级" is Henan's county level, not 河南蒙古族自治县
+            del self._everyday[alias]
         self.longest_name = min(16, max(len(name) for name in self._by_name))
         self._name_indexes: dict[tuple[str, bool], tuple[set[str], dict[str, tuple[int, ...]]]] = {}
 
@@ -216,6 +233,8 @@ class Gazetteer:
         if not codes:
             codes = list(self._by_short.get(name, []))
             codes += [c for c, n in self._provinces() if province_short(n) == name]
+        if not codes:
+            codes = list(self._everyday.get(name, []))
         if not codes and len(name) > 2 and name[-1] in "县旗市区":
             # the everyday name of an autonomous county: 屏边县 for 屏边苗族自治县
             codes = [
@@ -223,6 +242,12 @@ class Gazetteer:
             ]
         places = [self.place(code) for code in dict.fromkeys(codes)]
         return [p for p in places if p.name not in _PLACEHOLDER_CITIES]
+
+    def everyday(self, name: str) -> str | None:
+        """The everyday name the gazetteer reads for a county (石柱县), if it has one that
+        names nothing else (河南县 would read as the province's county level)."""
+        everyday = everyday_name(name)
+        return everyday if everyday in self._everyday else None
 
     def townships(self, name: str, within: str | None = None) -> list[Place]:
         """The township-level divisions called `name` (金龙街道 also finds 金龙街道办事处, 黄石街
@@ -269,7 +294,7 @@ class Gazetteer:
         """(position, name) of every division name of `level` written in `text`, longest first
         at each position; names inside a longer match are skipped. With `aliases`, a 街道's
         short form (黄石街) and an autonomous county's everyday name (石柱县) count too, as
-        written (`areas` reads the latter)."""
+        written (`areas` and `everyday` read the latter)."""
         names, sizes = self._name_index(level, aliases)
         found: list[tuple[int, str]] = []
         i, end = 0, len(text)

@@ -112,7 +112,12 @@ def test_near_names_are_suggested():
 def test_an_autonomous_county_is_found_by_its_everyday_name():
     assert everyday_name("石柱土家族自治县") == "石柱县"
     assert everyday_name("鄂伦春自治旗") == "鄂伦春旗"
+    assert everyday_name("东乡族自治县") == "东乡县"  # named after its people
+    assert everyday_name("和布克赛尔蒙古自治县") == "和布克赛尔县"
     assert everyday_name("宝丰县") is None
+    # 河南县 would be read in "河南县乡两级" (Henan's county level): not an everyday name
+    assert gazetteer().everyday("河南蒙古族自治县") is None
+    assert gazetteer().everyday("石柱土家族自治县") == "石柱县"
     found = gazetteer().names_in("长阳县和宝丰县的镇", "county", aliases=True)
     assert found == [(0, "长阳县"), (4, "宝丰县")]
     assert [p.name for p in gazetteer().areas("长阳县")] == ["长阳土家族自治县"]

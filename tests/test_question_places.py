@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.answering import NOT_FOUND, Filters
-from app.question import follow_up, parse_question
+from app.question import follow_up, parse_question, topic_phrase
 from app.text import Tokenizer
 from tests.conftest import ingest_into
 from tests.fixture_files import sample_paths
@@ -256,8 +256,19 @@ def test_a_chat_follow_up_names_the_places_or_years_to_ask_the_last_question_of(
         ("王场镇有哪些问题？", "那河南呢？", "河南有哪些问题？"),
         ("王场镇和塘坊镇有哪些问题？", "石桥镇呢", "石桥镇有哪些问题？"),
         ("重庆的镇下一步打算做什么", "长阳县呢", "长阳县的镇下一步打算做什么"),
-        # a question naming no place is asked as it was, of the follow-up's places as filters
+        ("王场镇以及塘坊镇有哪些问题", "石桥镇呢", "石桥镇有哪些问题"),
+        ("河南的石桥镇有哪些问题", "那重庆呢", "重庆有哪些问题"),
+        # every time a place is written, in any of its forms
+        ("王场镇有哪些问题，王场镇的计划呢", "那河南呢", "河南有哪些问题，河南的计划呢"),
+        ("重庆市的镇和重庆的街道有哪些问题", "那河南呢", "河南的镇和河南的街道有哪些问题"),
+        # a township the gazetteer does not know yet, and a city
+        ("云栖镇有哪些问题", "那石桥镇呢", "石桥镇有哪些问题"),
+        ("王场镇有哪些问题", "那平顶山市呢", "平顶山市有哪些问题"),
+        # the follow-up's years are filters, not words put in the question
+        ("2021年王场镇的问题", "那2022年石桥镇的呢", "2021年石桥镇的问题"),
+        # a question naming no place, or naming one to leave it out, is asked as it was
         ("哪些镇把执法能力不足列为问题？", "石柱县呢", "哪些镇把执法能力不足列为问题？"),
+        ("除了王场镇，哪些镇提到了法律顾问", "那河南呢", "除了王场镇，哪些镇提到了法律顾问"),
         ("2021年王场镇的问题", "2022年的呢", "2021年王场镇的问题"),
     ],
 )
@@ -265,6 +276,35 @@ def test_a_follow_up_replaces_the_places_the_last_question_named(previous, quest
     again = follow_up(question, Tokenizer(), FACETS)
     assert again is not None
     assert again.ask_of(previous, FACETS) == asked
+    # its places and years, as filters, win over the question's own
+    narrowed = again.narrow(Filters(townships=["王场镇"], year_from=2021, year_to=2021))
+    if again.scope.townships or again.scope.counties or again.scope.provinces:
+        assert narrowed.townships == again.scope.townships
+    if again.scope.has_years:
+        assert (narrowed.year_from, narrowed.year_to) == (2022, 2022)
+
+
+def test_an_everyday_county_name_never_hides_a_province():
+    # "河南县乡两级" is Henan's county and township levels, not 河南蒙古族自治县
+    parsed = parse_question("河南县乡两级有哪些普法做法？", FACETS)
+    assert parsed.scope.provinces == ["河南省"]
+    assert parsed.unknown_places == []
+    assert parse_question("石柱县乡镇有哪些问题？", FACETS).scope.counties == ["石柱土家族自治县"]
+
+
+@pytest.mark.parametrize(
+    ("core", "phrase"),
+    [
+        ("下一步打算怎么加强普法", "加强普法"),
+        ("明年准备怎么用数字化平台做预警", "用数字化平台做预警"),
+        ("怎么加强普法", "加强普法"),
+        # 计划 and 工作 are the topic here
+        ("计划怎么制定的", "计划怎么制定的"),
+        ("工作怎么开展的", "工作怎么开展的"),
+    ],
+)
+def test_a_topic_is_quoted_back_without_its_asking(core, phrase):
+    assert topic_phrase(core) == phrase
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from app.answers.listing import (
 )
 from app.answers.models import NOT_MENTIONED, RELATED, Answer, Citation, Related, Verdict
 from app.answers.practice import PracticeNames, practice_line
-from app.question import ParsedQuestion
+from app.question import ParsedQuestion, topic_phrase
 from app.retrieval import Hit, Topic
 from ingest.model import SECTION_LABELS
 from vectorstore import Scope, StoredReport
@@ -163,7 +163,7 @@ def answer(
     if not stated:
         where = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in parsed.sections)
         looked = f"（只查了{where}部分）" if where else ""
-        text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{parsed.core}”{looked}。"
+        text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{topic_phrase(parsed.core)}”{looked}。"
     else:
         lead = counts_lead(total, len(stated), len(nearby), practice=practice)
         text = "\n".join([lead, "", *entry_lines(stated)])
@@ -200,7 +200,7 @@ def _absent(
     are left out. `graded` keeps the grades of X itself."""
     absent = [v.township for v in graded if v.grade == NOT_MENTIONED]
     lead = (
-        f"在范围内的 {len(reports)} 份报告中：{len(absent)} 个乡镇没有提到“{parsed.core}”，"
+        f"在范围内的 {len(reports)} 份报告中：{len(absent)} 个乡镇没有提到“{topic_phrase(parsed.core)}”，"
         f"{len(nearby)} 个提到相关内容（不能确定），{len(stated)} 个明确提到了。"
     )
     lines = [lead]

@@ -191,10 +191,10 @@ class ChatTab:
                 turn["base"] = previous
                 read = f"按上一问“{previous}”回答，范围换成：{again.named}"
                 asked = again.ask_of(previous, facets)
-                if again.unknown_places:  # answered "库中没有东风镇的报告"
-                    asked = asked if asked != previous else f"{again.named}：{previous}"
-                else:
+                if not again.unknown_places:
                     filters = again.narrow(filters)
+                elif asked == previous:  # answered "库中没有东风镇的报告"
+                    asked = f"{again.named}：{previous}"
         except Exception as exc:
             message = str(exc) if isinstance(exc, FazhiError) else self.ctx.outage(exc)
             if message is None:
