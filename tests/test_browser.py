@@ -269,9 +269,25 @@ def test_the_full_text_dialog_covers_the_chat_s_scroll_arrow(page: sync_api.Page
     )
     open_full_text(page, cards.first)
     assert page.locator("#fz-viewer").evaluate(z_index) > lifted
-    # and below Gradio's toasts, which must stay readable over it
-    toasts = page.locator(".toast-wrap")
-    assert toasts.evaluate(z_index) > page.locator("#fz-viewer").evaluate(z_index)
+    # and below Gradio's toasts: one raised while the dialog is open is on top, readable
+    page.locator("#fz-question textarea").evaluate("t => { t.value = ''; }")
+    page.locator("#fz-send").evaluate("b => b.click()")
+    toast = page.locator(".toast-body").last
+    expect(toast).to_contain_text("请输入问题")
+    on_top = toast.evaluate(
+        """t => { const r = t.getBoundingClientRect();
+                  return t.contains(document.elementFromPoint(r.x + r.width / 2,
+                                                              r.y + r.height / 2)); }"""
+    )
+    assert on_top
+
+
+def test_an_empty_question_is_answered_with_a_toast(page: sync_api.Page) -> None:
+    page.locator("#fz-question textarea").fill("   ")
+    page.locator("#fz-send").click()
+    # (Gradio 6 heads a toast with its kind, "Warning", not the title passed)
+    expect(page.locator(".toast-body").last).to_contain_text("请输入问题")
+    expect(page.locator("#fz-chatbot .fz-msg")).to_have_count(0)  # nothing was asked
 
 
 def test_compare_matrix_opens_passages_and_downloads_csv(
