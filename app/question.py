@@ -28,6 +28,10 @@ _NEGATION = re.compile(
     r"(?<!有)(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
     r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|写|提|说(?!明))(?:过|了)?"
     r"|只字未提"
+    # "没有把X列为问题": what is not done with X in the report ("把" stays, for the topic)
+    r"|(?<!有)(?:没有|没|未)(?=把)"
+    # "报告里没有X": nothing on X in the report
+    r"|(?<=报告)(?:里面|里|中|当中)?(?:没有|没|未)(?:出现|写|提)?(?:过|到)?"
 )
 _RELATION = re.compile(
     r"共同(?:担任|负责|牵头|任)|一起(?:担任|负责)|双组长|双牵头|而(?:不是|非)|不是[^，,。？?]{1,12}而是"
@@ -187,13 +191,13 @@ _ONLY_ASKING = re.compile(
 # "下一步打算怎么加强普法" → 加强普法
 _ASKING_LEAD = re.compile(
     r"^(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)?(?:要|将)?"
-    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})"
+    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})|^把(?=\w{2})"
 )
 
 
 def topic_phrase(core: str) -> str:
     """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
-    the plans wording and the 怎么 that lead to it."""
+    the plans wording and the 怎么 that lead to it, or the 把 of "没有把X列为问题"."""
     return _ASKING_LEAD.sub("", core) or core
 
 
@@ -260,7 +264,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     elif m := _YEAR.search(q):
         scope.year_from = scope.year_to = int(m.group(1))
 
-    sections = [name for name, pattern in _SECTION_INTENT if pattern.search(q)]
+    # "哪些镇没有把X列为问题" asks of the problems sections; its 没有 is no shortfall
+    asked = _NEGATION.sub(" ", q)
+    sections = [name for name, pattern in _SECTION_INTENT if pattern.search(asked)]
     if "problems" in sections and "plans" in sections:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
     if not sections and _MEASURE_INTENT.search(q):

@@ -525,9 +525,18 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     for question, core in [
         ("哪些镇没有说明法律顾问的人数？", "法律顾问的人数"),
         ("哪些镇没有给出调解案件的数量？", "调解案件的数量"),
+        ("哪些乡镇的报告里没有法律明白人？", "法律明白人"),
     ]:
         parsed = parse_question(question, facets)
         assert parsed.claim == "negation" and parsed.core == core, parsed.core
+    # "没有把X列为问题" asks of the problems sections: its 没有 is the absence, no shortfall
+    parsed = parse_question("哪些乡镇没有把执法能力不足列为存在的问题？", facets)
+    assert parsed.claim == "negation" and parsed.sections == ["problems"]
+    parsed = parse_question("哪些镇的下一步打算里没有提到普法？", facets)
+    assert parsed.claim == "negation" and parsed.sections == ["plans"]
+    # "有没有镇把…" asks whether any does, "承认没有…" states a shortfall: no absence asked
+    assert parse_question("有没有镇把执法能力不足列为问题？", facets).claim == "plain"
+    assert parse_question("哪些镇在报告里承认没有专职人员？", facets).claim == "plain"
     # the corpus the asker counts ("五份报告里", "这几个乡镇中") is not the topic
     for question in (
         "五份报告里，哪些交代了干部学法的安排？",
@@ -551,6 +560,16 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert "比如" not in parsed.core and "专业训练" in parsed.core
     # a shortfall named in the asker's own words is still a problems question
     assert parse_question("哪些乡镇检讨说干部培训没跟上？", facets).sections == ["problems"]
+
+
+def test_an_absence_asked_in_other_words_lists_the_reports_without_it(service):
+    # 万灵镇 and 石桥镇 write of their 法律明白人; the others do not
+    answer = service.ask("哪些乡镇的报告里没有法律明白人？")
+    assert set(answer.townships) == {"王场镇", "塘坊镇", "西联镇"}
+    # the four that list 执法能力 as a problem are left out; 塘坊镇's problems do not name it
+    answer = service.ask("哪些乡镇没有把执法能力不足列为存在的问题？")
+    assert answer.townships == ["塘坊镇"]
+    assert "没有提到“执法能力不足”" in answer.answer
 
 
 def test_a_subset_the_question_does_not_name_is_said_to_be_the_whole_scope(service):

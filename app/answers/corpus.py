@@ -58,8 +58,6 @@ def answer(
         engine = replace(
             engine, rule=replace(engine.rule, min_coverage=engine.rule.practice_min_coverage)
         )
-    if parsed.claim == "negation":
-        parsed.sections = []  # "没有提到X": X said in any section counts
     per_report, evidence = gather(
         engine, vector, query, replace(scope, sections=parsed.sections), topic
     )
