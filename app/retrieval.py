@@ -30,7 +30,7 @@ from app import index_snapshot, marking
 from app.places import place_words
 from app.sentences import quotable_spans, section_title
 from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
-from app.text import PassageTokens, Tokenizer, content_words_identity
+from app.text import PassageTokens, Tokenizer, content_words_identity, written_forms
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
@@ -85,6 +85,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "重大决策": ("重大决策", "重大行政决策"),
 }
+
+
+def _variants(word: str) -> tuple[str, ...]:
+    """What counts as saying `word`: its synonyms, or how a numbered term is written."""
+    return SYNONYMS.get(word) or written_forms(word)
+
+
 # Words that only restate the section a question is about (problems / plans).
 # (跟上 and 到位 are how jieba cuts 没跟上 and 不到位)
 _PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进"
@@ -599,12 +606,12 @@ class HybridRetriever:
                     if closest_to[near][1] != word or (near in words and near not in group):
                         continue  # nor is the question's own word (违法 of 轻微违法) 首违 too
                     found[near] = max(found.get(near, 0.0), SOFT_CREDIT * share)
-                for variant in SYNONYMS.get(word, (word,)):
+                for variant in _variants(word):
                     if variant in words and variant not in group:
                         continue  # the question's own word (先进 of 表彰、先进) counts for its own group
                     found[variant] = max(found.get(variant, 0.0), share)
             needles.append(found)
-            said = {v for w in group for v in SYNONYMS.get(w, (w,))}
+            said = {v for w in group for v in _variants(w)}
             nearby.append(frozenset(found) - said)
             word_parts = {w: self._parts(w) for w in shares}
             parts.append(
@@ -699,7 +706,7 @@ class HybridRetriever:
         """How many passages use the term (or a paraphrase of it); cached per snapshot."""
         snap = snap or self.snapshot()
         if term not in snap.document_frequency:
-            snap.document_frequency[term] = snap.count_containing(SYNONYMS.get(term, (term,)))
+            snap.document_frequency[term] = snap.count_containing(_variants(term))
         return snap.document_frequency[term]
 
     def coverage(self, sentence: str, topic: Topic, *, partial: bool = True) -> float:

@@ -141,6 +141,12 @@ _COUNTED = re.compile(r"[一二两三四五六七八九十几每半][人次项�
 _FUNCTION_TAGS = frozenset(
     ["d", "p", "r", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y", "e", "o"]
 )
+# Numbered policy terms (双随机一公开, 三项制度, 一法律顾问): a numeral, or one with 项, and the
+# word it numbers, kept whole; their numbers are what they are, not how many
+_NUMERALS = "一二两三四五六七八九十百千双"
+_NUMERAL_WORD = re.compile(rf"[{_NUMERALS}]+项?")
+_NUMBERED_PART = re.compile(r"[\u4e00-\u9fff]+")
+_SLOGAN_SEGMENT = re.compile(rf"[{_NUMERALS}]+[^{_NUMERALS}]+")
 
 
 class Tokenizer:
@@ -187,7 +193,7 @@ class Tokenizer:
         join = False  # the next word joins the last group
         adjacent = False  # nothing but dropped words since the last group's word
         previous = ""
-        for token in self._jieba.cut(text):
+        for token in _numbered_terms(self.cut(text)):
             token, negated = token.strip(), previous == "不"
             previous = token
             if token in _ALTERNATIVE or token in _CATEGORY:
@@ -257,6 +263,45 @@ def _function_words() -> frozenset[str]:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return frozenset(words)
+
+
+def _numbers(tokens: list[str], at: int) -> bool:
+    """Whether tokens[at] is a numeral numbering the word after it (双 of 双随机, 三项 of 三项制度)."""
+    if at + 1 >= len(tokens) or not _NUMERAL_WORD.fullmatch(tokens[at]):
+        return False
+    word = tokens[at + 1]
+    return bool(_NUMBERED_PART.fullmatch(word)) and word not in STOPWORDS
+
+
+def _numbered_terms(tokens: list[str]) -> list[str]:
+    """`tokens` with numbered policy terms joined: 双/随机/一/公开 → 双随机一公开 (written
+    “双随机、一公开” too), 三项/制度 → 三项制度. Apart, 随机 is an adverb and 一 a number,
+    and the term would be read as 公开 alone."""
+    out: list[str] = []
+    at = 0
+    while at < len(tokens):
+        if not _numbers(tokens, at):
+            out.append(tokens[at])
+            at += 1
+            continue
+        term = tokens[at] + tokens[at + 1]
+        at += 2
+        while True:
+            nxt = at + 1 if at < len(tokens) and tokens[at] == "、" else at
+            if not _numbers(tokens, nxt):
+                break
+            term += tokens[nxt] + tokens[nxt + 1]
+            at = nxt + 2
+        out.append(term)
+    return out
+
+
+def written_forms(word: str) -> tuple[str, ...]:
+    """How the reports may write a numbered policy term: 双随机一公开 and 双随机、一公开."""
+    segments = _SLOGAN_SEGMENT.findall(word)
+    if len(segments) >= 2 and "".join(segments) == word:
+        return (word, "、".join(segments))
+    return (word,)
 
 
 def content_words_identity() -> str:

@@ -22,7 +22,7 @@ from app.retrieval import (
 )
 from app.services import open_store
 from app.settings import Settings
-from app.text import PassageTokens, Tokenizer
+from app.text import PassageTokens, Tokenizer, written_forms
 from tests.conftest import SAMPLE_TOWNSHIPS, ingest_into
 from vectorstore import Scope
 
@@ -472,6 +472,25 @@ def test_a_question_is_cut_the_same_whatever_the_number_of_townships_in_the_stor
     PassageTokens(tokenizer).add_words(f"第{i}号镇" for i in range(1000))
     assert tokenizer.cut(text) == before
     assert "不一罚" in before
+
+
+def test_a_numbered_policy_term_is_one_word_and_said_only_whole():
+    tokenizer = Tokenizer()
+    # apart, 随机 is an adverb and 一 a number: the term was read as 公开 alone
+    assert tokenizer.word_groups("哪些乡镇提到双随机一公开") == [("双随机一公开",)]
+    assert tokenizer.word_groups("“双随机、一公开”") == [("双随机一公开",)]
+    assert tokenizer.word_groups("行政执法三项制度") == [("行政执法",), ("三项制度",)]
+    # a count is not a term: 两个镇, 一百名
+    groups = tokenizer.word_groups("哪两个镇有一百名法律明白人")
+    assert ("法律明白人",) in groups and not any("镇" in w for g in groups for w in g)
+    assert written_forms("双随机一公开") == ("双随机一公开", "双随机、一公开")
+    assert written_forms("三项制度") == ("三项制度",)
+
+
+def test_a_numbered_policy_term_lists_only_the_reports_that_name_it(service):
+    # only 王场镇 names them; the others' 政务公开 and 行政执法 are not them
+    for question in ("哪些乡镇提到双随机一公开？", "哪些乡镇落实了行政执法三项制度？"):
+        assert service.ask(question).townships == ["王场镇"], question
 
 
 def test_word_groups_read_or_and_example_lists_as_alternatives():
