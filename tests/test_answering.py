@@ -987,6 +987,31 @@ def test_a_practice_named_in_a_heading_is_quoted_from_its_sentence(fresh_store, 
     assert entry.heading.endswith("（二）创新“和事佬”矛盾纠纷化解机制"), entry.heading
 
 
+# Written for these tests in the reports' form: its plans train 执法人员 once a quarter (a number
+# of trainings), its measures count them.
+_COUNTED_STAFF = """宝丰县周庄镇人民政府关于2023年度法治政府建设情况的报告
+
+一、2023年度推进法治政府建设的主要举措和成效
+（一）强化组织领导。成立由镇党委书记任组长的法治政府建设领导小组，全年召开专题会议6次。
+（二）推进综合行政执法。整合站所力量组建综合行政执法队，现有执法人员23名，全年办理行政处罚案件41件，案件均经法制审核后作出决定。
+（三）化解矛盾纠纷。建立村级调解室，全年调处矛盾纠纷120起。
+二、存在的问题
+（一）执法队伍专业能力不足。部分执法人员缺乏法律专业背景，办理复杂案件能力有待提高。
+三、2024年工作打算
+（一）加强执法人员培训，每季度组织一次执法业务培训，提升执法队伍专业化水平。
+（二）深化矛盾纠纷多元化解。
+"""
+
+
+def test_a_count_is_quoted_from_the_clause_that_counts_what_was_asked(fresh_store, tmp_path):
+    path = tmp_path / "zhouzhuang.txt"
+    path.write_text(_COUNTED_STAFF, encoding="utf-8")
+    ingest_into(fresh_store, path)
+    answer = AnswerService(fresh_store).ask("周庄镇有多少名执法人员？")
+    assert answer.found
+    assert "现有执法人员23名" in answer.citations[0].quote, answer.citations[0].quote
+
+
 def test_a_citation_under_a_subheading_is_not_filed_under_another_subheading():
     """A passage filed under （二） whose quote is under （三）, in a report without 一、-level
     headings: the heading is （三）, not （二） > （三）."""

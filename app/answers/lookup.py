@@ -62,10 +62,24 @@ def answer(
             return 0.0
         return max(retriever.coverage(sentence, known, partial=False), lent[k])
 
+    def counted_in_clause(k: int) -> bool:
+        sentence = hits[k].key_sentence
+        return bool(what and sentence and _counts_in_clause(retriever, sentence, what))
+
+    floor = engine.rule.lookup_min_coverage
     top = max(
-        range(len(hits)), key=lambda k: (support(k), hits[k].coverage, hits[k].score), default=None
+        range(len(hits)),
+        # a count given in the clause naming what is counted first, among those supported
+        key=lambda k: (
+            support(k) >= floor,
+            counted_in_clause(k),
+            support(k),
+            hits[k].coverage,
+            hits[k].score,
+        ),
+        default=None,
     )
-    if top is None or support(top) < engine.rule.lookup_min_coverage:
+    if top is None or support(top) < floor:
         where = "、".join(scope.townships) if scope.townships else "所选范围"
         return not_found(
             parsed,
@@ -115,9 +129,22 @@ def _stating_count(retriever: HybridRetriever, hit: Hit, what: Topic) -> Hit:
     return replace(hit, sentence=(base + a, base + b))
 
 
+_CLAUSES = re.compile(r"[，,；;。！!？?]")
+
+
 def _counts(retriever: HybridRetriever, sentence: str, what: Topic) -> bool:
     """Whether the sentence names what is counted (at least half of its words)."""
     return retriever.coverage(sentence, what, partial=False) >= 0.5
+
+
+def _counts_in_clause(retriever: HybridRetriever, sentence: str, what: Topic) -> bool:
+    """Whether one clause gives the number and names what is counted: "现有执法人员23名"
+    surely counts 执法人员; "加强执法人员培训，每季度组织一次执法业务培训" may count trainings
+    (but "开展“小散乱污”专项整治行动，共整改取缔15家" counts in the clause after its noun)."""
+    return any(
+        states_count(clause) and _counts(retriever, clause, what)
+        for clause in _CLAUSES.split(sentence)
+    )
 
 
 def _counted(retriever: HybridRetriever, question: str, known: Topic) -> Topic | None:
