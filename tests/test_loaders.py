@@ -22,6 +22,7 @@ from ingest.loaders import (
     find_report_files,
     load_document,
 )
+from ingest.sections import split_sections
 from tests.fixture_files import (
     DOCX_HEADER_TEXT,
     DOCX_TABLE_ROWS,
@@ -125,6 +126,27 @@ def test_markdown_is_text(tmp_path: Path) -> None:
     doc = load_document(path)
     assert doc.format == "md"
     assert WANGCHANG_PROBLEM in doc.text
+
+
+def test_markdown_markup_is_not_the_reports_text(tmp_path: Path) -> None:
+    # a report kept as Markdown: its headings are the report's, so are its sections
+    markdown = (
+        "# 周庄镇2023年法治政府建设情况报告\n\n## 一、主要举措和成效\n\n"
+        "1. 推进村级**法律顾问**全覆盖，详见[公示](http://example.org/a)。\n"
+        "- 开展“法治夜市”普法活动18场。\n\n---\n\n## 二、存在的问题 ##\n\n"
+        "> 执法文书制作不够规范。\n"
+    )
+    path = write_encoded(markdown, tmp_path / "report.md", "utf-8")
+    text = load_document(path).text
+    assert text.splitlines()[0] == "周庄镇2023年法治政府建设情况报告"
+    assert "\n二、存在的问题\n" in text and "\n执法文书制作不够规范。" in text
+    assert "1. 推进村级法律顾问全覆盖，详见公示。" in text  # its own numbering stays
+    assert not re.search(r"[#*>\[\]]|---|^- ", text, re.MULTILINE)
+    sections = [s.type for s in split_sections(text)]
+    assert "problems" in sections and "measures" in sections
+    # a .txt file is read as it is
+    txt = write_encoded("# 不是标题\n" + sample_text(WANGCHANG), tmp_path / "r.txt", "utf-8")
+    assert load_document(txt).text.startswith("# 不是标题")
 
 
 def test_big5_traditional_text_is_not_read_as_gbk_mojibake(tmp_path: Path) -> None:

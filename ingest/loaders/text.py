@@ -300,9 +300,29 @@ def _best_candidate(
     return text, encoding
 
 
+# Markdown's markup, which is not the report's text: "## 二、存在的问题" is the heading 二、存在的问题
+_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
+_MD_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
+_MD_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """A Markdown report's text without its markup: heading marks, bold, links (their text
+    kept), bullets, quotes and rules; numbered lists stay (1. is a report's own numbering)."""
+    text = _MD_RULE.sub("", text)
+    text = _MD_HEADING.sub(r"\1", text)
+    text = _MD_QUOTE.sub("", _MD_BULLET.sub("", text))
+    return _MD_LINK.sub(r"\1", _MD_STRONG.sub(r"\2", text))
+
+
 def load_text(path: Path, data: bytes, fmt: str) -> LoadedDocument:
     text, encoding = decode_text(data)
     text = normalize_newlines(text)
+    if fmt == "md":
+        text = markdown_text(text)
     if not text.strip():
         raise LoadFailure("file has no text (only whitespace)")
     return LoadedDocument(source=path, text=text, format=fmt, encoding=encoding)
