@@ -84,10 +84,32 @@ def test_reports_are_named_by_township_with_the_year_when_one_township_has_sever
     labels = report_labels([*reports, report("d", None)])
     assert labels == {
         "a": "王场镇（2022年）",
-        "b": "王场镇（年份未知年）",
+        "b": "王场镇（年份未知）",
         "c": "石桥镇",
         "d": f"{UNIDENTIFIED}（d.txt）",
     }
+
+
+def test_reports_of_one_name_are_told_apart_by_county_then_year_then_file():
+    def of(rid: str, county: str, year: int) -> StoredReport:
+        meta = ReportMeta(township="城关镇", county=county, year=year)
+        return StoredReport(rid, f"/data/{rid}.txt", "txt", meta, [], 1, rid)
+
+    # 城关镇 is a name of hundreds of counties' townships
+    labels = report_labels([of("a", "宝丰县", 2023), of("b", "巫溪县", 2023)])
+    assert labels == {"a": "城关镇（宝丰县）", "b": "城关镇（巫溪县）"}
+    labels = report_labels(
+        [of("a", "宝丰县", 2022), of("b", "宝丰县", 2023), of("c", "巫溪县", 2023)]
+    )
+    assert labels == {
+        "a": "城关镇（宝丰县，2022年）",
+        "b": "城关镇（宝丰县，2023年）",
+        "c": "城关镇（巫溪县，2023年）",
+    }
+    # two files of one report: nothing but the file tells them apart
+    labels = report_labels([of("a", "宝丰县", 2023), of("b", "宝丰县", 2023)])
+    assert labels == {"a": "城关镇（a.txt）", "b": "城关镇（b.txt）"}
+    assert len(set(labels.values())) == 2
 
 
 def test_a_citation_quotes_its_key_sentence_at_report_offsets():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from pathlib import Path
 
 from app.answers.models import Citation
 from app.retrieval import Hit
@@ -44,18 +44,35 @@ def cite(n: int, hit: Hit) -> Citation:
 
 
 def report_labels(reports: list[StoredReport]) -> dict[str, str]:
-    """How answers name each report: its township, with the year when a township has several
-    reports in scope, or the file name when the township is unknown."""
-    townships = [r.meta.township for r in reports]
-    counts = Counter(townships)
+    """How answers name each report: its township, or the file name when the township is
+    unknown. Where several reports in scope share a township's name, what tells them apart
+    follows it: the county (城关镇（宝丰县）: a name hundreds of counties have), then the year
+    (王场镇（2022年）), then the file."""
+    by_name: dict[str, list[StoredReport]] = {}
     labels = {}
-    for r, township in zip(reports, townships, strict=True):
-        if not township:
-            labels[r.id] = township_label(None, r.source)
-        elif counts[township] > 1:
-            labels[r.id] = f"{township}（{r.meta.year or '年份未知'}年）"
+    for r in reports:
+        if r.meta.township:
+            by_name.setdefault(r.meta.township, []).append(r)
         else:
-            labels[r.id] = township
+            labels[r.id] = township_label(None, r.source)
+    for township, same in by_name.items():
+        if len(same) == 1:
+            labels[same[0].id] = township
+            continue
+        parts: list[list[str]] = [[] for _ in same]
+        for tell in (
+            lambda r: r.meta.county or "县区未知",
+            lambda r: f"{r.meta.year}年" if r.meta.year else "年份未知",
+            lambda r: Path(r.source).name,
+        ):
+            if len({tuple(p) for p in parts}) == len(same):
+                break
+            told = [tell(r) for r in same]
+            if len(set(told)) > 1:
+                for p, part in zip(parts, told, strict=True):
+                    p.append(part)
+        for r, p in zip(same, parts, strict=True):
+            labels[r.id] = f"{township}（{'，'.join(p)}）" if p else township
     return labels
 
 
