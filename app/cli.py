@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from app.indexing import FileResult, IngestEvents, ingest_paths
+from app.indexing import FileResult, IngestEvents, ingest_paths, same_township_year
 from app.services import open_store
 from app.settings import Settings
 from ingest.errors import FazhiError
@@ -175,6 +176,14 @@ def run_ingest(
     for result in summary.results:
         if result.status == "unchanged" and result.reason:
             console.print(f"[cyan]unchanged[/cyan] {result.path}: {result.reason}", highlight=False)
+        if result.same_township_year:
+            console.print(
+                f"[yellow]warning[/yellow] {result.path}: another report of {result.township} "
+                f"{result.year} is stored ({', '.join(result.same_township_year)}): the same "
+                "report from another site, or a year read wrong? Compare them with `fazhi "
+                "show`, then `fazhi remove` one or fix its year with `fazhi meta`",
+                highlight=False,
+            )
     table = Table(title="ingest summary", show_header=True)
     columns = ("added", "unchanged", "replaced", "failed", "skipped", "needs review", "passages")
     for column in (*columns, "seconds"):
@@ -222,8 +231,14 @@ def _open_for_rebuild(settings: Settings) -> PassageStore:
     return open_store(settings, client=client)
 
 
-def report_row(report: StoredReport) -> dict[str, Any]:
+def report_row(report: StoredReport, twins: Sequence[StoredReport] = ()) -> dict[str, Any]:
+    """A report's row of `fazhi reports`; `twins`: the other reports of its township, county,
+    year and kind (`same_township_year`), which make it need review."""
     meta = report.meta
+    reason = meta.review_reason
+    if twins:
+        files = ", ".join(Path(t.source).name for t in twins)
+        reason = "; ".join(filter(None, [reason, f"same township and year as {files}"]))
     return {
         "id": report.id,
         "township": meta.township,
@@ -239,8 +254,9 @@ def report_row(report: StoredReport) -> dict[str, Any]:
         "passages": report.passage_count,
         "sections": report.section_types,
         "warnings": meta.warnings,
-        "needs_review": meta.needs_review,
-        "review_reason": meta.review_reason,
+        "needs_review": meta.needs_review or bool(twins),
+        "review_reason": reason,
+        "same_township_year": [t.id for t in twins],
         "sources": meta.sources,
         "certainty": meta.certainty,
     }
@@ -276,7 +292,8 @@ def reports(
     if manifest is not None:
         _export_manifest(stored, manifest)
         return
-    rows = [report_row(r) for r in stored]
+    twins = same_township_year(stored)
+    rows = [report_row(r, twins.get(r.id, [])) for r in stored]
     if needs_review:
         rows = [row for row in rows if row["needs_review"]]
     if as_json:

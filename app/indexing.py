@@ -19,7 +19,7 @@ from ingest import (
     fingerprint,
 )
 from ingest.metadata.overrides import apply_edit
-from vectorstore import PassageStore, embedding_text
+from vectorstore import PassageStore, StoredReport, embedding_text
 from vectorstore.embeddings import EMBED_WINDOW  # reports are embedded a window at a time
 
 Status = Literal["added", "unchanged", "replaced", "failed", "skipped"]
@@ -36,6 +36,8 @@ class FileResult:
     passages: int = 0
     warnings: list[str] = field(default_factory=list)
     needs_review: bool = False  # township or year unknown or uncertain
+    # the files of the other stored reports of its township, county, year and kind
+    same_township_year: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +50,7 @@ class FileResult:
             "passages": self.passages,
             "warnings": self.warnings,
             "needs_review": self.needs_review,
+            "same_township_year": self.same_township_year,
         }
 
 
@@ -173,8 +176,24 @@ def ingest_paths(
         elif report.source not in store.sources(report.id):
             result.reason = _copy_reason(store, report)
     _store_pending(pending, store, events)
+    stored = [r for r in summary.results if r.status in ("added", "replaced") and r.report_id]
+    if stored:
+        twins = same_township_year(store.list_reports())
+        for result in stored:
+            result.same_township_year = [o.source for o in twins.get(result.report_id or "", [])]
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def same_township_year(reports: list[StoredReport]) -> dict[str, list[StoredReport]]:
+    """Report id → the other reports of its township, county, year and kind: the same report
+    published by two sites (the county's and the township's), or a year read wrong."""
+    groups: dict[tuple[Any, ...], list[StoredReport]] = {}
+    for r in reports:
+        m = r.meta
+        if m.township and m.year:
+            groups.setdefault((m.township, m.county, m.year, m.kind), []).append(r)
+    return {r.id: [o for o in g if o is not r] for g in groups.values() if len(g) > 1 for r in g}
 
 
 def _queue(

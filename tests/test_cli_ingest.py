@@ -221,6 +221,29 @@ def test_a_missing_path_fails_and_a_copy_says_what_it_duplicates(tmp_path):
     assert str(good.resolve()) in files["b.txt"]["reason"]
 
 
+def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
+    """The same report from two sites (one figure edited) is stored twice: ingest warns, and
+    both need review until one is removed."""
+    store = tmp_path / "store"
+    text = sample_text(1)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "report.txt").write_text(text, encoding="utf-8")
+    assert run("ingest", str(tmp_path / "a"), "--store", str(store))[0] == 0
+    other = tmp_path / "b.txt"
+    other.write_text(text.replace("。", "；", 1), encoding="utf-8")
+    code, output = run("ingest", str(other), "--store", str(store), "--json")
+    assert code == 0, output
+    [result] = json.loads(output)["files"]
+    assert result["status"] == "added"
+    assert result["same_township_year"] == [str((tmp_path / "a" / "report.txt").resolve())]
+    code, output = run("reports", "--needs-review", "--json", "--store", str(store))
+    rows = json.loads(output)
+    assert len(rows) == 2 and all("same township and year" in r["review_reason"] for r in rows)
+    assert {r["same_township_year"][0] for r in rows} == {r["id"] for r in rows}
+    assert run("remove", rows[0]["id"], "--store", str(store))[0] == 0
+    assert json.loads(run("reports", "--needs-review", "--json", "--store", str(store))[1]) == []
+
+
 def test_ask_rejects_an_empty_question(sample_store_dir):
     code, output = run("ask", "  ", "--store", str(sample_store_dir))
     assert code == 1 and "the question is empty" in output

@@ -62,12 +62,17 @@ def test_ingest_counts_and_reports_lists_exactly_the_reports_needing_review(tmp_
 
     result = runner.invoke(cli, ["reports", "--needs-review", "--json", "--store", store])
     rows = json.loads(result.stdout)
-    assert {row["source"] for row in rows} == expected
+    # the corpus holds one report in several files (docx and txt of 石桥镇 2023): each such
+    # report needs review too, until one is removed
+    twins = [row for row in rows if row["review_reason"].startswith("same township and year")]
+    assert {row["source"] for row in rows if row not in twins} == expected
     for row in rows:
-        assert row["needs_review"] and (not row["township"] or row["warnings"])
+        assert row["needs_review"]
+        assert row in twins or not row["township"] or row["warnings"]
+    assert all(row["same_township_year"] for row in twins)
 
     table = runner.invoke(cli, ["reports", "--needs-review", "--store", store]).output
-    assert f"{len(expected)} report(s) need review" in table and "未识别" in table
+    assert f"{len(rows)} report(s) need review" in table and "未识别" in table
 
     # a second ingest of the same folder changes nothing and says the same, also to a person
     again = runner.invoke(cli, ["ingest", str(folder), "--store", store, "--json"])

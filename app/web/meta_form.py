@@ -3,11 +3,13 @@ with the same checks as `fazhi meta` (app/edits.py), in Chinese; admin only when
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from app.edits import edit_report
+from app.indexing import same_township_year
 from app.web.context import WebContext
 from app.web.markup import KIND_LABELS, esc
 from ingest.errors import FazhiError, MetadataEditError
@@ -47,19 +49,25 @@ def review_reasons(meta: ReportMeta) -> list[str]:
     return reasons or ["待核对"]
 
 
-def review_mark(meta: ReportMeta) -> str:
+def review_mark(meta: ReportMeta, twins: list[StoredReport] | None = None) -> str:
+    """⚠ and why a report needs review; `twins`: other reports of its township and year."""
     reasons = review_reasons(meta)
+    if twins:
+        files = "、".join(Path(t.source).name for t in twins)
+        reasons.append(f"与{files}同乡镇同年份（重复或年份有误？）")
     return f"⚠ 待核对：{'、'.join(reasons)}" if reasons else ""
 
 
 def review_summary(reports: list[StoredReport]) -> str:
-    waiting = sum(1 for r in reports if r.meta.needs_review)
+    twins = same_township_year(reports)
+    waiting = sum(1 for r in reports if r.meta.needs_review or r.id in twins)
     if not reports:
         return "库中还没有报告。"
     if not waiting:
         return f"共 {len(reports)} 份报告，元数据均已确认。"
     return (
-        f"共 {len(reports)} 份报告，其中 **{waiting} 份待核对**（乡镇或年份未识别或不确定）："
+        f"共 {len(reports)} 份报告，其中 **{waiting} 份待核对**（乡镇或年份未识别或不确定，"
+        "或与另一份同乡镇同年份）："
         "勾选“只看待核对”，点击一行，在下方“修改元数据”中更正。"
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.indexing import same_township_year
 from app.web.context import WebContext, static_text
 from app.web.coverage_view import CoverageView
 from app.web.filters import facet_dropdown
@@ -42,6 +43,8 @@ class ReportsTab:
         self.coverage = CoverageView(ctx)
 
     def rows(self, review_only: bool = False, chosen: Selection | None = None) -> list[list[Any]]:
+        reports = self.ctx.store.list_reports()
+        twins = same_township_year(reports)
         return [
             [
                 r.meta.township or "",
@@ -51,11 +54,12 @@ class ReportsTab:
                 KIND_LABELS.get(r.meta.kind, r.meta.kind),
                 r.passage_count,
                 Path(r.source).name,
-                review_mark(r.meta),
+                review_mark(r.meta, twins.get(r.id)),
                 r.id,
             ]
-            for r in self.ctx.store.list_reports()
-            if (r.meta.needs_review or not review_only) and matches(r, chosen or {})
+            for r in reports
+            if (r.meta.needs_review or r.id in twins or not review_only)
+            and matches(r, chosen or {})
         ]
 
     def summary(self) -> str:
