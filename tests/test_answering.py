@@ -338,6 +338,24 @@ def test_explicit_filters_win_and_every_citation_obeys_them(service):
     assert answer.citations and all(c.year in (2023, 2024) for c in answer.citations)
 
 
+def test_a_filter_that_overrides_the_questions_own_words_says_so(service):
+    answer = service.ask(
+        "重庆有哪些乡镇提到法律顾问？", service.resolve(Filters(provinces=["河南"]))
+    )
+    assert answer.townships == ["石桥镇"]
+    assert "省份按筛选条件为河南省（问题中是重庆市）" in (answer.notice or "")
+    answer = service.ask("2019年哪些乡镇提到法律顾问？", Filters(year_from=2024, year_to=2024))
+    assert "年份按筛选条件为2024年（问题中是2019年）" in (answer.notice or "")
+    answer = service.ask(EXAMPLE, Filters(sections=["plans"]))
+    assert "只查了“下一步打算”部分（问题问的是“存在问题”）" in (answer.notice or "")
+    # a filter the question agrees with, or says nothing of, is not remarked on
+    for question, filters in (
+        ("河南有哪些乡镇提到法律顾问？", Filters(provinces=["河南省"])),
+        ("哪些乡镇提到法律顾问？", Filters(provinces=["河南省"], year_from=2023, year_to=2023)),
+    ):
+        assert "筛选条件" not in (service.ask(question, filters).notice or ""), question
+
+
 def test_unanswerable_questions_claim_nothing(service):
     for question in (
         "龙驹镇的法治政府建设报告里提到了哪些问题？",  # not in the corpus

@@ -37,12 +37,32 @@ from app.question import (
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
 from ingest.gazetteer import province_short
+from ingest.model import SECTION_LABELS
 from vectorstore import PassageStore, Scope
 
 
 @dataclass
 class Filters(Scope):
     """Explicit filters from the caller (CLI flags, UI controls, API); they win over the question."""
+
+    def overriding(self, parsed: ParsedQuestion) -> str | None:
+        """What these filters put in place of what the question itself says, for the answer's
+        notice ("重庆有哪些乡镇…" asked with the province filter 河南省 is answered of 河南省);
+        None when they agree with it or it says nothing of them. Read before `apply`."""
+        said = parsed.scope
+        notes = []
+        for key, label in (("townships", "乡镇"), ("counties", "县区"), ("provinces", "省份")):
+            mine, theirs = getattr(self, key), getattr(said, key)
+            if mine and theirs and set(mine) != set(theirs):
+                notes.append(f"{label}按筛选条件为{'、'.join(mine)}（问题中是{'、'.join(theirs)}）")
+        if self.has_years and said.has_years and _years(self) != _years(said):
+            notes.append(f"年份按筛选条件为{_years(self)}（问题中是{_years(said)}）")
+        asked = [s for s in parsed.sections if s in ("problems", "plans")]
+        if self.sections and asked and not set(asked) & set(self.sections):
+            chosen = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in self.sections)
+            wanted = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in asked)
+            notes.append(f"只查了{chosen}部分（问题问的是{wanted}）")
+        return "；".join(notes) + "。" if notes else None
 
     def apply(self, parsed: ParsedQuestion) -> Scope:
         scope = parsed.scope
@@ -56,6 +76,15 @@ class Filters(Scope):
             parsed.sections = list(self.sections)
             scope.sections = list(self.sections)
         return scope
+
+
+def _years(scope: Scope) -> str:
+    """A scope's years as the asker would write them: 2021年, 2019—2021年, 2019、2021年."""
+    if scope.years:
+        return "、".join(map(str, scope.years)) + "年"
+    if scope.year_from == scope.year_to:
+        return f"{scope.year_from}年"
+    return f"{scope.year_from or ''}—{scope.year_to or ''}年"
 
 
 class AnswerService:
@@ -157,7 +186,9 @@ class AnswerService:
         # before parsing: a pasted page of 10,000 characters took seconds to parse
         problem = wording_problem(question)
         parsed = parse_question(question[:MAX_QUESTION_CHARS], facets)
-        scope = (filters or Filters()).apply(parsed)
+        filters = filters or Filters()
+        overriding = filters.overriding(parsed)
+        scope = filters.apply(parsed)
         timings["parse_ms"] = _ms(t0)
         if problem:
             return _empty(parsed, scope, timings, f"{CANNOT_READ}：{problem}")
@@ -189,8 +220,9 @@ class AnswerService:
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
-        if said := unnamed_subset_notice(parsed, len(in_scope)):
-            answer.notice = f"{answer.notice} {said}" if answer.notice else said
+        for said in (unnamed_subset_notice(parsed, len(in_scope)), overriding):
+            if said:
+                answer.notice = f"{answer.notice} {said}" if answer.notice else said
         return answer
 
     def support(
