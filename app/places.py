@@ -78,12 +78,10 @@ def written_forms(places: QuestionPlaces) -> set[str]:
     return {f for f in forms if len(f) >= 2}
 
 
-def place_runs(question: str, forms: set[str]) -> list[tuple[int, int]]:
-    """Where the question writes places (any of `forms`) as (start, end), neighbours joined by
-    和, 以及, 、 or 的 taken as one run: "河南的王场镇和塘坊镇有哪些问题" → [(0, 10)]."""
-    if not forms:
-        return []
-    pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+def place_runs(question: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Where the question writes what `pattern` finds (places, years) as (start, end),
+    neighbours joined by 和, 以及, 、 or 的 taken as one run: "河南的王场镇和塘坊镇有哪些问题" →
+    [(0, 10)]."""
     runs: list[tuple[int, int]] = []
     for match in pattern.finditer(question):
         if runs and _RUN_JOIN.fullmatch(question, runs[-1][1], match.start()):

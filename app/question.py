@@ -449,27 +449,43 @@ class FollowUp:
         return filters
 
     def ask_of(self, previous: str, facets: dict[str, list]) -> str:
-        """The last question with each place it writes replaced by the places this one names
-        (its years are filters): "王场镇有哪些问题？" then "那河南呢" asks "河南有哪些问题？"
-        (filters alone would keep 王场镇, which is not in 河南). Unchanged when either names no
-        place, or when the last question names places to leave them out ("除了王场镇…")."""
+        """The last question with each place and year it writes replaced by those this one
+        names: "王场镇有哪些问题？" then "那河南呢" asks "河南有哪些问题？" (filters alone would
+        keep 王场镇, which is not in 河南), "2021年…" then "2022年的呢" asks "2022年…". Places
+        stay when the last question names them to leave them out ("除了王场镇…")."""
         scope = self.scope
+        asked = previous
+        written_years = _YEAR_SPAN.search(self.named)
+        if scope.has_years and written_years:
+            asked = _replace_runs(asked, _YEAR_SPAN, written_years.group())
         if not (scope.townships or scope.counties or scope.provinces or self.unknown_places):
-            return previous
-        places = places_in(previous, facets)
+            return asked
+        places = places_in(asked, facets)
         if places.left_out:
-            return previous
+            return asked
         # as written, without its years: "2022年石桥镇" → 石桥镇
-        named = _YEAR.sub("", self.named).strip("的 ") or self.named
-        forms = written_forms(places) | set(parse_question(previous, facets).unknown_places)
-        runs = place_runs(previous, forms)
-        if not runs:
-            return previous
-        parts, at = [], 0
-        for start, end in runs:
-            parts += [previous[at:start], named]
-            at = end
-        return "".join([*parts, previous[at:]])
+        named = _YEAR_SPAN.sub("", self.named).strip("的 ") or self.named
+        forms = written_forms(places) | set(parse_question(asked, facets).unknown_places)
+        if not forms:
+            return asked
+        pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+        return _replace_runs(asked, pattern, named)
+
+
+# years as a question writes them: 2021年, 2019—2021年, 2019、2021年度
+_YEAR_SPAN = re.compile(
+    rf"{_A_YEAR}\s*(?:年度|年)?(?:\s*(?:—|–|-|~|～|至|到|和|与|及|、)\s*{_A_YEAR}\s*(?:年度|年)?)*"
+)
+
+
+def _replace_runs(text: str, pattern: re.Pattern[str], by: str) -> str:
+    """`text` with each run of `pattern`'s matches (neighbours joined by 和, 以及, 、 or 的)
+    replaced by `by`: "王场镇以及塘坊镇有哪些问题" → "石桥镇有哪些问题"."""
+    parts, at = [], 0
+    for start, end in place_runs(text, pattern):
+        parts += [text[at:start], by]
+        at = end
+    return "".join([*parts, text[at:]])
 
 
 def follow_up(question: str, tokenizer: Tokenizer, facets: dict[str, list]) -> FollowUp | None:

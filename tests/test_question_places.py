@@ -264,12 +264,13 @@ def test_a_chat_follow_up_names_the_places_or_years_to_ask_the_last_question_of(
         # a township the gazetteer does not know yet, and a city
         ("云栖镇有哪些问题", "那石桥镇呢", "石桥镇有哪些问题"),
         ("王场镇有哪些问题", "那平顶山市呢", "平顶山市有哪些问题"),
-        # the follow-up's years are filters, not words put in the question
-        ("2021年王场镇的问题", "那2022年石桥镇的呢", "2021年石桥镇的问题"),
-        # a question naming no place, or naming one to leave it out, is asked as it was
+        # and its years in place of the last question's
+        ("2021年王场镇的问题", "那2022年石桥镇的呢", "2022年石桥镇的问题"),
+        ("2019—2021年王场镇有哪些问题", "2023年的呢", "2023年王场镇有哪些问题"),
+        # a question naming no place or year, or a place to leave it out, is asked as it was
         ("哪些镇把执法能力不足列为问题？", "石柱县呢", "哪些镇把执法能力不足列为问题？"),
         ("除了王场镇，哪些镇提到了法律顾问", "那河南呢", "除了王场镇，哪些镇提到了法律顾问"),
-        ("2021年王场镇的问题", "2022年的呢", "2021年王场镇的问题"),
+        ("哪些镇提到普法？", "2022年的呢", "哪些镇提到普法？"),
     ],
 )
 def test_a_follow_up_replaces_the_places_the_last_question_named(previous, question, asked):
@@ -281,7 +282,10 @@ def test_a_follow_up_replaces_the_places_the_last_question_named(previous, quest
     if again.scope.townships or again.scope.counties or again.scope.provinces:
         assert narrowed.townships == again.scope.townships
     if again.scope.has_years:
-        assert (narrowed.year_from, narrowed.year_to) == (2022, 2022)
+        assert (narrowed.year_from, narrowed.year_to) == (
+            again.scope.year_from,
+            again.scope.year_to,
+        )
 
 
 def test_an_everyday_county_name_never_hides_a_province():
