@@ -47,6 +47,18 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _stored(settings: Settings) -> Settings:
+    """The settings of a command that reads the store, once the store is known to exist: Chroma
+    would make an empty one wherever a mistyped --store points, and the command say "no
+    reports" of it."""
+    if not settings.chroma_url and not (settings.store / "chroma.sqlite3").is_file():
+        fail(
+            f"no store at {settings.store}: check --store (or $FAZHI_STORE), or make one with "
+            f"`fazhi ingest PATH --store {settings.store}`"
+        )
+    return settings
+
+
 def print_json(value: Any) -> None:
     """JSON on stdout, highlighted in a terminal. Into a pipe or file the same bytes are written
     directly: rich's highlighting took ~14 s for a 10,000-township answer."""
@@ -284,7 +296,7 @@ def reports(
     ] = None,
 ) -> None:
     """List the reports in the store with township, county, province, year and sections."""
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     try:
         stored = open_store(settings).list_reports()
     except FazhiError as exc:
@@ -399,7 +411,7 @@ def coverage(
     and which have none (townships from the gazetteer, NBS 2023 codes)."""
     from app.coverage import coverage as area_coverage
 
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     try:
         result = area_coverage(open_store(settings), area)
     except FazhiError as exc:
@@ -456,7 +468,7 @@ def show(
     ] = False,
 ) -> None:
     """Print a report's cleaned full text: the text citation offsets [start:end] point into."""
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     try:
         report = open_store(settings).get_report(report_id)
     except FazhiError as exc:
@@ -536,7 +548,7 @@ def meta(
     """
     from app.edits import edit_report, field_rows
 
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     changes = {
         "township": township,
         "county": county,
@@ -610,7 +622,7 @@ def remove(
     store: StoreOption = None,
 ) -> None:
     """Delete a report and all its passages from the store."""
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     try:
         removed = open_store(settings).remove_report(report_id)
     except FazhiError as exc:
@@ -694,7 +706,7 @@ def ask(
         if name not in SECTION_TYPES:
             fail(f"unknown section type '{name}'; choose from {', '.join(SECTION_TYPES)}")
     year_from, year_to = parse_years(year, years)
-    settings = _settings(store=store)
+    settings = _stored(_settings(store=store))
     filters = Filters(
         townships=township or [],
         counties=county or [],

@@ -244,6 +244,16 @@ def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
     assert json.loads(run("reports", "--needs-review", "--json", "--store", str(store))[1]) == []
 
 
+@pytest.mark.parametrize(
+    "command", [["reports"], ["ask", "哪些镇提到普法？"], ["show", "abcd"], ["coverage", "宝丰县"]]
+)
+def test_a_mistyped_store_is_an_error_and_not_made(tmp_path, command):
+    typo = tmp_path / "stor"
+    code, output = run(*command, "--store", str(typo))
+    assert code == 1 and f"no store at {typo}" in output
+    assert not typo.exists()
+
+
 def test_ask_rejects_an_empty_question(sample_store_dir):
     code, output = run("ask", "  ", "--store", str(sample_store_dir))
     assert code == 1 and "the question is empty" in output
