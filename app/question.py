@@ -128,6 +128,12 @@ _YEAR_UNTIL = re.compile(
 _YEAR_SINCE = re.compile(
     r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以(?:来|后)|((?:19|20)\d{2})\s*年(?:度)?之后"
 )
+# "近三年", "最近5年", "近几年": the latest years of the store's reports (as many as said, three
+# for 几); "近年来" is no count of years, and "这一年" is the report's own
+_RECENT_YEARS = re.compile(
+    r"(?:最近|近|过去|这)(几|[两二三四五六七八九十]|\d{1,2})年(?:来|间|里|中|内)?"
+)
+_NUMBER = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2, "几": 3}
 # a township's name the gazetteer does not know: only where a name starts (the question's start,
 # after a county, a year or punctuation), and without words that join a clause ("村民跟镇领导")
 _PLACE_LIKE = re.compile(
@@ -226,6 +232,8 @@ class ParsedQuestion:
     claim: Claim = "plain"
     # "这两个镇…" when no township is named: which ones is not said (asked of every report)
     unnamed_subset: str | None = None
+    # "近三年" read as the newest years of the store's reports, said in the answer's notice
+    recent_years: str | None = None
 
 
 def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
@@ -251,6 +259,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         ]
     )
     named_years = sorted({int(y) for y in _YEAR.findall(q)})
+    recent = None
     if m := _YEAR_BETWEEN.search(q) or _YEAR_RANGE.search(q):
         scope.year_from, scope.year_to = sorted((int(m.group(1)), int(m.group(2))))
     elif m := _YEAR_UNTIL.search(q):
@@ -259,6 +268,12 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         scope.year_from = int(m.group(1) or m.group(2))
     elif m := _YEAR_LIST.search(q):
         scope.years = sorted({int(y) for y in re.findall(_A_YEAR, m.group())})
+    elif (m := _RECENT_YEARS.search(q)) and facets.get("year"):
+        # counted back from the newest report's year (reports come out the year after)
+        count = int(m.group(1)) if (m.group(1) or "").isdigit() else _NUMBER.get(m.group(1), 3)
+        scope.year_to = max(int(y) for y in facets["year"])
+        scope.year_from = scope.year_to - max(count, 1) + 1
+        recent = m.group()
     elif len(named_years) > 1:  # "2019年的报告和2021年的报告里"
         scope.years = named_years
     elif m := _YEAR.search(q):
@@ -314,6 +329,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
     core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", core))
     core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
+    core = _RECENT_YEARS.sub("", core)
     core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()
@@ -329,7 +345,21 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         query=query or q,
         claim=claim,
         unnamed_subset=None if scope.townships else _subset_phrase(q),
+        recent_years=recent,
     )
+
+
+def recent_years_notice(parsed: ParsedQuestion) -> str | None:
+    """How "近三年" was read: the store's newest report year and the years before it."""
+    scope = parsed.scope
+    if not parsed.recent_years or scope.year_from is None or scope.year_to is None:
+        return None
+    years = (
+        f"{scope.year_from}—{scope.year_to}年"
+        if scope.year_from < scope.year_to
+        else f"{scope.year_to}年"
+    )
+    return f"“{parsed.recent_years}”按库中最新的 {scope.year_to} 年度报告往前算：{years}。"
 
 
 def unnamed_subset_notice(parsed: ParsedQuestion, in_scope: int) -> str | None:

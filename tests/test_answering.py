@@ -328,6 +328,24 @@ def test_years_listed_in_the_question_are_each_asked_and_only_they(service):
     assert "years" not in explicit.filters
 
 
+def test_recent_years_are_counted_back_from_the_newest_report(service):
+    answer = service.ask("近三年哪些乡镇提到法律顾问？")  # the newest report is 万灵镇's 2024
+    assert answer.found and {v.year for v in answer.verdicts} == {2022, 2023, 2024}
+    assert "“近三年”按库中最新的 2024 年度报告往前算：2022—2024年" in (answer.notice or "")
+    facets = {"year": [2019, 2021, 2022, 2023, 2024]}
+    for question, years in [
+        ("最近两年哪些镇提到普法？", (2023, 2024)),
+        ("近5年哪些镇提到普法？", (2020, 2024)),
+        ("这几年哪些镇提到普法？", (2022, 2024)),
+        # the report's own year, and a manner of speaking, are no years to filter on
+        ("哪些镇这一年集中学法学了几次？", (None, None)),
+        ("近年来哪些镇提到普法？", (None, None)),
+    ]:
+        parsed = parse_question(question, facets)
+        assert (parsed.scope.year_from, parsed.scope.year_to) == years, question
+        assert "年" not in parsed.core or years == (None, None), parsed.core
+
+
 def test_explicit_filters_win_and_every_citation_obeys_them(service):
     filters = service.resolve(Filters(provinces=["河南"], sections=["plans"]))
     assert filters.provinces == ["河南省"]

@@ -31,6 +31,7 @@ from app.question import (
     MAX_QUESTION_CHARS,
     ParsedQuestion,
     parse_question,
+    recent_years_notice,
     unnamed_subset_notice,
     wording_problem,
 )
@@ -220,7 +221,11 @@ class AnswerService:
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
-        for said in (unnamed_subset_notice(parsed, len(in_scope)), overriding):
+        for said in (
+            recent_years_notice(parsed),
+            unnamed_subset_notice(parsed, len(in_scope)),
+            overriding,
+        ):
             if said:
                 answer.notice = f"{answer.notice} {said}" if answer.notice else said
         return answer
