@@ -523,6 +523,13 @@ def test_a_numbered_policy_term_is_one_word_and_said_only_whole():
     assert written_forms("三项制度") == ("三项制度",)
 
 
+def test_a_sentence_with_every_word_of_the_topic_states_it(service):
+    # 石桥镇's sentence names 网格员 among the people who sort out disputes: its passage is
+    # about disputes, far from the question in meaning, but it does mention them
+    answer = service.ask("哪些乡镇提到网格员？")
+    assert set(answer.townships) == {"万灵镇", "西联镇", "石桥镇"}
+
+
 def test_a_numbered_policy_term_lists_only_the_reports_that_name_it(service):
     # only 王场镇 names them; the others' 政务公开 and 行政执法 are not them
     for question in ("哪些乡镇提到双随机一公开？", "哪些乡镇落实了行政执法三项制度？"):
