@@ -454,7 +454,8 @@ def test_ask_prints_answer_and_citation_lines(sample_store_dir):
     assert "[1] 石桥镇（宝丰县，河南省，2023年，举措成效）" in result.output
 
 
-def test_ask_on_an_empty_store_says_what_to_do(tmp_path):
+def test_ask_on_an_empty_store_says_what_to_do(tmp_path, embeddings):
+    open_store(Settings(_env_file=None, store=tmp_path / "empty"), embeddings).list_reports()
     result = CliRunner().invoke(cli, ["ask", EXAMPLE, "--store", str(tmp_path / "empty")])
     assert result.exit_code == 1
     assert "is empty; run `fazhi ingest PATH` first" in result.output
