@@ -111,6 +111,11 @@ def test_remove_deletes_a_report_completely(tmp_path):
     assert left == {"万灵镇"}
     code, output = run("remove", "doesnotexist", "--store", str(store))
     assert code == 1 and "no report with id 'doesnotexist'" in output
+    # the start of an id names its report from four characters on, and says so below that
+    short = rows["万灵镇"]["id"][:3]
+    code, output = run("show", short, "--store", str(store))
+    assert code == 1 and "give at least 4 characters of the id" in output
+    assert run("show", rows["万灵镇"]["id"][:4], "--store", str(store))[0] == 0
 
 
 def test_bad_files_fail_one_by_one_and_the_rest_is_stored(tmp_path):

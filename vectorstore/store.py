@@ -61,6 +61,9 @@ UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are sto
 PLACE_ABOVE_TOWNSHIP = ("county", "province")
 
 
+MIN_ID_PREFIX = 4  # the shortest start of a report's id that `get_report` reads as the id
+
+
 @dataclass
 class Scope:
     """Which reports and sections a question is about. Empty lists mean "all"."""
@@ -591,11 +594,16 @@ class PassageStore:
         got = self._reports.get(ids=[report_id], include=include)
         if not got["ids"]:
             matches = [r for r in self._reports.get(include=[])["ids"] if r.startswith(report_id)]
-            if len(matches) == 1 and len(report_id) >= 4:
+            if len(matches) == 1 and len(report_id) >= MIN_ID_PREFIX:
                 return self.get_report(matches[0], with_text=with_text)
+            if matches and len(report_id) < MIN_ID_PREFIX:
+                why = f"give at least {MIN_ID_PREFIX} characters of the id"
+            elif len(matches) > 1:
+                why = f"{len(matches)} reports' ids begin so; give more of the id"
+            else:
+                why = "`fazhi reports` lists the ids"
             raise ReportNotFoundError(
-                f"no report with id '{report_id}' in the store at {self.location}; "
-                "`fazhi reports` lists the ids"
+                f"no report with id '{report_id}' in the store at {self.location}; {why}"
             )
         text = got["documents"][0] if with_text else None
         return _stored_report(got["ids"][0], got["metadatas"][0], text)
