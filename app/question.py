@@ -88,7 +88,9 @@ _PLANS_INCLUDED = re.compile(
 # among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法", "哪些镇的做法
 # 可以借鉴", "哪些镇有成熟的经验", "值得学习的做法" (not of a plan or a problem: "把学习借鉴外地
 # 经验写进了下一步打算", "经验不足、学习不够的问题" ask which reports say so)
-_ASKS_PRACTICES = re.compile(r"(有哪些|什么|哪些)(创新)?(做法|经验)")
+_ASKS_PRACTICES = re.compile(
+    r"(有哪些|什么|哪些)(?:创新|特色|好|成功|典型|有效|先进|具体|可行)?的?(做法|经验)"
+)
 _LEARN = r"(?:借鉴|参考|(?:可以|值得|可供|能)学习?)"
 _ASKS_PRACTICES_TO_BORROW = re.compile(
     rf"(做法|经验|办法)[^？?。，,]{{0,6}}{_LEARN}"

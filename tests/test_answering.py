@@ -573,6 +573,10 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert parsed.sections == ["problems"] and parsed.core == "执法人员身兼数职"
     parsed = parse_question("别的镇在调解纠纷上有什么可以借鉴的做法？", facets)
     assert parsed.kind == "practice" and parsed.core == "调解纠纷上"
+    # "有哪些好的做法", "好经验": asking for practices, as "有什么做法" is
+    for question in ("其他乡镇在普法宣传上有哪些好的做法？", "别的镇在普法宣传上有哪些好经验？"):
+        assert parse_question(question, facets).kind == "practice", question
+    assert parse_question("哪些镇提到了经验交流？", facets).kind == "corpus"
     # a clause's lead is a whole word, not the start of one (说明, 要求, 了解, 镇长, 乡贤)
     for question, core in [
         ("哪些镇说明了执法依据？", "说明了执法依据"),
