@@ -176,10 +176,9 @@ def ingest_paths(
         elif report.source not in store.sources(report.id):
             result.reason = _copy_reason(store, report)
     _store_pending(pending, store, events)
-    stored = [r for r in summary.results if r.status in ("added", "replaced") and r.report_id]
-    if stored:
-        twins = same_township_year(store.list_reports())
-        for result in stored:
+    for result in summary.results:
+        if result.status in ("added", "replaced") and result.township and result.year:
+            twins = same_township_year(store.reports_of(result.township, result.year))
             result.same_township_year = [o.source for o in twins.get(result.report_id or "", [])]
     summary.seconds = time.perf_counter() - started
     return summary

@@ -581,6 +581,16 @@ class PassageStore:
     def report_ids_for_source(self, source: str) -> list[str]:
         return list(self._reports.get(where={"source": source}, include=[])["ids"])
 
+    def reports_of(self, township: str, year: int) -> list[StoredReport]:
+        """The stored reports of a township name and year (no text), read from the store itself
+        rather than the cached catalogue: an ingest asks this for each report it stored."""
+        got = self._reports.get(
+            where={"$and": [{"township": township}, {"year": year}]}, include=["metadatas"]
+        )
+        return [
+            _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+
     def sources(self, report_id: str) -> list[str]:
         got = self._reports.get(ids=[report_id], include=["metadatas"])
         return [str(m.get("source", "")) for m in got["metadatas"]]
