@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app.answers.citations import year_label
 from app.indexing import FileResult, IngestEvents, ingest_paths, same_township_year
 from app.services import open_store
 from app.settings import Settings
@@ -191,7 +192,7 @@ def run_ingest(
         if result.same_township_year:
             console.print(
                 f"[yellow]warning[/yellow] {result.path}: another report of {result.township} "
-                f"{result.year} is stored ({', '.join(result.same_township_year)}): the same "
+                f"{result.year} is stored ({', '.join(result.same_township_year_files)}): the same "
                 "report from another site, or a year read wrong? Compare them with `fazhi "
                 "show`, then `fazhi remove` one or fix its year with `fazhi meta`",
                 highlight=False,
@@ -755,7 +756,7 @@ def ask(
     for c in answer.citations:
         out.print(
             f"[{c.n}] {township_label(c.township, c.source)}（{c.county or ''}{'，' + c.province if c.province else ''}，"
-            f"{c.year or '年份未知'}年，{SECTION_LABELS.get(c.section, c.section)}）{c.heading} "
+            f"{year_label(c.year)}，{SECTION_LABELS.get(c.section, c.section)}）{c.heading} "
             f"· {Path(c.source).name}，清洗后全文 [{c.start}:{c.end}]（`fazhi show {c.report_id[:8]}`）",
             markup=False,
             highlight=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ingest.metadata.overrides import apply_edit
 from vectorstore import PassageStore, StoredReport, embedding_text
 from vectorstore.embeddings import EMBED_WINDOW  # reports are embedded a window at a time
 
+log = logging.getLogger(__name__)
+
 Status = Literal["added", "unchanged", "replaced", "failed", "skipped"]
 
 
@@ -36,8 +39,9 @@ class FileResult:
     passages: int = 0
     warnings: list[str] = field(default_factory=list)
     needs_review: bool = False  # township or year unknown or uncertain
-    # the files of the other stored reports of its township, county, year and kind
+    # the ids (and files) of the other stored annual reports of its township, county and year
     same_township_year: list[str] = field(default_factory=list)
+    same_township_year_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -51,6 +55,7 @@ class FileResult:
             "warnings": self.warnings,
             "needs_review": self.needs_review,
             "same_township_year": self.same_township_year,
+            "same_township_year_files": self.same_township_year_files,
         }
 
 
@@ -176,21 +181,34 @@ def ingest_paths(
         elif report.source not in store.sources(report.id):
             result.reason = _copy_reason(store, report)
     _store_pending(pending, store, events)
-    for result in summary.results:
-        if result.status in ("added", "replaced") and result.township and result.year:
-            twins = same_township_year(store.reports_of(result.township, result.year))
-            result.same_township_year = [o.source for o in twins.get(result.report_id or "", [])]
+    _find_twins(summary, store)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def _find_twins(summary: IngestSummary, store: PassageStore) -> None:
+    """Each stored report's `same_township_year`: a warning, so a store that cannot be read
+    now (a Chroma server gone after the writes) leaves it out rather than fail the ingest."""
+    for result in summary.results:
+        if result.status in ("added", "replaced") and result.township and result.year:
+            try:
+                others = store.reports_of(result.township, result.year)
+            except Exception:
+                log.warning("could not look for other reports of %s", result.path, exc_info=True)
+                return
+            twins = same_township_year(others).get(result.report_id or "", [])
+            result.same_township_year = [t.id for t in twins]
+            result.same_township_year_files = [t.source for t in twins]
+
+
 def same_township_year(reports: list[StoredReport]) -> dict[str, list[StoredReport]]:
-    """Report id → the other reports of its township, county, year and kind: the same report
-    published by two sites (the county's and the township's), or a year read wrong."""
+    """Report id → the other annual reports of its township, county and year: the same report
+    published by two sites (the county's and the township's), or a year read wrong. (A
+    township's 述法报告 are one per leader, so several in a year are no such thing.)"""
     groups: dict[tuple[Any, ...], list[StoredReport]] = {}
     for r in reports:
         m = r.meta
-        if m.township and m.year:
+        if m.township and m.year and m.kind == "annual_report":
             groups.setdefault((m.township, m.county, m.year, m.kind), []).append(r)
     return {r.id: [o for o in g if o is not r] for g in groups.values() if len(g) > 1 for r in g}
 

@@ -28,10 +28,13 @@ _NEGATION = re.compile(
     r"(?<!有)(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
     r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|写|提|说(?!明))(?:过|了)?"
     r"|只字未提"
-    # "没有把X列为问题": what is not done with X in the report ("把" stays, for the topic)
-    r"|(?<!有)(?:没有|没|未)(?=把)"
-    # "报告里没有X": nothing on X in the report
-    r"|(?<=报告)(?:里面|里|中|当中)?(?:没有|没|未)(?:出现|写|提)?(?:过|到)?"
+    # "报告里没有X": nothing on X in the report (not "报告中未来一年", "报告没有按时公开")
+    r"|(?<=报告)(?:里面|里|中|当中)(?:没有|没)(?:出现|写到|写|提到|提)?过?"
+)
+# "没有把X列为问题": X not written up as something in the report (没有把关, 没把握 are no such
+# thing, and "承认没有把普法纳入考核" states a shortfall: `_ADMITS` before it)
+_NOT_LISTED = re.compile(
+    r"(?<!有)(?:没有|没|未)把(?![关握])(?=[^，,。？?]{1,20}?(?:列为|列入|列进|作为|当作|写进|写入|纳入))"
 )
 _RELATION = re.compile(
     r"共同(?:担任|负责|牵头|任)|一起(?:担任|负责)|双组长|双牵头|而(?:不是|非)|不是[^，,。？?]{1,12}而是"
@@ -199,13 +202,24 @@ _ONLY_ASKING = re.compile(
 # "下一步打算怎么加强普法" → 加强普法
 _ASKING_LEAD = re.compile(
     r"^(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)?(?:要|将)?"
-    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})|^把(?=\w{2})"
+    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})"
 )
+
+
+def _absence(question: str) -> re.Pattern[str] | None:
+    """How the question asks for an absence (`_NEGATION`, or `_NOT_LISTED` where no admission
+    comes before it), if it does."""
+    if _NEGATION.search(question):
+        return _NEGATION
+    m = _NOT_LISTED.search(question)
+    if m and not re.search(_ADMITS + r"|说", question[: m.start()]):
+        return _NOT_LISTED
+    return None
 
 
 def topic_phrase(core: str) -> str:
     """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
-    the plans wording and the 怎么 that lead to it, or the 把 of "没有把X列为问题"."""
+    the plans wording and the 怎么 that lead to it."""
     return _ASKING_LEAD.sub("", core) or core
 
 
@@ -282,7 +296,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         scope.year_from = scope.year_to = int(m.group(1))
 
     # "哪些镇没有把X列为问题" asks of the problems sections; its 没有 is no shortfall
-    asked = _NEGATION.sub(" ", q)
+    absence = _absence(q)
+    asked = absence.sub(" ", q) if absence else q
     sections = [name for name, pattern in _SECTION_INTENT if pattern.search(asked)]
     if "problems" in sections and "plans" in sections:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
@@ -318,13 +333,13 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         sections = ["measures", "innovations"]
 
     claim: Claim = "plain"
-    if kind != "lookup" and _NEGATION.search(q):
+    if kind != "lookup" and absence:
         claim = "negation"
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", q))
-    if claim == "negation":
-        core = _NEGATION.sub(" ", core)
+    if claim == "negation" and absence:
+        core = absence.sub(" ", core)
     for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):
         core = core.replace(name, "")
         core = core.replace(province_short(name), "")
@@ -504,9 +519,9 @@ class FollowUp:
         return _replace_runs(asked, pattern, named)
 
 
-# years as a question writes them: 2021年, 2019—2021年, 2019、2021年度
+# years as a question writes them: 2021年, 2019—2021年, 2019、2021年度 (not the 2000 of 罚款2000元)
 _YEAR_SPAN = re.compile(
-    rf"{_A_YEAR}\s*(?:年度|年)?(?:\s*(?:—|–|-|~|～|至|到|和|与|及|、)\s*{_A_YEAR}\s*(?:年度|年)?)*"
+    rf"{_A_YEAR}(?:\s*(?:年度|年)?\s*(?:—|–|-|~|～|至|到|和|与|及|、)\s*{_A_YEAR})*\s*(?:年度|年)"
 )
 
 

@@ -30,7 +30,7 @@ from app import index_snapshot, marking
 from app.places import place_words
 from app.sentences import quotable_spans, section_title
 from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
-from app.text import PassageTokens, Tokenizer, content_words_identity, written_forms
+from app.text import PassageTokens, Tokenizer, content_words_identity, term_forms
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
@@ -89,7 +89,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 def _variants(word: str) -> tuple[str, ...]:
     """What counts as saying `word`: its synonyms, or how a numbered term is written."""
-    return SYNONYMS.get(word) or written_forms(word)
+    return SYNONYMS.get(word) or term_forms(word)
 
 
 # Words that only restate the section a question is about (problems / plans).

@@ -296,7 +296,7 @@ def _numbered_terms(tokens: list[str]) -> list[str]:
     return out
 
 
-def written_forms(word: str) -> tuple[str, ...]:
+def term_forms(word: str) -> tuple[str, ...]:
     """How the reports may write a numbered policy term: 双随机一公开 and 双随机、一公开."""
     segments = _SLOGAN_SEGMENT.findall(word)
     if len(segments) >= 2 and "".join(segments) == word:

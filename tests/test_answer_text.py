@@ -109,7 +109,11 @@ def test_reports_of_one_name_are_told_apart_by_county_then_year_then_file():
     # two files of one report: nothing but the file tells them apart
     labels = report_labels([of("a", "宝丰县", 2023), of("b", "宝丰县", 2023)])
     assert labels == {"a": "城关镇（a.txt）", "b": "城关镇（b.txt）"}
-    assert len(set(labels.values())) == 2
+    # ...or, one file name in two folders, the report's id
+    same = [of("a1234567x", "宝丰县", 2023), of("b7654321x", "宝丰县", 2023)]
+    for r in same:
+        r.source = "/site/报告.docx"
+    assert set(report_labels(same).values()) == {"城关镇（a1234567）", "城关镇（b7654321）"}
 
 
 def test_a_citation_quotes_its_key_sentence_at_report_offsets():

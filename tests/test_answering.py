@@ -22,7 +22,7 @@ from app.retrieval import (
 )
 from app.services import open_store
 from app.settings import Settings
-from app.text import PassageTokens, Tokenizer, written_forms
+from app.text import PassageTokens, Tokenizer, term_forms
 from tests.conftest import SAMPLE_TOWNSHIPS, ingest_into
 from vectorstore import Scope
 
@@ -332,6 +332,12 @@ def test_recent_years_are_counted_back_from_the_newest_report(service):
     answer = service.ask("近三年哪些乡镇提到法律顾问？")  # the newest report is 万灵镇's 2024
     assert answer.found and {v.year for v in answer.verdicts} == {2022, 2023, 2024}
     assert "“近三年”按库中最新的 2024 年度报告往前算：2022—2024年" in (answer.notice or "")
+    # a year filter replaces them: the notice says so, and no more of 近三年
+    answer = service.ask("近三年哪些乡镇提到法律顾问？", Filters(year_from=2021, year_to=2021))
+    assert answer.notice == "年份按筛选条件为2021年（问题中是2022—2024年）。"
+    # and a question they leave nothing of says how they were read
+    answer = service.ask("王场镇近三年有哪些问题？")  # 王场镇's report is 2021's
+    assert not answer.found and "“近三年”按库中最新的" in (answer.notice or "")
     facets = {"year": [2019, 2021, 2022, 2023, 2024]}
     for question, years in [
         ("最近两年哪些镇提到普法？", (2023, 2024)),
@@ -520,8 +526,8 @@ def test_a_numbered_policy_term_is_one_word_and_said_only_whole():
     # a count is not a term: 两个镇, 一百名
     groups = tokenizer.word_groups("哪两个镇有一百名法律明白人")
     assert ("法律明白人",) in groups and not any("镇" in w for g in groups for w in g)
-    assert written_forms("双随机一公开") == ("双随机一公开", "双随机、一公开")
-    assert written_forms("三项制度") == ("三项制度",)
+    assert term_forms("双随机一公开") == ("双随机一公开", "双随机、一公开")
+    assert term_forms("三项制度") == ("三项制度",)
 
 
 def test_a_sentence_with_every_word_of_the_topic_states_it(service):
@@ -604,6 +610,14 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     # "有没有镇把…" asks whether any does, "承认没有…" states a shortfall: no absence asked
     assert parse_question("有没有镇把执法能力不足列为问题？", facets).claim == "plain"
     assert parse_question("哪些镇在报告里承认没有专职人员？", facets).claim == "plain"
+    for question in (
+        "哪些镇承认合法性审核没有把关？",  # 把关 is a word, not 把 + X
+        "哪些镇承认没有把普法纳入考核？",  # an admission of a shortfall
+        "哪些镇的问题是没把握好尺度？",
+        "哪些乡镇的报告中未来一年打算加强普法？",  # 未来, not 未
+        "哪些镇的年度报告没有按时公开？",  # of the report, not of what it says
+    ):
+        assert parse_question(question, facets).claim == "plain", question
     # the corpus the asker counts ("五份报告里", "这几个乡镇中") is not the topic
     for question in (
         "五份报告里，哪些交代了干部学法的安排？",

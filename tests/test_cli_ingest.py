@@ -240,7 +240,9 @@ def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
     assert code == 0, output
     [result] = json.loads(output)["files"]
     assert result["status"] == "added"
-    assert result["same_township_year"] == [str((tmp_path / "a" / "report.txt").resolve())]
+    assert result["same_township_year_files"] == [str((tmp_path / "a" / "report.txt").resolve())]
+    [first] = [r for r in reports_json(store) if r["id"] != result["report_id"]]
+    assert result["same_township_year"] == [first["id"]]
     code, output = run("reports", "--needs-review", "--json", "--store", str(store))
     rows = json.loads(output)
     assert len(rows) == 2 and all("same township and year" in r["review_reason"] for r in rows)

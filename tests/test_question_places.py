@@ -271,6 +271,7 @@ def test_a_chat_follow_up_names_the_places_or_years_to_ask_the_last_question_of(
         ("哪些镇把执法能力不足列为问题？", "石柱县呢", "哪些镇把执法能力不足列为问题？"),
         ("除了王场镇，哪些镇提到了法律顾问", "那河南呢", "除了王场镇，哪些镇提到了法律顾问"),
         ("哪些镇提到普法？", "2022年的呢", "哪些镇提到普法？"),
+        ("王场镇罚款2000元以上的案件有多少", "2022年的呢", "王场镇罚款2000元以上的案件有多少"),
     ],
 )
 def test_a_follow_up_replaces_the_places_the_last_question_named(previous, question, asked):

@@ -47,7 +47,7 @@ def report_labels(reports: list[StoredReport]) -> dict[str, str]:
     """How answers name each report: its township, or the file name when the township is
     unknown. Where several reports in scope share a township's name, what tells them apart
     follows it: the county (城关镇（宝丰县）: a name hundreds of counties have), then the year
-    (王场镇（2022年）), then the file."""
+    (王场镇（2022年）), then the file, then the report's id."""
     by_name: dict[str, list[StoredReport]] = {}
     labels = {}
     for r in reports:
@@ -62,8 +62,9 @@ def report_labels(reports: list[StoredReport]) -> dict[str, str]:
         parts: list[list[str]] = [[] for _ in same]
         for tell in (
             lambda r: r.meta.county or "县区未知",
-            lambda r: f"{r.meta.year}年" if r.meta.year else "年份未知",
+            lambda r: year_label(r.meta.year),
             lambda r: Path(r.source).name,
+            lambda r: r.id[:8],  # one file name in two folders
         ):
             if len({tuple(p) for p in parts}) == len(same):
                 break
@@ -74,6 +75,11 @@ def report_labels(reports: list[StoredReport]) -> dict[str, str]:
         for r, p in zip(same, parts, strict=True):
             labels[r.id] = f"{township}（{'，'.join(p)}）" if p else township
     return labels
+
+
+def year_label(year: int | None) -> str:
+    """A report's year as answers write it: 2021年, or 年份未知."""
+    return f"{year}年" if year else "年份未知"
 
 
 def inline(quote: str) -> str:

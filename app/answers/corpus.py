@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.answers import verdicts
-from app.answers.citations import cite, inline, report_labels
+from app.answers.citations import cite, inline, report_labels, year_label
 from app.answers.engine import NOT_FOUND, Engine, make_answer
 from app.answers.evidence import Evidence, PerReport, gather
 from app.answers.judging import ProgressFn
@@ -140,7 +140,7 @@ def answer(
             labels.get(rid, rid),
             citation.county,
             citation.province,
-            f"{citation.year or '年份未知'}年，{label}）：{practice_line(practices)}"
+            f"{year_label(citation.year)}，{label}）：{practice_line(practices)}"
             f"“{inline(citation.quote)}” {markers}",
         )
 
@@ -159,9 +159,10 @@ def answer(
     not_mentioned = [v.township for v in graded if v.grade == NOT_MENTIONED]
     total = len(reports)
     if not stated:
-        where = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in parsed.sections)
-        looked = f"（只查了{where}部分）" if where else ""
-        text = f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{topic_phrase(parsed.core)}”{looked}。"
+        text = (
+            f"{NOT_FOUND}：范围内 {total} 份报告都没有明确提到“{topic_phrase(parsed.core)}”"
+            f"{_looked(parsed, brackets=True)}。"
+        )
     else:
         lead = counts_lead(total, len(stated), len(nearby), practice=practice)
         text = "\n".join([lead, "", *entry_lines(stated)])
@@ -198,7 +199,8 @@ def _absent(
     are left out. `graded` keeps the grades of X itself."""
     absent = [v.township for v in graded if v.grade == NOT_MENTIONED]
     lead = (
-        f"在范围内的 {len(reports)} 份报告中：{len(absent)} 个乡镇没有提到“{topic_phrase(parsed.core)}”，"
+        f"在范围内的 {len(reports)} 份报告中：{len(absent)} 个乡镇{_looked(parsed)}没有提到"
+        f"“{topic_phrase(parsed.core)}”，"
         f"{len(nearby)} 个提到相关内容（不能确定），{len(stated)} 个明确提到了。"
     )
     lines = [lead]
@@ -227,6 +229,14 @@ def _absent(
     result.verdicts = graded
     result.notice = NEGATION_NOTICE
     return result
+
+
+def _looked(parsed: ParsedQuestion, *, brackets: bool = False) -> str:
+    """Where a not-found or an absence looked: "（只查了“存在问题”部分）", or "在“存在问题”部分"."""
+    where = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in parsed.sections)
+    if not where:
+        return ""
+    return f"（只查了{where}部分）" if brackets else f"在{where}部分"
 
 
 def _interleave(*lists: list[Hit]) -> list[Hit]:

@@ -91,7 +91,8 @@ def answer(
     citations = [cite(i + 1, h) for i, h in enumerate(ordered)]
     lead = citations[0]
     lines = [
-        f"据{place(lead)}{lead.year or ''}年报告（{SECTION_LABELS.get(lead.section, lead.section)}）："
+        f"据{place(lead)}{f'{lead.year}年' if lead.year else ''}报告"
+        f"（{SECTION_LABELS.get(lead.section, lead.section)}）："
         f"“{inline(lead.quote)}” [1]"
     ]
     if len(citations) > 1:
@@ -129,9 +130,6 @@ def _stating_count(retriever: HybridRetriever, hit: Hit, what: Topic) -> Hit:
     return replace(hit, sentence=(base + a, base + b))
 
 
-_CLAUSES = re.compile(r"[，,；;。！!？?]")
-
-
 def _counts(retriever: HybridRetriever, sentence: str, what: Topic) -> bool:
     """Whether the sentence names what is counted (at least half of its words)."""
     return retriever.coverage(sentence, what, partial=False) >= 0.5
@@ -143,7 +141,7 @@ def _counts_in_clause(retriever: HybridRetriever, sentence: str, what: Topic) ->
     (but "开展“小散乱污”专项整治行动，共整改取缔15家" counts in the clause after its noun)."""
     return any(
         states_count(clause) and _counts(retriever, clause, what)
-        for clause in _CLAUSES.split(sentence)
+        for clause in _CLAUSE_END.split(sentence)
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.answers.citations import cite, inline, report_labels
+from app.answers.citations import cite, inline, report_labels, year_label
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.listing import OVERVIEW_PASSAGES, OVERVIEW_REPORTS, overflow
 from app.answers.models import Answer, Citation
@@ -32,7 +32,7 @@ def answer(
             markers = " ".join(f"[{n}]" for n in range(first, len(citations) + 1))
             townships.append(names[report.id])
             lines.append(
-                f"- **{names[report.id]}**（{c.county or '县区未知'}，{c.year or '年份未知'}年，"
+                f"- **{names[report.id]}**（{c.county or '县区未知'}，{year_label(c.year)}，"
                 f"{labels}）：“{inline(c.quote)}” {markers}"
             )
     if not citations:

@@ -40,9 +40,10 @@ def answer(
         when = f"发布日期 {meta.published}" if meta.published else "原文件未载明发布日期"
         if meta.published:
             dated.append(names[report.id])
+        which = f"{meta.year}年度报告" if meta.year else "年份未知的报告"
         lines.append(
-            f"- **{names[report.id]}**（{meta.county or '县区未知'}，"
-            f"{meta.year or '年份未知'}年度报告）：{when}（{Path(report.source).name}）[{len(citations)}]"
+            f"- **{names[report.id]}**（{meta.county or '县区未知'}，{which}）：{when}"
+            f"（{Path(report.source).name}）[{len(citations)}]"
         )
     lead = "发布日期取自原文件的页眉、网页信息或落款日期（页眉的日期行不在清洗后的正文里）："
     lead += overflow(reports)

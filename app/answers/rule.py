@@ -29,8 +29,10 @@ class DecisionRule:
     # ("普法人手不够，别的镇是怎么发动志愿者的？") and whose claim is a practice named on the topic
     practice_min_coverage: float = 0.4
     # ...in a passage at least this close (cosine) to the question, unless the sentence holds
-    # every word of the topic (`verdicts.FULL_COVERAGE`): then it says it
+    # every word of the topic (full_coverage: their weights' share, summed in floats): then
+    # it says it
     dense_floor: float = 0.82
+    full_coverage: float = 0.999
     lookup_min_coverage: float = 0.4
     per_report: int = 3
     meaning_floor: float = 0.92  # closeness of a passage stating the claim in other words

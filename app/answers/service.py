@@ -80,12 +80,25 @@ class Filters(Scope):
 
 
 def _years(scope: Scope) -> str:
-    """A scope's years as the asker would write them: 2021年, 2019—2021年, 2019、2021年."""
+    """A scope's years as the asker would write them: 2021年, 2019—2021年, 2019、2021年,
+    2021年以来, 2022年以前."""
     if scope.years:
         return "、".join(map(str, scope.years)) + "年"
     if scope.year_from == scope.year_to:
         return f"{scope.year_from}年"
-    return f"{scope.year_from or ''}—{scope.year_to or ''}年"
+    if scope.year_to is None:
+        return f"{scope.year_from}年以来"
+    if scope.year_from is None:
+        return f"{scope.year_to}年以前"
+    return f"{scope.year_from}—{scope.year_to}年"
+
+
+def _noted(answer: Answer, notices: list[str | None]) -> Answer:
+    """The answer with each of `notices` (those given) after its own notice."""
+    for said in notices:
+        if said:
+            answer.notice = f"{answer.notice} {said}" if answer.notice else said
+    return answer
 
 
 class AnswerService:
@@ -188,18 +201,22 @@ class AnswerService:
         problem = wording_problem(question)
         parsed = parse_question(question[:MAX_QUESTION_CHARS], facets)
         filters = filters or Filters()
-        overriding = filters.overriding(parsed)
+        # how the question's own words were read, before the filters replace them (`apply`)
+        notices = [
+            None if filters.has_years else recent_years_notice(parsed),
+            filters.overriding(parsed),
+        ]
         scope = filters.apply(parsed)
         timings["parse_ms"] = _ms(t0)
         if problem:
             return _empty(parsed, scope, timings, f"{CANNOT_READ}：{problem}")
         if parsed.unknown_places and not scope.townships:
             text = f"{NOT_FOUND}：{no_reports_of(parsed.unknown_places, facets, scope.counties)}"
-            return _empty(parsed, scope, timings, text)
+            return _noted(_empty(parsed, scope, timings, text), notices)
         in_scope = self.store.list_reports(scope)
         if not in_scope:
             text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
-            return _empty(parsed, scope, timings, text)
+            return _noted(_empty(parsed, scope, timings, text), notices)
         t1 = time.perf_counter()
         vector = self.store.embeddings.embed_question(
             parsed.query if parsed.kind != "lookup" else parsed.text
@@ -221,14 +238,7 @@ class AnswerService:
         timings["retrieve_ms"] = _ms(t2)
         timings["total_ms"] = _ms(t0)
         answer.timings = timings
-        for said in (
-            recent_years_notice(parsed),
-            unnamed_subset_notice(parsed, len(in_scope)),
-            overriding,
-        ):
-            if said:
-                answer.notice = f"{answer.notice} {said}" if answer.notice else said
-        return answer
+        return _noted(answer, [unnamed_subset_notice(parsed, len(in_scope)), *notices])
 
     def support(
         self, topic: str, sections: list[str], filters: Filters | None = None

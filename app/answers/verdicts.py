@@ -26,7 +26,6 @@ from vectorstore import StoredReport
 # include (`relate` skips them)
 Elsewhere = Callable[[set[str]], tuple[PerReport, Evidence]]
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
-FULL_COVERAGE = 0.999  # every word group of the topic, whole (a float sum of their weights)
 
 
 def decide(
@@ -69,7 +68,7 @@ def decide_by_words(engine: Engine, evidence: Evidence) -> list[str]:
         if h.coverage >= rule.min_coverage
         # a sentence holding every word of the topic says it, however the rest of its
         # passage reads ("…调解员、网格员作用，组织司法所…排查矛盾纠纷" mentions 网格员)
-        and (h.dense >= rule.dense_floor or h.coverage >= FULL_COVERAGE)
+        and (h.dense >= rule.dense_floor or h.coverage >= rule.full_coverage)
     ]
 
 

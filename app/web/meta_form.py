@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.answers.citations import year_label
 from app.edits import edit_report
 from app.indexing import same_township_year
 from app.web.context import WebContext
@@ -133,7 +134,7 @@ class MetaForm:
         text = (
             f"已更新：{meta.township or '乡镇未识别'}"
             + (f"（{place}）" if place else "")
-            + f" {meta.year or '年份未知'}年。报告及其 {result.passages} 个段落已同步，"
+            + f" {year_label(meta.year)}。报告及其 {result.passages} 个段落已同步，"
             "再次导入同一文件时保留。"
         )
         if meta.needs_review:
