@@ -355,6 +355,7 @@ def test_recent_years_are_counted_back_from_the_newest_report(service):
 def test_explicit_filters_win_and_every_citation_obeys_them(service):
     filters = service.resolve(Filters(provinces=["河南"], sections=["plans"]))
     assert filters.provinces == ["河南省"]
+    assert service.resolve(Filters(counties=["石柱县"])).counties == ["石柱土家族自治县"]
     answer = service.ask(EXAMPLE, filters)
     assert {c.township for c in answer.citations} <= {"石桥镇"}
     assert all(c.section == "plans" for c in answer.citations)

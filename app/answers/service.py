@@ -37,7 +37,7 @@ from app.question import (
 )
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
-from ingest.gazetteer import province_short
+from ingest.gazetteer import gazetteer, province_short
 from ingest.model import SECTION_LABELS
 from vectorstore import PassageStore, Scope
 
@@ -327,7 +327,8 @@ def _match_facet(value: str, known: list[str]) -> str | None:
     for name in known:
         if province_short(name) == value or name.startswith(value):
             return name
-    return None
+    # an autonomous county by its everyday name: 石柱县
+    return next((name for name in known if gazetteer().everyday(name) == value), None)
 
 
 def _ms(t0: float) -> float:
