@@ -371,12 +371,23 @@ def recent_years_notice(parsed: ParsedQuestion) -> str | None:
     scope = parsed.scope
     if not parsed.recent_years or scope.year_from is None or scope.year_to is None:
         return None
-    years = (
-        f"{scope.year_from}—{scope.year_to}年"
-        if scope.year_from < scope.year_to
-        else f"{scope.year_to}年"
+    return (
+        f"“{parsed.recent_years}”按库中最新的 {scope.year_to} 年度报告往前算：{years_text(scope)}。"
     )
-    return f"“{parsed.recent_years}”按库中最新的 {scope.year_to} 年度报告往前算：{years}。"
+
+
+def years_text(scope: Scope) -> str:
+    """A scope's years as an asker writes them: 2021年, 2019—2021年, 2019、2021年, 2021年以来,
+    2022年以前."""
+    if scope.years:
+        return "、".join(map(str, scope.years)) + "年"
+    if scope.year_from == scope.year_to:
+        return f"{scope.year_from}年"
+    if scope.year_to is None:
+        return f"{scope.year_from}年以来"
+    if scope.year_from is None:
+        return f"{scope.year_to}年以前"
+    return f"{scope.year_from}—{scope.year_to}年"
 
 
 def unnamed_subset_notice(parsed: ParsedQuestion, in_scope: int) -> str | None:

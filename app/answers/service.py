@@ -34,6 +34,7 @@ from app.question import (
     recent_years_notice,
     unnamed_subset_notice,
     wording_problem,
+    years_text,
 )
 from app.retrieval import HybridRetriever
 from ingest.errors import FazhiError
@@ -56,8 +57,8 @@ class Filters(Scope):
             mine, theirs = getattr(self, key), getattr(said, key)
             if mine and theirs and set(mine) != set(theirs):
                 notes.append(f"{label}按筛选条件为{'、'.join(mine)}（问题中是{'、'.join(theirs)}）")
-        if self.has_years and said.has_years and _years(self) != _years(said):
-            notes.append(f"年份按筛选条件为{_years(self)}（问题中是{_years(said)}）")
+        if self.has_years and said.has_years and years_text(self) != years_text(said):
+            notes.append(f"年份按筛选条件为{years_text(self)}（问题中是{years_text(said)}）")
         asked = [s for s in parsed.sections if s in ("problems", "plans")]
         if self.sections and asked and not set(asked) & set(self.sections):
             chosen = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in self.sections)
@@ -77,20 +78,6 @@ class Filters(Scope):
             parsed.sections = list(self.sections)
             scope.sections = list(self.sections)
         return scope
-
-
-def _years(scope: Scope) -> str:
-    """A scope's years as the asker would write them: 2021年, 2019—2021年, 2019、2021年,
-    2021年以来, 2022年以前."""
-    if scope.years:
-        return "、".join(map(str, scope.years)) + "年"
-    if scope.year_from == scope.year_to:
-        return f"{scope.year_from}年"
-    if scope.year_to is None:
-        return f"{scope.year_from}年以来"
-    if scope.year_from is None:
-        return f"{scope.year_to}年以前"
-    return f"{scope.year_from}—{scope.year_to}年"
 
 
 def _noted(answer: Answer, notices: list[str | None]) -> Answer:
