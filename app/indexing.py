@@ -209,7 +209,7 @@ def same_township_year(reports: list[StoredReport]) -> dict[str, list[StoredRepo
     for r in reports:
         m = r.meta
         if m.township and m.year and m.kind == "annual_report":
-            groups.setdefault((m.township, m.county, m.year, m.kind), []).append(r)
+            groups.setdefault((m.township, m.county, m.year), []).append(r)
     return {r.id: [o for o in g if o is not r] for g in groups.values() if len(g) > 1 for r in g}
 
 
