@@ -213,7 +213,8 @@ def run_ingest(
     if summary.needs_review:
         console.print(
             f"{summary.needs_review} report(s) need review (township or year unknown or "
-            "uncertain): `fazhi reports --needs-review` lists them.",
+            "uncertain, or another report of the same township and year): "
+            "`fazhi reports --needs-review` lists them.",
             highlight=False,
         )
     return summary

@@ -73,12 +73,15 @@ class IngestSummary:
 
     @property
     def needs_review(self) -> int:
-        """Stored reports from this run whose township or year is unknown or uncertain (a file
-        whose text another file already holds is that one's report, not counted again)."""
+        """Stored reports from this run whose township or year is unknown or uncertain, or
+        that share their township and year with another report (a file whose text another file
+        already holds is that one's report, not counted again)."""
         return sum(
             1
             for r in self.results
-            if r.needs_review and r.status in ("added", "replaced", "unchanged") and not r.reason
+            if (r.needs_review or r.same_township_year)
+            and r.status in ("added", "replaced", "unchanged")
+            and not r.reason
         )
 
     @property
@@ -187,18 +190,24 @@ def ingest_paths(
 
 
 def _find_twins(summary: IngestSummary, store: PassageStore) -> None:
-    """Each stored report's `same_township_year`: a warning, so a store that cannot be read
-    now (a Chroma server gone after the writes) leaves it out rather than fail the ingest."""
-    for result in summary.results:
-        if result.status in ("added", "replaced") and result.township and result.year:
-            try:
-                others = store.reports_of(result.township, result.year)
-            except Exception:
-                log.warning("could not look for other reports of %s", result.path, exc_info=True)
-                return
-            twins = same_township_year(others).get(result.report_id or "", [])
-            result.same_township_year = [t.id for t in twins]
-            result.same_township_year_files = [t.source for t in twins]
+    """Each stored report's `same_township_year`, read with one query for the whole batch: a
+    warning, so a store that cannot be read now (a Chroma server gone after the writes) leaves
+    it out rather than fail the ingest."""
+    stored = [
+        r for r in summary.results if r.status in ("added", "replaced") and r.township and r.year
+    ]
+    if not stored:
+        return
+    try:
+        others = store.reports_of({str(r.township) for r in stored})
+    except Exception:
+        log.warning("could not look for other reports of the same township", exc_info=True)
+        return
+    twins = same_township_year(others)
+    for result in stored:
+        found = twins.get(result.report_id or "", [])
+        result.same_township_year = [t.id for t in found]
+        result.same_township_year_files = [t.source for t in found]
 
 
 def same_township_year(reports: list[StoredReport]) -> dict[str, list[StoredReport]]:

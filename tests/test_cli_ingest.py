@@ -238,6 +238,7 @@ def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
     other.write_text(text.replace("。", "；", 1), encoding="utf-8")
     code, output = run("ingest", str(other), "--store", str(store), "--json")
     assert code == 0, output
+    assert json.loads(output)["needs_review"] == 1
     [result] = json.loads(output)["files"]
     assert result["status"] == "added"
     assert result["same_township_year_files"] == [str((tmp_path / "a" / "report.txt").resolve())]
@@ -249,6 +250,28 @@ def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
     assert {r["same_township_year"][0] for r in rows} == {r["id"] for r in rows}
     assert run("remove", rows[0]["id"], "--store", str(store))[0] == 0
     assert json.loads(run("reports", "--needs-review", "--json", "--store", str(store))[1]) == []
+
+
+def test_two_copies_in_one_batch_flag_each_other(tmp_path):
+    """Both files of one batch are the same township's same year: each names the other."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = sample_text(2)
+    (folder / "county.txt").write_text(text, encoding="utf-8")
+    (folder / "township.txt").write_text(text.replace("。", "；", 1), encoding="utf-8")
+    (folder / "other.txt").write_text(sample_text(4), encoding="utf-8")
+    code, output = run("ingest", str(folder), "--store", str(tmp_path / "store"), "--json")
+    assert code == 0, output
+    summary = json.loads(output)
+    files = {Path(f["path"]).name: f for f in summary["files"]}
+    assert [Path(p).name for p in files["county.txt"]["same_township_year_files"]] == [
+        "township.txt"
+    ]
+    assert [Path(p).name for p in files["township.txt"]["same_township_year_files"]] == [
+        "county.txt"
+    ]
+    assert files["other.txt"]["same_township_year"] == []
+    assert summary["needs_review"] == 2
 
 
 @pytest.mark.parametrize(

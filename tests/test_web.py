@@ -178,6 +178,14 @@ def test_upload_reports_each_file(tmp_path: Path, fresh_store: PassageStore) -> 
 
         again, _ = client.predict([handle_file(good)], api_name="/upload")
         assert again["data"][0][1] == "未变化"
+
+        # the same report from another site, one figure edited: stored, and flagged
+        reposted = make_docx(sample_text(3).replace("。", "；", 1), folder / "转载.docx")
+        twin, status = client.predict([handle_file(reposted)], api_name="/upload")
+        [(_, result, township, _, _, note)] = twin["data"]
+        assert (result, township) == ("已添加", "西联镇")
+        assert "与西联镇_2019年_报告.docx同乡镇同年份" in note
+        assert "1 个待核对" in status
     finally:
         app.close()
 

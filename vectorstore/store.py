@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,7 @@ EDITS = "fazhi_edits"
 # one-number vectors are cheap to save, so save them often.
 REPORTS_SYNC_THRESHOLD = 10
 UNKNOWN = ""  # Chroma metadata has no null: unknown township/county/... are stored empty
+NAMES_PER_QUERY = 500  # township names in one `$in` filter, well under SQLite's variable cap
 
 
 # a filter on these keeps a report of unknown county (or province) whose township is named
@@ -581,15 +582,21 @@ class PassageStore:
     def report_ids_for_source(self, source: str) -> list[str]:
         return list(self._reports.get(where={"source": source}, include=[])["ids"])
 
-    def reports_of(self, township: str, year: int) -> list[StoredReport]:
-        """The stored reports of a township name and year (no text), read from the store itself
-        rather than the cached catalogue: an ingest asks this for each report it stored."""
-        got = self._reports.get(
-            where={"$and": [{"township": township}, {"year": year}]}, include=["metadatas"]
-        )
-        return [
-            _stored_report(i, m, None) for i, m in zip(got["ids"], got["metadatas"], strict=True)
-        ]
+    def reports_of(self, townships: Collection[str]) -> list[StoredReport]:
+        """The stored reports of these township names (no text), read from the store itself
+        rather than the cached catalogue: an ingest asks this for the townships it stored."""
+        names = sorted(set(townships))
+        found: list[StoredReport] = []
+        for start in range(0, len(names), NAMES_PER_QUERY):
+            got = self._reports.get(
+                where={"township": {"$in": names[start : start + NAMES_PER_QUERY]}},
+                include=["metadatas"],
+            )
+            found += [
+                _stored_report(i, m, None)
+                for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            ]
+        return found
 
     def sources(self, report_id: str) -> list[str]:
         got = self._reports.get(ids=[report_id], include=["metadatas"])

@@ -50,12 +50,17 @@ def review_reasons(meta: ReportMeta) -> list[str]:
     return reasons or ["待核对"]
 
 
+def twins_reason(sources: list[str]) -> str:
+    """Why a report sharing its township and year with other reports (these files) needs review."""
+    files = "、".join(Path(source).name for source in sources)
+    return f"与{files}同乡镇同年份（重复或年份有误？）"
+
+
 def review_mark(meta: ReportMeta, twins: list[StoredReport] | None = None) -> str:
     """⚠ and why a report needs review; `twins`: other reports of its township and year."""
     reasons = review_reasons(meta)
     if twins:
-        files = "、".join(Path(t.source).name for t in twins)
-        reasons.append(f"与{files}同乡镇同年份（重复或年份有误？）")
+        reasons.append(twins_reason([t.source for t in twins]))
     return f"⚠ 待核对：{'、'.join(reasons)}" if reasons else ""
 
 

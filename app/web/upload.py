@@ -21,6 +21,7 @@ from gradio.utils import get_upload_folder
 
 from app.indexing import FileResult, IngestEvents, IngestSummary, ingest_paths
 from app.web.context import WebContext
+from app.web.meta_form import twins_reason
 
 UPLOAD_TYPES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 UPLOAD_HEADERS = ["文件", "结果", "乡镇", "年份", "段落数", "说明"]
@@ -138,7 +139,10 @@ def upload_rows(
 
 
 def _result_row(name: str, r: FileResult) -> list[Any]:
-    note = r.reason or "；".join(r.warnings)
+    warnings = [*r.warnings]
+    if r.same_township_year_files:
+        warnings.append(f"⚠ {twins_reason(r.same_township_year_files)}")
+    note = r.reason or "；".join(warnings)
     return [
         name,
         STATUS_LABELS.get(r.status, r.status),
@@ -196,6 +200,8 @@ class UploadTab:
         for row in rows:
             counts[row[1]] = counts.get(row[1], 0) + 1
         text = "，".join(f"{label} {n} 个" for label, n in counts.items())
+        if summary.needs_review:
+            text += f"；{summary.needs_review} 个待核对，见“报告”页"
         if outage:
             return rows, f"⚠ {outage}（{text}）"
         return rows, f"入库完成：{text}。"
