@@ -29,11 +29,18 @@ _LIST_KEYS = {"township": "townships", "county": "counties", "province": "provin
 _KEYS = {"id", "question", "year", "years", "section", *_LIST_KEYS}
 
 
-class QuestionsFileError(FazhiError):
-    """A questions file that cannot be read; names the file, the line and what to fix."""
+SHOWN_PROBLEMS = 20  # a questions file's problems listed in one error; the rest are counted
 
-    def __init__(self, path: Path | str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+
+class QuestionsFileError(FazhiError):
+    """A questions file that cannot be read; names the file, each bad line and what to fix."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[int, str]]) -> None:
+        self.problems = problems
+        lines = [f"{path}:{line}: {reason}" for line, reason in problems[:SHOWN_PROBLEMS]]
+        if len(problems) > SHOWN_PROBLEMS:
+            lines.append(f"…and {len(problems) - SHOWN_PROBLEMS} more bad lines in {path}")
+        super().__init__("\n".join(lines))
 
 
 @dataclass
@@ -119,25 +126,38 @@ def _from_json(data: Any, defaults: Filters) -> tuple[str, Filters, str | None]:
 def read_questions(
     lines: Iterable[str], *, source: Path | str, defaults: Filters | None = None
 ) -> list[BatchQuestion]:
-    """Parse a questions file; every problem is reported with its line number, before any work."""
+    """Parse a questions file; every problem is reported with its line number, before any work
+    (all of them at once, so one round of fixing is enough)."""
     defaults = defaults or Filters()
     items: list[BatchQuestion] = []
+    problems: list[tuple[int, str]] = []
+    first_of: dict[str, int] = {}  # id → the line that used it first
     for n, raw in enumerate(lines, 1):
         line = raw.strip().lstrip("\ufeff")
         if not line or line.startswith("#"):
             continue
-        if line.startswith("{"):
-            try:
-                question, filters, qid = _from_json(json.loads(line), defaults)
-            except json.JSONDecodeError as exc:
-                raise QuestionsFileError(source, n, f"not valid JSON ({exc.msg})") from exc
-            except (ValueError, TypeError) as exc:
-                raise QuestionsFileError(source, n, str(exc)) from exc
-            items.append(BatchQuestion(question, filters, qid, n))
-        else:
+        if not line.startswith("{"):
             items.append(BatchQuestion(line, defaults, None, n))
+            continue
+        try:
+            question, filters, qid = _from_json(json.loads(line), defaults)
+        except json.JSONDecodeError as exc:
+            problems.append((n, f"not valid JSON ({exc.msg})"))
+            continue
+        except (ValueError, TypeError) as exc:
+            problems.append((n, str(exc)))
+            continue
+        if qid is not None and qid in first_of:
+            # answers are matched to questions by id: two questions cannot share one
+            problems.append((n, f"id {qid!r} is used again (first on line {first_of[qid]})"))
+            continue
+        if qid is not None:
+            first_of[qid] = n
+        items.append(BatchQuestion(question, filters, qid, n))
+    if problems:
+        raise QuestionsFileError(source, problems)
     if not items:
-        raise QuestionsFileError(source, 0, "no questions (one a line, or JSON lines)")
+        raise QuestionsFileError(source, [(0, "no questions (one a line, or JSON lines)")])
     return items
 
 

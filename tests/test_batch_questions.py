@@ -113,6 +113,23 @@ def test_a_bad_line_names_the_file_and_line_before_any_work(line, message):
     assert message in str(err.value)
 
 
+def test_every_bad_line_and_reused_id_is_named_at_once():
+    lines = [
+        '{"id": "q1", "question": "法律明白人"}',
+        '{"id": "q2", "question": "x", "year": "去年"}',
+        "人民调解",
+        '{"id": "q1", "question": "法律顾问"}',
+        '{"question": "x",',
+    ]
+    with pytest.raises(QuestionsFileError) as err:
+        read_questions(lines, source="q.jsonl")
+    assert str(err.value).splitlines() == [
+        "q.jsonl:2: years must look like 2023 or 2021-2023, got '去年'",
+        "q.jsonl:4: id 'q1' is used again (first on line 1)",
+        "q.jsonl:5: not valid JSON (Expecting property name enclosed in double quotes)",
+    ]
+
+
 def test_a_bad_questions_file_fails_with_one_clear_line(sample_store_dir, tmp_path):
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question": "x", "year": "二〇二三"}\n', encoding="utf-8")
