@@ -47,6 +47,7 @@ GOLD_SETS = [
         "gold_heldout24",
         "gold_heldout25",
         "gold_heldout26",
+        "gold_heldout27",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -68,6 +69,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout22",
         "gold_heldout25",
         "gold_heldout26",
+        "gold_heldout27",
     }
 )
 
