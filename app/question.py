@@ -198,11 +198,17 @@ _ONLY_ASKING = re.compile(
 )
 
 
-# how a question leads to its topic, left out where the topic is quoted back to the asker:
-# "下一步打算怎么加强普法" → 加强普法
+# how a question leads to its topic, and asks after it, left out where the topic is quoted
+# back to the asker: "下一步打算怎么加强普法" → 加强普法, "问题里怎么说执法队伍的" → 执法队伍,
+# "明年在普法上有什么安排" → 普法, "(王场镇)和(塘坊镇)各有多少名执法人员" → 有多少名执法人员
 _ASKING_LEAD = re.compile(
-    r"^(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)?(?:要|将)?"
-    r"(?:怎么样|怎么|如何|怎样)(?=\w{2})"
+    r"^(?:[和与跟及、]+|以及)?各?[里中]?"
+    r"(?:(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)(?:要|将)?)?"
+    r"(?:在(?![线职编岗]))?(?:(?:怎么样|怎么|如何|怎样)说?)?(?=\w{2})"
+)
+_ASKING_TAIL = re.compile(
+    r"(?<=\w{2})(?:上|方面|这块)?(?:都|还|又)?(?:做什么|做了什么|做哪些|有什么安排|有哪些安排"
+    r"|有什么打算|有什么计划|怎么做|怎么办|是什么|有哪些)$"
 )
 
 
@@ -220,7 +226,11 @@ def _absence(question: str) -> re.Pattern[str] | None:
 def topic_phrase(core: str) -> str:
     """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
     the plans wording and the 怎么 that lead to it."""
-    return _ASKING_LEAD.sub("", core) or core
+    lead = _ASKING_LEAD.match(core)
+    topic = core[lead.end() :] if lead else core
+    if lead and lead.group().endswith("说"):
+        topic = topic.removesuffix("的")  # "怎么说执法队伍的"
+    return _ASKING_TAIL.sub("", topic) or core
 
 
 def _clean_core(core: str) -> str:

@@ -411,6 +411,42 @@ def test_a_lookup_not_found_quotes_the_topic_not_the_asking(service):
     assert "没有找到与“加强普法”直接相关的内容" in answer.answer
 
 
+def test_a_lookup_asking_about_the_plans_quotes_the_plans(service):
+    # 王场镇's measures speak of 普法 too; the question asks what it plans
+    answer = service.ask("石柱县下一步打算怎么加强普法？")
+    assert answer.found and answer.townships == ["王场镇"]
+    assert answer.citations[0].section == "plans"
+    assert "普法宣传教育" in answer.citations[0].quote
+
+
+def test_a_lookup_whose_asked_section_is_silent_says_so_and_quotes_the_rest(service):
+    # 塘坊镇's 法律顾问 is among its measures, not its problems
+    answer = service.ask("塘坊镇存在的问题里怎么说法律顾问的？")
+    assert answer.found and answer.townships == ["塘坊镇"]
+    assert answer.answer.startswith(
+        "塘坊镇报告的“存在问题”部分没有找到与“法律顾问”直接相关的内容；以下引自报告的其他部分。"
+    )
+    assert answer.citations[0].section == "measures"
+    assert "法律顾问" in answer.citations[0].quote
+
+
+def test_a_lookup_naming_two_townships_answers_each_in_the_order_asked(service):
+    answer = service.ask("石桥镇和万灵镇的法律明白人有多少？")
+    assert answer.kind == "lookup" and answer.townships == ["石桥镇", "万灵镇"]
+    first, second = answer.citations[:2]
+    assert (first.township, second.township) == ("石桥镇", "万灵镇")
+    assert "159名法律明白人" in first.quote and "法律明白人”20人" in second.quote
+    assert answer.answer.index("[1]") < answer.answer.index("[2]")
+
+
+def test_a_lookup_says_which_named_township_has_nothing_on_it(service):
+    # 塘坊镇 has no 法律明白人 (gold n08); 石桥镇 counts 159
+    answer = service.ask("塘坊镇和石桥镇各有多少名法律明白人？")
+    assert answer.townships == ["石桥镇"]
+    assert "塘坊镇的报告里没有找到与“有多少名法律明白人”直接相关的内容。" in answer.answer
+    assert {c.township for c in answer.citations} == {"石桥镇"}
+
+
 def test_one_long_report_does_not_crowd_out_the_rest(service):
     answer = service.ask("法律顾问发挥了什么作用？")
     per_report: dict[str, int] = {}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answers.citations import cite, inline, place
 from app.answers.counts import ASKS_COUNT, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
-from app.answers.models import Answer
+from app.answers.models import Answer, Citation
 from app.question import ParsedQuestion, topic_phrase
 from app.retrieval import Hit, HybridRetriever, Topic
 from app.sentences import quotable_spans, section_title
@@ -19,13 +19,125 @@ from vectorstore import Scope
 _CLAUSE_END = re.compile(r"[？?，,。；;！!]")
 
 
+# a lookup's own wording narrows it to these sections only ("下一步打算怎么…", "承认有哪些短板"):
+# a measure's wording ("开展", "建立") is how reports describe plans too
+_NARROWING = ("problems", "plans")
+
+
+@dataclass
+class _Found:
+    """What a lookup found in one scope: its passages, best first (none: nothing on the topic),
+    and a note on where it looked that the answer says first."""
+
+    hits: list[Hit]
+    note: str = ""
+
+
 def answer(
     engine: Engine, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic
 ) -> Answer:
-    """The best-supported passage, quoted; the next ones as related passages."""
+    """The best-supported passage, quoted; the next ones as related passages. A question
+    naming several townships ("王场镇和塘坊镇各有多少名执法人员？") gets each one's."""
+    phrase = topic_phrase(parsed.core)
+    if len(scope.townships) < 2:
+        found = _look(engine, parsed, scope, vector, topic)
+        if not found.hits:
+            where = "、".join(scope.townships) if scope.townships else "所选范围"
+            text = f"{NOT_FOUND}：{where}的报告里没有找到与“{phrase}”直接相关的内容。"
+            return not_found(parsed, scope, text)
+        citations = [cite(i + 1, h) for i, h in enumerate(found.hits)]
+        lines = [*([found.note, ""] if found.note else []), _said(citations[0])]
+        return _answered(parsed, scope, lines, citations, [citations[0]])
+    asked = sorted(scope.townships, key=lambda t: _written_at(parsed.text, t))
+    each = {t: _look(engine, parsed, replace(scope, townships=[t]), vector, topic) for t in asked}
+    if not any(f.hits for f in each.values()):
+        where = "、".join(scope.townships)
+        text = f"{NOT_FOUND}：{where}的报告里都没有找到与“{phrase}”直接相关的内容。"
+        return not_found(parsed, scope, text)
+    # each township's best passage first, in the order asked; then the rest
+    leads = [f.hits[0] for f in each.values() if f.hits]
+    rest = [h for f in each.values() for h in f.hits[1:]]
+    citations = [cite(i + 1, h) for i, h in enumerate([*leads, *rest])]
+    by_lead = iter(citations)
+    lines = []
+    for township, found in each.items():
+        if not found.hits:
+            lines.append(f"{township}的报告里没有找到与“{phrase}”直接相关的内容。")
+            continue
+        if found.note:
+            lines.append(found.note)
+        lines.append(_said(next(by_lead)))
+    return _answered(parsed, scope, lines, citations, citations[: len(leads)])
+
+
+def _written_at(question: str, township: str) -> int:
+    """Where the question names the township (its short form too: 王场 for 王场镇)."""
+    for name in (township, township[:-1]):
+        if (at := question.find(name)) >= 0:
+            return at
+    return len(question)
+
+
+def _said(c: Citation) -> str:
+    """A lookup's answer line: where the citation is from, and its quote."""
+    return (
+        f"据{place(c)}{f'{c.year}年' if c.year else ''}报告"
+        f"（{SECTION_LABELS.get(c.section, c.section)}）：“{inline(c.quote)}” [{c.n}]"
+    )
+
+
+def _answered(
+    parsed: ParsedQuestion,
+    scope: Scope,
+    lines: list[str],
+    citations: list[Citation],
+    leads: list[Citation],
+) -> Answer:
+    """The lookup's answer: `lines`, then the further citations, offered for checking."""
+    others = citations[len(leads) :]
+    if others:
+        # what else the search found: for checking, not part of the answer
+        marks = " ".join(f"[{c.n}]" for c in others)
+        lines = [*lines, "", f"检索到的其他段落（供核对，未必相关）：{marks}"]
+    return make_answer(
+        parsed,
+        scope,
+        "\n".join(lines),
+        found=True,
+        citations=citations,
+        townships=list(dict.fromkeys(c.township for c in leads if c.township)),
+        not_mentioned=[],
+    )
+
+
+def _look(
+    engine: Engine, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic
+) -> _Found:
+    """The passages answering the lookup in `scope`. A question asking about the plans or the
+    problems ("石柱县下一步打算怎么加强普法？") is answered from them; when they say nothing on
+    it, from the rest of the report, saying so."""
+    asked = [s for s in parsed.sections if s in _NARROWING]
+    if scope.sections or not asked or len(asked) < len(parsed.sections):
+        return _Found(_best(engine, parsed, scope, vector, topic))  # the caller's filter, or none
+    hits = _best(engine, parsed, replace(scope, sections=asked), vector, topic)
+    if hits:
+        return _Found(hits)
+    hits = _best(engine, parsed, scope, vector, topic)
+    where = "、".join(scope.townships) or "所选范围内"
+    parts = "、".join(f"“{SECTION_LABELS.get(s, s)}”" for s in asked)
+    note = (
+        f"{where}报告的{parts}部分没有找到与“{topic_phrase(parsed.core)}”直接相关的内容；"
+        "以下引自报告的其他部分。"
+    )
+    return _Found(hits, note if hits else "")
+
+
+def _best(
+    engine: Engine, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic
+) -> list[Hit]:
+    """The passages of `scope` on the lookup's topic, best-supported first; none if no passage
+    holds enough of it."""
     retriever = engine.retriever
-    # scope.sections holds only the caller's explicit filter; the question's own section
-    # wording does not narrow a lookup
     hits = retriever.search(
         vector, " ".join(topic.terms) or parsed.text, scope, k=5, per_report=3, topic=topic
     )
@@ -80,35 +192,8 @@ def answer(
         default=None,
     )
     if top is None or support(top) < floor:
-        where = "、".join(scope.townships) if scope.townships else "所选范围"
-        return not_found(
-            parsed,
-            scope,
-            f"{NOT_FOUND}：{where}的报告里没有找到与“{topic_phrase(parsed.core)}”直接相关的内容。",
-        )
-    best = hits[top]
-    ordered = [best] + [h for h in hits if h is not best]
-    citations = [cite(i + 1, h) for i, h in enumerate(ordered)]
-    lead = citations[0]
-    lines = [
-        f"据{place(lead)}{f'{lead.year}年' if lead.year else ''}报告"
-        f"（{SECTION_LABELS.get(lead.section, lead.section)}）："
-        f"“{inline(lead.quote)}” [1]"
-    ]
-    if len(citations) > 1:
-        lines.append("")
-        # what else the search found: for checking, not part of the answer
-        others = " ".join(f"[{c.n}]" for c in citations[1:])
-        lines.append(f"检索到的其他段落（供核对，未必相关）：{others}")
-    return make_answer(
-        parsed,
-        scope,
-        "\n".join(lines),
-        found=True,
-        citations=citations,
-        townships=[lead.township] if lead.township else [],
-        not_mentioned=[],
-    )
+        return []
+    return [hits[top]] + [h for k, h in enumerate(hits) if k != top]
 
 
 def _stating_count(retriever: HybridRetriever, hit: Hit, what: Topic) -> Hit:
