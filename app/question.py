@@ -136,7 +136,8 @@ _YEAR_SINCE = re.compile(
 # "近三年", "最近5年", "近几年": the latest years of the store's reports (as many as said, three
 # for 几); "近年来" is no count of years, and "这一年" is the report's own
 _RECENT_YEARS = re.compile(
-    r"(?:最近|近|过去|这)(几|[两二三四五六七八九十]|\d{1,2})年(?:来|间|里|中|内)?"
+    # "这一年" is the report's own year, "近一年" the newest
+    r"(?:(?:最近|近|过去)\s*|这(?!一))(几|[一两二三四五六七八九十]|\d{1,2})\s*年(?:来|间|里|中|内)?"
 )
 _NUMBER = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2, "几": 3}
 # a township's name the gazetteer does not know: only where a name starts (the question's start,

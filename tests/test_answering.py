@@ -343,6 +343,8 @@ def test_recent_years_are_counted_back_from_the_newest_report(service):
         ("最近两年哪些镇提到普法？", (2023, 2024)),
         ("近5年哪些镇提到普法？", (2020, 2024)),
         ("这几年哪些镇提到普法？", (2022, 2024)),
+        ("近一年哪些镇提到普法？", (2024, 2024)),
+        ("近 3 年哪些镇提到普法？", (2022, 2024)),
         # the report's own year, and a manner of speaking, are no years to filter on
         ("哪些镇这一年集中学法学了几次？", (None, None)),
         ("近年来哪些镇提到普法？", (None, None)),
