@@ -10,7 +10,7 @@ from app.answers.engine import Engine
 from app.answers.models import MENTIONED, NOT_MENTIONED, RELATED
 from app.answers.rule import DecisionRule
 from app.answers.service import AnswerService
-from app.answers.verdicts import decide_by_words, judge, relate, verdict_list
+from app.answers.verdicts import decide_by_words, judge, near, relate, verdict_list
 from app.llm import Verdict as JudgeVerdict
 from app.question import parse_question
 from app.retrieval import Hit, Topic
@@ -144,6 +144,31 @@ def test_the_judge_promotes_and_demotes_report_by_report(service, engine):
     passages, prior = stub.asked[0]
     assert [p.split("（")[0] for p in passages] == ["甲镇", "乙镇", "丙镇"] and prior == {1, 2}
     assert notice and "乙镇" in notice and "改列为“相关”" in notice
+
+
+def test_the_judge_also_reads_reports_close_to_the_question_that_the_words_missed(
+    service, engine, topic
+):
+    parsed = parse_question("哪些乡镇执法能力不足？", service.store.facet_values())
+    vector = service.store.embeddings.embed_question(parsed.query)
+    per_report = {
+        "a": [hit("a", coverage=0.6, dense=0.9)],
+        "d": [hit("d", dense=0.845), hit("d", dense=0.6)],  # a paraphrase the words missed
+        "e": [hit("e", dense=0.85)],  # close, but not saying it
+        "f": [hit("f", dense=0.8)],  # too far to ask about
+    }
+    evidence = {"a": per_report["a"][0]}
+    close = near(engine, per_report, ["a"], {})
+    assert set(close) == {"d", "e"} and close["d"] is per_report["d"][0]
+    labels = {"a": "甲镇", "d": "丁镇", "e": "戊镇", "f": "己镇"}
+    stub = StubJudge({"甲镇", "丁镇"})
+    mentioned, related, notice = judge(
+        replace(engine, llm=stub), parsed, evidence, ["a"], {}, vector, topic, labels, near=close
+    )
+    assert mentioned == ["a", "d"] and related == {}  # 戊镇 stays 未提及: neither list
+    assert [p.split("（")[0] for p in stub.asked[0][0]] == ["甲镇", "戊镇", "丁镇"]
+    assert evidence["d"].report_id == "d" and evidence["d"].sentence is not None
+    assert notice is None
 
 
 def test_unjudged_reports_keep_their_extractive_grade_and_the_notice_says_so(service, engine):

@@ -91,12 +91,13 @@ def answer(
         related.update({rid: evidence[rid] for rid in mentioned})
         mentioned = []
         notice = RELATION_NOTICE
-    if engine.llm is not None and (mentioned or related):
+    near = verdicts.near(engine, per_report, mentioned, related) if engine.llm else {}
+    if engine.llm is not None and (mentioned or related or near):
         close = {  # each candidate's close passages, in turn from the asked-about sections
             rid: _interleave(
                 per_report.get(rid, []), all_sections[0].get(rid, []) if all_sections else []
             )
-            for rid in [*mentioned, *related]
+            for rid in [*mentioned, *related, *near]
         }
         mentioned, related, notice = verdicts.judge(
             engine,
@@ -107,6 +108,7 @@ def answer(
             vector,
             topic,
             labels,
+            near=near,
             close=close,
             progress=progress,
         )

@@ -51,3 +51,7 @@ class DecisionRule:
     # its best passages in the asked-about sections and elsewhere, at most judge_passages
     judge_max: int = 300
     judge_passages: int = 6
+    # ...and, after them, the reports graded 未提及 whose passage in the asked-about sections
+    # is at least this close: a paraphrase the words missed ("缺乏具有法学专业背景的专职工作人员"
+    # for "缺少懂法律的人才") is the LLM's to find; one it does not approve stays 未提及
+    judge_closeness: float = 0.84

@@ -149,6 +149,20 @@ def relate(
     return related
 
 
+def near(
+    engine: Engine, per_report: PerReport, mentioned: list[str], related: dict[str, Hit]
+) -> dict[str, Hit]:
+    """LLM mode: reports graded 未提及 with a passage in the asked-about sections at least
+    `judge_closeness` close, each with that passage, for the LLM to judge too."""
+    graded = set(mentioned) | set(related)
+    floor = engine.rule.judge_closeness
+    return {
+        rid: hit
+        for rid, hit in closest(per_report, engine.rule).items()
+        if rid not in graded and closeness_of(hit, engine.rule) >= floor
+    }
+
+
 def judge(
     engine: Engine,
     parsed: ParsedQuestion,
@@ -159,26 +173,35 @@ def judge(
     topic: Topic,
     labels: dict[str, str],
     *,
+    near: dict[str, Hit] | None = None,
     close: PerReport | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[list[str], dict[str, Hit], str | None]:
-    """LLM mode: the LLM judges every 明确提到 and 相关 report (at most `judge_max`, strongest
-    first), each on its own passages (its evidence, then its other `close` ones, at most
-    `judge_passages`), in batches: a report with a passage the LLM says states the claim is
-    明确提到, cited there; the rest related. Reports beyond the cap, and those of a batch whose
-    reply could not be read, keep their extractive grade; the notice says so. `progress` is
-    told how many reports are checked as batches come back.
+    """LLM mode: the LLM judges every 明确提到 and 相关 report, then the `near` ones (at most
+    `judge_max` in all, strongest first), each on its own passages (its evidence, then its
+    other `close` ones, at most `judge_passages`), in batches: a report with a passage the LLM
+    says states the claim is 明确提到, cited there; the rest keep 相关 (a 明确提到 one becomes
+    相关; a near one stays 未提及). Reports beyond the cap, and those of a batch whose reply
+    could not be read, keep their extractive grade; the notice says so. `progress` is told how
+    many reports are checked as batches come back.
     """
     decided = set(mentioned)
     close = close or {}
+    near = near or {}
 
     def hit_of(rid: str) -> Hit:
-        return evidence[rid] if rid in decided else related[rid]
+        if rid in decided:
+            return evidence[rid]
+        return related[rid] if rid in related else near[rid]
 
     def strength(rid: str) -> float:
         return -(hit_of(rid).coverage + hit_of(rid).dense)
 
-    candidates = [*sorted(mentioned, key=strength), *sorted(related, key=strength)]
+    candidates = [
+        *sorted(mentioned, key=strength),
+        *sorted(related, key=strength),
+        *sorted(near, key=strength),
+    ]
     shown = {
         rid: _unique_passages([hit_of(rid), *close.get(rid, [])], engine.rule.judge_passages)
         for rid in candidates[: engine.rule.judge_max]
@@ -195,11 +218,11 @@ def judge(
     promoted = []
     for rid in stated:
         hit = judged.stated.get(rid, hit_of(rid))
-        if hit is not hit_of(rid):
+        if hit is not hit_of(rid) or rid in near:  # a near one's sentence is not marked yet
             engine.retriever.mark_best_sentence(hit, topic)
         if rid not in decided:
             promoted.append(hit)
-            related.pop(rid)
+            related.pop(rid, None)
         evidence[rid] = hit
     engine.retriever.mark_closest_sentences(promoted[:MEANING_QUOTES], vector)
     shown_ids, stated_ids = set(shown), set(stated)  # thousands mentioned at scale
