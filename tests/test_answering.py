@@ -24,6 +24,7 @@ from app.services import open_store
 from app.settings import Settings
 from app.text import PassageTokens, Tokenizer, term_forms
 from tests.conftest import SAMPLE_TOWNSHIPS, ingest_into
+from tests.fixture_files import sample_text
 from vectorstore import Scope
 
 EXAMPLE = "哪些乡镇把执法能力不足列为存在的问题？"
@@ -447,6 +448,23 @@ def test_a_lookup_says_which_named_township_has_nothing_on_it(service):
     assert answer.townships == ["石桥镇"]
     assert "塘坊镇的报告里没有找到与“有多少名法律明白人”直接相关的内容。" in answer.answer
     assert {c.township for c in answer.citations} == {"石桥镇"}
+
+
+def test_which_reports_lack_a_section_lists_those_without_it(tmp_path, fresh_store):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "wangchang.txt").write_text(sample_text(0), encoding="utf-8")
+    shiqiao = sample_text(2)  # its measures only: cut before 存在的不足 and 主要安排
+    opening = shiqiao[: shiqiao.index("三、2023年度推进法治政府建设存在的不足和原因")]
+    (folder / "shiqiao.txt").write_text(opening, encoding="utf-8")
+    ingest_into(fresh_store, folder)
+    service = AnswerService(fresh_store)
+    answer = service.ask("哪些镇的报告没有写存在的问题？")
+    assert answer.found and answer.townships == ["石桥镇"] and not answer.citations
+    assert "2 份报告中，1 份没有找到单独的“存在问题”部分" in answer.answer
+    assert "shiqiao.txt" in answer.answer and "王场镇" not in answer.answer
+    both = service.ask("哪些镇的报告没有写存在的问题？", Filters(townships=["王场镇"]))
+    assert not both.found and "1 份报告都有“存在问题”部分" in both.answer
 
 
 def test_one_long_report_does_not_crowd_out_the_rest(service):

@@ -15,6 +15,7 @@ ENTRIES_SHOWN = 20  # a list quotes this many townships, the rest are counted (t
 NAMES_SHOWN = 12  # 未提及 names written out when there are at most this many
 OVERVIEW_REPORTS = 10  # a section overview or a list of dates shows at most this many reports...
 OVERVIEW_PASSAGES = 3  # ...and an overview this many passages of each
+WITHOUT_SHOWN = 50  # reports named in the text of "哪些镇没有写存在的问题" (the JSON has all)
 
 
 @dataclass

@@ -1,10 +1,13 @@
-"""A section without a topic ("西联镇存在什么问题？"): the first passages of that section, per report."""
+"""A section without a topic ("西联镇存在什么问题？"): the first passages of that section, per report;
+or, asked in the negative ("哪些镇没有写存在的问题？"), the reports without that section."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.answers.citations import cite, inline, report_labels, year_label
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
-from app.answers.listing import OVERVIEW_PASSAGES, OVERVIEW_REPORTS, overflow
+from app.answers.listing import OVERVIEW_PASSAGES, OVERVIEW_REPORTS, WITHOUT_SHOWN, overflow
 from app.answers.models import Answer, Citation
 from app.question import ParsedQuestion
 from app.retrieval import Hit
@@ -46,5 +49,43 @@ def answer(
         found=True,
         citations=citations,
         townships=townships,
+        not_mentioned=[],
+    )
+
+
+def without(
+    engine: Engine, parsed: ParsedQuestion, scope: Scope, reports: list[StoredReport]
+) -> Answer:
+    """The reports in scope in which no asked-about section was found: there is nothing to
+    quote, so the answer says it is about the section headings read at ingest."""
+    # innovations are asked of with the measures they are often written under: the question
+    # is about a section of their own
+    asked = [s for s in parsed.sections if s != "measures"] or parsed.sections
+    labels = "、".join(SECTION_LABELS.get(s, s) for s in asked)
+    lacking = [r for r in reports if not set(asked) & set(r.section_types)]
+    if not lacking:
+        text = f"{NOT_FOUND}：范围内 {len(reports)} 份报告都有“{labels}”部分。"
+        return not_found(parsed, scope, text)
+    names = report_labels(reports)
+    lines = [
+        f"- **{names[r.id]}**（{r.meta.county or '县区未知'}，{year_label(r.meta.year)}，"
+        f"{Path(r.source).name}）"
+        for r in lacking[:WITHOUT_SHOWN]
+    ]
+    if len(lacking) > WITHOUT_SHOWN:
+        lines.append(
+            f"- ……另有 {len(lacking) - WITHOUT_SHOWN} 份（JSON 的 townships 字段列出全部）"
+        )
+    lead = (
+        f"范围内 {len(reports)} 份报告中，{len(lacking)} 份没有找到单独的“{labels}”部分"
+        "（按入库时识别的章节标题判断：可能没有写，也可能写在别的标题下，请用 `fazhi show` 核对全文）："
+    )
+    return make_answer(
+        parsed,
+        scope,
+        "\n".join([lead, "", *lines]),
+        found=True,
+        citations=[],
+        townships=[names[r.id] for r in lacking],
         not_mentioned=[],
     )

@@ -215,6 +215,9 @@ class AnswerService:
         t2 = time.perf_counter()
         if ASKS_PUBLISHED.search(parsed.text):
             answer = publication.answer(self.engine, parsed, scope, in_scope)
+        elif parsed.sections and not topic and parsed.claim == "negation":
+            # "哪些镇没有写存在的问题？": the reports without that section
+            answer = overview.without(self.engine, parsed, scope, in_scope)
         elif parsed.sections and not topic:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section
             answer = overview.answer(self.engine, parsed, scope, in_scope)
