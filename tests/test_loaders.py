@@ -144,6 +144,17 @@ def test_markdown_markup_is_not_the_reports_text(tmp_path: Path) -> None:
     assert not re.search(r"[#*>\[\]]|---|^- ", text, re.MULTILINE)
     sections = [s.type for s in split_sections(text)]
     assert "problems" in sections and "measures" in sections
+    # as pandoc and other converters write it: an underlined title, a table, a code fence
+    converted = (
+        "周庄镇2023年法治政府建设情况报告\n=========================\n\n一、主要举措和成效\n"
+        "-----------\n\n| 项目 | 数量 |\n|:---|---:|\n| 法律明白人 | 159名 |\n\n"
+        "```\n开展普法活动18场。\n```\n\n二、存在的问题\n-----------\n\n执法文书制作不够规范。\n"
+    )
+    text = load_document(write_encoded(converted, tmp_path / "pandoc.md", "utf-8")).text
+    assert text.splitlines()[0] == "周庄镇2023年法治政府建设情况报告"
+    assert "\n项目｜数量\n法律明白人｜159名\n" in text and "\n开展普法活动18场。\n" in text
+    assert not re.search(r"[=|`]|---", text), text
+    assert "problems" in [s.type for s in split_sections(text)]
     # a .txt file is read as it is
     txt = write_encoded("# 不是标题\n" + sample_text(WANGCHANG), tmp_path / "r.txt", "utf-8")
     assert load_document(txt).text.startswith("# 不是标题")

@@ -307,12 +307,25 @@ _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
 _MD_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _MD_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.MULTILINE)
+_MD_UNDERLINE = re.compile(r"^[ \t]{0,3}=+[ \t]*$", re.MULTILINE)  # a heading's, "标题\n===="
+_MD_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})[^\n]*$", re.MULTILINE)
+_MD_TABLE_RULE = re.compile(
+    r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?\n", re.MULTILINE
+)
+_MD_TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE)
+
+
+def _table_row(match: re.Match[str]) -> str:
+    """A Markdown table row as a Word table's row reads: its cells joined by CELL_SEPARATOR."""
+    return CELL_SEPARATOR.join(cell.strip() for cell in match.group(1).split("|") if cell.strip())
 
 
 def markdown_text(text: str) -> str:
-    """A Markdown report's text without its markup: heading marks, bold, links (their text
-    kept), bullets, quotes and rules; numbered lists stay (1. is a report's own numbering)."""
-    text = _MD_RULE.sub("", text)
+    """A Markdown report's text without its markup: heading marks and underlines, bold, links
+    (their text kept), bullets, quotes, rules and code fences; a table's rows as a Word table's
+    are read; numbered lists stay (1. is a report's own numbering)."""
+    text = _MD_TABLE_ROW.sub(_table_row, _MD_TABLE_RULE.sub("", text))
+    text = _MD_FENCE.sub("", _MD_UNDERLINE.sub("", _MD_RULE.sub("", text)))
     text = _MD_HEADING.sub(r"\1", text)
     text = _MD_QUOTE.sub("", _MD_BULLET.sub("", text))
     return _MD_LINK.sub(r"\1", _MD_STRONG.sub(r"\2", text))
