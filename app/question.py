@@ -224,6 +224,17 @@ def _absence(question: str) -> re.Pattern[str] | None:
     return None
 
 
+def _without_complement(question: str) -> str:
+    """The question without a later one asking for the rest of its list ("哪些镇打算加大普法？
+    有没有哪个镇没提普法？"): a corpus-wide answer names those too, and the first one asks."""
+    sentences = [s for s in re.split(r"(?<=[？?。！!])", question) if s.strip()]
+    for i in range(1, len(sentences)):
+        before = "".join(sentences[:i])
+        if _absence(sentences[i]) and not _absence(before) and _AGGREGATE.search(before):
+            return before
+    return question
+
+
 def topic_phrase(core: str) -> str:
     """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
     the plans wording and the 怎么 that lead to it."""
@@ -307,8 +318,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         scope.year_from = scope.year_to = int(m.group(1))
 
     # "哪些镇没有把X列为问题" asks of the problems sections; its 没有 is no shortfall
-    absence = _absence(q)
-    asked = absence.sub(" ", q) if absence else q
+    asking = _without_complement(q)
+    absence = _absence(asking)
+    asked = absence.sub(" ", asking) if absence else asking
     sections = [name for name, pattern in _SECTION_INTENT if pattern.search(asked)]
     if "problems" in sections and "plans" in sections:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
@@ -348,7 +360,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         claim = "negation"
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
-    core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", q))
+    core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
     if claim == "negation" and absence:
         core = absence.sub(" ", core)
     for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):

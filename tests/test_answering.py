@@ -664,6 +664,12 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert parsed.claim == "negation" and parsed.sections == ["problems"]
     parsed = parse_question("哪些镇的下一步打算里没有提到普法？", facets)
     assert parsed.claim == "negation" and parsed.sections == ["plans"]
+    # a later question asking for the rest of the list: the first one is what is asked
+    parsed = parse_question("明年打算加大普法力度的有哪些镇？有没有哪个镇的打算里没提普法？", facets)
+    assert parsed.claim == "plain" and parsed.sections == ["plans"]
+    assert "没提" not in parsed.core and "普法" in parsed.core
+    parsed = parse_question("普法很重要。哪些镇的打算里没提普法？", facets)
+    assert parsed.claim == "negation"  # the first sentence asks nothing
     # "有没有镇把…" asks whether any does, "承认没有…" states a shortfall: no absence asked
     assert parse_question("有没有镇把执法能力不足列为问题？", facets).claim == "plain"
     assert parse_question("哪些镇在报告里承认没有专职人员？", facets).claim == "plain"
