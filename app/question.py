@@ -203,13 +203,14 @@ _ONLY_ASKING = re.compile(
 # back to the asker: "下一步打算怎么加强普法" → 加强普法, "问题里怎么说执法队伍的" → 执法队伍,
 # "明年在普法上有什么安排" → 普法, "(王场镇)和(塘坊镇)各有多少名执法人员" → 有多少名执法人员
 _ASKING_LEAD = re.compile(
-    r"^(?:[和与跟及、]+|以及)?各?[里中]?"
-    r"(?:(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)(?:要|将)?)?"
-    r"(?:在(?![线职编岗]))?(?:(?:怎么样|怎么|如何|怎样)说?)?(?=\w{2})"
+    r"^(?:各自?(?=有|是))?(?:[里中](?=怎么|如何|怎样|有|是|提|说|写))?"
+    r"(?:(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)(?:要|将)?"
+    r"(?:在(?![线职编岗建]))?)?"
+    r"(?:(?:怎么样|怎么|如何|怎样)说?|(?:有|是)?多少[名个位件次场人起]?)?(?=\w{2})"
 )
 _ASKING_TAIL = re.compile(
     r"(?<=\w{2})(?:上|方面|这块)?(?:都|还|又)?(?:做什么|做了什么|做哪些|有什么安排|有哪些安排"
-    r"|有什么打算|有什么计划|怎么做|怎么办|是什么|有哪些|了吗|了没有|吗|呢)$"
+    r"|有什么打算|有什么计划|怎么做|怎么办|是什么|有哪些|有多少|是多少|了吗|了没有|吗|呢)$"
 )
 
 
@@ -230,7 +231,16 @@ def _without_complement(question: str) -> str:
     sentences = [s for s in re.split(r"(?<=[？?。！!])", question) if s.strip()]
     for i in range(1, len(sentences)):
         before = "".join(sentences[:i])
-        if _absence(sentences[i]) and not _absence(before) and _AGGREGATE.search(before):
+        absence = _absence(sentences[i])
+        if absence is None or _absence(before) or not _AGGREGATE.search(before):
+            continue
+        # what the later one asks about, without its asking: nothing the first does not name,
+        # in no section the first does not ask about
+        later = absence.sub(" ", sentences[i])
+        topic = _clean_core(_SCAFFOLD.sub(" ", later))
+        if all(word in before for word in re.findall(r"[\u4e00-\u9fff]{2,}", topic)) and all(
+            pattern.search(before) for _, pattern in _SECTION_INTENT if pattern.search(later)
+        ):
             return before
     return question
 
@@ -363,9 +373,18 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
     if claim == "negation" and absence:
         core = absence.sub(" ", core)
-    for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces):
+    names = [
+        n
+        for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces)
+        for n in (name, province_short(name))
+        if n
+    ]
+    if names:
+        # "王场镇和塘坊镇各有…": the 和 joining two places goes with them
+        named = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+        core = re.sub(rf"(?<={named})(?:和|与|跟|及|以及|、)(?={named})", "", core)
+    for name in names:
         core = core.replace(name, "")
-        core = core.replace(province_short(name), "")
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
     core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", core))
     core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
@@ -387,6 +406,22 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         unnamed_subset=None if scope.townships else _subset_phrase(q),
         recent_years=recent,
     )
+
+
+# a plans or problems word that does not ask about the section: a plan carried out ("准备了多少场
+# 普法活动"), or what was done against a problem ("针对执法力量不足采取了什么措施")
+_DONE = re.compile(r"(?:准备|计划|安排|打算)了")
+
+
+def sections_asked(parsed: ParsedQuestion) -> list[str]:
+    """The plans or problems sections a lookup's wording asks about ("下一步打算怎么…",
+    "承认有哪些短板"), if that is all it asks about; else none."""
+    asked = [s for s in parsed.sections if s in ("plans", "problems")]
+    if not asked or len(asked) < len(parsed.sections):
+        return []
+    if _DONE.search(parsed.text) or _PRACTICE_FOR_PROBLEMS.search(parsed.text):
+        return []
+    return asked
 
 
 def recent_years_notice(parsed: ParsedQuestion) -> str | None:

@@ -10,18 +10,13 @@ from app.answers.citations import cite, inline, place
 from app.answers.counts import ASKS_COUNT, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.models import Answer, Citation
-from app.question import ParsedQuestion, topic_phrase
+from app.question import ParsedQuestion, sections_asked, topic_phrase
 from app.retrieval import Hit, HybridRetriever, Topic
 from app.sentences import quotable_spans, section_title
 from ingest.model import SECTION_LABELS
 from vectorstore import Scope
 
 _CLAUSE_END = re.compile(r"[？?，,。；;！!]")
-
-
-# a lookup's own wording narrows it to these sections only ("下一步打算怎么…", "承认有哪些短板"):
-# a measure's wording ("开展", "建立") is how reports describe plans too
-_NARROWING = ("problems", "plans")
 
 
 @dataclass
@@ -34,10 +29,17 @@ class _Found:
 
 
 def answer(
-    engine: Engine, parsed: ParsedQuestion, scope: Scope, vector: Any, topic: Topic
+    engine: Engine,
+    parsed: ParsedQuestion,
+    scope: Scope,
+    vector: Any,
+    topic: Topic,
+    absent: dict[str, str] | None = None,
 ) -> Answer:
     """The best-supported passage, quoted; the next ones as related passages. A question
-    naming several townships ("王场镇和塘坊镇各有多少名执法人员？") gets each one's."""
+    naming several townships ("王场镇和塘坊镇各有多少名执法人员？") gets each one's; `absent`:
+    those of them with no report in scope, and why (said instead of a search)."""
+    absent = absent or {}
     phrase = topic_phrase(parsed.core)
     if len(scope.townships) < 2:
         found = _look(engine, parsed, scope, vector, topic)
@@ -49,11 +51,18 @@ def answer(
         lines = [*([found.note, ""] if found.note else []), _said(citations[0])]
         return _answered(parsed, scope, lines, citations, [citations[0]])
     asked = sorted(scope.townships, key=lambda t: _written_at(parsed.text, t))
-    each = {t: _look(engine, parsed, replace(scope, townships=[t]), vector, topic) for t in asked}
+    each = {
+        t: _look(engine, parsed, replace(scope, townships=[t]), vector, topic)
+        if t not in absent
+        else _Found([], absent[t])
+        for t in asked
+    }
     if not any(f.hits for f in each.values()):
-        where = "、".join(scope.townships)
-        text = f"{NOT_FOUND}：{where}的报告里都没有找到与“{phrase}”直接相关的内容。"
-        return not_found(parsed, scope, text)
+        searched = [t for t in asked if t not in absent]
+        said = [absent[t] for t in asked if t in absent]
+        if searched:
+            said.insert(0, f"{'、'.join(searched)}的报告里都没有找到与“{phrase}”直接相关的内容。")
+        return not_found(parsed, scope, f"{NOT_FOUND}：{''.join(said)}")
     # each township's best passage first, in the order asked; then the rest
     leads = [f.hits[0] for f in each.values() if f.hits]
     rest = [h for f in each.values() for h in f.hits[1:]]
@@ -62,7 +71,7 @@ def answer(
     lines = []
     for township, found in each.items():
         if not found.hits:
-            lines.append(f"{township}的报告里没有找到与“{phrase}”直接相关的内容。")
+            lines.append(found.note or f"{township}的报告里没有找到与“{phrase}”直接相关的内容。")
             continue
         if found.note:
             lines.append(found.note)
@@ -116,8 +125,9 @@ def _look(
     """The passages answering the lookup in `scope`. A question asking about the plans or the
     problems ("石柱县下一步打算怎么加强普法？") is answered from them; when they say nothing on
     it, from the rest of the report, saying so."""
-    asked = [s for s in parsed.sections if s in _NARROWING]
-    if scope.sections or not asked or len(asked) < len(parsed.sections):
+    # a measure's wording ("开展", "建立") is how reports write plans too: it narrows nothing
+    asked = sections_asked(parsed)
+    if scope.sections or not asked:
         return _Found(_best(engine, parsed, scope, vector, topic))  # the caller's filter, or none
     hits = _best(engine, parsed, replace(scope, sections=asked), vector, topic)
     if hits:

@@ -222,7 +222,13 @@ class AnswerService:
             # "西联镇存在什么问题？": no topic beyond the section itself — show that section
             answer = overview.answer(self.engine, parsed, scope, in_scope)
         elif parsed.kind == "lookup":
-            answer = lookup.answer(self.engine, parsed, scope, vector, topic)
+            have = {r.meta.township for r in in_scope}
+            absent = {  # "石桥镇和万灵镇…" asked of 2023: 万灵镇's report is 2024's
+                t: self._nothing_in_scope(replace(scope, townships=[t]))
+                for t in scope.townships
+                if t not in have
+            }
+            answer = lookup.answer(self.engine, parsed, scope, vector, topic, absent)
         else:
             answer = corpus.answer(self.engine, parsed, scope, vector, topic, in_scope, progress)
         timings["retrieve_ms"] = _ms(t2)
