@@ -168,7 +168,14 @@ def test_the_judge_also_reads_reports_close_to_the_question_that_the_words_misse
     assert mentioned == ["a", "d"] and related == {}  # 戊镇 stays 未提及: neither list
     assert [p.split("（")[0] for p in stub.asked[0][0]] == ["甲镇", "戊镇", "丁镇"]
     assert evidence["d"].report_id == "d" and evidence["d"].sentence is not None
-    assert notice is None
+    assert notice == "大模型另在摘录规则判为未提及、但内容接近的乡镇中找到 1 个明确提到的：丁镇。"
+    # the cap checks the graded reports first; the notice counts only those left unchecked
+    capped = replace(engine, rule=DecisionRule(judge_max=2), llm=StubJudge({"甲镇"}))
+    evidence = {"a": per_report["a"][0]}
+    mentioned, _, notice = judge(
+        capped, parsed, evidence, ["a"], {}, vector, topic, labels, near=dict(close)
+    )
+    assert mentioned == ["a"] and notice is None  # 戊镇 checked; 丁镇 past the cap, 未提及
 
 
 def test_unjudged_reports_keep_their_extractive_grade_and_the_notice_says_so(service, engine):

@@ -26,6 +26,7 @@ from vectorstore import StoredReport
 # include (`relate` skips them)
 Elsewhere = Callable[[set[str]], tuple[PerReport, Evidence]]
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
+NAMED_IN_NOTICE = 10  # townships a notice names; it counts the rest
 
 
 def decide(
@@ -197,6 +198,7 @@ def judge(
     def strength(rid: str) -> float:
         return -(hit_of(rid).coverage + hit_of(rid).dense)
 
+    related_before = list(related)
     candidates = [
         *sorted(mentioned, key=strength),
         *sorted(related, key=strength),
@@ -231,10 +233,17 @@ def judge(
         related[rid] = evidence[rid]
     beyond = [rid for rid in mentioned if rid not in shown_ids]
     notices = []
-    if len(candidates) > len(shown):
+    graded = len(mentioned) + len(related_before)  # the cap checks the graded ones first
+    checked = sum(1 for rid in shown if rid not in near)
+    if graded > checked:
+        notices.append(f"大模型核对了 {checked} 个乡镇，其余 {graded - checked} 个按摘录规则判断。")
+    found_near = [rid for rid in stated if rid in near]
+    if found_near:
+        names = "、".join(labels.get(rid, rid) for rid in found_near[:NAMED_IN_NOTICE])
+        more = "等" if len(found_near) > NAMED_IN_NOTICE else ""
         notices.append(
-            f"大模型核对了 {len(shown)} 个乡镇，其余 {len(candidates) - len(shown)} 个"
-            "按摘录规则判断。"
+            f"大模型另在摘录规则判为未提及、但内容接近的乡镇中找到 {len(found_near)} 个"
+            f"明确提到的：{names}{more}。"
         )
     if judged.errors:
         notices.append(
