@@ -58,8 +58,8 @@ def without(
 ) -> Answer:
     """The reports in scope in which no asked-about section was found: there is nothing to
     quote, so the answer says it is about the section headings read at ingest."""
-    # innovations are asked of with the measures they are often written under: the question
-    # is about a section of their own
+    # the measures come along with innovations and duty (`parse_question`); the section named
+    # is the one to look for
     asked = [s for s in parsed.sections if s != "measures"] or parsed.sections
     labels = "、".join(SECTION_LABELS.get(s, s) for s in asked)
     lacking = [r for r in reports if not set(asked) & set(r.section_types)]
