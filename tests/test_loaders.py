@@ -22,6 +22,7 @@ from ingest.loaders import (
     find_report_files,
     load_document,
 )
+from ingest.loaders.text import markdown_text
 from ingest.sections import split_sections
 from tests.fixture_files import (
     DOCX_HEADER_TEXT,
@@ -155,6 +156,11 @@ def test_markdown_markup_is_not_the_reports_text(tmp_path: Path) -> None:
     assert "\n项目｜数量\n法律明白人｜159名\n" in text and "\n开展普法活动18场。\n" in text
     assert not re.search(r"[=|`]|---", text), text
     assert "problems" in [s.type for s in split_sections(text)]
+    # a table without outer pipes, its rule the file's last line
+    bare = markdown_text("项目 | 数量\n--- | ---\n法律顾问 | 28个\n\n全文完。\n| 名称 |\n|---|")
+    assert bare == "项目｜数量\n法律顾问｜28个\n\n全文完。\n名称"
+    # a line with a pipe and no table rule is the report's own text
+    assert markdown_text("甲 | 乙\n正文。") == "甲 | 乙\n正文。"
     # a .txt file is read as it is
     txt = write_encoded("# 不是标题\n" + sample_text(WANGCHANG), tmp_path / "r.txt", "utf-8")
     assert load_document(txt).text.startswith("# 不是标题")

@@ -309,22 +309,38 @@ _MD_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _MD_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.MULTILINE)
 _MD_UNDERLINE = re.compile(r"^[ \t]{0,3}=+[ \t]*$", re.MULTILINE)  # a heading's, "标题\n===="
 _MD_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})[^\n]*$", re.MULTILINE)
+# a table's rule line, with or without outer pipes: "|:---|---:|", "--- | ---"
 _MD_TABLE_RULE = re.compile(
-    r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?\n", re.MULTILINE
+    r"^[ \t]*(?:\|(?:[ \t]*:?-+:?[ \t]*\|)+|:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?)[ \t]*$"
 )
-_MD_TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE)
 
 
-def _table_row(match: re.Match[str]) -> str:
-    """A Markdown table row as a Word table's row reads: its cells joined by CELL_SEPARATOR."""
-    return CELL_SEPARATOR.join(cell.strip() for cell in match.group(1).split("|") if cell.strip())
+def _tables(text: str) -> str:
+    """Markdown tables as a Word table's rows read: cells joined by CELL_SEPARATOR, no rule
+    line. A table is its header row, its rule and the rows with a pipe after it."""
+    lines = text.split("\n")
+    out: list[str] = []
+    in_table = False
+    for line in lines:
+        if _MD_TABLE_RULE.match(line) and out and "|" in out[-1]:
+            out[-1] = _table_row(out[-1])  # the header
+            in_table = True
+            continue
+        in_table = in_table and "|" in line
+        out.append(_table_row(line) if in_table else line)
+    return "\n".join(out)
+
+
+def _table_row(line: str) -> str:
+    cells = line.strip().removeprefix("|").removesuffix("|").split("|")
+    return CELL_SEPARATOR.join(cell.strip() for cell in cells if cell.strip())
 
 
 def markdown_text(text: str) -> str:
     """A Markdown report's text without its markup: heading marks and underlines, bold, links
     (their text kept), bullets, quotes, rules and code fences; a table's rows as a Word table's
     are read; numbered lists stay (1. is a report's own numbering)."""
-    text = _MD_TABLE_ROW.sub(_table_row, _MD_TABLE_RULE.sub("", text))
+    text = _tables(text)
     text = _MD_FENCE.sub("", _MD_UNDERLINE.sub("", _MD_RULE.sub("", text)))
     text = _MD_HEADING.sub(r"\1", text)
     text = _MD_QUOTE.sub("", _MD_BULLET.sub("", text))
