@@ -37,9 +37,15 @@ class QuestionsFileError(FazhiError):
 
     def __init__(self, path: Path | str, problems: list[tuple[int, str]]) -> None:
         self.problems = problems
-        lines = [f"{path}:{line}: {reason}" for line, reason in problems[:SHOWN_PROBLEMS]]
+        if len(problems) == 1:
+            [(line, reason)] = problems
+            super().__init__(f"{path}:{line}: {reason}")
+            return
+        # one line saying what is wrong, then each bad line under it
+        lines = [f"{path} has {len(problems)} bad lines; fix them all, then run it again:"]
+        lines += [f"  {path}:{line}: {reason}" for line, reason in problems[:SHOWN_PROBLEMS]]
         if len(problems) > SHOWN_PROBLEMS:
-            lines.append(f"…and {len(problems) - SHOWN_PROBLEMS} more bad lines in {path}")
+            lines.append(f"  …and {len(problems) - SHOWN_PROBLEMS} more")
         super().__init__("\n".join(lines))
 
 

@@ -124,9 +124,10 @@ def test_every_bad_line_and_reused_id_is_named_at_once():
     with pytest.raises(QuestionsFileError) as err:
         read_questions(lines, source="q.jsonl")
     assert str(err.value).splitlines() == [
-        "q.jsonl:2: years must look like 2023 or 2021-2023, got '去年'",
-        "q.jsonl:4: id 'q1' is used again (first on line 1)",
-        "q.jsonl:5: not valid JSON (Expecting property name enclosed in double quotes)",
+        "q.jsonl has 3 bad lines; fix them all, then run it again:",
+        "  q.jsonl:2: years must look like 2023 or 2021-2023, got '去年'",
+        "  q.jsonl:4: id 'q1' is used again (first on line 1)",
+        "  q.jsonl:5: not valid JSON (Expecting property name enclosed in double quotes)",
     ]
 
 
