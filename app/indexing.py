@@ -193,8 +193,10 @@ def _find_twins(summary: IngestSummary, store: PassageStore) -> None:
     """Each stored report's `same_township_year`, read with one query for the whole batch: a
     warning, so a store that cannot be read now (a Chroma server gone after the writes) leaves
     it out rather than fail the ingest."""
-    stored = [
-        r for r in summary.results if r.status in ("added", "replaced") and r.township and r.year
+    stored = [  # a file of a report stored before is checked too ("unchanged", not a copy)
+        r
+        for r in summary.results
+        if r.status in ("added", "replaced", "unchanged") and not r.reason and r.township and r.year
     ]
     if not stored:
         return

@@ -252,8 +252,12 @@ def test_two_reports_of_one_township_and_year_are_flagged_for_review(tmp_path):
     assert json.loads(run("reports", "--needs-review", "--json", "--store", str(store))[1]) == []
 
 
-def test_two_copies_in_one_batch_flag_each_other(tmp_path):
-    """Both files of one batch are the same township's same year: each names the other."""
+def test_two_copies_in_one_batch_flag_each_other(tmp_path, monkeypatch):
+    """Both files of one batch are the same township's same year: each names the other, and
+    again when the folder is ingested again."""
+    import vectorstore.store as store_module
+
+    monkeypatch.setattr(store_module, "NAMES_PER_QUERY", 1)  # one query per township
     folder = tmp_path / "in"
     folder.mkdir()
     text = sample_text(2)
@@ -272,6 +276,10 @@ def test_two_copies_in_one_batch_flag_each_other(tmp_path):
     ]
     assert files["other.txt"]["same_township_year"] == []
     assert summary["needs_review"] == 2
+    code, output = run("ingest", str(folder), "--store", str(tmp_path / "store"), "--json")
+    again = json.loads(output)
+    assert {f["status"] for f in again["files"]} == {"unchanged"}
+    assert again["needs_review"] == 2
 
 
 @pytest.mark.parametrize(
