@@ -379,10 +379,11 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         for n in (name, province_short(name))
         if n
     ]
-    if names:
-        # "王场镇和塘坊镇各有…": the 和 joining two places goes with them
+    if names and not re.search(EXCLUDING, core):
+        # "王场镇和塘坊镇各有…": the 和 joining two places goes with them ("除了A和B" is
+        # left out whole below)
         named = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
-        core = re.sub(rf"(?<={named})(?:和|与|跟|及|以及|、)(?={named})", "", core)
+        core = re.sub(rf"({named})(?:和|与|跟|及|以及|、)(?={named})", r"\1", core)
     for name in names:
         core = core.replace(name, "")
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
