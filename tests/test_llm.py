@@ -615,7 +615,7 @@ def test_a_lookup_obeying_a_planted_instruction_loses_that_sentence(planted, fak
     """The obedient writer says what the planted report tells it, citing a source that says
     nothing of the kind: the sentence goes, and with nothing else said, so does the LLM."""
     extractive, service = planted
-    question = "王场镇的执法人员存在什么问题？"
+    question = "王场镇的执法人员培训得怎么样？"  # a lookup of every section
     before = extractive.ask(question)
     assert any(PLANTED in c.text for c in before.citations) and len(before.citations) > 1
     fake_llm.script.respond = obeying(lambda body: "")

@@ -58,10 +58,11 @@ def test_ingest_counts_and_reports_lists_exactly_the_reports_needing_review(tmp_
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["added"] == len(files)
-    assert summary["needs_review"] == len(expected)
 
     result = runner.invoke(cli, ["reports", "--needs-review", "--json", "--store", store])
     rows = json.loads(result.stdout)
+    # ingest counts what `reports --needs-review` lists: these and the twins below
+    assert summary["needs_review"] == len(rows) > len(expected)
     # the corpus holds one report in several files (docx and txt of 石桥镇 2023): each such
     # report needs review too, until one is removed
     twins = [row for row in rows if row["review_reason"].startswith("same township and year")]
@@ -77,9 +78,9 @@ def test_ingest_counts_and_reports_lists_exactly_the_reports_needing_review(tmp_
     # a second ingest of the same folder changes nothing and says the same, also to a person
     again = runner.invoke(cli, ["ingest", str(folder), "--store", store, "--json"])
     assert json.loads(again.stdout)["unchanged"] == len(files)
-    assert json.loads(again.stdout)["needs_review"] == len(expected)
+    assert json.loads(again.stdout)["needs_review"] == len(rows)
     said = runner.invoke(cli, ["ingest", str(folder), "--store", store]).output
-    assert f"{len(expected)} report(s) need review" in said
+    assert f"{len(rows)} report(s) need review" in said
 
 
 def test_an_unidentified_report_is_named_by_its_file():

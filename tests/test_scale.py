@@ -304,7 +304,10 @@ def test_an_oracle_judge_lists_the_truth_among_the_candidates(corpus):
                 for t, texts in judged.items()
                 if any(oracle.states(item.question, x) for x in texts)
             }
-            assert set(judged) == candidates, item.id  # every candidate judged, nothing else
+            # every candidate is judged; so are close 未提及 reports, which stay 未提及 unless
+            # the judge approves one of their passages
+            assert candidates <= set(judged), item.id
+            assert not (set(judged) - candidates) & approved, item.id
             assert listed == approved, item.id
             assert "未完成" not in (answer.notice or ""), item.id
             truth_n += len(truth)
