@@ -198,7 +198,6 @@ def judge(
     def strength(rid: str) -> float:
         return -(hit_of(rid).coverage + hit_of(rid).dense)
 
-    related_before = list(related)
     candidates = [
         *sorted(mentioned, key=strength),
         *sorted(related, key=strength),
@@ -233,7 +232,7 @@ def judge(
         related[rid] = evidence[rid]
     beyond = [rid for rid in mentioned if rid not in shown_ids]
     notices = []
-    graded = len(mentioned) + len(related_before)  # the cap checks the graded ones first
+    graded = len(candidates) - len(near)  # the cap checks the graded ones first
     checked = sum(1 for rid in shown if rid not in near)
     if graded > checked:
         notices.append(f"大模型核对了 {checked} 个乡镇，其余 {graded - checked} 个按摘录规则判断。")
