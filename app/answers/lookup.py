@@ -45,8 +45,7 @@ def answer(
         found = _look(engine, parsed, scope, vector, topic)
         if not found.hits:
             where = "、".join(scope.townships) if scope.townships else "所选范围"
-            text = f"{NOT_FOUND}：{where}的报告里没有找到与“{phrase}”直接相关的内容。"
-            return not_found(parsed, scope, text)
+            return not_found(parsed, scope, f"{NOT_FOUND}：{_nothing(where, phrase)}")
         citations = [cite(i + 1, h) for i, h in enumerate(found.hits)]
         lines = [*([found.note, ""] if found.note else []), _said(citations[0])]
         return _answered(parsed, scope, lines, citations, [citations[0]])
@@ -61,7 +60,7 @@ def answer(
         searched = [t for t in asked if t not in absent]
         said = [absent[t] for t in asked if t in absent]
         if searched:
-            said.insert(0, f"{'、'.join(searched)}的报告里都没有找到与“{phrase}”直接相关的内容。")
+            said.insert(0, _nothing("、".join(searched), phrase, every=True))
         return not_found(parsed, scope, f"{NOT_FOUND}：{''.join(said)}")
     # each township's best passage first, in the order asked; then the rest
     leads = [f.hits[0] for f in each.values() if f.hits]
@@ -71,12 +70,17 @@ def answer(
     lines = []
     for township, found in each.items():
         if not found.hits:
-            lines.append(found.note or f"{township}的报告里没有找到与“{phrase}”直接相关的内容。")
+            lines.append(found.note or _nothing(township, phrase))
             continue
         if found.note:
             lines.append(found.note)
         lines.append(_said(next(by_lead)))
     return _answered(parsed, scope, lines, citations, citations[: len(leads)])
+
+
+def _nothing(where: str, phrase: str, *, every: bool = False) -> str:
+    """What a lookup says of reports with nothing on its topic."""
+    return f"{where}的报告里{'都' if every else ''}没有找到与“{phrase}”直接相关的内容。"
 
 
 def _written_at(question: str, township: str) -> int:
