@@ -201,7 +201,7 @@ _ONLY_ASKING = re.compile(
 
 # how a question leads to its topic, and asks after it, left out where the topic is quoted
 # back to the asker: "下一步打算怎么加强普法" → 加强普法, "问题里怎么说执法队伍的" → 执法队伍,
-# "明年在普法上有什么安排" → 普法, "(王场镇)和(塘坊镇)各有多少名执法人员" → 有多少名执法人员
+# "明年在普法上有什么安排" → 普法, "(王场镇和塘坊镇)各有多少名执法人员" → 执法人员
 _ASKING_LEAD = re.compile(
     r"^(?:各自?(?=有|是))?(?:[里中](?=怎么|如何|怎样|有|是|提|说|写))?"
     r"(?:(?:(?:下一步|下步|明年|来年|今后)的?(?:工作)?(?:打算|准备|计划)?|打算|准备)(?:要|将)?"
