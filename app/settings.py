@@ -48,6 +48,7 @@ GOLD_SETS = [
         "gold_heldout25",
         "gold_heldout26",
         "gold_heldout27",
+        "gold_heldout28",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -70,6 +71,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout25",
         "gold_heldout26",
         "gold_heldout27",
+        "gold_heldout28",
     }
 )
 
