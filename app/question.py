@@ -25,8 +25,8 @@ QuestionKind = Literal["corpus", "lookup", "practice"]
 Claim = Literal["plain", "relation", "negation"]
 _NEGATION = re.compile(
     # not the 没有 of "有没有提到" (a yes-or-no question, not an absence)
-    r"(?<!有)(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)"
-    r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|写|提|说(?!明))(?:过|了)?"
+    r"(?<!有)(?:根本|压根|完全|并|都|从)?(?:没有|没|未|未曾|不曾|从未)(?:再|再次|还|又)?"
+    r"(?:提到|提及|涉及|写到|写明|说明|给出|列出|公布|说到|谈到|讲到|安排|提出|写|提|说(?!明))(?:过|了)?"
     r"|只字未提"
     # "报告里没有X": nothing on X in the report (not "报告中未来一年", "报告没有按时公开")
     r"|(?<=报告)(?:里面|里|中|当中)(?:没有|没)(?:出现|写到|写|提到|提)?过?"
@@ -36,6 +36,8 @@ _NEGATION = re.compile(
 _NOT_LISTED = re.compile(
     r"(?<!有)(?:没有|没|未)把(?![关握])(?=[^，,。？?]{1,20}?(?:列为|列入|列进|作为|当作|写进|写入|纳入))"
 )
+# "…，但/却没有…": what comes before is what the reports have; the absence is asked after it
+_CONTRAST = re.compile(r"(?<!不)但是?|却|可是|然而|[，,]\s*不过")
 _RELATION = re.compile(
     r"共同(?:担任|负责|牵头|任)|一起(?:担任|负责)|双组长|双牵头|而(?:不是|非)|不是[^，,。？?]{1,12}而是"
     r"|既[^，,。？?]{1,20}(?:又|也|还)|同时(?:担任|兼任)"
@@ -371,8 +373,10 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
-    if claim == "negation" and absence:
-        core = absence.sub(" ", core)
+    if claim == "negation" and absence and (m := absence.search(core)):
+        # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但
+        cuts = [c.end() for c in _CONTRAST.finditer(core, 0, m.start())]
+        core = absence.sub(" ", core[cuts[-1] :] if cuts else core)
     names = [
         n
         for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces)
@@ -495,6 +499,7 @@ FRAMING_WORDS = frozenset(
         *("下功夫", "做文章", "花功夫", "花力气", "功夫", "文章", "力气", "上下"),
         *("进来", "出去", "下去", "上去", "过来", "回来"),
         *("专门", "单独", "特别", "领域"),
+        "面向",  # "面向群众的普法": the audience and the work are the topic, not aiming at them
     ]
 )
 # a word asking who, which or how many ("由谁来当组长", "哪家律所", "几台"): the asker's, not

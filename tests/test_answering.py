@@ -664,6 +664,14 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
     assert parsed.claim == "negation" and parsed.sections == ["problems"]
     parsed = parse_question("哪些镇的下一步打算里没有提到普法？", facets)
     assert parsed.claim == "negation" and parsed.sections == ["plans"]
+    # "提到了X，但…却没有再提X": the absence is asked after the 但, of the section named there
+    for question, core in [
+        ("哪些镇在已做工作里提到了法律顾问，但下一步打算中却没有再提法律顾问？", "法律顾问"),
+        ("哪些镇做了普法，但没有提到普法进校园？", "普法进校园"),
+        ("哪个镇的下一步打算完全没有安排面向群众的普法宣传？", "下一步打算 面向群众的普法宣传"),
+    ]:
+        parsed = parse_question(question, facets)
+        assert parsed.claim == "negation" and parsed.core == core, parsed.core
     # a later question asking for the rest of the list: the first one is what is asked
     parsed = parse_question(
         "明年打算加大普法力度的有哪些镇？有没有哪个镇的打算里没提普法？", facets
@@ -722,6 +730,11 @@ def test_an_absence_asked_in_other_words_lists_the_reports_without_it(service):
     answer = service.ask("哪些乡镇没有把执法能力不足列为存在的问题？")
     assert answer.townships == ["塘坊镇"]
     assert "没有提到“执法能力不足”" in answer.answer
+    # every report writes of 法律顾问 among its measures; only 万灵镇's and 西联镇's plans
+    # name it again: the others' plans are silent on it, whatever their measures say
+    answer = service.ask("哪些镇在已做工作里提到了法律顾问，但下一步打算中却没有再提法律顾问？")
+    assert set(answer.townships) == {"王场镇", "塘坊镇", "石桥镇"}
+    assert "没有提到“法律顾问”" in answer.answer
 
 
 def test_a_subset_the_question_does_not_name_is_said_to_be_the_whole_scope(service):

@@ -81,7 +81,8 @@ def answer(
         per_report,
         evidence,
         mentioned,
-        gather_elsewhere if parsed.sections else None,
+        # "下一步打算中没有提X": X among the measures does not make the plans' silence unsure
+        gather_elsewhere if parsed.sections and parsed.claim != "negation" else None,
         topic,
         closeness=engine.rule.negation_closeness if parsed.claim == "negation" else None,
     )
