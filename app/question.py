@@ -146,6 +146,7 @@ _NUMBER = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"
 # after a county, a year or punctuation), and without words that join a clause ("村民跟镇领导")
 _PLACE_LIKE = re.compile(
     r"(?:^|(?<=[县区市州旗盟省年度，,。？?！!：:；;、\s“”\"（(]))([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))"
+    r"(?![土风亲情民间村贤])"  # 乡土, 乡风: a word, not a township's 乡 ("院落这类乡土场景")
 )
 # words before a name ("请问云栖镇…", "了解一下…")
 _LEAD_IN = re.compile(r"请问|关于|了解一下|了解|介绍一下|介绍|看看|说说")
@@ -154,7 +155,7 @@ _LEAD_IN = re.compile(r"请问|关于|了解一下|了解|介绍一下|介绍|�
 _NAMES = rf"{TOWNSHIP_NAME}(?:(?:、|和|及|与){TOWNSHIP_NAME})*"
 _NAMES_LEFT_OUT = re.compile(rf"{EXCLUDING}{_NAMES}(?:以外|之外|外)?|{_NAMES}(?:以外|之外)")
 _NOT_A_PLACE = re.compile(
-    r"[的些有没哪其他个看作别各几区县市里在和与把给是对全本我邻每乡跟同向到从由为被让请去来进入出回等及或找帮送驻包]"
+    r"[的些有没哪其他个看作别各几区县市里在和与把给是对全本我邻每乡跟同向到从由为被让请去来进入出回等及或找帮送驻包这]"
 )
 # "五份报告里", "这几个乡镇中", "所有报告": the corpus asked over, not the topic
 # ...and "这两个镇", "哪三个乡": the count after 这/那/哪 says which, so a bare 镇 or 乡 will do
