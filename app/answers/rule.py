@@ -38,9 +38,10 @@ class DecisionRule:
     meaning_floor: float = 0.92  # closeness of a passage stating the claim in other words
     meaning_lexical: float = 0.6  # BM25 at least this share of the best passage's in scope
     meaning_lexical_weight: float = 0.025  # closeness = cosine + this x BM25 share
-    # ...and a question most of whose weight is in words no report uses (法治辅导员) is about
-    # something the reports do not contain: nothing is stated by meaning alone
-    meaning_known_share: float = 0.3
+    # ...and a question most of whose weight is in words no report uses (法治辅导员; 案卷评查,
+    # whose 行政执法 and 组织 carry a third) is about something the reports do not contain:
+    # nothing is stated by meaning alone
+    meaning_known_share: float = 0.4
     related_coverage: float = 0.3  # 相关: this share of the topic's words in a sentence...
     related_closeness: float = 0.86  # ...or a passage this close, in the asked-about sections
     related_elsewhere: float = 0.87  # ...or this close in another section
