@@ -349,12 +349,13 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         sections.append("measures")  # many reports report the leaders' duty among measures
 
     kind: QuestionKind = "lookup"  # one township named, or nothing asked of many
+    of_plans_or_problems = bool({"plans", "problems"} & set(sections))
     if len(scope.townships) != 1:
         if _AGGREGATE.search(q):
-            of_plans_or_problems = bool({"plans", "problems"} & set(sections))
             borrow = not of_plans_or_problems and _ASKS_PRACTICES_TO_BORROW.search(q)
             kind = "practice" if _ASKS_PRACTICES.search(q) or borrow else "corpus"
-        elif _PRACTICE.search(q):
+        elif _PRACTICE.search(q) and not (scope.townships and of_plans_or_problems):
+            # "王场镇和万灵镇下一步打算怎么做普法？" asks each one's plans: no practice to borrow
             kind = "practice"
         elif _OTHERS_WHETHER.search(q):
             kind = "corpus"

@@ -442,6 +442,14 @@ def test_a_lookup_naming_two_townships_answers_each_in_the_order_asked(service):
     assert answer.answer.index("[1]") < answer.answer.index("[2]")
 
 
+def test_how_named_townships_plan_to_do_something_is_asked_of_their_plans(service):
+    # "怎么做" of the townships named, about their plans: their plans, not practices to borrow
+    answer = service.ask("王场镇和万灵镇下一步打算怎么做普法？")
+    assert answer.kind == "lookup" and answer.townships == ["王场镇", "万灵镇"]
+    assert [c.section for c in answer.citations[:2]] == ["plans", "plans"]
+    assert "可借鉴" not in answer.answer
+
+
 def test_a_lookup_says_which_named_township_has_nothing_on_it(service):
     # 塘坊镇 has no 法律明白人 (gold n08); 石桥镇 counts 159
     answer = service.ask("塘坊镇和石桥镇各有多少名法律明白人？")
