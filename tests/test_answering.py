@@ -450,6 +450,15 @@ def test_how_named_townships_plan_to_do_something_is_asked_of_their_plans(servic
     assert "可借鉴" not in answer.answer
 
 
+def test_a_question_naming_counties_asks_every_township_there(service):
+    # one passage from one report cannot answer for two counties: each township is graded
+    answer = service.ask("石柱县和宝丰县的法律顾问是怎么配的？")
+    assert answer.kind == "corpus" and set(answer.townships) == {"王场镇", "石桥镇"}
+    # ...as for a province's three townships; one township named is still a lookup
+    assert service.ask("重庆的法律顾问是怎么配的？").kind == "corpus"
+    assert service.ask("石柱县王场镇的法律顾问是怎么配的？").kind == "lookup"
+
+
 def test_a_lookup_says_which_named_township_has_nothing_on_it(service):
     # 塘坊镇 has no 法律明白人 (gold n08); 石桥镇 counts 159
     answer = service.ask("塘坊镇和石桥镇各有多少名法律明白人？")

@@ -193,6 +193,10 @@ class AnswerService:
             None if filters.has_years else recent_years_notice(parsed),
             filters.overriding(parsed),
         ]
+        # "石柱县和宝丰县的…" names places above townships (a filter's place keeps a search)
+        of_places = not parsed.scope.townships and bool(
+            parsed.scope.counties or parsed.scope.provinces
+        )
         scope = filters.apply(parsed)
         timings["parse_ms"] = _ms(t0)
         if problem:
@@ -204,6 +208,10 @@ class AnswerService:
         if not in_scope:
             text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
             return _noted(_empty(parsed, scope, timings, text), notices)
+        if parsed.kind == "lookup" and of_places and len({r.meta.township for r in in_scope}) > 1:
+            # "石柱县和宝丰县的法律顾问是怎么配的？": no one report answers for the places named;
+            # each of their townships is asked
+            parsed = replace(parsed, kind="corpus")
         t1 = time.perf_counter()
         vector = self.store.embeddings.embed_question(
             parsed.query if parsed.kind != "lookup" else parsed.text
