@@ -49,6 +49,8 @@ GOLD_SETS = [
         "gold_heldout26",
         "gold_heldout27",
         "gold_heldout28",
+        "gold_heldout29",
+        "gold_heldout30",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
