@@ -106,7 +106,10 @@ _ASKS_PRACTICES_TO_BORROW = re.compile(
 # practices a report proposes against its own problems ("针对存在的问题，有什么改进措施")
 _PRACTICE_FOR_PROBLEMS = re.compile(r"(针对|对照|解决)[^？?。]{0,8}(问题|不足|短板)|整改")
 # a bracketed note on what counts ("（含计划中的）", "（不含新媒体普法）") is not the topic
-_SCOPE_NOTE = re.compile(r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]")
+_SCOPE_NOTE = re.compile(
+    r"[（(][^（）()]*(含|算|除外|包括)[^（）()]*[）)]"
+    r"|[（(]\s*[A-Za-z][A-Za-z0-9 .,/&'-]*[）)]"  # "记录仪（body cam）": a gloss of the word before
+)
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
     r"|报告年度|本年度|一年来|搞了|搞过|办过"  # "报告年度内…搞了集中普法": what was done

@@ -94,7 +94,7 @@ def _variants(word: str) -> tuple[str, ...]:
 
 # Words that only restate the section a question is about (problems / plans).
 # (跟上 and 到位 are how jieba cuts 没跟上 and 不到位)
-_PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 准备 提出 加大 加强 推进"
+_PLANS_TEXT = "下一步 打算 计划 安排 明年 今后 接下来 准备 提出 加大 加强 推进"
 INTENT_WORDS = frozenset((*SHORTFALL_WORDS, "跟上", "到位", *_PLANS_TEXT.split()))
 
 
@@ -698,8 +698,10 @@ class HybridRetriever:
         weights = {}
         for term in terms:
             share = max((self.document_frequency(term, snap) + 0.5) / (n + 1), RAREST_SHARE)
-            # longer words are the specific ones (法律明白人 vs 培养)
-            weights[term] = math.log(1 + 1 / share) * (1 + 0.5 * max(len(term) - 2, 0))
+            # longer words are the specific ones (法律明白人 vs 培养); a word in letters (media,
+            # APP) is one word, however many letters it has
+            length = len(term) if not term.isascii() else 2
+            weights[term] = math.log(1 + 1 / share) * (1 + 0.5 * max(length - 2, 0))
         return weights
 
     def document_frequency(self, term: str, snap: Snapshot | None = None) -> int:

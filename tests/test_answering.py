@@ -1223,3 +1223,18 @@ def test_a_lookup_says_what_its_further_citations_are(service):
     answer = service.ask("石桥镇有多少名法律明白人？")
     assert answer.found and len(answer.citations) > 1
     assert "检索到的其他段落（供核对，未必相关）：[2]" in answer.answer
+
+
+def test_an_english_gloss_or_word_does_not_outweigh_the_chinese_ones(service):
+    # "（body cam）" glosses 记录仪: 王场镇 and 塘坊镇 write of their 执法记录仪
+    answer = service.ask("执法配了记录仪（body cam）的有哪些镇？")
+    assert set(answer.townships) == {"王场镇", "塘坊镇"}
+    # a word in letters no report uses weighs as one word, not by its letters' count
+    weights = service.retriever.term_weights(["media", "述法", "法律明白人"])
+    assert weights["media"] == weights["述法"] < weights["法律明白人"]
+    # 接下来 says the question is about plans, as 下一步 does: it is not the topic
+    parsed = parse_question(
+        "接下来准备用抖音搞普法的有哪些镇？", {"township": list(SAMPLE_TOWNSHIPS)}
+    )
+    assert parsed.sections == ["plans"]
+    assert "接下来" not in question_topic(service.retriever, parsed).terms
