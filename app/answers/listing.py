@@ -88,6 +88,12 @@ def overflow(reports: list[StoredReport]) -> str:
     return f"\n\n（共 {len(reports)} 份报告，只列出前 {OVERVIEW_REPORTS} 份；请用筛选缩小范围。）"
 
 
+def report_bullet(township: str, county: str | None, details: list[str], tail: str = "") -> str:
+    """One report's line in an overview, a list of reports or of dates:
+    "- **乡镇**（县区，details…）tail"."""
+    return f"- **{township}**（{'，'.join([county or '县区未知', *details])}）{tail}"
+
+
 def _bullet(e: Entry, *, with_county: bool) -> str:
     where = f"{e.county or '县区未知'}，" if with_county else ""
     return f"- **{e.township}**（{where}{e.line}"

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from app.answers.citations import cite, inline, report_labels, year_label
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
-from app.answers.listing import OVERVIEW_PASSAGES, OVERVIEW_REPORTS, WITHOUT_SHOWN, overflow
+from app.answers.listing import (
+    OVERVIEW_PASSAGES,
+    OVERVIEW_REPORTS,
+    WITHOUT_SHOWN,
+    overflow,
+    report_bullet,
+)
 from app.answers.models import Answer, Citation
 from app.question import ParsedQuestion
 from app.retrieval import Hit
@@ -34,10 +40,9 @@ def answer(
             c = citations[first - 1]
             markers = " ".join(f"[{n}]" for n in range(first, len(citations) + 1))
             townships.append(names[report.id])
-            lines.append(
-                f"- **{names[report.id]}**（{c.county or '县区未知'}，{year_label(c.year)}，"
-                f"{labels}）：“{inline(c.quote)}” {markers}"
-            )
+            details = [year_label(c.year), labels]
+            tail = f"：“{inline(c.quote)}” {markers}"
+            lines.append(report_bullet(names[report.id], c.county, details, tail))
     if not citations:
         return not_found(parsed, scope, f"{NOT_FOUND}：范围内的报告没有“{labels}”部分。")
     lead = f"范围内 {len(townships)} 个乡镇报告的“{labels}”部分（每份列出前几段）："
@@ -68,8 +73,7 @@ def without(
         return not_found(parsed, scope, text)
     names = report_labels(reports)
     lines = [
-        f"- **{names[r.id]}**（{r.meta.county or '县区未知'}，{year_label(r.meta.year)}，"
-        f"{Path(r.source).name}）"
+        report_bullet(names[r.id], r.meta.county, [year_label(r.meta.year), Path(r.source).name])
         for r in lacking[:WITHOUT_SHOWN]
     ]
     if len(lacking) > WITHOUT_SHOWN:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.answers.citations import cite, report_labels
 from app.answers.engine import Engine, make_answer
-from app.answers.listing import OVERVIEW_REPORTS, overflow
+from app.answers.listing import OVERVIEW_REPORTS, overflow, report_bullet
 from app.answers.models import Answer, Citation
 from app.question import ParsedQuestion
 from app.retrieval import Hit
@@ -41,10 +41,8 @@ def answer(
         if meta.published:
             dated.append(names[report.id])
         which = f"{meta.year}年度报告" if meta.year else "年份未知的报告"
-        lines.append(
-            f"- **{names[report.id]}**（{meta.county or '县区未知'}，{which}）：{when}"
-            f"（{Path(report.source).name}）[{len(citations)}]"
-        )
+        tail = f"：{when}（{Path(report.source).name}）[{len(citations)}]"
+        lines.append(report_bullet(names[report.id], meta.county, [which], tail))
     lead = "发布日期取自原文件的页眉、网页信息或落款日期（页眉的日期行不在清洗后的正文里）："
     lead += overflow(reports)
     return make_answer(
