@@ -345,7 +345,9 @@ def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
     as single values (year, province) or lists (years, provinces); both are read."""
 
     def listed(many: str, one: str) -> list[Any]:
-        return [*filters.get(many, []), *([filters[one]] if one in filters else [])]
+        value = filters.get(one)  # a set's single key may hold a list too ("county": [...])
+        ones = value if isinstance(value, list) else [] if value is None else [value]
+        return [*filters.get(many, []), *ones]
 
     year = report.year or 0
     if "year" in filters and year != filters["year"]:
@@ -371,8 +373,17 @@ def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
     return not counties or report.county in counties
 
 
+def is_negation(item: GoldItem) -> bool:
+    """Whether the item asks which reports lack something (its truth cannot be placed)."""
+    return parse_question(item.question, {}).claim == "negation"
+
+
 def gold_truth(item: GoldItem, corpus: ScaleCorpus, filters: dict[str, Any]) -> set[str] | None:
-    """The townships of the scale corpus that answer `item`, or None if it cannot be placed."""
+    """The townships of the scale corpus that answer `item`, or None if it cannot be placed:
+    its evidence is not in its report's text, or it asks for an absence ("哪些镇没有提到X":
+    where a quote lies says nothing of which reports lack X)."""
+    if is_negation(item):
+        return None
     parts = evidence_parts(item, corpus)
     if parts is None:
         return None
@@ -490,8 +501,7 @@ def score_scale(
             continue
         if item.kind not in ("corpus", "practice"):
             continue
-        if parse_question(item.question, {}).claim == "negation":
-            # "哪些镇没有提到X": where a quote lies says nothing of which reports lack X
+        if is_negation(item):
             tally.skipped.append(f"{item.id}: a negation question (its truth is not placed)")
             continue
         truth = gold_truth(item, corpus, filters.get(item.id, {}))

@@ -61,7 +61,8 @@ def judge_questions(
     gold: list[GoldItem],
     filters: dict[str, dict[str, Any]],
 ) -> list[Judged]:
-    """Every corpus and practice question of `gold` whose truth is known, answered."""
+    """Every corpus and practice question of `gold` whose truth is known, answered (not a
+    negation: its truth is not placed, as in the scale harness)."""
     items = [
         (item, truth)
         for item in gold

@@ -173,6 +173,8 @@ def test_a_stated_province_narrows_the_truth(corpus):
     assert all(corpus.by_township()[t].province == "重庆市" for t in truth)
     # the newer sets write their scope as lists ("provinces", "years"): the same narrowing
     assert gold_truth(item, corpus, {"provinces": ["重庆"]}) == truth
+    # ...or a single key holding a list ("province": ["重庆", "河南"])
+    assert gold_truth(item, corpus, {"province": ["重庆"]}) == truth
     whole = gold_truth(item, corpus, {})
     assert whole is not None
     every_year = sorted({corpus.by_township()[t].year for t in whole})
@@ -189,6 +191,10 @@ def test_a_stated_province_narrows_the_truth(corpus):
 def test_unplaceable_evidence_skips_the_question(corpus):
     item = flagship()
     item.evidence = [*item.evidence[:3], {"township": "万灵镇", "quote": "报告里没有这句话"}]
+    assert gold_truth(item, corpus, {}) is None
+    # an absence is not placed by where a quote lies: the scale harness and the oracle skip it
+    item = flagship()
+    item.question = "哪些乡镇没有把执法能力不足列为存在的问题？"
     assert gold_truth(item, corpus, {}) is None
 
 
