@@ -128,15 +128,15 @@ _YEAR_BETWEEN = re.compile(
 # a year as the question names it, with its report and a joining word before another year
 # ("2019年的报告和2021年的报告里"): left out of the topic
 _YEAR_WORDS = re.compile(
-    rf"{_A_YEAR}\s*(?:年度|年)(?:及)?(?:以前|之前|以来|以后|之后)?(?:的?(?:报告|工作))?(?:里|中)?"
+    rf"{_A_YEAR}\s*(?:年度|年)(?:及)?(?:以前|之前|更早|以来|以后|之后|更晚)?(?:的?(?:报告|工作))?(?:里|中)?"
     rf"(?:\s*(?:和|与|及|以及|、)(?=\s*{_A_YEAR}))?"
 )
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
 _YEAR_UNTIL = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以前|((?:19|20)\d{2})\s*年(?:度)?之前"
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?(?:以前|更早)|((?:19|20)\d{2})\s*年(?:度)?之前"
 )
 _YEAR_SINCE = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以(?:来|后)|((?:19|20)\d{2})\s*年(?:度)?之后"
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?(?:以来|以后|更晚)|((?:19|20)\d{2})\s*年(?:度)?之后"
 )
 # "近三年", "最近5年", "近几年": the latest years of the store's reports (as many as said, three
 # for 几); "近年来" is no count of years, and "这一年" is the report's own
@@ -399,7 +399,9 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", core))
     core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
     core = _RECENT_YEARS.sub("", core)
-    core = re.sub(r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|以来|以后|之后)?", "", core)
+    core = re.sub(
+        r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|更早|以来|以后|之后|更晚)?", "", core
+    )
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()
     query = core

@@ -321,6 +321,11 @@ def test_years_listed_in_the_question_are_each_asked_and_only_they(service):
         assert (scope.years, scope.year_from, scope.year_to) == ([], 2019, 2021), ranged
     # a number running into a year is not one
     assert parse_question("12019、2021年哪些镇提到普法", {}).scope.years == []
+    # "及更早", "及更晚": up to, from
+    for said, years in (("2021年及更早的报告中", (None, 2021)), ("2022年及更晚的", (2022, None))):
+        parsed = parse_question(f"{said}哪些镇提到普法？", {})
+        assert (parsed.scope.year_from, parsed.scope.year_to) == years, said
+        assert parsed.core == "普法", said
     # the store's own filter (Chroma's where clause) agrees with the in-memory one
     stored = service.store.passages(Scope(years=[2019, 2021]))
     assert stored and {p.meta["year"] for p in stored} == {2019, 2021}
@@ -966,6 +971,17 @@ def test_the_corpus_vocabulary_is_embedded_once_and_kept_in_the_store(fresh_stor
         Settings(_env_file=None, store=tmp_path / "store"), fresh_store.embeddings
     )
     assert np.allclose(reopened.word_vectors(["调解"])[0], again[2], atol=1e-6)
+
+
+def test_a_count_noun_ending_the_question_asks_for_a_count(service):
+    # "具体办理数字": the count is asked (its cue), 数字 is not the topic; 西联镇 counts its
+    # 信访 cases (2019), 王场镇 (2021) its 信访件
+    question = "2021年及更早的报告中，哪些镇给出了全年信访件的具体办理数字？"
+    answer = service.ask(question)
+    assert "西联镇" in answer.townships
+    assert {v.township for v in answer.verdicts} == {"西联镇", "王场镇"}
+    topic = question_topic(service.retriever, parse_question(question, {}))
+    assert "数字" not in topic.terms
 
 
 def test_years_dates_and_ordinals_are_not_counts():

@@ -33,7 +33,9 @@ _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名
 
 def asks_count(question: str) -> bool:
     """Whether a question asks for a count stated in the reports ("给出了…案件数量", "多少名")."""
-    return bool(ASKS_COUNT.search(_TOWNSHIP_COUNT.sub(" ", question)))
+    asked = _TOWNSHIP_COUNT.sub(" ", question)
+    # "给出了…具体办理数字": a count noun ending its clause asks for one too
+    return bool(ASKS_COUNT.search(asked) or ASKED_COUNT_NOUN.search(asked))
 
 
 def states_count(sentence: str) -> bool:
