@@ -51,6 +51,7 @@ GOLD_SETS = [
         "gold_heldout28",
         "gold_heldout29",
         "gold_heldout30",
+        "gold_heldout31",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
