@@ -929,6 +929,9 @@ def test_adverbs_and_pronouns_are_not_topic_words():
         ("观念",),
     ]
     assert ("有人",) not in tokenizer.word_groups("集体账目公开透明有人盯着")
+    # a level of place (区县, as 乡镇) and a filler noun (地带, as 地方) are no topic
+    groups = tokenizer.word_groups("跟相邻区县的乡镇联手处理交界地带的矛盾纠纷")
+    assert ("区县",) not in groups and ("地带",) not in groups and ("交界",) in groups
 
 
 def test_a_word_no_report_uses_is_matched_by_the_reports_own_words(service):
