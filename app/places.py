@@ -149,6 +149,11 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     townships = _named(question, known_townships, short=False)
     counties = _named(question, list(facets.get("county", [])), short=True)
     provinces = _named(question, list(facets.get("province", [])), short=True)
+    for name, written in list(counties.items()):
+        if written in provinces.values():
+            # "重庆、河南的镇" names the province, not 河南蒙古族自治县 (its everyday name is 河南
+            # too): a county is meant when written as one (河南县)
+            del counties[name]
     for at, name in gaz.names_in(question, "township", aliases=True):
         if not _is_township_word(name):
             continue

@@ -291,6 +291,14 @@ def test_a_follow_up_replaces_the_places_the_last_question_named(previous, quest
         )
 
 
+def test_a_province_named_is_not_a_county_of_the_same_everyday_name_in_the_store():
+    # a store holding a report of 河南蒙古族自治县 (青海) as well: "河南" is still the province
+    facets = {**FACETS, "county": [*FACETS["county"], "河南蒙古族自治县"]}
+    parsed = parse_question("重庆、河南的镇里，哪些培养了法律明白人？", facets)
+    assert set(parsed.scope.provinces) == {"重庆市", "河南省"}
+    assert parsed.scope.counties == []
+
+
 def test_an_everyday_county_name_never_hides_a_province():
     # "河南县乡两级" is Henan's county and township levels, not 河南蒙古族自治县
     parsed = parse_question("河南县乡两级有哪些普法做法？", FACETS)
