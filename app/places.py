@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from app.text import common_words
 from ingest.gazetteer import Level, gazetteer, province_short, short_name
 
 TOWNSHIP_ENDINGS = ("镇", "乡", "街道", "苏木", "办事处", "街")
@@ -26,6 +27,9 @@ _PLACE_SUFFIX = r"(?:土家族自治县|自治县|县|区|市|省|镇|乡|街道
 _LIST_JOIN = r"(?:、|和|及|与|以及|，|,)?"
 # a name like a township's, known or not
 TOWNSHIP_NAME = r"[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道)"
+# what, after a 乡 or 镇, makes it begin a word instead of ending a township's name: 乡村, 乡土,
+# 乡风, 镇村 ("平安乡村建设" names no 平安乡)
+WORD_AFTER_ENDING = "村土风亲情民间贤"
 # what a scope is when every place of a level is left out: no report matches it
 NOTHING_LEFT = "（排除后没有其他地方）"
 
@@ -54,14 +58,39 @@ def _variants(name: str, *, short: bool) -> set[str]:
     return variants
 
 
-def _named(question: str, names: list[str], *, short: bool) -> dict[str, str]:
-    """The store's names written in the question: name → the form written."""
+def _named(
+    question: str, names: list[str], *, short: bool, everyday: bool = False
+) -> dict[str, str]:
+    """The store's names written in the question: name → the form written. With `everyday`
+    (counties), a short form that is an everyday word (平安 of 平安区, 和平 of 和平县) names the
+    place only where a place is spoken of there ("平安那个镇", "和平的乡镇"): "平安建设" is no
+    平安区. A province's short form (河南, 重庆) always names it."""
     found: dict[str, str] = {}
     for name in names:
         written = [v for v in _variants(name, short=short) if v and v in question]
+        if everyday:
+            written = [v for v in written if v == name or _as_place(question, v)]
         if written:
             found[name] = max(written, key=len)
     return found
+
+
+# what follows a place's short name when the place is meant: "平安那个镇", "和平的乡镇", "长安哪些
+# 街道", "朝阳区", "宝丰石桥镇"
+_PLACE_AFTER = re.compile(
+    r"(?:的|那个|这个|那边|这边|那几个|这几个|那些|这些|各|所有|全部|有哪些|哪些|哪个|哪几个|的哪些)?"
+    rf"(?:乡镇|[镇乡](?![{WORD_AFTER_ENDING}])|街道|街镇|镇街|县|区|市|旗|地区|一带|当地)"
+    rf"|{TOWNSHIP_NAME}(?![{WORD_AFTER_ENDING}])"
+)
+
+
+def _as_place(question: str, written: str) -> bool:
+    """Whether a short form written in the question names a place there (`_named`)."""
+    if written not in common_words():
+        return True
+    return any(
+        _PLACE_AFTER.match(question, m.end()) for m in re.finditer(re.escape(written), question)
+    )
 
 
 # what may stand between two places written as one ("河南的王场镇", "王场镇以及塘坊镇")
@@ -147,7 +176,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
     known_townships = list(facets.get("township", []))
     found = QuestionPlaces()
     townships = _named(question, known_townships, short=False)
-    counties = _named(question, list(facets.get("county", [])), short=True)
+    counties = _named(question, list(facets.get("county", [])), short=True, everyday=True)
     provinces = _named(question, list(facets.get("province", [])), short=True)
     for name, written in list(counties.items()):
         if written in provinces.values():
@@ -155,7 +184,8 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
             # too): a county is meant when written as one (河南县)
             del counties[name]
     for at, name in gaz.names_in(question, "township", aliases=True):
-        if not _is_township_word(name):
+        after = question[at + len(name) : at + len(name) + 1]
+        if not _is_township_word(name) or (after and after in WORD_AFTER_ENDING):
             continue
         full = _full_township(name)
         if full not in known_townships:

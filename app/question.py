@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
-from app.places import EXCLUDING, TOWNSHIP_NAME, place_runs, places_in, written_forms
+from app.places import (
+    EXCLUDING,
+    TOWNSHIP_NAME,
+    WORD_AFTER_ENDING,
+    place_runs,
+    places_in,
+    written_forms,
+)
 from app.shortfall import ASKED_ONLY, SHORTFALL_WORDS
 from app.text import Tokenizer
 from ingest.gazetteer import province_short
@@ -149,7 +156,7 @@ _NUMBER = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"
 # after a county, a year or punctuation), and without words that join a clause ("村民跟镇领导")
 _PLACE_LIKE = re.compile(
     r"(?:^|(?<=[县区市州旗盟省年度，,。？?！!：:；;、\s“”\"（(]))([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))"
-    r"(?![土风亲情民间村贤])"  # 乡土, 乡风: a word, not a township's 乡 ("院落这类乡土场景")
+    rf"(?![{WORD_AFTER_ENDING}])"  # 乡土, 乡风: a word, not a township's 乡 ("院落这类乡土场景")
 )
 # words before a name ("请问云栖镇…", "了解一下…")
 _LEAD_IN = re.compile(r"请问|关于|了解一下|了解|介绍一下|介绍|看看|说说")

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from app import jieba_words
@@ -234,16 +234,38 @@ class Tokenizer:
 
 @functools.cache
 def _function_words() -> frozenset[str]:
-    """The words jieba's dictionary tags with a function tag (no tagging of context).
+    """The words jieba's dictionary tags with a function tag (no tagging of context)."""
+    return _dictionary_words(
+        f"function-{sorted(_FUNCTION_TAGS)}", lambda _, tag: tag in _FUNCTION_TAGS
+    )
 
-    Read from jieba's dict.txt once and kept in fazhi's cache (a few ms after), rather than
-    importing `jieba.posseg`, which loads every word's tag (~0.5 s on each `fazhi ask`).
-    """
+
+# a word this frequent in jieba's dictionary is an everyday word (平安 1,438, 和平 7,998, 长安
+# 5,355), whatever place it also names (宝丰 34, 石柱 407, 浦东 267)
+COMMON_WORD_FREQUENCY = 500
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """jieba's everyday words of two to four characters (`COMMON_WORD_FREQUENCY`)."""
+    return _dictionary_words(
+        f"common-{COMMON_WORD_FREQUENCY}",
+        lambda word, _tag: 2 <= len(word) <= 4,
+        min_frequency=COMMON_WORD_FREQUENCY,
+    )
+
+
+def _dictionary_words(
+    kind: str, keep: Callable[[str, str], bool], *, min_frequency: int = 0
+) -> frozenset[str]:
+    """The words of jieba's dict.txt that `keep(word, tag)` keeps, at least `min_frequency`
+    frequent: read once and kept in fazhi's cache (a few ms after), rather than importing
+    `jieba.posseg`, which loads every word's tag (~0.5 s on each `fazhi ask`)."""
     source = Path(jieba.__file__).with_name("dict.txt")
     stat = source.stat()
-    about = f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(_FUNCTION_TAGS)}"
+    about = f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{kind}"
     key = hashlib.sha256(about.encode()).hexdigest()[:12]
-    cached = fazhi_cache_dir() / f"jieba-function-words-{key}.json"
+    cached = fazhi_cache_dir() / f"jieba-{kind.split('-')[0]}-words-{key}.json"
     with contextlib.suppress(OSError, ValueError):
         saved = json.loads(cached.read_text(encoding="utf-8"))
         if isinstance(saved, list) and all(isinstance(w, str) for w in saved):
@@ -252,7 +274,7 @@ def _function_words() -> frozenset[str]:
     with source.open(encoding="utf-8") as lines:
         for line in lines:
             parts = line.split()
-            if len(parts) == 3 and parts[2] in _FUNCTION_TAGS:
+            if len(parts) == 3 and int(parts[1]) >= min_frequency and keep(parts[0], parts[2]):
                 words.add(parts[0])
     tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
     try:

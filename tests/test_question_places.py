@@ -299,6 +299,27 @@ def test_a_province_named_is_not_a_county_of_the_same_everyday_name_in_the_store
     assert parsed.scope.counties == []
 
 
+def test_a_county_whose_short_name_is_an_everyday_word_is_named_only_as_a_place():
+    # a national store holds reports of 平安区 and 和平县: 平安建设 is a topic, not a scope
+    facets = {**FACETS, "county": [*FACETS["county"], "平安区", "和平县", "长寿区"]}
+    for question in (
+        "平安建设方面哪些镇有做法？",
+        "哪些镇维护了社会和平稳定？",
+        "哪些镇在平安乡村建设上有做法？",
+    ):
+        parsed = parse_question(question, facets)
+        assert parsed.scope.counties == [] and parsed.unknown_places == [], question
+    # ...while "平安那个镇", "和平的乡镇", "长寿的镇" speak of the place
+    for question, county in (
+        ("平安那个镇有法律顾问吗？", "平安区"),
+        ("和平的乡镇有哪些普法做法？", "和平县"),
+        ("长寿的镇有哪些普法做法？", "长寿区"),
+    ):
+        assert parse_question(question, facets).scope.counties == [county], question
+    # a short name no everyday word shares still names its county alone ("宝丰的…")
+    assert parse_question("宝丰的法律顾问怎么配？", FACETS).scope.counties == ["宝丰县"]
+
+
 def test_an_everyday_county_name_never_hides_a_province():
     # "河南县乡两级" is Henan's county and township levels, not 河南蒙古族自治县
     parsed = parse_question("河南县乡两级有哪些普法做法？", FACETS)
