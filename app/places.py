@@ -27,9 +27,10 @@ _PLACE_SUFFIX = r"(?:土家族自治县|自治县|县|区|市|省|镇|乡|街道
 _LIST_JOIN = r"(?:、|和|及|与|以及|，|,)?"
 # a name like a township's, known or not
 TOWNSHIP_NAME = r"[\u4e00-\u9fff]{2,4}?(?:镇|乡|街道)"
-# what, after a 乡 or 镇, makes it begin a word instead of ending a township's name: 乡村, 乡土,
-# 乡风, 镇村 ("平安乡村建设" names no 平安乡)
-WORD_AFTER_ENDING = "村土风亲情民间贤"
+# what, after a 乡, makes it begin a word instead of ending a township's name: 乡村, 乡土, 乡风,
+# 乡镇 ("平安乡村建设", "平安乡镇创建" name no 平安乡; "城关镇村干部" still names 城关镇)
+WORD_AFTER_XIANG = "村土风亲情民间贤镇"
+NOT_A_XIANG = rf"乡(?=[{WORD_AFTER_XIANG}])"
 # what a scope is when every place of a level is left out: no report matches it
 NOTHING_LEFT = "（排除后没有其他地方）"
 
@@ -76,11 +77,11 @@ def _named(
 
 
 # what follows a place's short name when the place is meant: "平安那个镇", "和平的乡镇", "长安哪些
-# 街道", "朝阳区", "宝丰石桥镇"
+# 街道", "朝阳区" (not 平安乡镇 or 平安建设哪些镇: everyday phrases; nor 平安市场, 区域)
 _PLACE_AFTER = re.compile(
-    r"(?:的|那个|这个|那边|这边|那几个|这几个|那些|这些|各|所有|全部|有哪些|哪些|哪个|哪几个|的哪些)?"
-    rf"(?:乡镇|[镇乡](?![{WORD_AFTER_ENDING}])|街道|街镇|镇街|县|区|市|旗|地区|一带|当地)"
-    rf"|{TOWNSHIP_NAME}(?![{WORD_AFTER_ENDING}])"
+    r"(?:的|那个|这个|那边|这边|那几个|这几个|那些|这些|各|所有|全部|有哪些|哪些|哪个|哪几个|的哪些)"
+    r"(?:乡镇|镇|乡|街道|街镇|镇街|地方)"
+    r"|(?:县|区(?!域)|市(?![场民])|旗)"
 )
 
 
@@ -184,8 +185,7 @@ def places_in(question: str, facets: dict[str, list]) -> QuestionPlaces:
             # too): a county is meant when written as one (河南县)
             del counties[name]
     for at, name in gaz.names_in(question, "township", aliases=True):
-        after = question[at + len(name) : at + len(name) + 1]
-        if not _is_township_word(name) or (after and after in WORD_AFTER_ENDING):
+        if not _is_township_word(name) or re.match(NOT_A_XIANG, question[at + len(name) - 1 :]):
             continue
         full = _full_township(name)
         if full not in known_townships:

@@ -13,8 +13,8 @@ from typing import Literal, TypeVar
 
 from app.places import (
     EXCLUDING,
+    NOT_A_XIANG,
     TOWNSHIP_NAME,
-    WORD_AFTER_ENDING,
     place_runs,
     places_in,
     written_forms,
@@ -44,7 +44,11 @@ _NOT_LISTED = re.compile(
     r"(?<!有)(?:没有|没|未)把(?![关握])(?=[^，,。？?]{1,20}?(?:列为|列入|列进|作为|当作|写进|写入|纳入))"
 )
 # "…，但/却没有…": what comes before is what the reports have; the absence is asked after it
-_CONTRAST = re.compile(r"(?<!不)但是?|却|可是|然而|[，,]\s*不过")
+_CONTRAST = re.compile(r"(?<![不非])但(?!凡)是?|却|可是|然而|[，,]\s*不过")
+# what leaves no topic in the clause after it ("但下一步打算中没有再提？"): the topic is before it
+_CLAUSE_FILLER = re.compile(
+    r"下一步|打算|计划|安排|今后|明年|问题|不足|这个|这些|这一点|这方面|[里中上再又还它其在的也都却\s，,？?。]"
+)
 _RELATION = re.compile(
     r"共同(?:担任|负责|牵头|任)|一起(?:担任|负责)|双组长|双牵头|而(?:不是|非)|不是[^，,。？?]{1,12}而是"
     r"|既[^，,。？?]{1,20}(?:又|也|还)|同时(?:担任|兼任)"
@@ -140,10 +144,12 @@ _YEAR_WORDS = re.compile(
 )
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
 _YEAR_UNTIL = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?(?:以前|更早)|((?:19|20)\d{2})\s*年(?:度)?之前"
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以前|((?:19|20)\d{2})\s*年(?:度)?(?:之前|及更早)"
 )
+# "比2021年更早": before it, the year itself left out
+_YEAR_BEYOND = re.compile(r"比\s*((?:19|20)\d{2})\s*年(?:度)?(?:更|还)?(早|晚|新)")
 _YEAR_SINCE = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?(?:以来|以后|更晚)|((?:19|20)\d{2})\s*年(?:度)?之后"
+    r"((?:19|20)\d{2})\s*年(?:度)?(?:及)?以(?:来|后)|((?:19|20)\d{2})\s*年(?:度)?(?:之后|及更晚)"
 )
 # "近三年", "最近5年", "近几年": the latest years of the store's reports (as many as said, three
 # for 几); "近年来" is no count of years, and "这一年" is the report's own
@@ -155,8 +161,8 @@ _NUMBER = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"
 # a township's name the gazetteer does not know: only where a name starts (the question's start,
 # after a county, a year or punctuation), and without words that join a clause ("村民跟镇领导")
 _PLACE_LIKE = re.compile(
-    r"(?:^|(?<=[县区市州旗盟省年度，,。？?！!：:；;、\s“”\"（(]))([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))"
-    rf"(?![{WORD_AFTER_ENDING}])"  # 乡土, 乡风: a word, not a township's 乡 ("院落这类乡土场景")
+    r"(?:^|(?<=[县区市州旗盟省年度，,。？?！!：:；;、\s“”\"（(]))"
+    rf"([\u4e00-\u9fff]{{2,4}}?(?:镇|(?!{NOT_A_XIANG})乡|街道))"  # 乡土: a word ("这类乡土场景")
 )
 # words before a name ("请问云栖镇…", "了解一下…")
 _LEAD_IN = re.compile(r"请问|关于|了解一下|了解|介绍一下|介绍|看看|说说")
@@ -297,8 +303,12 @@ class ParsedQuestion:
     recent_years: str | None = None
 
 
-def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
-    """Kind, section intent, scope and core topic of `question`; `facets` are the store's values."""
+def parse_question(
+    question: str, facets: dict[str, list], *, of_every_township: bool = False
+) -> ParsedQuestion:
+    """Kind, section intent, scope and core topic of `question`; `facets` are the store's values.
+    `of_every_township`: what would be a lookup asks every township in scope (a question naming
+    counties whose reports are several townships', `AnswerService`)."""
     q = question.strip()
     scope = Scope()
     places = places_in(q, facets)
@@ -323,6 +333,12 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     recent = None
     if m := _YEAR_BETWEEN.search(q) or _YEAR_RANGE.search(q):
         scope.year_from, scope.year_to = sorted((int(m.group(1)), int(m.group(2))))
+    elif m := _YEAR_BEYOND.search(q):
+        year = int(m.group(1))
+        if m.group(2) == "早":
+            scope.year_to = year - 1
+        else:
+            scope.year_from = year + 1
     elif m := _YEAR_UNTIL.search(q):
         scope.year_to = int(m.group(1) or m.group(2))
     elif m := _YEAR_SINCE.search(q):
@@ -371,6 +387,8 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
             kind = "corpus"
         elif len(scope.townships) > 1 and _WHICH_OF_THEM.search(q):
             kind = "corpus"  # "塘坊镇和万灵镇里，哪个提到了…": each of them is graded
+    if kind == "lookup" and of_every_township:
+        kind = "corpus"
 
     if kind == "practice" and not sections:
         # a peer practice is something done: measures, not a plan or a problem
@@ -386,9 +404,13 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
     if claim == "negation" and absence and (m := absence.search(core)):
-        # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但
-        cuts = [c.end() for c in _CONTRAST.finditer(core, 0, m.start())]
-        core = absence.sub(" ", core[cuts[-1] :] if cuts else core)
+        # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但, of a topic
+        # named there or, if none is ("…，但打算里没有再提"), before it
+        if contrast := _CONTRAST.search(core, 0, m.start()):
+            after = _CONTRAST.sub(" ", absence.sub(" ", core[contrast.end() :]))
+            named = len(_CLAUSE_FILLER.sub("", after)) >= 2
+            core = after if named else core[: contrast.start()]
+        core = absence.sub(" ", core)
     names = [
         n
         for name in (*places.written, *scope.townships, *scope.counties, *scope.provinces)
@@ -403,7 +425,7 @@ def parse_question(question: str, facets: dict[str, list]) -> ParsedQuestion:
     for name in names:
         core = core.replace(name, "")
     core = _NAMES_LEFT_OUT.sub(" ", core)  # "除了马家镇以外": a place the store lacks, left out
-    core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", core))
+    core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", _YEAR_BEYOND.sub("", core)))
     core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
     core = _RECENT_YEARS.sub("", core)
     core = re.sub(

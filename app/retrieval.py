@@ -700,7 +700,7 @@ class HybridRetriever:
             share = max((self.document_frequency(term, snap) + 0.5) / (n + 1), RAREST_SHARE)
             # longer words are the specific ones (法律明白人 vs 培养); a word in letters (media,
             # APP) is one word, however many letters it has
-            length = len(term) if not term.isascii() else 2
+            length = 2 if term.isascii() and term.isalpha() else len(term)
             weights[term] = math.log(1 + 1 / share) * (1 + 0.5 * max(length - 2, 0))
         return weights
 

@@ -350,19 +350,17 @@ def _in_scope(report: SyntheticReport, filters: dict[str, Any]) -> bool:
         return [*filters.get(many, []), *ones]
 
     year = report.year or 0
-    if "year" in filters and year != filters["year"]:
+    years = listed("years", "year")
+    if years and year not in years:
         return False
     if "year_min" in filters and year < filters["year_min"]:
         return False
     if "year_max" in filters and year > filters["year_max"]:
         return False
-    if "years" in filters and year not in filters["years"]:
-        return False
     province = province_short(report.province or "")
     provinces = {province_short(p) for p in listed("provinces", "province")}
-    if (provinces and province not in provinces) or (
-        "province_not" in filters and province == province_short(filters["province_not"])
-    ):
+    left_out = {province_short(p) for p in listed("provinces_not", "province_not")}
+    if (provinces and province not in provinces) or province in left_out:
         return False
     townships = listed("townships", "township")
     if (townships and report.township not in townships) or (

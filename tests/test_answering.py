@@ -8,6 +8,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from app.answering import AnswerService, Filters
+from app.answers.counts import asks_count
 from app.answers.evidence import question_topic
 from app.answers.models import MENTIONED
 from app.cli import cli
@@ -322,7 +323,12 @@ def test_years_listed_in_the_question_are_each_asked_and_only_they(service):
     # a number running into a year is not one
     assert parse_question("12019、2021年哪些镇提到普法", {}).scope.years == []
     # "及更早", "及更晚": up to, from
-    for said, years in (("2021年及更早的报告中", (None, 2021)), ("2022年及更晚的", (2022, None))):
+    for said, years in (
+        ("2021年及更早的报告中", (None, 2021)),
+        ("2022年及更晚的", (2022, None)),
+        ("比2021年更早的报告里", (None, 2020)),  # the year itself left out
+        ("比2021年更晚的", (2022, None)),
+    ):
         parsed = parse_question(f"{said}哪些镇提到普法？", {})
         assert (parsed.scope.year_from, parsed.scope.year_to) == years, said
         assert parsed.core == "普法", said
@@ -462,6 +468,9 @@ def test_a_question_naming_counties_asks_every_township_there(service):
     # ...as for a province's three townships; one township named is still a lookup
     assert service.ask("重庆的法律顾问是怎么配的？").kind == "corpus"
     assert service.ask("石柱县王场镇的法律顾问是怎么配的？").kind == "lookup"
+    # read again as a question about them all: an absence asked is one
+    answer = service.ask("石柱县和宝丰县的下一步打算里没有提到普法吗？")
+    assert answer.kind == "corpus" and "没有提到“普法”" in answer.answer
 
 
 def test_a_lookup_says_which_named_township_has_nothing_on_it(service):
@@ -682,6 +691,9 @@ def test_the_topic_leaves_out_where_the_asker_looks_and_the_ask_for_practices():
         ("哪些镇在已做工作里提到了法律顾问，但下一步打算中却没有再提法律顾问？", "法律顾问"),
         ("哪些镇做了普法，但没有提到普法进校园？", "普法进校园"),
         ("哪个镇的下一步打算完全没有安排面向群众的普法宣传？", "下一步打算 面向群众的普法宣传"),
+        # ...or before it, when nothing is named after it
+        ("哪些镇提到了法律顾问，但下一步打算中没有再提？", "法律顾问"),
+        ("哪些镇提到了法律顾问，但打算里却没有再提这个？", "法律顾问"),
     ]:
         parsed = parse_question(question, facets)
         assert parsed.claim == "negation" and parsed.core == core, parsed.core
@@ -981,6 +993,9 @@ def test_a_count_noun_ending_the_question_asks_for_a_count(service):
     assert {v.township for v in answer.verdicts} == {"西联镇", "王场镇"}
     topic = question_topic(service.retriever, parse_question(question, {}))
     assert "数字" not in topic.terms
+    # 大数据, 数字乡村 are topics, not figures asked for
+    for question in ("哪些镇提到了大数据？", "哪些镇建设了数字乡村？"):
+        assert not asks_count(question), question
 
 
 def test_years_dates_and_ordinals_are_not_counts():
@@ -1245,8 +1260,9 @@ def test_an_english_gloss_or_word_does_not_outweigh_the_chinese_ones(service):
     answer = service.ask("执法配了记录仪（body cam）的有哪些镇？")
     assert set(answer.townships) == {"王场镇", "塘坊镇"}
     # a word in letters no report uses weighs as one word, not by its letters' count
-    weights = service.retriever.term_weights(["media", "述法", "法律明白人"])
-    assert weights["media"] == weights["述法"] < weights["法律明白人"]
+    weights = service.retriever.term_weights(["media", "檩椽", "法律明白人", "12348"])
+    assert weights["media"] == weights["檩椽"] < weights["法律明白人"]  # no report uses 檩椽
+    assert weights["12348"] > weights["media"]  # a number is as long as its digits
     # 接下来 says the question is about plans, as 下一步 does: it is not the topic
     parsed = parse_question(
         "接下来准备用抖音搞普法的有哪些镇？", {"township": list(SAMPLE_TOWNSHIPS)}

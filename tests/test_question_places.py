@@ -301,9 +301,12 @@ def test_a_province_named_is_not_a_county_of_the_same_everyday_name_in_the_store
 
 def test_a_county_whose_short_name_is_an_everyday_word_is_named_only_as_a_place():
     # a national store holds reports of 平安区 and 和平县: 平安建设 is a topic, not a scope
-    facets = {**FACETS, "county": [*FACETS["county"], "平安区", "和平县", "长寿区"]}
+    facets = {**FACETS, "county": [*FACETS["county"], "平安区", "和平县", "长安区", "长寿区"]}
     for question in (
         "平安建设方面哪些镇有做法？",
+        "平安建设哪些镇做得好？",
+        "哪些镇开展了平安乡镇创建？",
+        "哪些镇创建了平安市场？",
         "哪些镇维护了社会和平稳定？",
         "哪些镇在平安乡村建设上有做法？",
     ):
@@ -313,11 +316,15 @@ def test_a_county_whose_short_name_is_an_everyday_word_is_named_only_as_a_place(
     for question, county in (
         ("平安那个镇有法律顾问吗？", "平安区"),
         ("和平的乡镇有哪些普法做法？", "和平县"),
-        ("长寿的镇有哪些普法做法？", "长寿区"),
+        ("长安哪些街道提到法律顾问？", "长安区"),
     ):
         assert parse_question(question, facets).scope.counties == [county], question
-    # a short name no everyday word shares still names its county alone ("宝丰的…")
+    # a short name no everyday word shares (宝丰; 长寿, under jieba's everyday frequency) still
+    # names its county alone ("宝丰的…")
     assert parse_question("宝丰的法律顾问怎么配？", FACETS).scope.counties == ["宝丰县"]
+    assert parse_question("长寿的镇有哪些普法做法？", facets).scope.counties == ["长寿区"]
+    # an unknown township before 村干部 is still one ("城关镇村干部"): only 乡 begins 乡村, 乡土
+    assert parse_question("城关镇村干部培训了多少次？", facets).unknown_places == ["城关镇"]
 
 
 def test_an_everyday_county_name_never_hides_a_province():

@@ -13,6 +13,8 @@ ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量
 ASKED_COUNT_NOUN = re.compile(
     rf"(?:具体|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?=[？?，,。；;！!\s]|$)"
 )
+# "给出了…具体办理数字": a figure asked for, ending its clause (not 大数据, 数字乡村)
+_ASKS_FIGURE = re.compile(r"具体[\u4e00-\u9fff]{0,4}?(?:数字|数目|数据)(?=[？?，,。；;！!\s]|$)")
 # "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
 # ("培训了多少镇村干部" counts cadres)
 _TOWNSHIP_COUNT = re.compile(
@@ -34,8 +36,7 @@ _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名
 def asks_count(question: str) -> bool:
     """Whether a question asks for a count stated in the reports ("给出了…案件数量", "多少名")."""
     asked = _TOWNSHIP_COUNT.sub(" ", question)
-    # "给出了…具体办理数字": a count noun ending its clause asks for one too
-    return bool(ASKS_COUNT.search(asked) or ASKED_COUNT_NOUN.search(asked))
+    return bool(ASKS_COUNT.search(asked) or _ASKS_FIGURE.search(asked))
 
 
 def states_count(sentence: str) -> bool:

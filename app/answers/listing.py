@@ -95,5 +95,6 @@ def report_bullet(township: str, county: str | None, details: list[str], tail: s
 
 
 def _bullet(e: Entry, *, with_county: bool) -> str:
+    # an entry's line closes its own bracket, after its quote's details (`corpus`, `practice`)
     where = f"{e.county or '县区未知'}，" if with_county else ""
     return f"- **{e.township}**（{where}{e.line}"

@@ -193,7 +193,8 @@ class AnswerService:
             None if filters.has_years else recent_years_notice(parsed),
             filters.overriding(parsed),
         ]
-        # "石柱县和宝丰县的…" names places above townships (a filter's place keeps a search)
+        # "石柱县和宝丰县的…" names places above townships (a place chosen as a filter does not
+        # make a search typed in words ask every township)
         of_places = not parsed.scope.townships and bool(
             parsed.scope.counties or parsed.scope.provinces
         )
@@ -208,10 +209,12 @@ class AnswerService:
         if not in_scope:
             text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
             return _noted(_empty(parsed, scope, timings, text), notices)
-        if parsed.kind == "lookup" and of_places and len({r.meta.township for r in in_scope}) > 1:
+        townships = {(r.meta.county, r.meta.township) for r in in_scope}
+        if parsed.kind == "lookup" and of_places and len(townships) > 1:
             # "石柱县和宝丰县的法律顾问是怎么配的？": no one report answers for the places named;
-            # each of their townships is asked
-            parsed = replace(parsed, kind="corpus")
+            # each of their townships is asked, the question read again as one about them all
+            parsed = parse_question(question[:MAX_QUESTION_CHARS], facets, of_every_township=True)
+            scope = filters.apply(parsed)
         t1 = time.perf_counter()
         vector = self.store.embeddings.embed_question(
             parsed.query if parsed.kind != "lookup" else parsed.text
