@@ -166,6 +166,8 @@ class Topic:
     # per group, per word: its sub-words, its credit, and whether they cover all of it
     parts: list[list[tuple[tuple[str, ...], float, bool]]]
     require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
+    # groups required whatever their weight: the role asked of someone ("由谁当组长")
+    must: frozenset[int] = frozenset()
     # says whether a sentence says what the question asks for (a shortfall, a count): such
     # sentences are quoted first
     cue: Callable[[str], object] | None = None
@@ -191,7 +193,7 @@ class Topic:
         total = sum(self.weights)
         if not self.require or total <= 0 or len(self.weights) < REQUIRED_MIN_GROUPS:
             return frozenset()
-        return frozenset(
+        return self.must | frozenset(
             g for g, weight in enumerate(self.weights) if weight / total >= REQUIRED_SHARE
         )
 
@@ -572,13 +574,14 @@ class HybridRetriever:
         cue: Callable[[str], object] | None = None,
         spelled_out_only: bool = False,
         setting: str = "",
+        must: Collection[str] = (),
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
         With `known_only`, groups whose words no report uses at all are left out: they are the
         asker's paraphrase and should not count against a passage. Without `require`, no group
         is required of a supporting sentence. `setting`: the question's setting (the groups it
-        names are `Topic.setting`).
+        names are `Topic.setting`); `must`: words whose groups are required however light.
         """
         snap = self.snapshot()
         if known_only:
@@ -642,6 +645,7 @@ class HybridRetriever:
             setting=frozenset(
                 g for g, group in enumerate(groups) if setting and all(w in setting for w in group)
             ),
+            must=frozenset(g for g, group in enumerate(groups) if set(group) & set(must)),
         )
 
     def neighbours(

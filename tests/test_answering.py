@@ -1269,3 +1269,10 @@ def test_an_english_gloss_or_word_does_not_outweigh_the_chinese_ones(service):
     )
     assert parsed.sections == ["plans"]
     assert "接下来" not in question_topic(service.retriever, parsed).terms
+
+
+def test_a_role_asked_of_someone_must_be_named_by_the_sentence_stating_it(service):
+    # 塘坊镇 and 万灵镇 name who is 组长; 石桥镇's 党委书记 "靠前指挥", with no 组长 in its text
+    answer = service.ask("哪些镇的法治建设领导小组是由党委书记或党政主要负责人当组长的？")
+    assert set(answer.townships) <= {"塘坊镇", "万灵镇"} and "塘坊镇" in answer.townships
+    assert "石桥镇" in {r.township for r in answer.related}

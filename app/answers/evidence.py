@@ -6,6 +6,7 @@ changes what is found in another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -59,7 +60,13 @@ def question_topic(
         cue=cue,
         spelled_out_only=parsed.kind != "lookup" if grading is None else grading,
         setting=setting_of(tokenizer, parsed.text),
+        must=_ASKED_ROLE.findall(parsed.text),
     )
+
+
+# "由书记当组长", "谁担任主任": a role given to someone; a sentence naming the person without the
+# role ("党委书记靠前指挥") does not say who holds it
+_ASKED_ROLE = re.compile(r"[当任]了?(副?组长|主任|队长|站长|所长)")
 
 
 def gather(

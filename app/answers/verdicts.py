@@ -51,7 +51,8 @@ def decide(
     by_meaning = decide_by_meaning(engine, per_report, by_words, topic)
     engine.retriever.mark_best_sentences(list(by_meaning.values()), topic)
     for rid, hit in list(by_meaning.items()):
-        if not states(engine, hit, topic):
+        # nor is the role asked ("由谁当组长") left unsaid, however close the passage
+        if not states(engine, hit, topic) or (topic.must and not hit.coverage):
             del by_meaning[rid]
     evidence.update(by_meaning)
     if quote_by_meaning:
