@@ -138,8 +138,10 @@ _YEAR_BETWEEN = re.compile(
 )
 # a year as the question names it, with its report and a joining word before another year
 # ("2019年的报告和2021年的报告里"): left out of the topic
+# how a question bounds its years at one ("2021年以前", "2022年及更晚")
+_YEAR_EDGE = "以前|之前|更早|以来|以后|之后|更晚"
 _YEAR_WORDS = re.compile(
-    rf"{_A_YEAR}\s*(?:年度|年)(?:及)?(?:以前|之前|更早|以来|以后|之后|更晚)?(?:的?(?:报告|工作))?(?:里|中)?"
+    rf"{_A_YEAR}\s*(?:年度|年)(?:及)?(?:{_YEAR_EDGE})?(?:的?(?:报告|工作))?(?:里|中)?"
     rf"(?:\s*(?:和|与|及|以及|、)(?=\s*{_A_YEAR}))?"
 )
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:年)?\s*(?:到|至|-|—|~)\s*((?:19|20)\d{2})\s*年")
@@ -428,9 +430,7 @@ def parse_question(
     core = _YEAR_RANGE.sub("", _YEAR_BETWEEN.sub("", _YEAR_BEYOND.sub("", core)))
     core = _YEAR_WORDS.sub("", _YEAR_LIST.sub("", core))
     core = _RECENT_YEARS.sub("", core)
-    core = re.sub(
-        r"((?:19|20)\d{2})\s*(年度|年)(及)?(以前|之前|更早|以来|以后|之后|更晚)?", "", core
-    )
+    core = re.sub(rf"((?:19|20)\d{{2}})\s*(年度|年)(及)?({_YEAR_EDGE})?", "", core)
     core = _SCAFFOLD.sub(" ", core)
     core = re.sub(r"\s+", " ", core).strip()
     query = core

@@ -21,6 +21,9 @@ from vectorstore import Scope
 
 PerReport = Mapping[str, list[Hit]]  # report id → its best passages
 Evidence = dict[str, Hit]  # report id → the passage whose key sentence covers the topic best
+# "由书记当组长", "谁担任主任": a role given to someone; a sentence naming the person without the
+# role ("党委书记靠前指挥") does not say who holds it
+_ASKED_ROLE = re.compile(r"[当任]了?(副?组长|主任|队长|站长|所长)")
 
 
 def question_topic(
@@ -62,11 +65,6 @@ def question_topic(
         setting=setting_of(tokenizer, parsed.text),
         must=_ASKED_ROLE.findall(parsed.text),
     )
-
-
-# "由书记当组长", "谁担任主任": a role given to someone; a sentence naming the person without the
-# role ("党委书记靠前指挥") does not say who holds it
-_ASKED_ROLE = re.compile(r"[当任]了?(副?组长|主任|队长|站长|所长)")
 
 
 def gather(

@@ -209,8 +209,11 @@ class AnswerService:
         if not in_scope:
             text = f"{NOT_FOUND}：{self._nothing_in_scope(scope)}"
             return _noted(_empty(parsed, scope, timings, text), notices)
-        townships = {(r.meta.county, r.meta.township) for r in in_scope}
-        if parsed.kind == "lookup" and of_places and len(townships) > 1:
+        if (
+            parsed.kind == "lookup"
+            and of_places
+            and len({(r.meta.county, r.meta.township) for r in in_scope}) > 1
+        ):
             # "石柱县和宝丰县的法律顾问是怎么配的？": no one report answers for the places named;
             # each of their townships is asked, the question read again as one about them all
             parsed = parse_question(question[:MAX_QUESTION_CHARS], facets, of_every_township=True)
