@@ -499,12 +499,14 @@ def score_scale(
             continue
         if item.kind not in ("corpus", "practice"):
             continue
-        if is_negation(item):
-            tally.skipped.append(f"{item.id}: a negation question (its truth is not placed)")
-            continue
         truth = gold_truth(item, corpus, filters.get(item.id, {}))
         if truth is None:
-            tally.skipped.append(f"{item.id}: evidence not found in its report's text")
+            why = (
+                "a negation question (its truth is not placed)"
+                if is_negation(item)
+                else "evidence not found in its report's text"
+            )
+            tally.skipped.append(f"{item.id}: {why}")
             continue
         parts = set((evidence_parts(item, corpus) or {}).values())
         scored.append((item, truth, bool(parts) and parts <= {"problems", "plans"}))
