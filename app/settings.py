@@ -52,6 +52,7 @@ GOLD_SETS = [
         "gold_heldout29",
         "gold_heldout30",
         "gold_heldout31",
+        "gold_heldout32",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -75,6 +76,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout26",
         "gold_heldout27",
         "gold_heldout28",
+        "gold_heldout32",
     }
 )
 
