@@ -75,6 +75,10 @@ def test_numbers_in_names_and_hotlines_count_nothing():
     assert not states_count("推行“1+3+N”调解模式")
     assert not states_count("开通12348法律服务热线")
     assert states_count("开展普法讲座10余次") and states_count("全镇共配备159名法律明白人")
+    # a lone 一 before a counter is an article ("创造一个良好的法律环境"), not a count
+    assert not states_count("为依法行政创造一个良好的法律环境")
+    assert not states_count("搭建一个线上普法平台")
+    assert states_count("开展送法下乡三次") and states_count("调解纠纷十一起")
 
 
 def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(service):
