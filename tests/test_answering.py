@@ -138,6 +138,12 @@ def test_plans_a_question_includes_are_not_all_it_asks_about():
     parsed = parse_question("报告年度内有哪几个镇借宪法日这类节点搞了集中普法？", facets)
     assert parsed.sections == ["measures", "innovations"]
     assert parse_question("哪些镇下一年度内要建成法治示范村？", facets).sections == ["plans"]
+    # what was done ("参加过"): a plan to encourage it ("鼓励…参加执法考试") is not
+    parsed = parse_question("哪些镇组织干部参加过法律知识考试？", facets)
+    assert parsed.sections == ["measures", "innovations"]
+    assert "plans" not in parse_question("哪些镇聘过律师当法律顾问？", facets).sections
+    # 通过, 超过 and 经过 say nothing of when
+    assert parse_question("哪些镇通过微信群普法？", facets).sections == []
 
 
 def test_lookup_quotes_the_sentence_with_the_fact(service):
