@@ -53,6 +53,7 @@ GOLD_SETS = [
         "gold_heldout30",
         "gold_heldout31",
         "gold_heldout32",
+        "gold_heldout33",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
