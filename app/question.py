@@ -101,6 +101,13 @@ _SECTION_INTENT: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PLANS_INCLUDED = re.compile(
     r"(含|包括|包含|连同)[^，,。？?）)]{0,4}(计划|打算|下一步)|(计划|打算)[^，,。？?）)]{0,6}(也|都)算"
 )
+# "光写打算的不算", "计划搞的别算", "不是说计划要建": plans are left out, what was done is asked
+_PLANS_EXCLUDED = re.compile(
+    r"(计划|打算|准备|下一步)[^，,。？?（）()]{0,8}(不算|别算|不计|除外)"
+    r"|不是说?(计划|打算|准备)[^，,。？?（）()]{0,6}"
+    r"|(不含|不包括|除去|排除)[^，,。？?（）()]{0,4}(计划|打算|下一步)[^，,。？?（）()]{0,4}"
+)
+_EMPTY_BRACKETS = re.compile(r"[（(]\s*[）)]")
 # among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法", "哪些镇的做法
 # 可以借鉴", "哪些镇有成熟的经验", "值得学习的做法" (not of a plan or a problem: "把学习借鉴外地
 # 经验写进了下一步打算", "经验不足、学习不够的问题" ask which reports say so)
@@ -190,6 +197,8 @@ _SCAFFOLD = re.compile(
     rf"{_COUNTED_CORPUS}|比如|例如|譬如|诸如|各乡镇|各街道|有哪几个|有哪些|哪些|哪几个|哪几[道项种类条步件次名位]?|哪个|有哪|乡镇|各镇|各乡|别的|其他|其它|报告(里|中)?|里面|当中|自己|{_ADMITS}|列为|作为|当作|(?<!编)写[成进入]|"
     r"存在的?问题|明确(?=由|提|写|说|表示|指出|规定)|提到|提出|提及|写明|反映|认为|觉得|有没有|有无|是否|是不是都?|这么说吗?|还有(?!待)|请问|列出|想看看|是怎么|的例子|当年|今年|本年度|"
     r"[？?。！!，,：:]"
+    # a request to cite ("要有出处", "请附原文出处", "附上原文"): every answer cites
+    r"|(?:请|要|并)?(?:附上?|注明|标明|给出|带上?|要有|有)?(?:原文)?出处|(?:请|并)?(?:附上?|引用|带上?)原文"
 )
 
 # Where in a report the asker looks ("在下一步打算里", "明年的打算里", "在问题部分"): the section
@@ -364,12 +373,14 @@ def parse_question(
     asking = _without_complement(q)
     absence = _absence(asking)
     asked = absence.sub(" ", asking) if absence else asking
+    plans_excluded = _PLANS_EXCLUDED.search(asked)
+    asked = _PLANS_EXCLUDED.sub(" ", asked)
     sections = [name for name, pattern in _SECTION_INTENT if pattern.search(asked)]
     if "problems" in sections and "plans" in sections:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
-    if not sections and _MEASURE_INTENT.search(q):
+    if not sections and (plans_excluded or _MEASURE_INTENT.search(q)):
         sections = ["measures", "innovations"]
-    if _PLANS_INCLUDED.search(q) and "problems" not in sections:
+    if _PLANS_INCLUDED.search(q) and not plans_excluded and "problems" not in sections:
         sections = ["measures", "innovations", "plans"]
     elif "problems" in sections or "plans" in sections:
         sections = [s for s in sections if s in ("problems", "plans")]
@@ -407,6 +418,7 @@ def parse_question(
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
+    core = _EMPTY_BRACKETS.sub(" ", _PLANS_EXCLUDED.sub(" ", core))
     if claim == "negation" and absence and (m := absence.search(core)):
         # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但, of a topic
         # named there or, if none is ("…，但打算里没有再提"), before it

@@ -168,6 +168,9 @@ class Topic:
     require: bool = True  # whether heavy groups are required (see REQUIRED_SHARE)
     # groups required whatever their weight: the role asked of someone ("由谁当组长")
     must: frozenset[int] = frozenset()
+    # names the question quotes that no report uses ("“三官一律”"): what it asks about is not in
+    # the reports, so no passage states it by meaning alone
+    unused_names: tuple[str, ...] = ()
     # says whether a sentence says what the question asks for (a shortfall, a count): such
     # sentences are quoted first
     cue: Callable[[str], object] | None = None

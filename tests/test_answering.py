@@ -113,6 +113,14 @@ def test_a_question_worded_unlike_every_report_finds_the_paraphrase_first_among_
     assert_citations_round_trip(service, answer)
 
 
+def test_a_quoted_name_no_report_uses_is_stated_by_no_passage_close_in_meaning(service):
+    # no report names "三官一律"; 万灵镇's lawyer passage is close in meaning (a lawyer serves
+    # the township) but states no such mechanism: on the topic, not 明确提到
+    answer = service.ask("哪些镇在推行“三官一律”进村（法官、检察官、警官、律师进村服务）？")
+    assert answer.townships == [] and not answer.found
+    assert "万灵镇" in {r.township for r in answer.related}
+
+
 def test_a_passage_close_in_meaning_states_a_claim_only_with_most_of_its_words(service):
     # 西联镇's passage on its own legal adviser's work is close to "每个村都配有法律顾问" in
     # meaning but shares little of its wording: on the topic, not stating every village has one
@@ -144,6 +152,20 @@ def test_plans_a_question_includes_are_not_all_it_asks_about():
     assert "plans" not in parse_question("哪些镇聘过律师当法律顾问？", facets).sections
     # 通过, 超过 and 经过 say nothing of when
     assert parse_question("哪些镇通过微信群普法？", facets).sections == []
+    # plans left out in an aside ("光写打算的不算", "计划搞的别算"): what was done is asked
+    for question in (
+        "哪些镇已经建了调解室？（光写打算的不算）",
+        "哪些镇建了调解室，计划搞的别算？",
+        "哪个镇建起了预警机制？（不是说计划要建）",
+        "哪些镇建了调解室，不包括计划中的？",
+    ):
+        parsed = parse_question(question, facets)
+        assert parsed.sections == ["measures", "innovations"], question
+        assert not {"打算", "计划", "不算", "别算"} & set(parsed.core.split()), parsed.core
+        assert "（" not in parsed.core, parsed.core
+    # a request to cite is no topic: every answer cites
+    assert parse_question("哪些镇开展过执法案卷评查？要有出处", facets).core == "开展过执法案卷评查"
+    assert "出处" not in parse_question("哪些镇提到了法律顾问？请附原文出处。", facets).core
 
 
 def test_lookup_quotes_the_sentence_with_the_fact(service):

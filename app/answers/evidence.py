@@ -24,6 +24,8 @@ Evidence = dict[str, Hit]  # report id → the passage whose key sentence covers
 # "由书记当组长", "谁担任主任": a role given to someone; a sentence naming the person without the
 # role ("党委书记靠前指挥") does not say who holds it
 _ASKED_ROLE = re.compile(r"[当任]了?(副?组长|主任|队长|站长|所长)")
+# a name the asker quotes ("“三官一律”进村", "‘法治小院’"): one thing, asked by that name
+_QUOTED_NAME = re.compile(r"[“‘\"「]([\u4e00-\u9fff]{2,8})[”’\"」]")
 
 
 def question_topic(
@@ -56,7 +58,7 @@ def question_topic(
     elif asks_full_coverage(parsed.core):
         # "每个村都有法律顾问": the sentence saying every village has one, not one naming it
         cue = states_full_coverage
-    return retriever.topic(
+    topic = retriever.topic(
         groups,
         known_only=known_only,
         require=require,
@@ -65,6 +67,10 @@ def question_topic(
         setting=setting_of(tokenizer, parsed.text),
         must=_ASKED_ROLE.findall(parsed.text),
     )
+    topic.unused_names = tuple(
+        name for name in _QUOTED_NAME.findall(parsed.text) if not retriever.document_frequency(name)
+    )
+    return topic
 
 
 def gather(

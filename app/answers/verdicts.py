@@ -100,7 +100,7 @@ def decide_by_meaning(
 ) -> dict[str, Hit]:
     """Further reports with a passage very close in meaning that shares the question's words."""
     rule = engine.rule
-    if engine.retriever.known_share(topic) < rule.meaning_known_share:
+    if topic.unused_names or engine.retriever.known_share(topic) < rule.meaning_known_share:
         return {}
     decided = set(by_words)
     return {
