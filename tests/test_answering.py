@@ -113,6 +113,13 @@ def test_a_question_worded_unlike_every_report_finds_the_paraphrase_first_among_
     assert_citations_round_trip(service, answer)
 
 
+def test_a_rate_asked_as_a_percentage_is_the_sentence_with_the_percent(service):
+    # 王场镇 writes "办结率96%"; 石桥镇's "覆盖率达100%" is a rate of something else
+    answer = service.ask("哪些镇给出了信访件的办结率（百分比）？")
+    assert answer.townships == ["王场镇"]
+    assert "石桥镇" not in answer.townships
+
+
 def test_a_quoted_name_no_report_uses_is_stated_by_no_passage_close_in_meaning(service):
     # no report names "三官一律"; 万灵镇's lawyer passage is close in meaning (a lawyer serves
     # the township) but states no such mechanism: on the topic, not 明确提到

@@ -53,6 +53,7 @@ def test_how_a_question_asks_is_not_its_topic(service):
     assert "数字" in terms("哪些镇提到了数字乡村建设？")
     assert "数字" in terms("石桥镇数字乡村建设投入了多少资金？")
     assert "数字" not in terms("哪些镇给出了普法宣传活动开展了多少场的具体数字？")
+    assert "件数" not in terms("哪些镇给出了矛盾纠纷调解的具体件数（调了多少起）？")
     # where a question works on its topic ("在X上下功夫"), its direction words ("拉进来")
     assert "下功夫" not in terms("哪些镇准备在规范性文件的合法性审查上下功夫？")
     assert "进来" not in terms("别的镇是怎么把各方面力量拉进来一起搞宣传的？")
@@ -68,6 +69,9 @@ def test_how_many_is_a_count_question_which_ones_is_not():
     assert not asks_count("有多少个镇提到了法律顾问？")
     assert not asks_count("有几个乡镇建立了权力清单？")
     assert asks_count("石桥镇培训了多少镇村干部？") and asks_count("培训了多少乡镇干部？")
+    # "这几份报告", "宝丰、武江这几家": which reports are asked of, not a count in them
+    assert not asks_count("2021到2023年这几份报告里，哪些写了第一责任人职责？")
+    assert not asks_count("宝丰、武江、石柱这几家，哪些写了法律顾问？")
 
 
 def test_numbers_in_names_and_hotlines_count_nothing():

@@ -11,14 +11,16 @@ ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量
 # what a count question asks for, ending its clause ("调解矛盾纠纷的具体件数？", "给出了具体
 # 数字"): its cue finds the sentence with the number, it is not the topic (数字乡村 is)
 ASKED_COUNT_NOUN = re.compile(
-    rf"(?:具体|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?=[？?，,。；;！!\s]|$)"
+    rf"(?:具体|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?=[？?，,。；;！!（(\s]|$)"
 )
 # "给出了…具体办理数字": a figure asked for, ending its clause (not 大数据, 数字乡村)
-_ASKS_FIGURE = re.compile(r"具体[\u4e00-\u9fff]{0,4}?(?:数字|数目|数据)(?=[？?，,。；;！!\s]|$)")
+_ASKS_FIGURE = re.compile(r"具体[\u4e00-\u9fff]{0,4}?(?:数字|数目|数据)(?=[？?，,。；;！!（(\s]|$)")
 # "有多少个镇…", "几个乡镇…": asking how many townships say something, not for a count in them
 # ("培训了多少镇村干部" counts cadres)
 _TOWNSHIP_COUNT = re.compile(
     r"(?:多少|几)个?(?:乡镇|街道|镇|乡|地方)(?!镇|村|干部|政府|社区|工作|级|人|党|机关|领导|企业)"
+    # "这几份报告里", "宝丰、武江这几家": the reports asked of, not a count in them
+    r"|[这那](?:几|[两三四五六七八九十\d]+)[个家份篇]"
 )
 # what is not a count: years and year ranges (2021年, 2019—2021年, 2022—2025), document numbers
 # (〔2021〕5号), dates and times (2023-02-08, 12月4日), ordinals (第3季度)
