@@ -108,6 +108,9 @@ _PLANS_EXCLUDED = re.compile(
     r"|(不含|不包括|除去|排除)[^，,。？?（）()]{0,4}(计划|打算|下一步)[^，,。？?（）()]{0,4}"
 )
 _EMPTY_BRACKETS = re.compile(r"[（(]\s*[）)]")
+# a placeholder for a name ("XX工作室、××茶室", "某某调解室"): any name; left out without a gap, so
+# the examples it stood before stay alternatives
+_PLACEHOLDER = re.compile(r"(?<![A-Za-z])[Xx×＊*]{2,}(?![A-Za-z])|某某")
 # among "哪些镇…" questions, those asking for practices to borrow: "有哪些做法", "哪些镇的做法
 # 可以借鉴", "哪些镇有成熟的经验", "值得学习的做法" (not of a plan or a problem: "把学习借鉴外地
 # 经验写进了下一步打算", "经验不足、学习不够的问题" ask which reports say so)
@@ -418,7 +421,7 @@ def parse_question(
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
-    core = _EMPTY_BRACKETS.sub(" ", _PLANS_EXCLUDED.sub(" ", core))
+    core = _EMPTY_BRACKETS.sub(" ", _PLANS_EXCLUDED.sub(" ", _PLACEHOLDER.sub("", core)))
     if claim == "negation" and absence and (m := absence.search(core)):
         # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但, of a topic
         # named there or, if none is ("…，但打算里没有再提"), before it
