@@ -74,9 +74,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "懂法律": ("法学专业", "法律专业", "懂法"),
     "新媒体": ("新媒体", "自媒体", "抖音", "微信", "公众号", "微博", "短视频", "视频号"),
     "表彰": ("评为", "表彰", "荣誉", "先进", "优秀"),
-    "百分比": ("百分比", "%", "％"),  # "办结率（百分比）": reports write 96%
-    # "有名字的调解阵地", "带品牌的工作法": reports give the name in quotes (“老娘舅茶室”)
-    **{word: (word, "“", '"') for word in ("名字", "名号", "品牌", "牌子")},
+    "百分比": ("百分比", "%", "％", "百分之"),  # "办结率（百分比）": reports write 96%
     # the steps a major decision must go through are its 法定程序, reports call them 必经程序
     "法定程序": ("法定程序", "必经程序"),
     # the statutes' 重大行政决策, which reports also write 重大决策 (not the 重大决策部署 of the

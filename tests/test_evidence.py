@@ -79,10 +79,11 @@ def test_numbers_in_names_and_hotlines_count_nothing():
     assert not states_count("推行“1+3+N”调解模式")
     assert not states_count("开通12348法律服务热线")
     assert states_count("开展普法讲座10余次") and states_count("全镇共配备159名法律明白人")
-    # a lone 一 before a counter is an article ("创造一个良好的法律环境"), not a count
+    # a lone 一个 is an article ("创造一个良好的法律环境"), not a count; 一名, 一次 count
     assert not states_count("为依法行政创造一个良好的法律环境")
     assert not states_count("搭建一个线上普法平台")
-    assert states_count("开展送法下乡三次") and states_count("调解纠纷十一起")
+    assert states_count("开展送法下乡三次") and states_count("覆盖全镇十一个村")
+    assert states_count("全镇聘请一名法律顾问") and states_count("召开专题会议一次")
 
 
 def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(service):
@@ -93,6 +94,18 @@ def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(ser
     quote = {c.township: c for c in answer.citations}["万灵镇"].quote
     assert states_count(quote) and "行政复议案件" in quote
     assert "王场镇" in {r.township for r in answer.related}
+
+
+def test_a_quoted_name_no_report_uses_is_kept_unless_it_is_an_example(service):
+    def unused(question: str) -> tuple[str, ...]:
+        parsed = parse_question(question, service.store.facet_values())
+        return question_topic(service.retriever, parsed).unused_names
+
+    assert unused("哪些镇在推行“三官一律”进村？") == ("三官一律",)
+    assert unused("哪些镇培养了“法律明白人”？") == ()  # the reports use it
+    # examples the asker quotes are ways of saying it, not the name asked about
+    assert unused("哪些镇有调解品牌，比如“和事佬”？") == ()
+    assert unused("哪些镇有“和事佬”、“老娘舅”这类调解员？") == ()
 
 
 def test_every_report_gets_its_own_best_passages_and_the_best_covering_one(service):

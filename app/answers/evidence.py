@@ -25,6 +25,8 @@ Evidence = dict[str, Hit]  # report id → the passage whose key sentence covers
 # role ("党委书记靠前指挥") does not say who holds it
 _ASKED_ROLE = re.compile(r"[当任]了?(副?组长|主任|队长|站长|所长)")
 # a name the asker quotes ("“三官一律”进村", "‘法治小院’"): one thing, asked by that name
+_EXAMPLE_BEFORE = re.compile(r"比如|例如|譬如|诸如|像是?|类似|之类|这类|[、，,]$")
+_EXAMPLE_AFTER = re.compile(r"[、，,]|等|这类|之类|这种|一类")
 _QUOTED_NAME = re.compile(r"[“‘\"「]([\u4e00-\u9fff]{2,8})[”’\"」]")
 
 
@@ -68,7 +70,12 @@ def question_topic(
         must=_ASKED_ROLE.findall(parsed.text),
     )
     topic.unused_names = tuple(
-        name for name in _QUOTED_NAME.findall(parsed.text) if not retriever.document_frequency(name)
+        m.group(1)
+        for m in _QUOTED_NAME.finditer(parsed.text)
+        # an example the asker quotes ("比如“和事佬”") is one way of saying it, not its name
+        if not _EXAMPLE_BEFORE.search(parsed.text[max(0, m.start() - 6) : m.start()])
+        and not _EXAMPLE_AFTER.match(parsed.text[m.end() :])
+        and not retriever.document_frequency(m.group(1))
     )
     return topic
 
