@@ -136,8 +136,9 @@ _SCOPE_NOTE = re.compile(
 _MEASURE_INTENT = re.compile(
     r"做法|经验|举措|措施|怎么做|成效|成果|实现|做到|开展|建立|建了|配备|培养|落实|当年|今年|去年|已经"
     r"|报告年度|本年度|一年来|搞了|搞过|办过"  # "报告年度内…搞了集中普法": what was done
-    # "组织干部参加过考试": done, not planned ("鼓励青年干部参加执法考试" is a plan)
-    r"|(?:参加|组织|举办|举行|召开|做|用|请|聘|评|出台|推行|实行|试行|设立|开展)过(?![程去来渡])"
+    # "组织干部参加过考试": done, not planned ("鼓励青年干部参加执法考试" is a plan); not the
+    # bare 做过 of "有没有镇做过X", which askers also use of a practice planned
+    r"|(?:参加|组织|举办|举行|召开|用|请|聘|评|出台|推行|实行|试行|设立|开展)过(?![程去来渡])"
 )
 _A_YEAR = r"(?<!\d)(?:19|20)\d{2}(?!\d)"
 _YEAR = re.compile(rf"({_A_YEAR})\s*(?:年度|年)")
