@@ -109,7 +109,6 @@ _PLANS_EXCLUDED = re.compile(
     r"|(?:计划|打算|准备|下一步)[^，,。？?（）()]{0,6}的(?:都|也)?(?:不算|别算|除外)"
     r"|(?:不含|不包括)(?:计划|打算|下一步)(?:中|里)?的?"
 )
-_EMPTY_BRACKETS = re.compile(r"[（(]\s*[）)]")
 # a placeholder for a name ("XX工作室、××茶室", "某某调解室"): any name; left out without a gap, so
 # the examples it stood before stay alternatives
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z])[Xx×＊*]{2,}(?![A-Za-z])|某某")
@@ -379,8 +378,7 @@ def parse_question(
     asking = _without_complement(q)
     absence = _absence(asking)
     asked = absence.sub(" ", asking) if absence else asking
-    plans_excluded = _PLANS_EXCLUDED.search(asked)
-    asked = _PLANS_EXCLUDED.sub(" ", asked)
+    asked, plans_excluded = _PLANS_EXCLUDED.subn(" ", asked)
     sections = [name for name, pattern in _SECTION_INTENT if pattern.search(asked)]
     if "problems" in sections and "plans" in sections:
         sections.remove("problems")  # "下一步打算里提出要加强…不足" is about plans
@@ -424,7 +422,7 @@ def parse_question(
     elif kind != "lookup" and _RELATION.search(q):
         claim = "relation"
     core = _SCOPE_NOTE.sub(" ", _EVERY_VILLAGE.sub(" 全覆盖 ", asking))
-    core = _EMPTY_BRACKETS.sub(" ", _PLANS_EXCLUDED.sub(" ", _PLACEHOLDER.sub("", core)))
+    core = _PLANS_EXCLUDED.sub(" ", _PLACEHOLDER.sub("", core))
     if claim == "negation" and absence and (m := absence.search(core)):
         # "提到了X，但下一步打算中却没有再提X": the absence is asked after the 但, of a topic
         # named there or, if none is ("…，但打算里没有再提"), before it

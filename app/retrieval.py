@@ -579,13 +579,15 @@ class HybridRetriever:
         spelled_out_only: bool = False,
         setting: str = "",
         must: Collection[str] = (),
+        names: Collection[str] = (),
     ) -> Topic:
         """Weights and matching strings for the question's word groups.
 
         With `known_only`, groups whose words no report uses at all are left out: they are the
         asker's paraphrase and should not count against a passage. Without `require`, no group
         is required of a supporting sentence. `setting`: the question's setting (the groups it
-        names are `Topic.setting`); `must`: words whose groups are required however light.
+        names are `Topic.setting`); `must`: words whose groups are required however light;
+        `names`: names the question quotes (those no report uses are `Topic.unused_names`).
         """
         snap = self.snapshot()
         if known_only:
@@ -650,6 +652,7 @@ class HybridRetriever:
                 g for g, group in enumerate(groups) if setting and all(w in setting for w in group)
             ),
             must=frozenset(g for g, group in enumerate(groups) if set(group) & set(must)),
+            unused_names=tuple(n for n in names if not self.document_frequency(n, snap)),
         )
 
     def neighbours(

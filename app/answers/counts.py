@@ -31,11 +31,11 @@ _NOT_A_COUNT = re.compile(
     r"|\d+(?:\.\d+)?\s*(?:月|日|号|时|点)|第\s*\d+"
     # names and numbers that count nothing: "369"赶集日, "1+3+N"模式, 12348热线
     r"|[“\"「][^”\"」]{0,12}\d[^”\"」]{0,12}[”\"」]|\d+(?=\s*(?:模式|工作法))|\d{4,}(?=[\u4e00-\u9fff]{0,6}热线)"
+    # a lone 一个 is mostly an article ("创造一个良好的法律环境", "建立一个平台"); 一名, 一次,
+    # 一起 count ("聘请一名法律顾问", "召开专题会议一次")
+    r"|(?<![一二两三四五六七八九十百千万])一个"
 )
 _COUNT = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|次|起|件|场|人|家|项|份|户|余)")
-# a lone 一个 is mostly an article ("创造一个良好的法律环境", "建立一个平台"), not a count;
-# 一名, 一次, 一起 count ("聘请一名法律顾问", "召开专题会议一次")
-_ARTICLE = re.compile(r"(?<![一二两三四五六七八九十百千万])一个")
 
 
 def asks_count(question: str) -> bool:
@@ -46,4 +46,4 @@ def asks_count(question: str) -> bool:
 
 def states_count(sentence: str) -> bool:
     """Whether a sentence holds a number that counts something (三次, 20件, 二十余名)."""
-    return bool(_COUNT.search(_ARTICLE.sub(" ", _NOT_A_COUNT.sub(" ", sentence))))
+    return bool(_COUNT.search(_NOT_A_COUNT.sub(" ", sentence)))

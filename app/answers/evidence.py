@@ -60,7 +60,7 @@ def question_topic(
     elif asks_full_coverage(parsed.core):
         # "每个村都有法律顾问": the sentence saying every village has one, not one naming it
         cue = states_full_coverage
-    topic = retriever.topic(
+    return retriever.topic(
         groups,
         known_only=known_only,
         require=require,
@@ -68,16 +68,19 @@ def question_topic(
         spelled_out_only=parsed.kind != "lookup" if grading is None else grading,
         setting=setting_of(tokenizer, parsed.text),
         must=_ASKED_ROLE.findall(parsed.text),
+        names=_quoted_names(parsed.text),
     )
-    topic.unused_names = tuple(
+
+
+def _quoted_names(question: str) -> list[str]:
+    """The names the asker quotes ("“三官一律”进村"); a quoted example ("比如“和事佬”",
+    "“…”、“…”这类") is one way of saying what is asked, not its name."""
+    return [
         m.group(1)
-        for m in _QUOTED_NAME.finditer(parsed.text)
-        # an example the asker quotes ("比如“和事佬”") is one way of saying it, not its name
-        if not _EXAMPLE_BEFORE.search(parsed.text[max(0, m.start() - 6) : m.start()])
-        and not _EXAMPLE_AFTER.match(parsed.text[m.end() :])
-        and not retriever.document_frequency(m.group(1))
-    )
-    return topic
+        for m in _QUOTED_NAME.finditer(question)
+        if not _EXAMPLE_BEFORE.search(question[max(0, m.start() - 6) : m.start()])
+        and not _EXAMPLE_AFTER.match(question[m.end() :])
+    ]
 
 
 def gather(
