@@ -284,12 +284,16 @@ def _without_complement(question: str) -> str:
 
 def topic_phrase(core: str) -> str:
     """The topic as an answer quotes it back ("没有找到与“加强普法”直接相关的内容"): without
-    the plans wording and the 怎么 that lead to it."""
+    the plans wording and the 怎么 that lead to it; quotes inside it become inner quotes
+    ("“‘三官一律’进村”")."""
     lead = _ASKING_LEAD.match(core)
     topic = core[lead.end() :] if lead else core
     if lead and lead.group().endswith("说"):
         topic = topic.removesuffix("的")  # "怎么说执法队伍的"
-    return _ASKING_TAIL.sub("", topic) or core
+    return (_ASKING_TAIL.sub("", topic) or core).translate(_INNER_QUOTES)
+
+
+_INNER_QUOTES = str.maketrans("“”", "‘’")
 
 
 def _clean_core(core: str) -> str:

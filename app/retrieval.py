@@ -170,7 +170,7 @@ class Topic:
     # groups required whatever their weight: the role asked of someone ("由谁当组长")
     must: frozenset[int] = frozenset()
     # names the question quotes that no report uses ("“三官一律”"): what it asks about is not in
-    # the reports, so no passage states it by meaning alone
+    # the reports, so no passage states it (`verdicts.decide`)
     unused_names: tuple[str, ...] = ()
     # says whether a sentence says what the question asks for (a shortfall, a count): such
     # sentences are quoted first

@@ -126,6 +126,10 @@ def test_a_quoted_name_no_report_uses_is_stated_by_no_passage_close_in_meaning(s
     answer = service.ask("哪些镇在推行“三官一律”进村（法官、检察官、警官、律师进村服务）？")
     assert answer.townships == [] and not answer.found
     assert "万灵镇" in {r.township for r in answer.related}
+    # ...nor by words: 三官 and 进村 are met only by report words near them (三是, 个村)
+    answer = service.ask("“三官一律”进村，哪些镇在做？")
+    assert answer.townships == [] and "石桥镇" in {r.township for r in answer.related}
+    assert "没有明确提到“‘三官一律’进村”" in answer.answer  # its quotes nest inside the answer's
 
 
 def test_a_passage_close_in_meaning_states_a_claim_only_with_most_of_its_words(service):

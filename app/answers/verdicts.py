@@ -44,7 +44,14 @@ def decide(
     (`evidence` is updated in place). With `quote_by_meaning`, the first MEANING_QUOTES of
     those are quoted at the sentence closest to the question (embedded now); the rest at
     their best-covering sentence.
+
+    A question naming, in quotes, something no report names ("“三官一律”进村") asks about
+    what the reports do not contain: no report states it, by words or by meaning (a word of
+    the name is met only by a report word near it: 三是 for 三官); reports on its topic are
+    相关.
     """
+    if topic.unused_names:
+        return []
     by_words = [
         rid for rid in decide_by_words(engine, evidence) if states(engine, evidence[rid], topic)
     ]
@@ -100,7 +107,7 @@ def decide_by_meaning(
 ) -> dict[str, Hit]:
     """Further reports with a passage very close in meaning that shares the question's words."""
     rule = engine.rule
-    if topic.unused_names or engine.retriever.known_share(topic) < rule.meaning_known_share:
+    if engine.retriever.known_share(topic) < rule.meaning_known_share:
         return {}
     decided = set(by_words)
     return {
