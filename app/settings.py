@@ -54,6 +54,7 @@ GOLD_SETS = [
         "gold_heldout31",
         "gold_heldout32",
         "gold_heldout33",
+        "gold_heldout34",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
@@ -78,6 +79,7 @@ BLIND_GOLD_SETS = frozenset(
         "gold_heldout27",
         "gold_heldout28",
         "gold_heldout32",
+        "gold_heldout34",
     }
 )
 
