@@ -55,6 +55,7 @@ GOLD_SETS = [
         "gold_heldout32",
         "gold_heldout33",
         "gold_heldout34",
+        "gold_heldout35",
     )
 ]
 # the sets measured only, never tuned on or read question by question (EVAL.md)
