@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import functools
 import gc
-import math
 import re
 import threading
 import weakref
@@ -31,6 +30,7 @@ from app.places import place_words
 from app.sentences import quotable_spans, section_title
 from app.shortfall import SHORTFALL_WORDS, STATED_ONLY
 from app.text import PassageTokens, Tokenizer, content_words_identity, term_forms
+from app.word_weights import word_weight
 from ingest.passages import sentence_spans
 from vectorstore import PassageStore, Scope, StoredPassage
 from vectorstore.store import PLACE_ABOVE_TOWNSHIP
@@ -138,13 +138,6 @@ CLAIMLESS_WORDS = frozenset(
     ]
 )
 REQUIRED_MIN_GROUPS = 2
-# A word's weight grows as the share of passages using it falls, down to this share (one
-# passage in 150: about one report in ten, at the bundled reports' ~15 passages each): rarer is
-# no more telling. Without the floor a word no report uses weighed log(corpus size) and, as the
-# corpus grew, outweighed the question's other words until every report's sentences lacked a
-# required word (issue #16: the same report graded 明确提到 among 5 reports and 相关 among 125).
-# Over the five bundled reports (73 passages) the floor does not bind yet.
-RAREST_SHARE = 1 / 150
 # A problems question wants the sentence that states the shortfall ("效能不高"), not the
 # section's lead-in praising the year's work ("执法水平有所提高"): on-topic sentences that say
 # so rank first.
@@ -593,7 +586,7 @@ class HybridRetriever:
         if known_only:
             groups = [g for g in groups if any(self.document_frequency(w, snap) for w in g)]
         words = [w for g in groups for w in g]
-        weights = self.term_weights(words, snap)
+        weights = self.term_weights(words)
         unused = [w for w in words if self.document_frequency(w, snap) == 0]
         neighbours = self.neighbours(unused, snap)
         # a report word paraphrases one of the question's words at most, the one it is closest
@@ -702,18 +695,10 @@ class HybridRetriever:
         )
         return known / total if total > 0 else 0.0
 
-    def term_weights(self, terms: list[str], snap: Snapshot | None = None) -> dict[str, float]:
-        """IDF-like weights: a term few passages contain says more than a common one."""
-        snap = snap or self.snapshot()
-        n = max(len(snap.passages), 1)
-        weights = {}
-        for term in terms:
-            share = max((self.document_frequency(term, snap) + 0.5) / (n + 1), RAREST_SHARE)
-            # longer words are the specific ones (法律明白人 vs 培养); a word in letters (media,
-            # APP) is one word, however many letters it has
-            length = 2 if term.isascii() and term.isalpha() else len(term)
-            weights[term] = math.log(1 + 1 / share) * (1 + 0.5 * max(length - 2, 0))
-        return weights
+    def term_weights(self, terms: list[str]) -> dict[str, float]:
+        """IDF-like weights from the reference corpus (`app/word_weights.py`), not the store's:
+        adding reports does not move them."""
+        return {term: word_weight(term, _variants(term)) for term in terms}
 
     def document_frequency(self, term: str, snap: Snapshot | None = None) -> int:
         """How many passages use the term (or a paraphrase of it); cached per snapshot."""

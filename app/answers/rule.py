@@ -9,10 +9,12 @@ from dataclasses import dataclass
 class DecisionRule:
     """How a report's verdict on a corpus-wide claim is graded, from its own passages alone.
 
-    No threshold compares a report with the others, so adding reports never changes a
-    report's verdict (the words' weights come from the whole corpus, which moves them a
-    little). The cosine floors are calibrated for the default embedding model on the tuning
-    gold sets and the scale harness (EVAL.md); another model may need other floors.
+    Thresholds are absolute, and the words' weights come from a fixed reference (the bundled
+    reports, `app/word_weights.py`), so adding reports does not change a report's verdict; only
+    by-meaning 明确提到 compares a report's BM25 score with the best in scope
+    (`meaning_lexical`). The floors are calibrated for the default embedding model and those
+    weights on the tuning gold sets and the scale harness (EVAL.md); another model may need
+    other floors.
 
     明确提到, by words: the best sentence of a passage in the asked-about sections holds
     enough of the topic's weighted words (required ones included) in a passage close in
