@@ -225,6 +225,11 @@ _PRACTICE_ASK = re.compile(
     r"(?:可以|能)?(?:借鉴|参考|学)?$|(?:做法|经验|办法)(?:可以|能)?(?:借鉴|参考|学)$"
     r"|有(?:具体|好|成熟|成型)的?(?:做法|经验|办法)$|(?:可以|值得|可供)(?:学习|借鉴|参考)的?"
 )
+# how the asker would like the practice to be ("有现成的化解办法", "有成熟的调解机制可以学"):
+# what the reports say of it is the topic, not these
+_PRACTICE_QUALIFIER = re.compile(
+    r"(?:现成|成熟|成型)的?(?=[\u4e00-\u9fff]{0,6}?(?:做法|经验|办法|例子|模式|机制|招数|案例))"
+)
 _ASKING_TEXT = """
     镇 乡 个 有 什么 啥 哪些 做法 经验 办法 招数 可以 能 借鉴 参考 学 学习 怎么 如何 具体 一般
     安排 搞 抓 做 的 这么 是 例子 好 其他 别的 样 里 中 谁 问题
@@ -301,7 +306,7 @@ def _clean_core(core: str) -> str:
     core = _SECTION_PLACE.sub(" ", core)
     clauses = []
     for clause in core.split():
-        clause = _PRACTICE_ASK.sub("", _CLAUSE_LEAD.sub("", clause))
+        clause = _PRACTICE_ASK.sub("", _PRACTICE_QUALIFIER.sub("", _CLAUSE_LEAD.sub("", clause)))
         if clause and not _ONLY_ASKING.match(clause):
             clauses.append(clause)
     return " ".join(clauses)
