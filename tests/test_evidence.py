@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.answers.counts import ASKS_COUNT, asks_count, states_count
+from app.answers.counts import ASKS_COUNT, asks_count, given_count, states_count
 from app.answers.evidence import closeness, closest, gather, question_topic
 from app.answers.rule import DecisionRule
 from app.question import parse_question, setting_of
@@ -84,6 +84,32 @@ def test_numbers_in_names_and_hotlines_count_nothing():
     assert not states_count("搭建一个线上普法平台")
     assert states_count("开展送法下乡三次") and states_count("覆盖全镇十一个村")
     assert states_count("全镇聘请一名法律顾问") and states_count("召开专题会议一次")
+
+
+def test_a_number_the_question_gives_is_the_range_it_means():
+    about = given_count("哪个镇配了一百五十多名法律明白人？")
+    assert about is not None and (about.low, about.high) == (150, 160)
+    assert about("全镇共配备159名法律明白人") and not about("培养“法律明白人”20人")
+    assert not about("2015年以来配备法律明白人")  # a year counts nothing
+    hundreds = given_count("解答、援助了三百多次")
+    assert hundreds("提供法律援助和法律咨询315次") and not hundreds("开展普法宣传300场次以上")
+    over = given_count("接待的上访事项超过了一百件的镇")
+    assert over("信访办接待来访事项175件") and not over("全年共接访96件")
+    assert given_count("有16名执法队员的镇")("16名执法队员均持证上岗")
+    assert given_count("二十余人")("培训执法人员23名")  # 名 and 人 count people alike
+    # small bare numbers, quoted slogans and township counts are not a number given
+    for question in ["聘请一名法律顾问的镇", "建立一个平台的镇", "有多少个镇", "“百名律师进百村”"]:
+        assert given_count(question) is None, question
+
+
+def test_a_report_whose_count_is_outside_the_range_asked_is_related(service):
+    # 石桥镇 has 159 法律明白人, 万灵镇 20: "一百五十多名" is 石桥镇's, and was read as a word
+    # no report uses (a "not found" for all five)
+    answer = service.ask("哪个镇配了一百五十多名法律明白人？具体是多少？")
+    assert answer.townships == ["石桥镇"]
+    assert "万灵镇" in {r.township for r in answer.related}
+    lookup = service.ask("万灵镇的村法律顾问一年给居民解答、援助了三百多次，准确数字是多少？")
+    assert lookup.found and "315次" in lookup.citations[0].quote
 
 
 def test_a_report_naming_the_work_without_its_number_does_not_give_the_count(service):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # a question asking for a count ("哪几个镇", "几个方面" ask for something else)
 _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
@@ -11,7 +12,8 @@ ASKS_COUNT = re.compile(rf"多少|(?<!哪)几(?!个方面)(?:{_COUNTERS})|数量
 # what a count question asks for, ending its clause ("调解矛盾纠纷的具体件数？", "给出了具体
 # 数字"): its cue finds the sentence with the number, it is not the topic (数字乡村 is)
 ASKED_COUNT_NOUN = re.compile(
-    rf"(?:具体|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?=[？?，,。；;！!（(\s]|$)"
+    rf"(?:具体|准确|确切|精确|的)?(?:{_COUNT_NOUNS}|数字|数目|数据)(?:是|为)?(?:多少)?"
+    r"(?=[？?，,。；;！!（(\s]|$)"
 )
 # "给出了…具体办理数字": a figure asked for, ending its clause (not 大数据, 数字乡村)
 _ASKS_FIGURE = re.compile(r"具体[\u4e00-\u9fff]{0,4}?(?:数字|数目|数据)(?=[？?，,。；;！!（(\s]|$)")
@@ -47,3 +49,88 @@ def asks_count(question: str) -> bool:
 def states_count(sentence: str) -> bool:
     """Whether a sentence holds a number that counts something (三次, 20件, 二十余名)."""
     return bool(_COUNT.search(_NOT_A_COUNT.sub(" ", sentence)))
+
+
+# -- a number the question gives ("一百五十多名", "三百多次", "超过了一百件", "16名") ---------------
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
+_CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_NUMERAL = r"\d+|[零〇一二两三四五六七八九十百千万]+"
+_PEOPLE = frozenset("名人位")
+_QUOTED = re.compile(r"[“\"「《][^”\"」》]*[”\"」》]")
+# a number of ten or more, or one said to be approximate or a bound, with its measure word; a
+# small bare one ("一名", "两次") is left to the words (a lone 一个 is an article)
+GIVEN_COUNT = re.compile(
+    r"(?P<bound>超过了?|多于|高于|大于|不少于|至少|不到|少于|低于|不足)?"
+    rf"(?P<number>{_NUMERAL})(?P<more>多|余|来)?(?P<counter>{_COUNTERS})"
+    r"(?P<beyond>以上|以下|之多)?"
+)
+_SENTENCE_COUNT = re.compile(rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>{_COUNTERS})")
+
+
+def _numeral(text: str) -> tuple[int, int] | None:
+    """The value of a numeral in digits or characters (一百五十 → 150), and the place of its
+    last digit (10), or None if it is no number."""
+    if text.isdigit():
+        value = int(text)
+        return value, 10 ** (len(text) - len(text.rstrip("0"))) if value else 1
+    total = section = 0
+    digit: int | None = None
+    place = 1
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit, place = _CN_DIGITS[ch], 1
+        elif ch == "万":
+            total += (section + (digit or 0)) * 10000
+            section, digit, place = 0, None, 10000
+        else:
+            unit = _CN_UNITS[ch]
+            section += (1 if digit is None else digit) * unit
+            digit, place = None, unit
+    return total + section + (digit or 0), place
+
+
+@dataclass(frozen=True)
+class CountInRange:
+    """A key sentence's cue for a question giving a number: the sentence states a count in
+    [low, high) with a like measure word (名, 人 and 位 count people alike). "一百五十多名" is
+    150-159, "三百多次" 300-399, "超过了一百件" 101 or more, "16名" 16."""
+
+    low: int
+    high: float
+    counter: str
+
+    def __call__(self, sentence: str) -> bool:
+        for m in _SENTENCE_COUNT.finditer(_NOT_A_COUNT.sub(" ", sentence)):
+            counter = m.group("counter")
+            if counter != self.counter and not {counter, self.counter} <= _PEOPLE:
+                continue
+            value = _numeral(m.group("number"))
+            if value is not None and self.low <= value[0] < self.high:
+                return True
+        return False
+
+
+def given_count(question: str) -> CountInRange | None:
+    """The count a question gives ("哪个镇配了一百五十多名法律明白人"), as the range it means."""
+    unquoted = _QUOTED.sub(" ", _TOWNSHIP_COUNT.sub(" ", question))  # “百名律师进百村”
+    for m in GIVEN_COUNT.finditer(unquoted):
+        parsed = _numeral(m.group("number"))
+        if parsed is None:
+            continue
+        value, place = parsed
+        bound, beyond = m.group("bound"), m.group("beyond")
+        if not (value >= 10 or m.group("more") or bound or beyond):
+            continue
+        if bound in ("不到", "少于", "低于", "不足") or beyond == "以下":
+            low, high = 0, float(value)
+        elif bound in ("不少于", "至少") or beyond == "以上":
+            low, high = value, float("inf")
+        elif bound:  # 超过, 多于, 高于, 大于
+            low, high = value + 1, float("inf")
+        elif m.group("more"):
+            low, high = value, float(value + place)
+        else:
+            low, high = value, float(value + 1)
+        return CountInRange(low, high, m.group("counter"))
+    return None

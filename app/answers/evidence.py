@@ -10,7 +10,13 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from app.answers.counts import ASKED_COUNT_NOUN, asks_count, states_count
+from app.answers.counts import (
+    ASKED_COUNT_NOUN,
+    GIVEN_COUNT,
+    asks_count,
+    given_count,
+    states_count,
+)
 from app.answers.engine import Engine
 from app.answers.full_coverage import asks_full_coverage, states_full_coverage
 from app.answers.rule import DecisionRule
@@ -43,8 +49,11 @@ def question_topic(
     `grading`: the topic grades many reports (a corpus-wide question, the 对比 matrix), so a
     compound is said only by parts that spell it out; by default, any question but a lookup.
     """
-    counting = asks_count(parsed.text)
+    given = given_count(parsed.text)  # "一百五十多名", "超过了一百件": a count in that range
+    counting = given is not None or asks_count(parsed.text)
     core = ASKED_COUNT_NOUN.sub(" ", parsed.core) if counting else parsed.core
+    if given is not None:
+        core = GIVEN_COUNT.sub(" ", core)
     tokenizer = retriever.tokenizer
     groups = [
         kept
@@ -54,6 +63,8 @@ def question_topic(
     cue = None
     if parsed.sections == ["problems"]:
         cue = SHORTFALL.search
+    elif given is not None:
+        cue = given
     elif counting:
         # "多少件信访", "给出了案件数量": the sentence with the count, not the one naming the work
         cue = states_count

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answers.citations import cite, inline, place
-from app.answers.counts import ASKS_COUNT, states_count
+from app.answers.counts import ASKS_COUNT, CountInRange, states_count
 from app.answers.engine import NOT_FOUND, Engine, make_answer, not_found
 from app.answers.models import Answer, Citation
 from app.question import ParsedQuestion, sections_asked, topic_phrase
@@ -162,7 +162,9 @@ def _best(
     setting = " ".join(w for g in sorted(topic.setting) for w in topic.groups[g])
     known = retriever.topic(topic.groups, known_only=True, require=False, setting=setting)
 
-    asks_count = topic.cue is states_count
+    # a count in the range the question gives ("三百多次"), or any count ("多少次")
+    says_count = topic.cue if isinstance(topic.cue, CountInRange) else states_count
+    asks_count = topic.cue is says_count
     what = _counted(retriever, parsed.text, known) if asks_count else None
     # a count said in a passage on the topic, in a sentence of its own ("镇域综合行政执法大队
     # 进行实体化建设…；统筹执法力量，16名执法队员均持证上岗"): when that sentence names all of
@@ -181,7 +183,7 @@ def _best(
         if not known or hit.sentence is None:
             return 0.0
         sentence = hit.key_sentence
-        if asks_count and not states_count(sentence):
+        if asks_count and not says_count(sentence):
             return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
         if what and not _counts(retriever, sentence, what):
             # "多少起行政复议案件": a number of other 案件 does not answer it

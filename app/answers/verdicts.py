@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.answers.counts import states_count
+from app.answers.counts import CountInRange, states_count
 from app.answers.engine import Engine
 from app.answers.evidence import Evidence, PerReport, closest
 from app.answers.evidence import closeness as closeness_of
@@ -88,12 +88,18 @@ _CLAIMS: dict[object, Callable[[str, Topic], bool]] = {
 }
 
 
+def _states_given_count(sentence: str, topic: Topic) -> bool:
+    return isinstance(topic.cue, CountInRange) and topic.cue(sentence)
+
+
 def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
     """Whether the passage's key sentence says what the question asks of it: for a question
     asking for a count ("给出了案件数量", "具体场次"), a sentence on the topic that holds one; for
     one asking whether every village has something, a sentence saying so (全覆盖). A report
-    naming the work without its number, or without its reach, is related, not 明确提到."""
-    says = _CLAIMS.get(topic.cue)
+    naming the work without its number, or without its reach, is related, not 明确提到; for
+    one giving a number ("一百五十多名"), a sentence holding a count in its range."""
+    given = isinstance(topic.cue, CountInRange)
+    says = _states_given_count if given else _CLAIMS.get(topic.cue)
     if says is None:
         return True
     sentence = hit.key_sentence
