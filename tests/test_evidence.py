@@ -95,6 +95,8 @@ def test_a_number_the_question_gives_is_the_range_it_means():
     assert hundreds("提供法律援助和法律咨询315次") and not hundreds("开展普法宣传300场次以上")
     over = given_count("接待的上访事项超过了一百件的镇")
     assert over("信访办接待来访事项175件") and not over("全年共接访96件")
+    people = given_count("培养的法律明白人超过了一百名")
+    assert not people("培养“法律明白人”20人，开展上门宣传1700余人次")  # visits, not people
     assert given_count("有16名执法队员的镇")("16名执法队员均持证上岗")
     assert given_count("二十余人")("培训执法人员23名")  # 名 and 人 count people alike
     # small bare numbers, quoted slogans and township counts are not a number given

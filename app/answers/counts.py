@@ -65,7 +65,10 @@ GIVEN_COUNT = re.compile(
     rf"(?P<number>{_NUMERAL})(?P<more>多|余|来)?(?P<counter>{_COUNTERS})"
     r"(?P<beyond>以上|以下|之多)?"
 )
-_SENTENCE_COUNT = re.compile(rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>{_COUNTERS})")
+# (1700余人次 counts visits, not people)
+_SENTENCE_COUNT = re.compile(
+    rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>人次|场次|户次|件次|{_COUNTERS})"
+)
 
 
 def _numeral(text: str) -> tuple[int, int] | None:
