@@ -228,7 +228,7 @@ _PRACTICE_ASK = re.compile(
 # how the asker would like the practice to be ("有现成的化解办法", "有成熟的调解机制可以学"):
 # what the reports say of it is the topic, not these
 _PRACTICE_QUALIFIER = re.compile(
-    r"(?:现成|成熟|成型)的?(?=[\u4e00-\u9fff]{0,6}?(?:做法|经验|办法|例子|模式|机制|招数|案例))"
+    r"(?:现成|成熟|成型)(?![度期率])的?(?=[^\s，,。；;？?！!]*?(?:做法|经验|办法|例子|模式|机制|招数|案例))"
 )
 _ASKING_TEXT = """
     镇 乡 个 有 什么 啥 哪些 做法 经验 办法 招数 可以 能 借鉴 参考 学 学习 怎么 如何 具体 一般

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from pathlib import Path
 
 from app.settings import SAMPLE_CORPUS
 from ingest.clean import clean_text
+from ingest.errors import FazhiError
 from ingest.loaders import load_document
 from ingest.passages import split_passages
 from ingest.sections import split_sections
@@ -30,27 +29,32 @@ RAREST_SHARE = 1 / 150
 
 
 @functools.cache
-def reference_passages(folder: Path = SAMPLE_CORPUS) -> tuple[str, ...]:
-    """The passages' texts of the reports in `folder` (metadata is not read: not needed)."""
+def reference_passages() -> tuple[str, ...]:
+    """The bundled reports' passages' texts (their metadata is not read: not needed)."""
     texts: list[str] = []
-    for path in sorted(folder.glob("*.txt")):
+    for path in sorted(SAMPLE_CORPUS.glob("*.txt")):
         text = clean_text(load_document(path).text)
-        sections = split_sections(text)
-        texts.extend(p.text for p in split_passages(path.stem, text, sections))
+        texts.extend(p.text for p in split_passages(path.stem, text, split_sections(text)))
+    if not texts:
+        raise FazhiError(
+            f"no reports in {SAMPLE_CORPUS}: question words are weighed by the bundled"
+            " reports there; reinstall fazhi (`make install`) to restore them"
+        )
     return tuple(texts)
 
 
 @functools.lru_cache(maxsize=65536)
-def passage_share(variants: Sequence[str]) -> float:
-    """The smoothed share of reference passages holding any of `variants` (a word's forms)."""
+def passage_share(variants: tuple[str, ...]) -> float:
+    """The smoothed share of reference passages holding any of `variants` (a word's forms),
+    found as strings (the store's counts go by its BM25 words, and miss a few)."""
     passages = reference_passages()
     holding = sum(1 for text in passages if any(v in text for v in variants))
     return max((holding + 0.5) / (len(passages) + 1), RAREST_SHARE)
 
 
-def word_weight(word: str, variants: Sequence[str]) -> float:
+def word_weight(word: str, variants: tuple[str, ...]) -> float:
     """IDF-like weight of `word`, found in text as any of `variants`; longer words are the
     specific ones (法律明白人 vs 培养), and a word in letters (media, APP) is one word, however
     many letters it has."""
     length = 2 if word.isascii() and word.isalpha() else len(word)
-    return math.log(1 + 1 / passage_share(tuple(variants))) * (1 + 0.5 * max(length - 2, 0))
+    return math.log(1 + 1 / passage_share(variants)) * (1 + 0.5 * max(length - 2, 0))

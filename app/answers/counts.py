@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # a question asking for a count ("哪几个镇", "几个方面" ask for something else)
 _COUNTERS = "个|名|次|起|件|场|人|家|项|份|位|期|户|处|所|支|批|篇|台|部"
@@ -55,85 +55,117 @@ def states_count(sentence: str) -> bool:
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
 _CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-_NUMERAL = r"\d+|[零〇一二两三四五六七八九十百千万]+"
-_PEOPLE = frozenset("名人位")
+_NUMERAL = r"\d+(?:\.\d+)?万?|[零〇一二两三四五六七八九十百千万]+"
+# measure words that count the same thing: people, cases, sessions
+_ALIKE = (frozenset("名人位"), frozenset("件起"), frozenset(["场", "场次"]))
+# 1700余人次 counts visits, not people; 300场次 sessions
+_COMPOUND_COUNTERS = "人次|场次|户次|件次"
 _QUOTED = re.compile(r"[“\"「《][^”\"」》]*[”\"」》]")
-# a number of ten or more, or one said to be approximate or a bound, with its measure word; a
-# small bare one ("一名", "两次") is left to the words (a lone 一个 is an article)
+# a number given as a count, with its measure word. Not one that only places or ranks (第十次,
+# 前十名, 每百户), nor a guess (几十名, 数千名, 上百名, 近百名, 约150名), nor a policy's name
+# (“十个一”工程, 三个全覆盖), nor the reports or townships asked of ("全区12个镇里": _NAMING)
 GIVEN_COUNT = re.compile(
     r"(?P<bound>超过了?|多于|高于|大于|不少于|至少|不到|少于|低于|不足)?"
-    rf"(?P<number>{_NUMERAL})(?P<more>多|余|来)?(?P<counter>{_COUNTERS})"
+    rf"(?<![第前每近几数上约逾好余来\d.])(?P<number>{_NUMERAL})"
+    rf"(?:(?:到|至|—|-|～|~)(?P<upper>{_NUMERAL}))?(?P<more>多|余|来)?"
+    rf"(?P<counter>{_COMPOUND_COUNTERS}|{_COUNTERS})"
     r"(?P<beyond>以上|以下|之多)?"
 )
-# (1700余人次 counts visits, not people)
+_NAMING = re.compile(r"[个份家篇][一二三四五六七八九十全]|[个份家篇](?:乡镇|镇|乡|街道|报告)")
 _SENTENCE_COUNT = re.compile(
-    rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>人次|场次|户次|件次|{_COUNTERS})"
+    rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>{_COMPOUND_COUNTERS}|{_COUNTERS})"
 )
 
 
 def _numeral(text: str) -> tuple[int, int] | None:
-    """The value of a numeral in digits or characters (一百五十 → 150), and the place of its
-    last digit (10), or None if it is no number."""
-    if text.isdigit():
-        value = int(text)
-        return value, 10 ** (len(text) - len(text.rstrip("0"))) if value else 1
+    """The value of a numeral in digits or characters (一百五十 → 150, 2万 → 20000, 两万五 →
+    25000) and the place of its last digit (10), or None if it is none this reads (二三十)."""
+    if text[0].isdigit():
+        tens_of_thousands = text.endswith("万")
+        number = float(text.removesuffix("万")) * (10000 if tens_of_thousands else 1)
+        if number != int(number):
+            return None
+        value = int(number)
+        return value, 10 ** (len(str(value)) - len(str(value).rstrip("0"))) if value else 1
     total = section = 0
     digit: int | None = None
-    place = 1
+    unit = place = 1
     for ch in text:
         if ch in _CN_DIGITS:
+            if digit is not None and digit != 0:
+                return None  # 二三十: twenty or thirty
             digit, place = _CN_DIGITS[ch], 1
         elif ch == "万":
-            total += (section + (digit or 0)) * 10000
-            section, digit, place = 0, None, 10000
+            total += (section + (1 if digit is None and not section else digit or 0)) * 10000
+            section, digit, unit, place = 0, None, 10000, 10000
         else:
             unit = _CN_UNITS[ch]
             section += (1 if digit is None else digit) * unit
             digit, place = None, unit
+    if digit and unit >= 100 and place == 1 and text[-2] in _CN_UNITS:
+        # 一百五, 两万五: the digit after a unit of 百 or more counts the unit below it
+        return total + section + digit * unit // 10, unit // 10
     return total + section + (digit or 0), place
+
+
+def _alike(a: str, b: str) -> bool:
+    return a == b or any(a in group and b in group for group in _ALIKE)
 
 
 @dataclass(frozen=True)
 class CountInRange:
     """A key sentence's cue for a question giving a number: the sentence states a count in
     [low, high) with a like measure word (名, 人 and 位 count people alike). "一百五十多名" is
-    150-159, "三百多次" 300-399, "超过了一百件" 101 or more, "16名" 16."""
+    150-159, "三百多次" 300-399, "超过了一百件" 101 or more, "20到30名" 20-30, "16名" 16.
+    `phrase` is how the question gives it."""
 
     low: int
     high: float
     counter: str
+    phrase: str = field(default="", compare=False)
 
-    def __call__(self, sentence: str) -> bool:
-        for m in _SENTENCE_COUNT.finditer(_NOT_A_COUNT.sub(" ", sentence)):
-            counter = m.group("counter")
-            if counter != self.counter and not {counter, self.counter} <= _PEOPLE:
-                continue
+    def __call__(self, text: str) -> bool:
+        for m in _SENTENCE_COUNT.finditer(_NOT_A_COUNT.sub(" ", text)):
             value = _numeral(m.group("number"))
-            if value is not None and self.low <= value[0] < self.high:
+            if (
+                value is not None
+                and _alike(m.group("counter"), self.counter)
+                and self.low <= value[0] < self.high
+            ):
                 return True
         return False
 
 
 def given_count(question: str) -> CountInRange | None:
-    """The count a question gives ("哪个镇配了一百五十多名法律明白人"), as the range it means."""
+    """The count a question gives ("哪个镇配了一百五十多名法律明白人"), as the range it means:
+    a number of ten or more, or one said to be approximate or a bound ("2个以上"); a small bare
+    one ("一名", "两次") is left to the words (a lone 一个 is an article)."""
     unquoted = _QUOTED.sub(" ", _TOWNSHIP_COUNT.sub(" ", question))  # “百名律师进百村”
     for m in GIVEN_COUNT.finditer(unquoted):
-        parsed = _numeral(m.group("number"))
-        if parsed is None:
+        number, upper = m.group("number"), m.group("upper")
+        parsed = _numeral(number)
+        top = _numeral(upper) if upper else None
+        if parsed is None or (upper and top is None):
             continue
         value, place = parsed
-        bound, beyond = m.group("bound"), m.group("beyond")
-        if not (value >= 10 or m.group("more") or bound or beyond):
+        bound, beyond, more = m.group("bound"), m.group("beyond"), m.group("more")
+        if _NAMING.match(unquoted, m.end("counter") - 1):
             continue
-        if bound in ("不到", "少于", "低于", "不足") or beyond == "以下":
+        if number[0] in "百千万" and not more:
+            continue  # 百名律师进百村, 千人大普法: a slogan's round number
+        if not (value >= 10 or more or bound or beyond or upper):
+            continue
+        if top is not None:
+            low, high = value, float(top[0] + 1)
+        elif bound in ("不到", "少于", "低于", "不足") or beyond == "以下":
             low, high = 0, float(value)
         elif bound in ("不少于", "至少") or beyond == "以上":
             low, high = value, float("inf")
         elif bound:  # 超过, 多于, 高于, 大于
             low, high = value + 1, float("inf")
-        elif m.group("more"):
+        elif more:
             low, high = value, float(value + place)
         else:
             low, high = value, float(value + 1)
-        return CountInRange(low, high, m.group("counter"))
+        return CountInRange(low, high, m.group("counter"), m.group())
     return None

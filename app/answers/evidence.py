@@ -12,7 +12,6 @@ from typing import Any
 
 from app.answers.counts import (
     ASKED_COUNT_NOUN,
-    GIVEN_COUNT,
     asks_count,
     given_count,
     states_count,
@@ -53,7 +52,7 @@ def question_topic(
     counting = given is not None or asks_count(parsed.text)
     core = ASKED_COUNT_NOUN.sub(" ", parsed.core) if counting else parsed.core
     if given is not None:
-        core = GIVEN_COUNT.sub(" ", core)
+        core = core.replace(given.phrase, " ")
     tokenizer = retriever.tokenizer
     groups = [
         kept

@@ -162,9 +162,10 @@ def _best(
     setting = " ".join(w for g in sorted(topic.setting) for w in topic.groups[g])
     known = retriever.topic(topic.groups, known_only=True, require=False, setting=setting)
 
-    # a count in the range the question gives ("三百多次"), or any count ("多少次")
-    says_count = topic.cue if isinstance(topic.cue, CountInRange) else states_count
-    asks_count = topic.cue is says_count
+    # a count asked ("多少次"), or one the question gives ("三百多次"): a sentence with a count in
+    # its range first, but one with another ("两百多名" of 159) still answers it
+    given = topic.cue if isinstance(topic.cue, CountInRange) else None
+    asks_count = topic.cue is states_count or given is not None
     what = _counted(retriever, parsed.text, known) if asks_count else None
     # a count said in a passage on the topic, in a sentence of its own ("镇域综合行政执法大队
     # 进行实体化建设…；统筹执法力量，16名执法队员均持证上岗"): when that sentence names all of
@@ -183,7 +184,7 @@ def _best(
         if not known or hit.sentence is None:
             return 0.0
         sentence = hit.key_sentence
-        if asks_count and not says_count(sentence):
+        if asks_count and not states_count(sentence):
             return 0.0  # "多少人取得了执法证": a sentence without a number does not answer it
         if what and not _counts(retriever, sentence, what):
             # "多少起行政复议案件": a number of other 案件 does not answer it
@@ -200,6 +201,7 @@ def _best(
         # a count given in the clause naming what is counted first, among those supported
         key=lambda k: (
             support(k) >= floor,
+            given is not None and given(hits[k].key_sentence or ""),
             counted_in_clause(k),
             support(k),
             hits[k].coverage,

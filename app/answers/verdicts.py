@@ -7,6 +7,7 @@ thresholds are the engine's `DecisionRule`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from vectorstore import StoredReport
 # every section's passages and evidence, given the reports graded already, which it need not
 # include (`relate` skips them)
 Elsewhere = Callable[[set[str]], tuple[PerReport, Evidence]]
+_CLAUSES = re.compile(r"[，,；;。：:]")
 MEANING_QUOTES = 12  # reports supported by meaning quoted at their closest sentence (embedded)
 NAMED_IN_NOTICE = 10  # townships a notice names; it counts the rest
 
@@ -89,7 +91,12 @@ _CLAIMS: dict[object, Callable[[str, Topic], bool]] = {
 
 
 def _states_given_count(sentence: str, topic: Topic) -> bool:
-    return isinstance(topic.cue, CountInRange) and topic.cue(sentence)
+    """A clause of the sentence gives a count in the range asked, next to a word of the topic
+    (not "全镇共配备159名法律明白人" for "超过一百名村法律顾问" in the clause after it)."""
+    return any(
+        topic.cue(clause) and any(word in clause for words in topic.needles for word in words)
+        for clause in _CLAUSES.split(sentence)
+    )
 
 
 def states(engine: Engine, hit: Hit, topic: Topic) -> bool:
