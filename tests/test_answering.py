@@ -1324,3 +1324,11 @@ def test_a_role_asked_of_someone_must_be_named_by_the_sentence_stating_it(servic
     answer = service.ask("哪些镇的法治建设领导小组是由党委书记或党政主要负责人当组长的？")
     assert set(answer.townships) <= {"塘坊镇", "万灵镇"} and "塘坊镇" in answer.townships
     assert "石桥镇" in {r.township for r in answer.related}
+
+
+def test_a_passage_close_in_meaning_without_the_words_is_related_not_unmentioned(service):
+    # 万灵镇 "运用说服教育、劝导示范、警示教育等方式开展执法" says 柔性执法 in none of its words
+    answer = service.ask("其他乡镇在执法中是怎么做到柔性、文明执法的？")
+    assert "万灵镇" in {r.township for r in answer.related} | set(answer.townships)
+    unmentioned = {v.township for v in answer.verdicts or [] if v.grade == "未提及"}
+    assert "万灵镇" not in unmentioned
