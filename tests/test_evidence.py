@@ -93,7 +93,7 @@ def test_a_number_the_question_gives_is_the_range_it_means():
     assert not about("2015年配备法律明白人12名")  # a year counts nothing
     assert about("截至2023年底配备法律明白人155名")
     hundreds = given_count("解答、援助了三百多次")
-    assert hundreds("提供法律援助和法律咨询315次") and not hundreds("开展普法宣传300场次以上")
+    assert hundreds("提供法律援助和法律咨询315次") and not hundreds("上门宣传350人次")
     over = given_count("接待的上访事项超过了一百件的镇")
     assert over("信访办接待来访事项175件") and not over("全年共接访96件")
     people = given_count("培养的法律明白人超过了一百名")
@@ -106,6 +106,10 @@ def test_a_number_the_question_gives_is_the_range_it_means():
     assert given_count("发放材料超过一万份")("发放各类宣传材料2万余份")
     assert not given_count("发放材料超过一万份")("发放宣传材料8000份")
     assert given_count("20到30名执法人员")("现有执法人员23名")
+    # a trial: 300场次 and 50余次 are more than 50 times, 50次 is not
+    fifty = given_count("开展普法宣传活动超过50次")
+    assert fifty("普法宣传300场次") and fifty("普法戏曲汇演50余次") and not fifty("宣传50次")
+    assert not fifty("上门宣传1700余人次")
     # small bare numbers, places, ranks, guesses, slogans and the townships asked of are not
     for question in [
         "聘请一名法律顾问的镇",

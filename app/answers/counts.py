@@ -57,7 +57,7 @@ _CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _NUMERAL = r"\d+(?:\.\d+)?万?|[零〇一二两三四五六七八九十百千万]+"
 # measure words that count the same thing: people, cases, sessions
-_ALIKE = (frozenset("名人位"), frozenset("件起"), frozenset(["场", "场次"]))
+_ALIKE = (frozenset("名人位"), frozenset("件起"), frozenset(["场", "场次", "次"]))
 # 1700余人次 counts visits, not people; 300场次 sessions
 _COMPOUND_COUNTERS = "人次|场次|户次|件次"
 _QUOTED = re.compile(r"[“\"「《][^”\"」》]*[”\"」》]")
@@ -73,7 +73,7 @@ GIVEN_COUNT = re.compile(
 )
 _NAMING = re.compile(r"[个份家篇][一二三四五六七八九十全]|[个份家篇](?:乡镇|镇|乡|街道|报告)")
 _SENTENCE_COUNT = re.compile(
-    rf"(?P<number>{_NUMERAL})(?:多|余)?(?P<counter>{_COMPOUND_COUNTERS}|{_COUNTERS})"
+    rf"(?P<number>{_NUMERAL})(?P<more>多|余)?(?P<counter>{_COMPOUND_COUNTERS}|{_COUNTERS})"
 )
 
 
@@ -127,11 +127,11 @@ class CountInRange:
     def __call__(self, text: str) -> bool:
         for m in _SENTENCE_COUNT.finditer(_NOT_A_COUNT.sub(" ", text)):
             value = _numeral(m.group("number"))
-            if (
-                value is not None
-                and _alike(m.group("counter"), self.counter)
-                and self.low <= value[0] < self.high
-            ):
+            if value is None or not _alike(m.group("counter"), self.counter):
+                continue
+            # "50余次" is 50-59: it meets "超过50次" where the ranges meet
+            top = value[0] + value[1] if m.group("more") else value[0] + 1
+            if value[0] < self.high and top > self.low:
                 return True
         return False
 
